@@ -1,0 +1,69 @@
+# Leadhub developer commands. `make run` and `make test` set up everything they need.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SAM_VENV ?= .venv-sam
+# sam build (no container) needs the function runtime's interpreter on PATH.
+PY313_DIR := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
+
+.PHONY: setup run test unit integration e2e lint format invoke bench validate build clean
+
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+## Start the local stack: HTTP API on 127.0.0.1:3000 (PORT overrides), emulator, queue/stream consumers.
+run: setup
+	$(PY) -m local
+
+## Run the whole test suite (unit, integration, e2e).
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+unit: setup
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+integration: setup
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+e2e: setup
+	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: setup
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+## Invoke one function once with an event file, like `sam local invoke`:
+##   make invoke FUNCTION=LeadWebhookFunction EVENT=events/lead_webhook/new-lead.json
+invoke: setup
+	$(PY) -m local.invoke $(FUNCTION) $(EVENT)
+
+## Benchmarks (not part of `make test`); each prints JSON.
+bench: setup
+	$(PY) bench/cold_start.py
+	$(PY) bench/ddb_requests.py
+	$(PY) bench/ingest.py
+
+$(SAM_VENV)/.installed:
+	test -x $(SAM_VENV)/bin/sam || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli cfn-lint
+	touch $@
+
+## cfn-lint and `sam validate --lint` (SAM CLI lives in its own venv: its pins fight the app's).
+validate: $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint
+
+build: $(SAM_VENV)/.installed
+	SAM_CLI_TELEMETRY=0 PATH="$(PY313_DIR):$$PATH" $(SAM_VENV)/bin/sam build
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .leadhub .pytest_cache .ruff_cache

@@ -1,0 +1,41 @@
+"""The management API (X-API-Key) and operator routes (X-Admin-Key), with its OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from routes import accounts, admin, api_keys, audit, leads
+
+from leadhub.web import JSON, register_error_handlers, register_validation_errors
+
+logger = Logger()
+app = APIGatewayHttpResolver(enable_validation=True)
+register_error_handlers(app, logger)
+register_validation_errors(app)
+for module in (admin, accounts, leads, api_keys, audit):
+    app.include_router(module.router)
+
+OPENAPI: dict[str, Any] = {
+    "title": "Leadhub management API",
+    "version": "1.0.0",
+    "description": "Accounts, API keys, leads and audit. Authenticate with the X-API-Key header.",
+    "security_schemes": {
+        "apiKey": APIKey(name="X-API-Key", in_=APIKeyIn.header),
+        "adminKey": APIKey(name="X-Admin-Key", in_=APIKeyIn.header),
+    },
+}
+app.enable_swagger(path="/api/docs", **OPENAPI)
+
+
+@app.get("/api/openapi.json", include_in_schema=False)
+def get_openapi() -> Response[str]:
+    return Response(status_code=200, content_type=JSON, body=app.get_openapi_json_schema(**OPENAPI))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""Leadhub's shared package: domain logic, models, ports and AWS adapters (the Lambda layer)."""

@@ -1,0 +1,35 @@
+"""Audit entries as items: pk ACCOUNT#{accountId}, sk AUDIT#{entryId} (entry ids sort by time)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leadhub.adapters.dynamodb_items import account_pk
+from leadhub.models.audit import AuditEntry
+
+
+def audit_to_values(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "pk": account_pk(entry.account_id),
+        "sk": f"AUDIT#{entry.entry_id}",
+        "entity": "audit",
+        "entryId": entry.entry_id,
+        "accountId": entry.account_id,
+        "action": entry.action,
+        "source": entry.source,
+        "at": entry.at,
+        "actor": entry.actor,
+        "target": dict(entry.target),
+    }
+
+
+def values_to_audit(values: dict[str, Any]) -> AuditEntry:
+    return AuditEntry(
+        account_id=values["accountId"],
+        action=values["action"],
+        source=values["source"],
+        at=values["at"],
+        actor=values.get("actor"),
+        target=values.get("target", {}),
+        entry_id=values["entryId"],
+    )

@@ -1,0 +1,144 @@
+"""Leads in the single table: pk ACCOUNT#{accountId}, sk LEAD#{leadId}; gsi1 lists an account's leads by
+capture time. A lead and its audit entry are written in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from leadhub.adapters.aws import ClientFactory, client, first_cancellation_reason, storage_errors
+from leadhub.adapters.dynamodb_audit import audit_to_values
+from leadhub.adapters.dynamodb_items import account_pk, from_item, to_item
+from leadhub.adapters.dynamodb_pages import query_page
+from leadhub.errors import StorageUnavailable
+from leadhub.models.audit import AuditEntry
+from leadhub.models.lead import Lead
+from leadhub.models.page import Page
+
+LEAD_ENTITY = "lead"
+
+
+def lead_key(account_id: str, lead_id: str) -> dict[str, Any]:
+    return {"pk": {"S": account_pk(account_id)}, "sk": {"S": f"LEAD#{lead_id}"}}
+
+
+def lead_to_values(lead: Lead) -> dict[str, Any]:
+    return {
+        "pk": account_pk(lead.account_id),
+        "sk": f"LEAD#{lead.lead_id}",
+        "gsi1pk": f"{account_pk(lead.account_id)}#LEADS",
+        "gsi1sk": f"{lead.captured_at}#{lead.lead_id}",
+        "entity": LEAD_ENTITY,
+        "accountId": lead.account_id,
+        "leadId": lead.lead_id,
+        "phone": lead.phone,
+        "name": lead.name,
+        "email": lead.email,
+        "tags": list(lead.tags),
+        "customFields": dict(lead.custom_fields),
+        "source": lead.source,
+        "capturedAt": lead.captured_at,
+        "updatedAt": lead.updated_at,
+        "lastActivityAt": lead.last_activity_at,
+        "reEngagedAt": lead.re_engaged_at,
+        "previousActivityAt": lead.previous_activity_at,
+        "version": lead.version,
+    }
+
+
+def values_to_lead(values: dict[str, Any]) -> Lead:
+    return Lead(
+        account_id=values["accountId"],
+        lead_id=values["leadId"],
+        phone=values["phone"],
+        name=values.get("name"),
+        email=values.get("email"),
+        tags=tuple(values.get("tags", ())),
+        custom_fields=values.get("customFields", {}),
+        source=values.get("source", "webhook"),
+        captured_at=values["capturedAt"],
+        updated_at=values["updatedAt"],
+        last_activity_at=values["lastActivityAt"],
+        re_engaged_at=values.get("reEngagedAt"),
+        previous_activity_at=values.get("previousActivityAt"),
+        version=int(values.get("version", 1)),
+    )
+
+
+_CANCELLED = frozenset({"TransactionCanceledException"})
+_CONDITION_FAILED = frozenset({"ConditionalCheckFailedException"})
+
+
+class DynamoLeadRepository:
+    def __init__(self, table_name: str, clients: ClientFactory = client) -> None:
+        self._table = table_name
+        self._clients = clients
+
+    @property
+    def _db(self) -> Any:
+        return self._clients("dynamodb")
+
+    def insert_new(self, lead: Lead, audit: AuditEntry) -> Lead | None:
+        for _ in range(3):
+            try:
+                with storage_errors("insert lead", expected=_CANCELLED):
+                    self._db.transact_write_items(
+                        TransactItems=[
+                            {
+                                "Put": {
+                                    "TableName": self._table,
+                                    "Item": to_item(lead_to_values(lead)),
+                                    "ConditionExpression": "attribute_not_exists(pk)",
+                                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                                }
+                            },
+                            {"Put": {"TableName": self._table, "Item": to_item(audit_to_values(audit))}},
+                        ],
+                        # Makes the SDK's own retries idempotent: a retried commit is not a "duplicate".
+                        ClientRequestToken=str(uuid.uuid4()),
+                    )
+                return None
+            except ClientError as exc:
+                reason = first_cancellation_reason(exc)
+                if reason.get("Code") == "ConditionalCheckFailed" and "Item" in reason:
+                    return values_to_lead(from_item(reason["Item"]))
+                if reason.get("Code") not in ("ConditionalCheckFailed", "TransactionConflict"):
+                    raise StorageUnavailable("Storage is unavailable (insert lead); please retry") from exc
+            # Lost a race with a concurrent write of the same lead: whatever won is there now.
+            existing = self.get(lead.account_id, lead.lead_id)
+            if existing is not None:
+                return existing
+        raise StorageUnavailable("The lead is being written concurrently; please retry")
+
+    def replace(self, lead: Lead, expected_version: int) -> bool:
+        try:
+            with storage_errors("update lead", expected=_CONDITION_FAILED):
+                self._db.put_item(
+                    TableName=self._table,
+                    Item=to_item(lead_to_values(lead)),
+                    ConditionExpression="version = :expected",
+                    ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
+                )
+        except ClientError:
+            return False
+        return True
+
+    def get(self, account_id: str, lead_id: str) -> Lead | None:
+        with storage_errors("read lead"):
+            item = self._db.get_item(
+                TableName=self._table, Key=lead_key(account_id, lead_id), ConsistentRead=True
+            )
+        return values_to_lead(from_item(item["Item"])) if "Item" in item else None
+
+    def list_page(self, account_id: str, limit: int, cursor: str | None) -> Page[Lead]:
+        page = query_page(
+            self._db,
+            self._table,
+            partition=("gsi1pk", f"{account_pk(account_id)}#LEADS"),
+            index="gsi1",
+            limit=limit,
+            cursor=cursor,
+        )
+        return Page([values_to_lead(v) for v in page.items], page.next_cursor)

@@ -1,0 +1,60 @@
+"""The outbox: subscriber facts derived from how a stored lead changed (old and new stream images).
+
+Business writes never enqueue events themselves; the table's stream carries every change, and these
+functions say which facts a change means. That way no event is lost between "stored" and "queued".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from leadhub.models.lead import Lead
+from leadhub.timestamps import from_iso
+
+LEAD_CREATED = "lead.created"
+LEAD_UPDATED = "lead.updated"
+LEAD_RE_ENGAGED = "lead.re_engaged"
+
+_TRACKED_FIELDS = {
+    "phone": "phone",
+    "name": "name",
+    "email": "email",
+    "tags": "tags",
+    "custom_fields": "customFields",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    event: str
+    account_id: str
+    occurred_at: str
+    subject_id: str  # what the fact is about (a lead id); with `event` and `occurred_at` it names the fact
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def lead_facts(old: Lead | None, new: Lead | None) -> list[Fact]:
+    if new is None:
+        return []
+    if old is None:
+        return [Fact(LEAD_CREATED, new.account_id, new.captured_at, new.lead_id, new.to_public())]
+    facts = []
+    changed = [public for attr, public in _TRACKED_FIELDS.items() if _value(old, attr) != _value(new, attr)]
+    if changed:
+        data = {**new.to_public(), "changedFields": changed}
+        facts.append(Fact(LEAD_UPDATED, new.account_id, new.updated_at, new.lead_id, data))
+    if new.re_engaged_at and new.re_engaged_at != old.re_engaged_at and new.previous_activity_at:
+        silent = from_iso(new.re_engaged_at) - from_iso(new.previous_activity_at)
+        data = {
+            **new.to_public(),
+            "previousActivityAt": new.previous_activity_at,
+            "inactiveDays": silent.days,
+        }
+        facts.append(Fact(LEAD_RE_ENGAGED, new.account_id, new.re_engaged_at, new.lead_id, data))
+    return facts
+
+
+def _value(lead: Lead, attr: str) -> object:
+    value = getattr(lead, attr)
+    return dict(value) if attr == "custom_fields" else value

@@ -1,0 +1,71 @@
+"""Domain errors. Each carries the HTTP status it maps to; handlers map them in one place (leadhub.web)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+class LeadhubError(Exception):
+    """Base of every error a client can cause; the message is safe to show to the caller."""
+
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def body(self) -> dict[str, object]:
+        return {"error": self.message}
+
+
+class InvalidRequest(LeadhubError):
+    """Malformed or invalid input; `details` names each offending field."""
+
+    status_code = 400
+
+    def __init__(self, message: str, details: list[FieldError] | None = None) -> None:
+        super().__init__(message)
+        # A problem with the body as a whole is reported against the field "body".
+        self.details = details or [FieldError("body", message)]
+
+    def body(self) -> dict[str, object]:
+        return {"error": self.message, "details": [d.to_dict() for d in self.details]}
+
+
+class Unauthorized(LeadhubError):
+    status_code = 401
+
+
+class Forbidden(LeadhubError):
+    status_code = 403
+
+
+class NotFound(LeadhubError):
+    status_code = 404
+
+
+class Conflict(LeadhubError):
+    status_code = 409
+
+
+class PayloadTooLarge(LeadhubError):
+    status_code = 413
+
+
+class UnsupportedMediaType(LeadhubError):
+    status_code = 415
+
+
+class StorageUnavailable(LeadhubError):
+    """Our own storage failed: answered 503 so that the sender retries and nothing is lost."""
+
+    status_code = 503

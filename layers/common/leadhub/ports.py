@@ -1,0 +1,62 @@
+"""The ports domain code depends on. Adapters implement them for AWS; tests use in-memory fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from leadhub.models.account import Account, ApiKey, TokenOwner
+from leadhub.models.audit import AuditEntry
+from leadhub.models.lead import Lead
+from leadhub.models.page import Page
+
+
+class TokenOwners(Protocol):
+    def find_token_owner(self, token_hash: str) -> TokenOwner | None: ...
+
+
+class LeadRepository(Protocol):
+    def insert_new(self, lead: Lead, audit: AuditEntry) -> Lead | None:
+        """Store `lead` and `audit` atomically unless the lead exists; return the existing lead if so."""
+
+    def replace(self, lead: Lead, expected_version: int) -> bool:
+        """Overwrite the lead if its stored version is still `expected_version`."""
+
+    def get(self, account_id: str, lead_id: str) -> Lead | None: ...
+
+    def list_page(self, account_id: str, limit: int, cursor: str | None) -> Page[Lead]:
+        """Newest first."""
+
+
+class AccountRepository(Protocol):
+    def create_account(self, account: Account, first_key: ApiKey, audit: list[AuditEntry]) -> None: ...
+
+    def get_account(self, account_id: str) -> Account | None: ...
+
+    def replace_webhook_token(
+        self, account: Account, new_hash: str, new_ciphertext: bytes, audit: AuditEntry
+    ) -> bool:
+        """Swap the token (lookup entry included) if `account` still holds the token it was read with."""
+
+    def find_api_key(self, key_hash: str) -> ApiKey | None: ...
+
+    def add_api_key(self, key: ApiKey, audit: AuditEntry) -> None: ...
+
+    def list_api_keys(self, account_id: str) -> list[ApiKey]: ...
+
+    def revoke_api_key(self, account_id: str, key_id: str, audit: AuditEntry) -> bool: ...
+
+    def list_audit(self, account_id: str, limit: int, cursor: str | None) -> Page[AuditEntry]:
+        """Newest first."""
+
+
+class SecretCipher(Protocol):
+    def encrypt(self, plaintext: str, context: Mapping[str, str]) -> bytes: ...
+
+    def decrypt(self, ciphertext: bytes, context: Mapping[str, str]) -> str: ...
+
+
+class SecretSource(Protocol):
+    """A deployment secret (e.g. the admin key); None when it is not configured."""
+
+    def value(self) -> str | None: ...

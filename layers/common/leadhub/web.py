@@ -1,0 +1,88 @@
+"""HTTP plumbing shared by the API handlers: raw bodies, JSON responses, and the one place where
+errors become status codes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
+
+from leadhub.errors import FieldError, InvalidRequest, LeadhubError, PayloadTooLarge, StorageUnavailable
+
+JSON = "application/json"
+
+
+def json_response(status_code: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status_code, content_type=JSON, body=json.dumps(body), headers=headers)
+
+
+def raw_body(event: BaseProxyEvent, max_bytes: int) -> bytes:
+    """The exact bytes the client sent (API Gateway base64-encodes non-text bodies); 413 past `max_bytes`."""
+    body = event.body or ""
+    if len(body) > max_bytes * 4 // 3 + 4:  # too large even as base64: refuse before decoding
+        raise PayloadTooLarge(f"Body exceeds {max_bytes} bytes")
+    if not event.is_base64_encoded:
+        data = body.encode()
+    else:
+        try:
+            data = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidRequest("Body is not valid base64") from None
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(f"Body exceeds {max_bytes} bytes")
+    return data
+
+
+def base_url(event: BaseProxyEvent, configured: str) -> str:
+    """Where this API is reachable: the configured public URL, else the domain the request arrived on."""
+    if configured:
+        return configured.rstrip("/")
+    domain = event.request_context.domain_name  # type: ignore[attr-defined]
+    return f"https://{domain}"
+
+
+def register_error_handlers(app: ApiGatewayResolver, logger: Logger) -> None:
+    """Map domain errors to their status; anything unexpected is logged and answered with a generic 500."""
+
+    @app.exception_handler(LeadhubError)
+    def _domain_error(exc: LeadhubError) -> Response:
+        if isinstance(exc, StorageUnavailable):
+            logger.exception("storage unavailable")
+            return json_response(exc.status_code, exc.body(), {"Retry-After": "1"})
+        logger.info("request refused", extra={"status": exc.status_code, "reason": type(exc).__name__})
+        return json_response(exc.status_code, exc.body())
+
+    @app.exception_handler(ServiceError)
+    def _resolver_error(exc: ServiceError) -> Response:
+        # The resolver's own refusals, e.g. 404 for a route it does not serve.
+        return json_response(exc.status_code, {"error": exc.msg})
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return json_response(500, {"error": "Internal error"})
+
+
+def register_validation_errors(app: ApiGatewayResolver) -> None:
+    """Request-model validation failures (resolvers with enable_validation) as 400 with field details."""
+    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        details = [_field_error(error) for error in exc.errors()]
+        return json_response(400, InvalidRequest("Invalid request", details).body())
+
+
+def _field_error(error: dict[str, Any]) -> FieldError:
+    location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")]
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if error.get("type") == "json_invalid":
+        return FieldError("body", "Body is not valid JSON")
+    return FieldError(".".join(location) or "body", message)
