@@ -142,3 +142,10 @@ class DynamoLeadRepository:
             cursor=cursor,
         )
         return Page([values_to_lead(v) for v in page.items], page.next_cursor)
+
+
+def lead_from_image(image: dict[str, Any] | None) -> Lead | None:
+    """The lead in a stream record's OldImage/NewImage (DynamoDB JSON), or None if it holds no lead."""
+    if not image or image.get("entity", {}).get("S") != LEAD_ENTITY:
+        return None
+    return values_to_lead(from_item(image))

@@ -29,11 +29,12 @@ def decode_lead_payload(body: bytes, content_type: str | None) -> dict[str, Any]
     """The body as a dict of fields. JSON (also without a Content-Type, or as text/plain) or form-encoded."""
     media_type, _, params = (content_type or "").partition(";")
     media_type = media_type.strip().lower()
-    text = _decode_text(body, _charset(params))
+    charset = _charset(params)
+    text = _decode_text(body, charset)
     if media_type in _JSON_TYPES or media_type.endswith("+json"):
         return _parse_json_object(text)
     if media_type == _FORM_TYPE:
-        return _parse_form(text)
+        return _parse_form(text, charset)
     raise UnsupportedMediaType(
         f"Unsupported Content-Type {media_type!r}: send application/json or application/x-www-form-urlencoded"
     )
@@ -89,15 +90,15 @@ def _parse_json_object(text: str) -> dict[str, Any]:
     return value
 
 
-def _parse_form(text: str) -> dict[str, Any]:
+def _parse_form(text: str, charset: str) -> dict[str, Any]:
     try:
-        pairs = parse_qs(text, keep_blank_values=True, max_num_fields=_MAX_FORM_FIELDS)
+        pairs = parse_qs(text, keep_blank_values=True, max_num_fields=_MAX_FORM_FIELDS, encoding=charset)
     except ValueError:
         raise InvalidRequest(f"Form body has more than {_MAX_FORM_FIELDS} fields") from None
     payload: dict[str, Any] = {}
     for name, values in pairs.items():
         if name in _LIST_FIELDS:
-            payload["tags"] = [tag for value in values for tag in value.split(",")]
+            payload.setdefault("tags", []).extend(tag for value in values for tag in value.split(","))
         else:
             payload[name] = values[-1]
     return payload

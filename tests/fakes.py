@@ -1,0 +1,133 @@
+"""In-memory implementations of the ports, for unit tests (no network, no mocks of our own code)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+
+from leadhub.models.account import Account, ApiKey, TokenOwner
+from leadhub.models.audit import AuditEntry
+from leadhub.models.lead import Lead
+from leadhub.models.page import Page
+
+
+def _page(items: list, limit: int, cursor: str | None) -> Page:
+    start = int(cursor or 0)
+    chunk = items[start : start + limit]
+    more = start + limit < len(items)
+    return Page(chunk, str(start + limit) if more else None)
+
+
+class InMemoryLeads:
+    def __init__(self) -> None:
+        self.leads: dict[tuple[str, str], Lead] = {}
+        self.audit: list[AuditEntry] = []
+        self.lost_races = 0  # how many next replace() calls lose to a concurrent writer
+
+    def insert_new(self, lead: Lead, audit: AuditEntry) -> Lead | None:
+        key = (lead.account_id, lead.lead_id)
+        if key in self.leads:
+            return self.leads[key]
+        self.leads[key] = lead
+        self.audit.append(audit)
+        return None
+
+    def replace(self, lead: Lead, expected_version: int) -> bool:
+        key = (lead.account_id, lead.lead_id)
+        if self.lost_races:
+            self.lost_races -= 1
+            current = self.leads[key]
+            self.leads[key] = replace(current, version=current.version + 1)
+            return False
+        if key not in self.leads or self.leads[key].version != expected_version:
+            return False
+        self.leads[key] = lead
+        return True
+
+    def get(self, account_id: str, lead_id: str) -> Lead | None:
+        return self.leads.get((account_id, lead_id))
+
+    def list_page(self, account_id: str, limit: int, cursor: str | None) -> Page[Lead]:
+        mine = [lead for (acc, _), lead in self.leads.items() if acc == account_id]
+        mine.sort(key=lambda lead: (lead.captured_at, lead.lead_id), reverse=True)
+        return _page(mine, limit, cursor)
+
+
+class InMemoryAccounts:
+    def __init__(self) -> None:
+        self.accounts: dict[str, Account] = {}
+        self.tokens: dict[str, TokenOwner] = {}
+        self.keys: dict[str, ApiKey] = {}
+        self.audit: list[AuditEntry] = []
+        self.token_lookups = 0
+
+    def create_account(self, account: Account, first_key: ApiKey, audit: list[AuditEntry]) -> None:
+        self.accounts[account.account_id] = account
+        self.tokens[account.webhook_token_hash] = TokenOwner(account.account_id, account.default_region)
+        self.keys[first_key.key_hash] = first_key
+        self.audit += audit
+
+    def get_account(self, account_id: str) -> Account | None:
+        return self.accounts.get(account_id)
+
+    def find_token_owner(self, token_hash: str) -> TokenOwner | None:
+        self.token_lookups += 1
+        return self.tokens.get(token_hash)
+
+    def replace_webhook_token(
+        self, account: Account, new_hash: str, new_ciphertext: bytes, audit: AuditEntry
+    ) -> bool:
+        stored = self.accounts[account.account_id]
+        if stored.webhook_token_hash != account.webhook_token_hash:
+            return False
+        self.accounts[account.account_id] = replace(
+            stored, webhook_token_hash=new_hash, webhook_token_ciphertext=new_ciphertext
+        )
+        owner = self.tokens.pop(account.webhook_token_hash)
+        self.tokens[new_hash] = owner
+        self.audit.append(audit)
+        return True
+
+    def find_api_key(self, key_hash: str) -> ApiKey | None:
+        return self.keys.get(key_hash)
+
+    def add_api_key(self, key: ApiKey, audit: AuditEntry) -> None:
+        self.keys[key.key_hash] = key
+        self.audit.append(audit)
+
+    def list_api_keys(self, account_id: str) -> list[ApiKey]:
+        return [key for key in self.keys.values() if key.account_id == account_id]
+
+    def revoke_api_key(self, account_id: str, key_id: str, audit: AuditEntry) -> bool:
+        for key_hash, key in list(self.keys.items()):
+            if key.account_id == account_id and key.key_id == key_id:
+                del self.keys[key_hash]
+                self.audit.append(audit)
+                return True
+        return False
+
+    def list_audit(self, account_id: str, limit: int, cursor: str | None) -> Page[AuditEntry]:
+        mine = [entry for entry in reversed(self.audit) if entry.account_id == account_id]
+        return _page(mine, limit, cursor)
+
+
+class ContextBoundCipher:
+    """Reversible 'encryption' that, like KMS, refuses to decrypt under a different context."""
+
+    def encrypt(self, plaintext: str, context: Mapping[str, str]) -> bytes:
+        return json.dumps({"context": dict(context), "plaintext": plaintext[::-1]}).encode()
+
+    def decrypt(self, ciphertext: bytes, context: Mapping[str, str]) -> str:
+        sealed = json.loads(ciphertext)
+        if sealed["context"] != dict(context):
+            raise ValueError("encryption context mismatch")
+        return sealed["plaintext"][::-1]
+
+
+class StaticSecret:
+    def __init__(self, value: str | None) -> None:
+        self._value = value
+
+    def value(self) -> str | None:
+        return self._value
