@@ -18,7 +18,7 @@ setup: $(VENV)/.installed
 
 ## Start the local stack: HTTP API on 127.0.0.1:3000 (PORT overrides), emulator, queue/stream consumers.
 run: setup
-	$(PY) -m local
+	@$(PY) -m local
 
 ## Run the whole test suite (unit, integration, e2e).
 test: setup
@@ -44,7 +44,7 @@ format: setup
 ## Invoke one function once with an event file, like `sam local invoke`:
 ##   make invoke FUNCTION=LeadWebhookFunction EVENT=events/lead_webhook/new-lead.json
 invoke: setup
-	$(PY) -m local.invoke $(FUNCTION) $(EVENT)
+	@$(PY) -m local.invoke $(FUNCTION) $(EVENT)
 
 ## Benchmarks (not part of `make test`); each prints JSON.
 bench: setup

@@ -1,0 +1,48 @@
+"""`python -m local` (what `make run` runs): start the local stack and serve until Ctrl-C.
+
+Stdout carries exactly the ready line (JSON) and a curl to paste; everything else (function logs,
+access lines) goes to stderr, so scripts can read the first stdout line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+
+from local.settings import ConfigError
+from local.stack import LocalStack, StackConfig, StackError, curl_example
+
+
+def main() -> int:
+    try:
+        config = StackConfig.from_env(os.environ)
+    except ConfigError as exc:
+        sys.stderr.write(f"leadhub local: {exc}\n")
+        return 2
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stopping.set())
+
+    stack = LocalStack(config)
+    try:
+        ready = stack.start()
+    except StackError as exc:
+        sys.stderr.write(f"leadhub local: {exc}\n")
+        return 1
+    sys.stdout.write(json.dumps(ready) + "\n")
+    sys.stdout.write(f"# Post a lead to the demo account:\n{curl_example(ready)}\n")
+    sys.stdout.flush()
+    try:
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        sys.stderr.write("leadhub local: stopping\n")
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""Entry point of the AWS emulator subprocess: a moto server on loopback.
+
+Run as ``python -P local/emulator_main.py --port N`` (``0`` = any free port). Prints one JSON line
+``{"port": <bound port>}`` on stdout once it serves, then lives until its stdin reaches EOF: the
+runner holds the other end of that pipe, so the emulator exits with it even when the runner is
+SIGKILLed. SIGINT (a terminal's Ctrl-C reaching the whole process group) is ignored; the runner
+decides when the emulator stops. Stdlib + moto only: this file is not imported as part of the
+``local`` package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+# moto keeps every DynamoDB Streams shard iterator it ever handed out; a poller asking every
+# 50 ms would grow that without bound. Real iterators expire after 15 minutes; here the oldest
+# are forgotten once this many exist (pollers re-acquire an iterator if theirs is gone).
+MAX_SHARD_ITERATORS = 10_000
+
+
+class _BoundedDict(OrderedDict[str, Any]):
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self._limit = limit
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        while len(self) > self._limit:
+            self.popitem(last=False)
+
+
+def _bound_stream_iterators() -> None:
+    from moto.dynamodbstreams import models
+
+    original_init = models.DynamoDBStreamsBackend.__init__
+
+    def __init__(self: Any, region_name: str, account_id: str) -> None:
+        original_init(self, region_name, account_id)
+        self.shard_iterators = _BoundedDict(MAX_SHARD_ITERATORS)
+
+    models.DynamoDBStreamsBackend.__init__ = __init__  # type: ignore[method-assign]
+
+
+class _Serialized:
+    """Runs DynamoDB (and DynamoDB Streams) requests one at a time. moto's DynamoDB backend is not
+    thread-safe (a concurrent TransactWriteItems fails with "dictionary changed size during
+    iteration", and its rollback can drop another request's write); each request takes a few
+    milliseconds. Other services stay concurrent: an SQS long poll must not block everything."""
+
+    SERIALIZED_TARGETS = ("DynamoDB_", "DynamoDBStreams_")
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith(self.SERIALIZED_TARGETS):
+            return self._app(environ, start_response)
+        with self._lock:
+            return list(self._app(environ, start_response))
+
+
+def _transactions_without_table_copies() -> None:
+    """moto deep-copies every table a TransactWriteItems touches (to roll back on failure), which
+    makes each transaction O(table size): ingest slows down as the table grows. Check every
+    condition first, then apply; with requests serialised nothing can change in between, so only
+    the items written need a backup (for a failure while applying)."""
+    import copy
+
+    from moto.dynamodb import exceptions as ddb_errors
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.models import DynamoDBBackend
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        if len(transact_items) > 100:
+            raise ddb_errors.TooManyTransactionsException()
+        targets: set[tuple[str, str]] = set()
+        planned: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = []
+        errors: list[tuple[Any, Any, Any]] = []
+        for item in transact_items:
+            if len(item) > 1:
+                raise ddb_errors.TransactWriteSingleOpException
+            op_type, op = next(iter(item.items()))
+            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                errors.append(("ValueError", "Unsupported transaction operation", None))
+                continue
+            table_name = op["TableName"]
+            if op_type == "Put":
+                table = self.get_table(table_name)
+                attrs = op["Item"]
+                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = attrs[table.range_key_attr]
+            else:
+                key = op["Key"]
+            target = (str(table_name), str(dict(sorted(key.items()))))
+            if target in targets:
+                raise ddb_errors.MultipleTransactionsException()
+            targets.add(target)
+            current = self.get_item(table_name, key)
+            condition = op.get("ConditionExpression")
+            if condition is not None and not get_filter_expression(
+                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            ).expr(current):
+                old = None
+                if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                    old = current.to_json()["Attributes"]
+                errors.append(("ConditionalCheckFailed", ddb_errors.ConditionalCheckFailed().message, old))
+                continue
+            errors.append((None, None, None))
+            planned.append((op_type, op, table_name, key))
+        if any(code is not None for code, _, _ in errors):
+            raise ddb_errors.TransactionCanceledException(errors)
+
+        backups = [(name, key, copy.deepcopy(self.get_item(name, key))) for _, _, name, key in planned]
+        try:
+            for op_type, op, table_name, key in planned:
+                names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+                if op_type == "Put":
+                    self.put_item(table_name, op["Item"])
+                elif op_type == "Delete":
+                    self.delete_item(table_name, key)
+                elif op_type == "Update":
+                    self.update_item(
+                        table_name,
+                        key,
+                        update_expression=op["UpdateExpression"],
+                        expression_attribute_names=names,
+                        expression_attribute_values=values,
+                    )
+        except Exception:
+            for table_name, key, previous in backups:
+                if previous is None:
+                    self.delete_item(table_name, key)
+                else:
+                    self.put_item(table_name, previous.to_json()["Attributes"])
+            raise
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _serve(port: int) -> Any:
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    class Dispatcher(DomainDispatcherApplication):  # type: ignore[misc]
+        """Remembers which backend serves a host: moto recomputes it (~0.7 ms) on every request."""
+
+        backend_by_host: dict[str | None, Any] = {}  # noqa: RUF012 - one dispatcher per process
+
+        def get_backend_for_host(self, host: str | None) -> Any:
+            if host not in self.backend_by_host:
+                self.backend_by_host[host] = super().get_backend_for_host(host)
+            return self.backend_by_host[host]
+
+    app = _Serialized(Dispatcher(create_backend_app))
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+    threading.Thread(target=server.serve_forever, name="moto", daemon=True).start()
+    return server
+
+
+def _exit_on_stdin_eof() -> None:
+    try:
+        while sys.stdin.buffer.read(65536):
+            pass
+    finally:
+        os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # werkzeug logs every request at INFO; only real problems should reach the runner's stderr.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    _bound_stream_iterators()
+    _transactions_without_table_copies()
+    server = _serve(args.port)
+    port = server.server_address[1]
+    sys.stdout.write(json.dumps({"port": port}) + "\n")
+    sys.stdout.flush()
+    # Nothing else may write to the pipe the runner stopped reading: send stray output to stderr.
+    os.dup2(2, 1)
+    _exit_on_stdin_eof()
+
+
+if __name__ == "__main__":
+    main()

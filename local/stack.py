@@ -1,0 +1,253 @@
+"""The whole local stack in one object: emulator, provisioned resources, warm function workers,
+the HTTP API, queue/stream pollers, and the bootstrap of an admin key and a demo account.
+
+`python -m local` runs it for a person; tests and benchmarks use `LocalStack` directly::
+
+    with LocalStack(StackConfig(port=0)) as stack:
+        httpx.post(f"{stack.api_url}/api/webhooks/leads/{stack.demo_account['webhookToken']}", ...)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import secrets
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local import gateway, settings
+from local.cfn import Template
+from local.emulator import ClientFactory, Emulator
+from local.http_api import ApiServer
+from local.pollers import Poller, build_pollers
+from local.provision import ResourceRegistry, provision
+from local.sam import FunctionSpec, build_function_specs
+from local.workers import FunctionPool, InvokeResult, LogSink, start_pools, worker_environment
+
+LOCAL_SECRETS_METADATA = "Leadhub::LocalSecrets"
+ADMIN_KEY_ENV = "LEADHUB_ADMIN_KEY"
+DEMO_ACCOUNT = {"name": "Demo account", "plan": "business"}
+
+
+class StackError(RuntimeError):
+    """The local stack cannot start; the message says what to do."""
+
+
+@dataclass
+class StackConfig:
+    template_path: Path = settings.DEFAULT_TEMPLATE
+    port: int = settings.DEFAULT_HTTP_PORT  # 0 = any free port
+    emulator_port: int = 0
+    concurrency: int = settings.DEFAULT_CONCURRENCY  # warm workers per function, at most
+    state_dir: Path | None = settings.DEFAULT_STATE_DIR  # None: write no state file
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    bootstrap_demo_account: bool = True
+    access_log: bool = True
+    sink: LogSink = field(default_factory=LogSink)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> StackConfig:
+        return cls(
+            port=settings.env_int(env, "PORT", settings.DEFAULT_HTTP_PORT),
+            emulator_port=settings.env_int(env, "EMULATOR_PORT", 0),
+            concurrency=settings.env_int(env, "LOCAL_CONCURRENCY", settings.DEFAULT_CONCURRENCY, minimum=1),
+            state_dir=Path(env.get("LEADHUB_STATE_DIR") or settings.DEFAULT_STATE_DIR),
+            env=dict(env),
+        )
+
+
+class LocalStack:
+    def __init__(self, config: StackConfig | None = None) -> None:
+        self.config = config or StackConfig()
+        self.sink = self.config.sink
+        self.template = Template.from_file(self.config.template_path)
+        self.emulator = Emulator(self.config.emulator_port, self.sink)
+        self.api: ApiServer | None = None
+        self.clients: ClientFactory | None = None
+        self.registry: ResourceRegistry | None = None
+        self.specs: dict[str, FunctionSpec] = {}
+        self.pools: dict[str, FunctionPool] = {}
+        self.pollers: list[Poller] = []
+        self.local_secrets: dict[str, str] = {}
+        self.demo_account: dict[str, str] | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> dict[str, Any]:
+        """Start everything and return the ready document (also written to the state file)."""
+        started = time.monotonic()
+        try:
+            self.api = self._bind_api()
+            self.emulator.spawn()  # moto imports while we read the template
+            emulator_url = self.emulator.wait_ready()
+            self.clients = ClientFactory(emulator_url)
+            self.registry = provision(self.template, self.clients, self.api.url)
+            self.local_secrets = self._store_local_secrets()
+            self.specs = build_function_specs(self.template, self.registry.evaluator, self.config.env)
+            for spec in self.specs.values():
+                for warning in spec.warnings:
+                    self.sink.write("local", f"{spec.logical_id}: {warning}")
+            envs = {
+                lid: worker_environment(spec, emulator_url=emulator_url, api_url=self.api.url)
+                for lid, spec in self.specs.items()
+            }
+            self.pools = start_pools(self.specs, envs, self.sink, self.config.concurrency)
+            self.pollers = build_pollers(self.specs, self.clients, self.invoke, self.sink)
+            for poller in self.pollers:
+                poller.start()
+            self.api.router = gateway.Router(
+                gateway.Route(route.method, route.path, route.function_id)
+                for spec in self.specs.values()
+                for route in spec.http_routes
+            )
+            self.api.invoker = self.invoke
+            self.api.start()
+            if self.config.bootstrap_demo_account:
+                self.demo_account = self._create_demo_account()
+        except BaseException:
+            self.stop()
+            raise
+        ready = self.ready_document()
+        self._write_state(ready)
+        self.sink.write("local", f"ready in {time.monotonic() - started:.1f}s")
+        return ready
+
+    def stop(self) -> None:
+        """Stop in reverse order; safe to call more than once and after a failed start."""
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
+        for poller in self.pollers:
+            poller.stop()
+        self.pollers = []
+        for pool in self.pools.values():
+            pool.close()
+        self.pools = {}
+        self.emulator.stop()
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- use --------------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        if self.api is None:
+            raise StackError("the local stack is not running")
+        return self.api.url
+
+    @property
+    def admin_key(self) -> str:
+        return self.local_secrets[ADMIN_KEY_ENV]
+
+    def invoke(self, function_id: str, event: dict[str, Any], request_id: str | None = None) -> InvokeResult:
+        pool = self.pools.get(function_id)
+        if pool is None:
+            raise StackError(f"no function {function_id!r} in the template; have {sorted(self.pools)}")
+        return pool.invoke(event, request_id)
+
+    def ready_document(self) -> dict[str, Any]:
+        return {
+            "ready": True,
+            "api": self.api_url,
+            "adminKey": self.admin_key,
+            "demoAccount": self.demo_account,
+            "emulator": self.emulator.url,
+            "pid": os.getpid(),
+        }
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _bind_api(self) -> ApiServer:
+        try:
+            return ApiServer(
+                None, None, port=self.config.port, sink=self.sink, access_log=self.config.access_log
+            )
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise StackError(
+                    f"port {self.config.port} on {settings.LOOPBACK} is in use "
+                    "(another local stack?); stop it or choose another with PORT=3001"
+                ) from None
+            raise
+
+    def _store_local_secrets(self) -> dict[str, str]:
+        """Secrets that live in SSM on AWS, taken from same-named env vars (or generated)."""
+        assert self.clients is not None
+        declared: Mapping[str, str] = self.template.metadata.get(LOCAL_SECRETS_METADATA) or {}
+        ssm = self.clients.client("ssm")
+        values: dict[str, str] = {}
+        for env_name, parameter in declared.items():
+            name = self.template.parameters.get(parameter, parameter)
+            value = self.config.env.get(env_name) or f"lhadm_{secrets.token_urlsafe(32)}"
+            ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+            values[env_name] = value
+        if ADMIN_KEY_ENV not in values:
+            raise StackError(f"template.yaml Metadata {LOCAL_SECRETS_METADATA} must declare {ADMIN_KEY_ENV}")
+        return values
+
+    def _create_demo_account(self) -> dict[str, str]:
+        status, body = self.request(
+            "POST", "/api/admin/accounts", DEMO_ACCOUNT, headers={"X-Admin-Key": self.admin_key}
+        )
+        if status != 201:
+            raise StackError(f"creating the demo account failed: HTTP {status} {body}")
+        return {key: body[key] for key in ("accountId", "apiKey", "webhookToken", "webhookUrl")}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        payload: Any = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 30,
+    ) -> tuple[int, Any]:
+        """One JSON request to the local API (stdlib only, for bootstrap and scripts)."""
+        data = None if payload is None else json.dumps(payload).encode()
+        request = urllib.request.Request(  # noqa: S310 - always our own loopback URL
+            self.api_url + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            with contextlib.suppress(ValueError):
+                return exc.code, json.loads(raw)
+            return exc.code, raw.decode("utf-8", "replace")
+
+    def _write_state(self, ready: Mapping[str, Any]) -> None:
+        state_dir = self.config.state_dir
+        if state_dir is None:
+            return
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path = state_dir / settings.STATE_FILE_NAME
+        # Holds the admin key: readable by the owner only.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(ready, handle, indent=2)
+            handle.write("\n")
+
+
+def curl_example(ready: Mapping[str, Any]) -> str:
+    account = ready.get("demoAccount") or {}
+    url = account.get("webhookUrl") or f"{ready['api']}/api/webhooks/leads/{account.get('webhookToken')}"
+    return (
+        f"curl -sS -X POST '{url}' -H 'Content-Type: application/json' "
+        '-d \'{"name": "Ada Lovelace", "phone": "+14155552671", "email": "ada@example.com"}\''
+    )
