@@ -79,6 +79,12 @@ def register_validation_errors(app: ApiGatewayResolver) -> None:
         details = [_field_error(error) for error in exc.errors()]
         return json_response(400, InvalidRequest("Invalid request", details).body())
 
+    # The resolver decodes the body (base64, then UTF-8) before validating it: bytes that are not
+    # UTF-8 text are the client's error, not a 500.
+    @app.exception_handler([UnicodeDecodeError, binascii.Error])
+    def _undecodable_body(exc: ValueError) -> Response:
+        return json_response(400, InvalidRequest("Body is not valid UTF-8 JSON").body())
+
 
 def _field_error(error: dict[str, Any]) -> FieldError:
     location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")]
