@@ -1,0 +1,61 @@
+"""One local stack per e2e session, started as a user starts it, driven over real HTTP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.stack_process import StackProcess
+
+# Short enough that the token-rotation test waits seconds, not the default minute.
+TOKEN_CACHE_SECONDS = 2
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
+    state_dir = tmp_path_factory.mktemp("leadhub-state")
+    log_path = state_dir / "stack.log"
+    with log_path.open("wb") as log:
+        process = StackProcess(state_dir, env={"TOKEN_CACHE_SECONDS": str(TOKEN_CACHE_SECONDS)}, log=log)
+        process.start()
+        try:
+            yield process
+        finally:
+            process.stop()
+
+
+@pytest.fixture(scope="session")
+def http(stack: StackProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.api, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def new_account(stack: StackProcess, http: httpx.Client) -> Callable[..., dict[str, str]]:
+    def create(name: str = "E2E account", **extra: str) -> dict[str, str]:
+        response = http.post(
+            "/api/admin/accounts",
+            json={"name": name, "plan": "pro", **extra},
+            headers={"X-Admin-Key": stack.ready["adminKey"]},
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    return create
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def state_file(stack: StackProcess) -> Path:
+    return stack.state_dir / "local.json"
