@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import phonenumbers
-
 
 def to_e164(raw: str, default_region: str) -> str:
     """`raw` as E.164; national numbers are read in `default_region`. ValueError when not a valid number."""
+    # Imported on first use: functions that only read leads (the management API) skip it at cold start.
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException:

@@ -1,0 +1,321 @@
+"""Cold start per function: a fresh Python process imports the handler module and serves its first request
+against the local emulator. Prints one JSON document (progress on stderr).
+
+For every function there is a realistic first request (lead webhook: a new lead posted with a valid token;
+management API: GET /api/accounts/current with a valid key). Two references make the same first DynamoDB
+call (GetItem of the webhook token) in the same run:
+  floor - bench/references/floor: import boto3, create the one client, call it;
+  idiom - bench/references/idiom: the call as `sam init` writes a Powertools handler (Logger, Tracer,
+          Metrics, APIGatewayRestResolver with validation, a boto3 resource), invoked with a REST event.
+Targets: every webhook function total <= floor + 200 ms; every function total <= 0.7 x idiom (medians).
+
+Usage: python bench/cold_start.py [--runs 7] [--warmup 1] [--verbose]
+"""
+
+from __future__ import annotations
+
+# The child process (`--child`) runs with nothing but these stdlib modules loaded before it times the
+# handler import; everything the parent needs is imported inside its functions.
+import importlib
+import json
+import os
+import sys
+import time
+
+WEBHOOK_BUDGET_OVER_FLOOR_MS = 200.0
+IDIOM_RATIO = 0.7
+FAKE_TRACE_ID = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+
+
+# -- child: one cold start ---------------------------------------------------------------------------
+
+
+class _LambdaContext:
+    def __init__(self, function_name: str) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.memory_limit_in_mb = 1024
+        self.aws_request_id = "00000000-0000-4000-8000-000000000000"
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "bench"
+        self._deadline = time.monotonic() + 10
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._deadline - time.monotonic()) * 1000)
+
+
+def child_main() -> None:
+    """Read {sys_path, handler, event, verbose} from stdin; time the import and the first invocation."""
+    started = time.monotonic()
+    spec = json.loads(sys.stdin.read())
+    result_stream = os.fdopen(os.dup(1), "w")
+    # What the handler prints (logs, EMF metrics) must not mix with the result.
+    os.dup2(2 if spec["verbose"] else os.open(os.devnull, os.O_WRONLY), 1)
+    sys.path[0:0] = spec["sys_path"]
+    module_name, _, attr = spec["handler"].rpartition(".")
+
+    cpu_before = time.process_time()
+    before_import = time.perf_counter()
+    module = importlib.import_module(module_name)
+    after_import = time.perf_counter()
+    cpu_after_import = time.process_time()
+    response = getattr(module, attr)(spec["event"], _LambdaContext(os.environ["AWS_LAMBDA_FUNCTION_NAME"]))
+    after_request = time.perf_counter()
+    cpu_after_request = time.process_time()
+
+    sys.stdout.flush()
+    json.dump(
+        {
+            "started_monotonic": started,
+            "import_ms": (after_import - before_import) * 1000,
+            "first_request_ms": (after_request - after_import) * 1000,
+            "cpu_import_ms": (cpu_after_import - cpu_before) * 1000,
+            "cpu_first_request_ms": (cpu_after_request - cpu_after_import) * 1000,
+            "status": response.get("statusCode") if isinstance(response, dict) else None,
+            "body": response.get("body") if isinstance(response, dict) else None,
+        },
+        result_stream,
+    )
+    result_stream.close()
+
+
+# -- parent -------------------------------------------------------------------------------------------
+
+
+def rest_event(resource: str, path: str, path_parameters: dict[str, str]) -> dict:
+    """An API Gateway REST (payload 1.0) GET event, as the idiom's APIGatewayRestResolver expects."""
+    headers = {"Host": "id.execute-api.us-east-1.amazonaws.com", "User-Agent": "curl/8.5.0"}
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": "GET",
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": path_parameters,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api-id",
+            "httpMethod": "GET",
+            "path": f"/Prod{path}",
+            "protocol": "HTTP/1.1",
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "resourcePath": resource,
+            "stage": "Prod",
+            "identity": {"sourceIp": "203.0.113.10", "userAgent": "curl/8.5.0"},
+        },
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def main() -> None:
+    import argparse
+    import random
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from _common import (
+        LAYER_DIR,
+        REPO_ROOT,
+        emit,
+        isolated_site,
+        lead_event,
+        load_event,
+        local_stack,
+        log,
+        requirements_file,
+        summary,
+    )
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7, help="measured cold starts per subject (>= 5)")
+    parser.add_argument("--warmup", type=int, default=1, help="discarded rounds (fill the bytecode cache)")
+    parser.add_argument("--verbose", action="store_true", help="show the handlers' output on stderr")
+    args = parser.parse_args()
+    load_before = round(os.getloadavg()[0], 2)
+
+    with local_stack() as stack, tempfile.TemporaryDirectory(prefix="leadhub-bench-") as scratch:
+        pycache = str(Path(scratch) / "pycache")
+        # What each child can import, as on Lambda: the runtime's boto3 plus the function's own packages.
+        sites = {
+            name: str(isolated_site([*requirements, "boto3"], Path(scratch) / f"site-{name}"))
+            for name, requirements in {
+                "functions": requirements_file(LAYER_DIR / "requirements.txt"),
+                "floor": [],
+                "idiom": ["aws-lambda-powertools[tracer]", "pydantic"],  # hello-pt + validation
+            }.items()
+        }
+        account = stack.create_account()
+        phones = (f"+1415555{n:04d}" for n in random.Random().sample(range(10_000), 10_000))
+
+        def environment(function_id: str, **overrides: str) -> dict[str, str]:
+            env = stack.environment(function_id)
+            # Bytecode is cached (as pip leaves site-packages) in a private directory, filled by the warm-up.
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = pycache
+            env["_X_AMZN_TRACE_ID"] = FAKE_TRACE_ID  # what Lambda sets when tracing is active
+            env.update(overrides)
+            return env
+
+        def reference(name: str) -> dict:
+            code_dir = REPO_ROOT / "bench" / "references" / name
+            env = environment(
+                "LeadWebhookFunction",
+                AWS_LAMBDA_FUNCTION_NAME=f"bench-{name}",
+                LAMBDA_TASK_ROOT=str(code_dir),
+                _HANDLER="app.lambda_handler",
+                POWERTOOLS_SERVICE_NAME="bench",
+            )
+            return {"sys_path": [str(code_dir), sites[name]], "handler": "app.lambda_handler", "env": env}
+
+        token = account.webhook_token
+        subjects: dict[str, dict] = {
+            "LeadWebhookFunction": {
+                "kind": "webhook",
+                "request": "POST /api/webhooks/leads/{token}: new lead (events/lead_webhook/new-lead.json)",
+                "expect": 201,
+                "event": lambda: lead_event(account, next(phones)),
+            },
+            "ManagementApiFunction": {
+                "kind": "api",
+                "request": "GET /api/accounts/current (events/management_api/get-current-account.json)",
+                "expect": 200,
+                "event": lambda: load_event("management_api/get-current-account.json", account),
+            },
+        }
+        for function_id, subject in subjects.items():
+            spec = stack.specs[function_id]
+            subject.update(sys_path=[*stack.sys_path(function_id), sites["functions"]], handler=spec.handler)
+            subject["env"] = environment(function_id)
+        unmeasured = sorted(set(stack.specs) - set(subjects))
+        references = {
+            "floor": {
+                **reference("floor"),
+                "request": "GetItem WEBHOOKTOKEN#<sha256> via boto3.client (payload 2.0 event)",
+                "expect": 200,
+                "event": lambda: load_event("lead_webhook/new-lead.json", account),
+            },
+            "idiom": {
+                **reference("idiom"),
+                "request": "GET /webhook-tokens/{token} (REST event) -> Table.get_item",
+                "expect": 200,
+                "event": lambda: rest_event(
+                    "/webhook-tokens/{token}", f"/webhook-tokens/{token}", {"token": token}
+                ),
+            },
+        }
+        everything = {**subjects, **references}
+        samples: dict[str, list[dict]] = {name: [] for name in everything}
+
+        def cold_start(name: str, subject: dict) -> dict:
+            spec = {
+                "sys_path": subject["sys_path"],
+                "handler": subject["handler"],
+                "event": subject["event"](),
+                "verbose": args.verbose,
+            }
+            spawned = time.monotonic()
+            child = subprocess.run(
+                # -S: no site-packages but the subject's own (sys_path); -P: not bench/ either.
+                [sys.executable, "-S", "-P", str(REPO_ROOT / "bench" / "cold_start.py"), "--child"],
+                input=json.dumps(spec),
+                capture_output=True,
+                text=True,
+                env=subject["env"],
+                cwd=subject["sys_path"][0],
+                timeout=120,
+                check=False,
+            )
+            if child.returncode != 0 or not child.stdout.strip():
+                raise SystemExit(f"{name}: the cold-start process failed:\n{child.stderr}")
+            if args.verbose:
+                sys.stderr.write(child.stderr)
+            result = json.loads(child.stdout)
+            if result["status"] != subject["expect"]:
+                raise SystemExit(f"{name}: expected status {subject['expect']}, got {result}\n{child.stderr}")
+            result["interpreter_ms"] = (result.pop("started_monotonic") - spawned) * 1000
+            return result
+
+        rounds = args.warmup + args.runs
+        for round_number in range(rounds):
+            measured = round_number >= args.warmup
+            log(f"round {round_number + 1}/{rounds}{'' if measured else ' (warm-up, discarded)'}")
+            # Interleaved, so that the machine's noise spreads over every subject alike.
+            for name, subject in everything.items():
+                result = cold_start(name, subject)
+                if measured:
+                    samples[name].append(result)
+            if not any(Path(pycache).iterdir()):
+                raise SystemExit("the children wrote no bytecode cache: is PYTHONDONTWRITEBYTECODE forced?")
+
+    def figures(name: str) -> dict:
+        runs = samples[name]
+        return {
+            "request": everything[name]["request"],
+            "status": runs[0]["status"],
+            "import_ms": summary([r["import_ms"] for r in runs]),
+            "first_request_ms": summary([r["first_request_ms"] for r in runs]),
+            "total_ms": summary([r["import_ms"] + r["first_request_ms"] for r in runs]),
+            "cpu_total_ms": summary([r["cpu_import_ms"] + r["cpu_first_request_ms"] for r in runs]),
+            "interpreter_start_ms": summary([r["interpreter_ms"] for r in runs]),
+        }
+
+    functions = {name: {"kind": subjects[name]["kind"], **figures(name)} for name in subjects}
+    refs = {name: figures(name) for name in references}
+
+    def check(metric: str) -> dict:
+        floor = refs["floor"][metric]["median"]
+        idiom = refs["idiom"][metric]["median"]
+        webhooks = {
+            name: {
+                "ms": f[metric]["median"],
+                "limit_ms": round(floor + WEBHOOK_BUDGET_OVER_FLOOR_MS, 1),
+                "pass": f[metric]["median"] <= floor + WEBHOOK_BUDGET_OVER_FLOOR_MS,
+            }
+            for name, f in functions.items()
+            if f["kind"] == "webhook"
+        }
+        every = {
+            name: {
+                "ms": f[metric]["median"],
+                "limit_ms": round(IDIOM_RATIO * idiom, 1),
+                "ratio_to_idiom": round(f[metric]["median"] / idiom, 2),
+                "pass": f[metric]["median"] <= IDIOM_RATIO * idiom,
+            }
+            for name, f in functions.items()
+        }
+        return {
+            "webhook_le_floor_plus_200ms": webhooks,
+            "every_function_le_0.7x_idiom": every,
+            "pass": all(t["pass"] for t in [*webhooks.values(), *every.values()]),
+        }
+
+    targets = check("total_ms")
+    emit(
+        {
+            "benchmark": "cold_start",
+            "runs": args.runs,
+            "statistic": "median (min, max) of the measured runs; total = import + first request, per run",
+            "python": sys.version.split()[0],
+            "load_average_1min": {"before": load_before, "after": round(os.getloadavg()[0], 2)},
+            "functions": functions,
+            "references": refs,
+            "not_measured": unmeasured,
+            "targets": targets,
+            # The same checks on CPU time (this process only): far less sensitive to a busy machine.
+            "targets_cpu_time": check("cpu_total_ms"),
+            "pass": targets["pass"],
+        }
+    )
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--child"]:
+        child_main()
+    else:
+        main()
