@@ -14,6 +14,7 @@ import argparse
 import http.client
 import json
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -139,6 +140,8 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def main() -> None:
+    # `timeout` and CI send SIGTERM: exit through `finally`, which stops the stack.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--posts", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=4)

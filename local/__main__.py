@@ -25,6 +25,7 @@ def main() -> int:
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stopping.set())
+    parent = os.getppid()
 
     stack = LocalStack(config)
     try:
@@ -36,7 +37,9 @@ def main() -> int:
     sys.stdout.write(f"# Post a lead to the demo account:\n{curl_example(ready)}\n")
     sys.stdout.flush()
     try:
-        while not stopping.wait(0.5):
+        # Also stop when whoever started us is gone (a killed test run or script must not leave a
+        # stack behind).
+        while not stopping.wait(0.5) and os.getppid() == parent:
             pass
     finally:
         sys.stderr.write("leadhub local: stopping\n")

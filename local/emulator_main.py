@@ -148,6 +148,23 @@ def _transactions_without_table_copies() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+def _fifo_redelivery_in_order() -> None:
+    """moto releases a FIFO group's expired in-flight messages one at a time, so a later message can
+    come back before an earlier one; release every visible one before the group check runs."""
+    from moto.sqs import models
+
+    original = models.SQSBackend.receive_message
+
+    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        queue = self.get_queue(queue_name)
+        for message in list(queue.pending_messages):
+            if message.visible:
+                queue.pending_messages.discard(message)
+        return original(self, queue_name, *args, **kwargs)
+
+    models.SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+
+
 def _serve(port: int) -> Any:
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
@@ -191,6 +208,7 @@ def main(argv: list[str] | None = None) -> None:
 
     _bound_stream_iterators()
     _transactions_without_table_copies()
+    _fifo_redelivery_in_order()
     server = _serve(args.port)
     port = server.server_address[1]
     sys.stdout.write(json.dumps({"port": port}) + "\n")

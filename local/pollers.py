@@ -370,7 +370,11 @@ class SqsPoller(_PollerThread):
         sqs = self.clients.client("sqs")
         if self.queue_url is None:
             self.queue_url = sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
-        messages = self._gather(sqs)
+        try:
+            messages = self._gather(sqs)
+        except (ClientError, BotoCoreError):
+            self.queue_url = None  # look it up again: the queue may have been recreated
+            raise
         if messages and not self._stopping.is_set():
             self._process(sqs, messages)
 

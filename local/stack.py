@@ -26,7 +26,7 @@ from local import gateway, settings
 from local.cfn import Template
 from local.emulator import ClientFactory, Emulator
 from local.http_api import ApiServer
-from local.pollers import Poller, build_pollers
+from local.pollers import Poller, build_pollers, stop_pollers
 from local.provision import ResourceRegistry, provision
 from local.sam import FunctionSpec, build_function_specs
 from local.workers import FunctionPool, InvokeResult, LogSink, start_pools, worker_environment
@@ -124,8 +124,7 @@ class LocalStack:
         if self.api is not None:
             self.api.stop()
             self.api = None
-        for poller in self.pollers:
-            poller.stop()
+        stop_pollers(self.pollers)
         self.pollers = []
         for pool in self.pools.values():
             pool.close()
