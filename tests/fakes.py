@@ -10,6 +10,7 @@ from leadhub.models.account import Account, ApiKey, TokenOwner
 from leadhub.models.audit import AuditEntry
 from leadhub.models.lead import Lead
 from leadhub.models.page import Page
+from leadhub.models.webhook_endpoint import WebhookEndpoint
 
 
 def _page(items: list, limit: int, cursor: str | None) -> Page:
@@ -131,3 +132,54 @@ class StaticSecret:
 
     def value(self) -> str | None:
         return self._value
+
+
+class InMemoryEndpoints:
+    def __init__(self) -> None:
+        self.endpoints: dict[tuple[str, str], WebhookEndpoint] = {}
+        self.audit: list[AuditEntry] = []
+
+    def insert(self, endpoint: WebhookEndpoint, limit: int | None, audit: AuditEntry) -> bool:
+        if limit is not None and len(self.list_for_account(endpoint.account_id)) >= limit:
+            return False
+        self.endpoints[(endpoint.account_id, endpoint.endpoint_id)] = endpoint
+        self.audit.append(audit)
+        return True
+
+    def get(self, account_id: str, endpoint_id: str) -> WebhookEndpoint | None:
+        return self.endpoints.get((account_id, endpoint_id))
+
+    def list_for_account(self, account_id: str) -> list[WebhookEndpoint]:
+        return [e for (owner, _), e in sorted(self.endpoints.items()) if owner == account_id]
+
+    def replace(self, endpoint: WebhookEndpoint, expected_version: int) -> bool:
+        key = (endpoint.account_id, endpoint.endpoint_id)
+        if key not in self.endpoints or self.endpoints[key].version != expected_version:
+            return False
+        self.endpoints[key] = endpoint
+        return True
+
+    def delete(self, account_id: str, endpoint_id: str, audit: AuditEntry) -> bool:
+        if self.endpoints.pop((account_id, endpoint_id), None) is None:
+            return False
+        self.audit.append(audit)
+        return True
+
+    def add_audit(self, audit: AuditEntry) -> None:
+        self.audit.append(audit)
+
+
+class StaticResolver:
+    """DNS answers by host name; unknown names do not resolve."""
+
+    def __init__(self, answers: Mapping[str, list[str]]) -> None:
+        self.answers = dict(answers)
+        self.lookups: list[str] = []
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        from leadhub.domain.url_safety import UnresolvableHost
+
+        self.lookups.append(host)
+        if host not in self.answers:
+            raise UnresolvableHost(f"{host} does not resolve")
+        return list(self.answers[host])

@@ -9,6 +9,7 @@ from leadhub.models.account import Account, ApiKey, TokenOwner
 from leadhub.models.audit import AuditEntry
 from leadhub.models.lead import Lead
 from leadhub.models.page import Page
+from leadhub.models.webhook_endpoint import WebhookEndpoint
 
 
 class TokenOwners(Protocol):
@@ -48,6 +49,23 @@ class AccountRepository(Protocol):
 
     def list_audit(self, account_id: str, limit: int, cursor: str | None) -> Page[AuditEntry]:
         """Newest first."""
+
+
+class EndpointRepository(Protocol):
+    def insert(self, endpoint: WebhookEndpoint, limit: int | None, audit: AuditEntry) -> bool:
+        """Store a new endpoint unless the account already has `limit` endpoints (None: no limit)."""
+
+    def get(self, account_id: str, endpoint_id: str) -> WebhookEndpoint | None: ...
+
+    def list_for_account(self, account_id: str) -> list[WebhookEndpoint]:
+        """Oldest first."""
+
+    def replace(self, endpoint: WebhookEndpoint, expected_version: int) -> bool: ...
+
+    def delete(self, account_id: str, endpoint_id: str, audit: AuditEntry) -> bool:
+        """False when there was no such endpoint."""
+
+    def add_audit(self, audit: AuditEntry) -> None: ...
 
 
 class SecretCipher(Protocol):

@@ -1,0 +1,115 @@
+"""Outbound webhook endpoints (`webhooks:manage`): CRUD, verification and secret rotation."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import deps
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from schemas import EndpointListOut, EndpointOut, EndpointRequest, EndpointWithSecretOut
+
+from leadhub.domain import webhook_endpoints as endpoints
+from leadhub.models.account import Scope
+from leadhub.timestamps import utc_now
+
+router = Router()
+EndpointId = Annotated[str, Path(max_length=64)]
+TAGS = ["Webhook endpoints"]
+
+
+def _changes(request: EndpointRequest) -> endpoints.EndpointChanges:
+    given = request.model_fields_set
+    template = request.payloadTemplate
+    return endpoints.EndpointChanges(
+        name=request.name,
+        url=request.url,
+        events=request.events,
+        account_filter=request.accountFilter,
+        clear_account_filter="accountFilter" in given and request.accountFilter is None,
+        payload_template=json.dumps(template) if isinstance(template, dict | list) else template,
+        clear_payload_template="payloadTemplate" in given and template is None,
+        headers=request.headers,
+        enabled=request.enabled,
+    )
+
+
+def _out(endpoint: endpoints.WebhookEndpoint) -> EndpointOut:
+    return EndpointOut.model_validate(endpoint.to_public())
+
+
+@router.post(
+    "/api/webhook-endpoints", summary="Register an endpoint", security=deps.API_KEY_SECURITY, tags=TAGS
+)
+def post_endpoint(request: EndpointRequest) -> tuple[EndpointWithSecretOut, int]:
+    caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
+    endpoint, secret = endpoints.create_endpoint(
+        caller, _changes(request), deps.endpoint_context(), utc_now()
+    )
+    return EndpointWithSecretOut.model_validate({**endpoint.to_public(), "secret": secret}), 201
+
+
+@router.get("/api/webhook-endpoints", summary="List endpoints", security=deps.API_KEY_SECURITY, tags=TAGS)
+def get_endpoints() -> EndpointListOut:
+    caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
+    return EndpointListOut(items=[_out(e) for e in endpoints.list_endpoints(caller, deps.endpoint_context())])
+
+
+@router.get(
+    "/api/webhook-endpoints/<endpointId>",
+    summary="Get an endpoint",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def get_endpoint(endpointId: EndpointId) -> EndpointOut:
+    caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
+    return _out(endpoints.get_endpoint(caller, endpointId, deps.endpoint_context()))
+
+
+@router.patch(
+    "/api/webhook-endpoints/<endpointId>",
+    summary="Change an endpoint",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def patch_endpoint(endpointId: EndpointId, request: EndpointRequest) -> EndpointOut:
+    caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
+    changes = _changes(request)
+    return _out(endpoints.update_endpoint(caller, endpointId, changes, deps.endpoint_context(), utc_now()))
+
+
+@router.delete(
+    "/api/webhook-endpoints/<endpointId>",
+    summary="Delete an endpoint",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def delete_endpoint(endpointId: EndpointId) -> Response[None]:
+    caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
+    endpoints.delete_endpoint(caller, endpointId, deps.endpoint_context(), utc_now())
+    return Response(status_code=204)
+
+
+@router.post(
+    "/api/webhook-endpoints/<endpointId>/verify",
+    summary="Run the verification handshake again",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def post_verify(endpointId: EndpointId) -> EndpointOut:
+    caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
+    return _out(endpoints.verify_endpoint(caller, endpointId, deps.endpoint_context(), utc_now()))
+
+
+@router.post(
+    "/api/webhook-endpoints/<endpointId>/rotate-secret",
+    summary="Rotate the signing secret (the previous one keeps signing during the overlap)",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def post_rotate_secret(endpointId: EndpointId) -> EndpointWithSecretOut:
+    caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
+    endpoint, secret = endpoints.rotate_secret(caller, endpointId, deps.endpoint_context(), utc_now())
+    return EndpointWithSecretOut.model_validate({**endpoint.to_public(), "secret": secret})

@@ -1,0 +1,202 @@
+"""Webhook endpoints in the single table.
+
+ACCOUNT#{id} / ENDPOINT#{endpointId}   the endpoint (secrets and custom headers KMS-encrypted)
+ACCOUNT#{id} / ACCOUNT                 carries `endpointCount`, so the plan limit holds under
+                                       concurrent creates (counter and endpoint commit together)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from leadhub.adapters.aws import ClientFactory, client, first_cancellation_reason, storage_errors
+from leadhub.adapters.dynamodb_audit import audit_to_values
+from leadhub.adapters.dynamodb_items import account_pk, from_item, from_stream_image, to_item
+from leadhub.errors import StorageUnavailable
+from leadhub.models.audit import AuditEntry
+from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
+
+_CANCELLED = frozenset({"TransactionCanceledException", "ConditionalCheckFailedException"})
+
+
+def _key(account_id: str, endpoint_id: str) -> dict[str, Any]:
+    return {"pk": {"S": account_pk(account_id)}, "sk": {"S": f"ENDPOINT#{endpoint_id}"}}
+
+
+def endpoint_to_values(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    return {
+        "pk": account_pk(endpoint.account_id),
+        "sk": f"ENDPOINT#{endpoint.endpoint_id}",
+        "entity": "webhook_endpoint",
+        "accountId": endpoint.account_id,
+        "endpointId": endpoint.endpoint_id,
+        "name": endpoint.name,
+        "url": endpoint.url,
+        "secrets": [
+            {"ciphertext": s.ciphertext, "createdAt": s.created_at, "expiresAt": s.expires_at}
+            for s in endpoint.secrets
+        ],
+        "events": list(endpoint.events),
+        "accountFilter": None if endpoint.account_filter is None else list(endpoint.account_filter),
+        "payloadTemplate": endpoint.payload_template,
+        "headerNames": list(endpoint.header_names),
+        "headersCiphertext": endpoint.headers_ciphertext,
+        "enabled": endpoint.enabled,
+        "verification": str(endpoint.verification),
+        "verifiedAt": endpoint.verified_at,
+        "verificationError": endpoint.verification_error,
+        "disabledReason": endpoint.disabled_reason,
+        "failingSince": endpoint.failing_since,
+        "createdAt": endpoint.created_at,
+        "updatedAt": endpoint.updated_at,
+        "version": endpoint.version,
+    }
+
+
+def values_to_endpoint(values: dict[str, Any]) -> WebhookEndpoint:
+    account_filter = values.get("accountFilter")
+    return WebhookEndpoint(
+        account_id=values["accountId"],
+        endpoint_id=values["endpointId"],
+        name=values["name"],
+        url=values["url"],
+        secrets=tuple(
+            EndpointSecret(bytes(s["ciphertext"]), s["createdAt"], s.get("expiresAt"))
+            for s in values["secrets"]
+        ),
+        created_at=values["createdAt"],
+        updated_at=values["updatedAt"],
+        events=tuple(values.get("events") or ()),
+        account_filter=None if account_filter is None else tuple(account_filter),
+        payload_template=values.get("payloadTemplate"),
+        header_names=tuple(values.get("headerNames") or ()),
+        headers_ciphertext=values.get("headersCiphertext"),
+        enabled=bool(values["enabled"]),
+        verification=Verification(values["verification"]),
+        verified_at=values.get("verifiedAt"),
+        verification_error=values.get("verificationError"),
+        disabled_reason=values.get("disabledReason"),
+        failing_since=values.get("failingSince"),
+        version=int(values["version"]),
+    )
+
+
+class DynamoEndpointRepository:
+    def __init__(self, table_name: str, clients: ClientFactory = client) -> None:
+        self._table = table_name
+        self._clients = clients
+
+    @property
+    def _db(self) -> Any:
+        return self._clients("dynamodb")
+
+    def _account_key(self, account_id: str) -> dict[str, Any]:
+        return {"pk": {"S": account_pk(account_id)}, "sk": {"S": "ACCOUNT"}}
+
+    def _audit_put(self, audit: AuditEntry) -> dict[str, Any]:
+        return {"Put": {"TableName": self._table, "Item": to_item(audit_to_values(audit))}}
+
+    def _commit(self, items: list[dict[str, Any]], what: str) -> bool:
+        """Commit, or False when a condition failed."""
+        try:
+            with storage_errors(what, expected=_CANCELLED):
+                self._db.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if first_cancellation_reason(exc).get("Code") == "ConditionalCheckFailed":
+                return False
+            raise StorageUnavailable(f"Storage is unavailable ({what}); please retry") from exc
+        return True
+
+    def insert(self, endpoint: WebhookEndpoint, limit: int | None, audit: AuditEntry) -> bool:
+        condition = "attribute_exists(pk)"
+        values: dict[str, Any] = {":one": {"N": "1"}, ":zero": {"N": "0"}}
+        if limit is not None:
+            condition += " AND (attribute_not_exists(endpointCount) OR endpointCount < :limit)"
+            values[":limit"] = {"N": str(limit)}
+        count = {
+            "Update": {
+                "TableName": self._table,
+                "Key": self._account_key(endpoint.account_id),
+                "UpdateExpression": "SET endpointCount = if_not_exists(endpointCount, :zero) + :one",
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": values,
+            }
+        }
+        put = {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(endpoint_to_values(endpoint)),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        return self._commit([count, put, self._audit_put(audit)], "create webhook endpoint")
+
+    def get(self, account_id: str, endpoint_id: str) -> WebhookEndpoint | None:
+        with storage_errors("read webhook endpoint"):
+            result = self._db.get_item(
+                TableName=self._table, Key=_key(account_id, endpoint_id), ConsistentRead=True
+            )
+        return values_to_endpoint(from_item(result["Item"])) if "Item" in result else None
+
+    def list_for_account(self, account_id: str) -> list[WebhookEndpoint]:
+        endpoints: list[WebhookEndpoint] = []
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": account_pk(account_id)},
+                ":prefix": {"S": "ENDPOINT#"},
+            },
+        }
+        while True:
+            with storage_errors("list webhook endpoints"):
+                page = self._db.query(**request)
+            endpoints += [values_to_endpoint(from_item(item)) for item in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return endpoints
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def replace(self, endpoint: WebhookEndpoint, expected_version: int) -> bool:
+        try:
+            with storage_errors("update webhook endpoint", expected=_CANCELLED):
+                self._db.put_item(
+                    TableName=self._table,
+                    Item=to_item(endpoint_to_values(endpoint)),
+                    ConditionExpression="version = :expected",
+                    ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
+                )
+        except ClientError:
+            return False
+        return True
+
+    def delete(self, account_id: str, endpoint_id: str, audit: AuditEntry) -> bool:
+        delete = {
+            "Delete": {
+                "TableName": self._table,
+                "Key": _key(account_id, endpoint_id),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        }
+        count = {
+            "Update": {
+                "TableName": self._table,
+                "Key": self._account_key(account_id),
+                "UpdateExpression": "SET endpointCount = endpointCount - :one",
+                "ConditionExpression": "endpointCount > :zero",
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}},
+            }
+        }
+        return self._commit([delete, count, self._audit_put(audit)], "delete webhook endpoint")
+
+    def add_audit(self, audit: AuditEntry) -> None:
+        with storage_errors("write audit entry"):
+            self._db.put_item(TableName=self._table, Item=to_item(audit_to_values(audit)))
+
+
+def endpoint_from_image(image: dict[str, Any] | None) -> WebhookEndpoint | None:
+    """The endpoint in a stream record's image (DynamoDB JSON), or None if it holds none."""
+    if not image or image.get("entity", {}).get("S") != "webhook_endpoint":
+        return None
+    return values_to_endpoint(from_stream_image(image))

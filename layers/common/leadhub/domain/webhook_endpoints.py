@@ -1,0 +1,337 @@
+"""Managing outbound webhook endpoints: create (secret shown once), read, change, rotate, delete."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from leadhub.domain.payload_template import validate_template
+from leadhub.domain.signing import new_endpoint_secret
+from leadhub.domain.url_safety import Resolver, UnsafeUrl, check_webhook_url
+from leadhub.errors import FieldError, Forbidden, InvalidRequest, NotFound
+from leadhub.ids import sortable_id
+from leadhub.models.account import Principal
+from leadhub.models.audit import AuditEntry
+from leadhub.models.webhook_endpoint import (
+    ENDPOINT_LIMITS,
+    SUBSCRIBABLE_EVENTS,
+    EndpointSecret,
+    Verification,
+    WebhookEndpoint,
+)
+from leadhub.ports import AccountRepository, EndpointRepository, SecretCipher
+from leadhub.timestamps import to_iso
+
+MAX_CUSTOM_HEADERS = 20
+MAX_HEADER_VALUE_CHARS = 1024
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
+# Headers we set ourselves, or that belong to the connection: a customer value would break signing,
+# framing or routing.
+_RESERVED_HEADERS = frozenset(
+    {
+        "host",
+        "user-agent",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+        "x-leadhub-signature",
+        "x-leadhub-event",
+        "x-leadhub-delivery-id",
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "expect",
+    }
+)
+_RESERVED_PREFIXES = ("content-", "x-amz-", "x-leadhub-", "webhook-")
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationResult:
+    verified: bool
+    error: str | None = None
+
+
+# Runs the signed webhook.verify handshake against an endpoint with its plaintext secrets.
+Verifier = Callable[[WebhookEndpoint, Sequence[str]], VerificationResult]
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointChanges:
+    """Fields of a create or PATCH request; None = not given (PATCH keeps the stored value)."""
+
+    name: str | None = None
+    url: str | None = None
+    events: Sequence[str] | None = None
+    account_filter: Sequence[str] | None = None
+    clear_account_filter: bool = False
+    payload_template: str | None = None
+    clear_payload_template: bool = False
+    headers: Mapping[str, str] | None = None
+    enabled: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointContext:
+    """Everything endpoint management talks to."""
+
+    endpoints: EndpointRepository
+    accounts: AccountRepository
+    cipher: SecretCipher
+    resolver: Resolver
+    verifier: Verifier
+    allow_private_targets: bool = False
+    secret_overlap: timedelta = timedelta(hours=24)
+
+
+def secret_context(account_id: str, endpoint_id: str) -> dict[str, str]:
+    return {"accountId": account_id, "endpointId": endpoint_id, "purpose": "endpoint-secret"}
+
+
+def headers_context(account_id: str, endpoint_id: str) -> dict[str, str]:
+    return {"accountId": account_id, "endpointId": endpoint_id, "purpose": "endpoint-headers"}
+
+
+def _checked_url(url: str, ctx: EndpointContext) -> str:
+    try:
+        return check_webhook_url(url, ctx.resolver, allow_private=ctx.allow_private_targets).url
+    except UnsafeUrl as exc:
+        raise InvalidRequest("Invalid webhook URL", [FieldError("url", str(exc))]) from None
+
+
+def _checked_events(events: Sequence[str]) -> tuple[str, ...]:
+    unknown = [e for e in events if e not in SUBSCRIBABLE_EVENTS]
+    if unknown:
+        allowed = ", ".join(SUBSCRIBABLE_EVENTS)
+        raise InvalidRequest(
+            "Unknown event types",
+            [FieldError("events", f"unknown: {', '.join(unknown)}; choose from {allowed}")],
+        )
+    return tuple(dict.fromkeys(events))
+
+
+def _checked_account_filter(
+    principal: Principal, ids: Sequence[str], ctx: EndpointContext
+) -> tuple[str, ...]:
+    for account_id in dict.fromkeys(ids):
+        managed = ctx.accounts.get_account(account_id)
+        if managed is None or managed.parent_account_id != principal.account_id:
+            # The same answer whether the account does not exist or belongs to someone else.
+            raise InvalidRequest(
+                "Invalid account filter",
+                [FieldError("accountFilter", f"{account_id} is not a managed account of this account")],
+            )
+    return tuple(dict.fromkeys(ids))
+
+
+def _checked_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    problems: list[FieldError] = []
+    if len(headers) > MAX_CUSTOM_HEADERS:
+        problems.append(FieldError("headers", f"at most {MAX_CUSTOM_HEADERS} custom headers"))
+    for name, value in headers.items():
+        lowered = name.lower()
+        if not _HEADER_NAME.match(name):
+            problems.append(FieldError(f"headers.{name}", "not a valid header name"))
+        elif lowered in _RESERVED_HEADERS or lowered.startswith(_RESERVED_PREFIXES):
+            problems.append(FieldError(f"headers.{name}", "this header is reserved; Leadhub sets it"))
+        elif not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+            problems.append(FieldError(f"headers.{name}", "values are single-line strings"))
+        elif len(value) > MAX_HEADER_VALUE_CHARS:
+            problems.append(FieldError(f"headers.{name}", f"at most {MAX_HEADER_VALUE_CHARS} characters"))
+    lowered_names = [name.lower() for name in headers]
+    if len(set(lowered_names)) != len(lowered_names):
+        problems.append(FieldError("headers", "header names must differ in more than case"))
+    if problems:
+        raise InvalidRequest("Invalid custom headers", problems)
+    return dict(headers)
+
+
+def _with_headers(
+    endpoint: WebhookEndpoint, headers: Mapping[str, str], ctx: EndpointContext
+) -> WebhookEndpoint:
+    if not headers:
+        return replace(endpoint, header_names=(), headers_ciphertext=None)
+    context = headers_context(endpoint.account_id, endpoint.endpoint_id)
+    return replace(
+        endpoint,
+        header_names=tuple(headers),
+        headers_ciphertext=ctx.cipher.encrypt(json.dumps(dict(headers)), context),
+    )
+
+
+def custom_headers(endpoint: WebhookEndpoint, cipher: SecretCipher) -> dict[str, str]:
+    if endpoint.headers_ciphertext is None:
+        return {}
+    context = headers_context(endpoint.account_id, endpoint.endpoint_id)
+    return dict(json.loads(cipher.decrypt(endpoint.headers_ciphertext, context)))
+
+
+def signing_secrets(endpoint: WebhookEndpoint, cipher: SecretCipher, now: datetime) -> list[str]:
+    """Plaintext secrets that sign now: the current one and a previous one still in its overlap."""
+    context = secret_context(endpoint.account_id, endpoint.endpoint_id)
+    now_iso = to_iso(now)
+    return [
+        cipher.decrypt(secret.ciphertext, context)
+        for secret in endpoint.secrets
+        if secret.expires_at is None or secret.expires_at > now_iso
+    ]
+
+
+def _verified(endpoint: WebhookEndpoint, ctx: EndpointContext, now: datetime) -> WebhookEndpoint:
+    result = ctx.verifier(endpoint, signing_secrets(endpoint, ctx.cipher, now))
+    if result.verified:
+        return replace(
+            endpoint, verification=Verification.VERIFIED, verified_at=to_iso(now), verification_error=None
+        )
+    return replace(endpoint, verification=Verification.FAILED, verification_error=result.error)
+
+
+def _audit(principal: Principal, action: str, endpoint_id: str, now: datetime) -> AuditEntry:
+    return AuditEntry(
+        account_id=principal.account_id,
+        action=action,
+        source="api",
+        at=to_iso(now),
+        actor=principal.key_id,
+        target={"endpointId": endpoint_id},
+    )
+
+
+def create_endpoint(
+    principal: Principal, changes: EndpointChanges, ctx: EndpointContext, now: datetime
+) -> tuple[WebhookEndpoint, str]:
+    """The new endpoint (verified or not) and its signing secret, which is shown only this once."""
+    if not changes.name or not changes.url:
+        raise InvalidRequest("name and url are required")
+    account = ctx.accounts.get_account(principal.account_id)
+    if account is None:
+        raise NotFound("Account not found")
+    endpoint_id = sortable_id("wep")
+    secret = new_endpoint_secret()
+    stamp = to_iso(now)
+    endpoint = WebhookEndpoint(
+        account_id=principal.account_id,
+        endpoint_id=endpoint_id,
+        name=changes.name,
+        url=_checked_url(changes.url, ctx),
+        secrets=(
+            EndpointSecret(
+                ctx.cipher.encrypt(secret, secret_context(principal.account_id, endpoint_id)), stamp
+            ),
+        ),
+        created_at=stamp,
+        updated_at=stamp,
+        events=_checked_events(changes.events or ()),
+        account_filter=None
+        if changes.account_filter is None
+        else _checked_account_filter(principal, changes.account_filter, ctx),
+        payload_template=None
+        if changes.payload_template is None
+        else validate_template(changes.payload_template),
+        enabled=True if changes.enabled is None else changes.enabled,
+    )
+    endpoint = _with_headers(endpoint, _checked_headers(changes.headers or {}), ctx)
+    limit = ENDPOINT_LIMITS[account.plan]
+    endpoint = _verified(endpoint, ctx, now)
+    if not ctx.endpoints.insert(
+        endpoint, limit, _audit(principal, "webhook_endpoint.created", endpoint_id, now)
+    ):
+        raise Forbidden(
+            f"The {account.plan} plan allows {limit} webhook endpoint{'s' if limit != 1 else ''}; "
+            "delete one or upgrade the plan"
+        )
+    return endpoint, secret
+
+
+def get_endpoint(principal: Principal, endpoint_id: str, ctx: EndpointContext) -> WebhookEndpoint:
+    endpoint = ctx.endpoints.get(principal.account_id, endpoint_id)
+    if endpoint is None:
+        raise NotFound("Webhook endpoint not found")
+    return endpoint
+
+
+def list_endpoints(principal: Principal, ctx: EndpointContext) -> list[WebhookEndpoint]:
+    return ctx.endpoints.list_for_account(principal.account_id)
+
+
+def _save(endpoint: WebhookEndpoint, previous: WebhookEndpoint, ctx: EndpointContext) -> WebhookEndpoint:
+    saved = replace(endpoint, version=previous.version + 1)
+    if not ctx.endpoints.replace(saved, previous.version):
+        raise InvalidRequest("The endpoint changed meanwhile; read it again and retry")
+    return saved
+
+
+def update_endpoint(
+    principal: Principal, endpoint_id: str, changes: EndpointChanges, ctx: EndpointContext, now: datetime
+) -> WebhookEndpoint:
+    """PATCH: given fields change; a new URL is checked and verified again before it receives anything.
+    Disabling keeps URL, secret and settings; enabling resumes delivery without re-entering them."""
+    current = get_endpoint(principal, endpoint_id, ctx)
+    endpoint = replace(current, updated_at=to_iso(now))
+    if changes.name is not None:
+        endpoint = replace(endpoint, name=changes.name)
+    if changes.events is not None:
+        endpoint = replace(endpoint, events=_checked_events(changes.events))
+    if changes.clear_account_filter:
+        endpoint = replace(endpoint, account_filter=None)
+    elif changes.account_filter is not None:
+        endpoint = replace(
+            endpoint, account_filter=_checked_account_filter(principal, changes.account_filter, ctx)
+        )
+    if changes.clear_payload_template:
+        endpoint = replace(endpoint, payload_template=None)
+    elif changes.payload_template is not None:
+        endpoint = replace(endpoint, payload_template=validate_template(changes.payload_template))
+    if changes.headers is not None:
+        endpoint = _with_headers(endpoint, _checked_headers(changes.headers), ctx)
+    if changes.enabled is not None:
+        endpoint = replace(
+            endpoint, enabled=changes.enabled, disabled_reason=None if changes.enabled else "api"
+        )
+    if changes.url is not None and changes.url != current.url:
+        endpoint = _verified(replace(endpoint, url=_checked_url(changes.url, ctx)), ctx, now)
+    saved = _save(endpoint, current, ctx)
+    ctx.endpoints.add_audit(_audit(principal, "webhook_endpoint.updated", endpoint_id, now))
+    return saved
+
+
+def delete_endpoint(principal: Principal, endpoint_id: str, ctx: EndpointContext, now: datetime) -> None:
+    if not ctx.endpoints.delete(
+        principal.account_id, endpoint_id, _audit(principal, "webhook_endpoint.deleted", endpoint_id, now)
+    ):
+        raise NotFound("Webhook endpoint not found")
+
+
+def verify_endpoint(
+    principal: Principal, endpoint_id: str, ctx: EndpointContext, now: datetime
+) -> WebhookEndpoint:
+    current = get_endpoint(principal, endpoint_id, ctx)
+    return _save(replace(_verified(current, ctx, now), updated_at=to_iso(now)), current, ctx)
+
+
+def rotate_secret(
+    principal: Principal, endpoint_id: str, ctx: EndpointContext, now: datetime
+) -> tuple[WebhookEndpoint, str]:
+    """A new secret (shown once); the previous one keeps signing for the overlap so that receivers
+    can switch without dropping deliveries."""
+    current = get_endpoint(principal, endpoint_id, ctx)
+    secret = new_endpoint_secret()
+    context = secret_context(current.account_id, current.endpoint_id)
+    previous = replace(current.secrets[0], expires_at=to_iso(now + ctx.secret_overlap))
+    endpoint = replace(
+        current,
+        secrets=(EndpointSecret(ctx.cipher.encrypt(secret, context), to_iso(now)), previous),
+        updated_at=to_iso(now),
+    )
+    saved = _save(endpoint, current, ctx)
+    ctx.endpoints.add_audit(_audit(principal, "webhook_endpoint.secret_rotated", endpoint_id, now))
+    return saved, secret

@@ -1,0 +1,102 @@
+"""Outbound webhook endpoints: where an account's events are delivered, and how they are signed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from leadhub.models.account import Plan
+
+SUBSCRIBABLE_EVENTS: tuple[str, ...] = (
+    "lead.created",
+    "lead.updated",
+    "lead.re_engaged",
+    "conversation.created",
+    "message.received",
+    "message.sent",
+    "message.status",
+    "automation.triggered",
+    "conversation.closed",
+    "endpoint.disabled",
+)
+
+# Endpoints an account may register; None = unlimited.
+ENDPOINT_LIMITS: dict[Plan, int | None] = {Plan.FREE: 1, Plan.STARTER: 3, Plan.PRO: 10, Plan.BUSINESS: None}
+
+
+class Verification(StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSecret:
+    """One signing secret, KMS-encrypted. The previous secret keeps signing until `expires_at`."""
+
+    ciphertext: bytes
+    created_at: str
+    expires_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEndpoint:
+    account_id: str
+    endpoint_id: str
+    name: str
+    url: str
+    secrets: tuple[EndpointSecret, ...]  # newest first
+    created_at: str
+    updated_at: str
+    events: tuple[str, ...] = ()  # empty: every event
+    account_filter: tuple[str, ...] | None = None  # managed accounts to include; None: all of them
+    payload_template: str | None = None
+    header_names: tuple[str, ...] = ()  # custom header names (values are in headers_ciphertext)
+    headers_ciphertext: bytes | None = None
+    enabled: bool = True
+    verification: Verification = Verification.PENDING
+    verified_at: str | None = None
+    verification_error: str | None = None
+    disabled_reason: str | None = None
+    # When deliveries to it started exhausting every attempt (none succeeded since); the delivery worker
+    # disables the endpoint once this is ENDPOINT_AUTO_DISABLE_HOURS old. Cleared by any success.
+    failing_since: str | None = None
+    version: int = 1
+
+    @property
+    def active(self) -> bool:
+        """Whether deliveries go out: enabled and verified."""
+        return self.enabled and self.verification is Verification.VERIFIED
+
+    def subscribes_to(self, event: str) -> bool:
+        return not self.events or event in self.events
+
+    def covers_account(self, source_account_id: str) -> bool:
+        """An agency's endpoint receives its own events and (all or the listed) managed accounts'."""
+        if source_account_id == self.account_id:
+            return True
+        return self.account_filter is None or source_account_id in self.account_filter
+
+    def to_public(self) -> dict[str, object]:
+        """Never the secret; custom header values are redacted."""
+        return {
+            "endpointId": self.endpoint_id,
+            "name": self.name,
+            "url": self.url,
+            "events": list(self.events),
+            "accountFilter": None if self.account_filter is None else list(self.account_filter),
+            "payloadTemplate": self.payload_template,
+            "headers": {name: "***" for name in self.header_names},
+            "enabled": self.enabled,
+            "verification": {
+                "status": str(self.verification),
+                "verifiedAt": self.verified_at,
+                "error": self.verification_error,
+            },
+            "disabledReason": self.disabled_reason,
+            "secretRotation": {
+                "previousSecretExpiresAt": self.secrets[1].expires_at if len(self.secrets) > 1 else None
+            },
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+        }
