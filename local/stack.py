@@ -48,6 +48,7 @@ class StackConfig:
     concurrency: int = settings.DEFAULT_CONCURRENCY  # warm workers per function, at most
     state_dir: Path | None = settings.DEFAULT_STATE_DIR  # None: write no state file
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    parameter_overrides: Mapping[str, str] = field(default_factory=dict)
     bootstrap_demo_account: bool = True
     access_log: bool = True
     sink: LogSink = field(default_factory=LogSink)
@@ -59,15 +60,27 @@ class StackConfig:
             emulator_port=settings.env_int(env, "EMULATOR_PORT", 0),
             concurrency=settings.env_int(env, "LOCAL_CONCURRENCY", settings.DEFAULT_CONCURRENCY, minimum=1),
             state_dir=Path(env.get("LEADHUB_STATE_DIR") or settings.DEFAULT_STATE_DIR),
+            parameter_overrides=parse_parameter_overrides(env.get("LEADHUB_PARAMETERS", "")),
             env=dict(env),
         )
+
+
+def parse_parameter_overrides(text: str) -> dict[str, str]:
+    """`Name=Value Name2=Value2`, like `sam deploy --parameter-overrides` (values without spaces)."""
+    overrides: dict[str, str] = {}
+    for pair in text.split():
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise settings.ConfigError(f"LEADHUB_PARAMETERS: expected Name=Value, got {pair!r}")
+        overrides[name] = value
+    return overrides
 
 
 class LocalStack:
     def __init__(self, config: StackConfig | None = None) -> None:
         self.config = config or StackConfig()
         self.sink = self.config.sink
-        self.template = Template.from_file(self.config.template_path)
+        self.template = Template.from_file(self.config.template_path, self.config.parameter_overrides)
         self.emulator = Emulator(self.config.emulator_port, self.sink)
         self.api: ApiServer | None = None
         self.clients: ClientFactory | None = None

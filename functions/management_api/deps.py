@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from leadhub.adapters.dynamodb_accounts import DynamoAccountRepository
+from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
 from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
 from leadhub.adapters.kms_cipher import KmsCipher
 from leadhub.adapters.ssm_secrets import SsmSecret
 from leadhub.domain.api_keys import authenticate, require_scope
+from leadhub.domain.webhook_endpoints import EndpointContext
 from leadhub.models.account import Principal, Scope
 from leadhub.settings import ManagementSettings, load_settings
 from leadhub.web import base_url
+
+if TYPE_CHECKING:
+    from leadhub.domain.deliveries import DeliveryRecords, JobSender
+    from leadhub.domain.url_safety import HttpPost, Resolver
 
 settings = load_settings(ManagementSettings)
 accounts = DynamoAccountRepository(settings.table_name)
@@ -28,6 +39,48 @@ def principal(router: Router, scope: Scope) -> Principal:
     caller = authenticate(router.current_event.headers.get("x-api-key"), accounts=accounts)
     require_scope(caller, scope)
     return caller
+
+
+@cache
+def outbound() -> Outbound:
+    """The delivery log, the queue and the HTTP client: built on first use (endpoint routes only)."""
+    from leadhub.adapters.dns_resolver import SystemResolver
+    from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
+    from leadhub.adapters.http_sender import PinnedHttpSender
+    from leadhub.adapters.sqs_jobs import SqsJobQueue
+
+    return Outbound(
+        records=DynamoDeliveryLog(settings.table_name),
+        queue=SqsJobQueue(settings.delivery_queue_url),
+        resolver=SystemResolver(),
+        http=PinnedHttpSender(allow_private=settings.allow_private_webhook_targets),
+    )
+
+
+@dataclass(frozen=True)
+class Outbound:
+    records: DeliveryRecords
+    queue: JobSender
+    resolver: Resolver
+    http: HttpPost
+
+
+@cache
+def endpoint_context() -> EndpointContext:
+    """Built on first use: only endpoint routes pay for the HTTP client and DNS resolver imports."""
+    from leadhub.domain.endpoint_verification import handshake_verifier
+
+    resolver, http = outbound().resolver, outbound().http
+    allow_private = settings.allow_private_webhook_targets
+    return EndpointContext(
+        endpoints=DynamoEndpointRepository(settings.table_name),
+        accounts=accounts,
+        cipher=cipher,
+        resolver=resolver,
+        verifier=handshake_verifier(resolver, http, allow_private=allow_private),
+        allow_private_targets=allow_private,
+        secret_overlap=timedelta(hours=settings.webhook_secret_overlap_hours),
+    )
 
 
 def public_base_url(router: Router) -> str:

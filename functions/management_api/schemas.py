@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -103,3 +105,108 @@ class AuditEntryOut(BaseModel):
 class AuditPageOut(BaseModel):
     items: list[AuditEntryOut]
     nextCursor: str | None
+
+
+class EndpointRequest(_Request):
+    """Create (name and url required) or PATCH (every field optional; null clears accountFilter and
+    payloadTemplate)."""
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    url: str | None = Field(None, min_length=1, max_length=2048, description="HTTPS, public addresses only")
+    events: list[str] | None = Field(None, max_length=20, description="Event types; empty or absent = all")
+    accountFilter: list[str] | None = Field(
+        None,
+        max_length=500,
+        description="Agencies: only these managed accounts' events (own always included)",
+    )
+    payloadTemplate: dict | list | str | None = Field(
+        None, description="JSON with {{placeholders}} in strings; sent instead of the event envelope"
+    )
+    headers: dict[str, str] | None = Field(
+        None, description="Custom headers, encrypted at rest, redacted on read"
+    )
+    enabled: bool | None = None
+
+
+class EndpointVerificationOut(BaseModel):
+    status: str
+    verifiedAt: str | None
+    error: str | None
+
+
+class EndpointOut(BaseModel):
+    endpointId: str
+    name: str
+    url: str
+    events: list[str]
+    accountFilter: list[str] | None
+    payloadTemplate: str | None
+    headers: dict[str, str]
+    enabled: bool
+    verification: EndpointVerificationOut
+    disabledReason: str | None
+    secretRotation: dict[str, str | None]
+    createdAt: str
+    updatedAt: str
+
+
+class EndpointWithSecretOut(EndpointOut):
+    secret: str = Field(description="The signing secret (whsec_...). Shown only in this response.")
+
+
+class EndpointListOut(BaseModel):
+    items: list[EndpointOut]
+
+
+class DeliveryOut(BaseModel):
+    deliveryId: str
+    endpointId: str
+    eventId: str
+    event: str
+    accountId: str
+    status: str
+    attempts: int
+    lastStatusCode: int | None
+    lastError: str | None
+    nextAttemptAt: str | None
+    deliveredAt: str | None
+    createdAt: str
+    updatedAt: str
+
+
+class AttemptOut(BaseModel):
+    attempt: int
+    at: str
+    durationMs: float
+    statusCode: int | None
+    errorClass: str | None
+    responseSnippet: str
+    nextAttemptAt: str | None
+    manual: bool
+
+
+class DeliveryDetailOut(DeliveryOut):
+    payload: dict = Field(description="The event envelope as delivered (before any payload template)")
+    attemptLog: list[AttemptOut]
+
+
+class DeliveryPageOut(BaseModel):
+    items: list[DeliveryOut]
+    nextCursor: str | None
+
+
+class RecoverRequest(_Request):
+    since: datetime = Field(
+        description="Re-enqueue failed deliveries created since then (at most 14 days ago)"
+    )
+
+
+class RecoverOut(BaseModel):
+    requeued: int
+
+
+class TestSendOut(BaseModel):
+    delivered: bool
+    statusCode: int | None
+    durationMs: float
+    error: str | None

@@ -13,6 +13,13 @@ from tests.stack_process import StackProcess
 
 # Short enough that the token-rotation test waits seconds, not the default minute.
 TOKEN_CACHE_SECONDS = 2
+# Outbound deliveries: loopback receivers allowed (the documented local-only setting) and a retry
+# schedule shrunk to seconds, with the queue's maxReceiveCount to match.
+STACK_ENV = {
+    "TOKEN_CACHE_SECONDS": str(TOKEN_CACHE_SECONDS),
+    "ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
+    "LEADHUB_PARAMETERS": "DeliveryRetrySchedule=0s,1s,2s DeliveryMaxAttempts=3",
+}
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +27,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
     state_dir = tmp_path_factory.mktemp("leadhub-state")
     log_path = state_dir / "stack.log"
     with log_path.open("wb") as log:
-        process = StackProcess(state_dir, env={"TOKEN_CACHE_SECONDS": str(TOKEN_CACHE_SECONDS)}, log=log)
+        process = StackProcess(state_dir, env=STACK_ENV, log=log)
         process.start()
         try:
             yield process

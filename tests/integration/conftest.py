@@ -115,6 +115,7 @@ class Stack:
     table_name: str
     stream_arn: str
     kms_key_id: str
+    delivery_queue_url: str
     monkeypatch: pytest.MonkeyPatch
     ddb: Any = field(default=None)
     streams: Any = field(default=None)
@@ -184,6 +185,7 @@ def provisioned_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
                 table_name=registry.refs["LeadhubTable"],
                 stream_arn=registry.attrs["LeadhubTable"]["StreamArn"],
                 kms_key_id=registry.refs["SecretsKey"],
+                delivery_queue_url=registry.refs["DeliveryQueue"],
                 monkeypatch=monkeypatch,
                 ddb=clients.client("dynamodb"),
                 streams=clients.client("dynamodbstreams"),

@@ -594,6 +594,15 @@ class TestOpenApi(SharedStack):
             "/api/api-keys": ["get", "post"],
             "/api/api-keys/{keyId}": ["delete"],
             "/api/audit": ["get"],
+            "/api/webhook-endpoints": ["get", "post"],
+            "/api/webhook-endpoints/{endpointId}": ["delete", "get", "patch"],
+            "/api/webhook-endpoints/{endpointId}/verify": ["post"],
+            "/api/webhook-endpoints/{endpointId}/rotate-secret": ["post"],
+            "/api/webhook-endpoints/{endpointId}/test": ["post"],
+            "/api/webhook-endpoints/{endpointId}/deliveries": ["get"],
+            "/api/webhook-endpoints/{endpointId}/recover": ["post"],
+            "/api/deliveries/{deliveryId}": ["get"],
+            "/api/deliveries/{deliveryId}/retry": ["post"],
         }
         schemes = document["components"]["securitySchemes"]
         assert schemes["apiKey"] == {"type": "apiKey", "name": "X-API-Key", "in": "header"}

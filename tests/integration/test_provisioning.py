@@ -53,11 +53,14 @@ def test_each_function_gets_its_environment_from_the_template(stack: Stack) -> N
         **common,
         "KMS_KEY_ID": stack.kms_key_id,
         "ADMIN_KEY_PARAMETER": "/leadhub/admin-key",
+        "ALLOW_PRIVATE_WEBHOOK_TARGETS": "false",
+        "WEBHOOK_SECRET_OVERLAP_HOURS": "24",
+        "DELIVERY_QUEUE_URL": stack.delivery_queue_url,
     }
     assert webhook.handler == management.handler == "app.lambda_handler"
     assert webhook.code_dir.name == "lead_webhook" and management.code_dir.name == "management_api"
     assert [d.name for d in webhook.layer_dirs] == ["common"]
-    assert webhook.timeout_s == 6 and management.timeout_s == 10
+    assert webhook.timeout_s == 6 and management.timeout_s == 20
     assert [(r.method, r.path) for r in webhook.http_routes] == [("POST", "/api/webhooks/leads/{token}")]
     assert [(r.method, r.path) for r in management.http_routes] == [("ANY", "/api/{proxy+}")]
 

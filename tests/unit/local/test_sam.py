@@ -79,12 +79,20 @@ def real_specs(runner_env: dict[str, str] | None = None, **overrides: Any) -> di
     registry = ResourceRegistry(template)
     registry.set("LeadhubTable", TABLE, Arn=TABLE_ARN, StreamArn=f"{TABLE_ARN}/stream/1")
     registry.set("SecretsKey", KEY_ID, Arn=f"arn:aws:kms:us-east-1:{settings.ACCOUNT_ID}:key/{KEY_ID}")
+    for queue in ("DeliveryQueue", "DeliveryDLQ", "FanoutFailureQueue"):
+        arn = f"arn:aws:sqs:us-east-1:{settings.ACCOUNT_ID}:{queue}"
+        registry.set(queue, f"http://sqs.local/{queue}", Arn=arn, QueueName=queue)
     return build_function_specs(template, registry.evaluator, runner_env or {})
 
 
 def test_real_template_functions_and_routes() -> None:
     specs = real_specs()
-    assert set(specs) == {"LeadWebhookFunction", "ManagementApiFunction"}
+    assert set(specs) == {
+        "LeadWebhookFunction",
+        "ManagementApiFunction",
+        "EventFanoutFunction",
+        "DeliveryWorkerFunction",
+    }
     webhook, management = specs["LeadWebhookFunction"], specs["ManagementApiFunction"]
     assert webhook.http_routes == (
         HttpApiRoute("LeadWebhookFunction", "POST", "/api/webhooks/leads/{token}", "LeadWebhook"),
@@ -92,8 +100,17 @@ def test_real_template_functions_and_routes() -> None:
     assert management.http_routes == (
         HttpApiRoute("ManagementApiFunction", "ANY", "/api/{proxy+}", "ManagementApi"),
     )
-    for spec in specs.values():
+    for spec in (webhook, management):
         assert spec.sqs_sources == () and spec.stream_sources == ()
+    [stream] = specs["EventFanoutFunction"].stream_sources
+    assert (stream.stream_arn, stream.report_batch_item_failures, stream.bisect_on_error) == (
+        f"{TABLE_ARN}/stream/1",
+        True,
+        True,
+    )
+    assert stream.on_failure_arn == f"arn:aws:sqs:us-east-1:{settings.ACCOUNT_ID}:FanoutFailureQueue"
+    [queue] = specs["DeliveryWorkerFunction"].sqs_sources
+    assert (queue.batch_size, queue.report_batch_item_failures) == (10, True)
 
 
 def test_real_template_function_settings() -> None:
@@ -101,7 +118,8 @@ def test_real_template_function_settings() -> None:
     webhook, management = specs["LeadWebhookFunction"], specs["ManagementApiFunction"]
     root = settings.REPO_ROOT
     assert webhook.timeout_s == 6.0  # its own
-    assert management.timeout_s == 10.0  # from Globals
+    assert management.timeout_s == 20.0  # its own (the endpoint handshake waits up to 10 s)
+    assert management.memory_mb == 1024  # from Globals
     assert webhook.memory_mb == management.memory_mb == 1024
     assert webhook.handler == management.handler == "app.lambda_handler"
     assert webhook.code_dir == root / "functions" / "lead_webhook"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from decimal import Decimal
 from typing import Any
 
@@ -36,3 +37,22 @@ def _plain(value: Any) -> Any:
 
 def account_pk(account_id: str) -> str:
     return f"ACCOUNT#{account_id}"
+
+
+def from_stream_image(image: dict[str, Any]) -> dict[str, Any]:
+    """Plain values of a stream record's image as Lambda delivers it: JSON, so binary values (B, BS)
+    arrive base64-encoded and must be decoded first."""
+    return from_item({k: _decoded_binaries(v) for k, v in image.items()})
+
+
+def _decoded_binaries(value: dict[str, Any]) -> dict[str, Any]:
+    ((kind, inner),) = value.items()
+    if kind == "B" and isinstance(inner, str):
+        return {"B": base64.b64decode(inner)}
+    if kind == "BS":
+        return {"BS": [base64.b64decode(v) if isinstance(v, str) else v for v in inner]}
+    if kind == "L":
+        return {"L": [_decoded_binaries(v) for v in inner]}
+    if kind == "M":
+        return {"M": {k: _decoded_binaries(v) for k, v in inner.items()}}
+    return value

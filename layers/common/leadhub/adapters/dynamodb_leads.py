@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from leadhub.adapters.aws import ClientFactory, client, first_cancellation_reason, storage_errors
 from leadhub.adapters.dynamodb_audit import audit_to_values
-from leadhub.adapters.dynamodb_items import account_pk, from_item, to_item
+from leadhub.adapters.dynamodb_items import account_pk, from_item, from_stream_image, to_item
 from leadhub.adapters.dynamodb_pages import query_page
 from leadhub.errors import StorageUnavailable
 from leadhub.models.audit import AuditEntry
@@ -148,4 +148,4 @@ def lead_from_image(image: dict[str, Any] | None) -> Lead | None:
     """The lead in a stream record's OldImage/NewImage (DynamoDB JSON), or None if it holds no lead."""
     if not image or image.get("entity", {}).get("S") != LEAD_ENTITY:
         return None
-    return values_to_lead(from_item(image))
+    return values_to_lead(from_stream_image(image))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leadhub.models.lead import Lead
+from leadhub.models.webhook_endpoint import WebhookEndpoint
 from leadhub.timestamps import from_iso
 
 LEAD_CREATED = "lead.created"
@@ -58,3 +59,21 @@ def lead_facts(old: Lead | None, new: Lead | None) -> list[Fact]:
 def _value(lead: Lead, attr: str) -> object:
     value = getattr(lead, attr)
     return dict(value) if attr == "custom_fields" else value
+
+
+ENDPOINT_DISABLED = "endpoint.disabled"
+
+
+def endpoint_facts(old: WebhookEndpoint | None, new: WebhookEndpoint | None) -> list[Fact]:
+    """An endpoint that Leadhub disabled (410 Gone, or failing for too long) is announced to the
+    account's other endpoints; one an operator disables through the API is not."""
+    if old is None or new is None or not old.enabled or new.enabled or new.disabled_reason in (None, "api"):
+        return []
+    data = {
+        "endpointId": new.endpoint_id,
+        "name": new.name,
+        "url": new.url,
+        "reason": new.disabled_reason,
+        "disabledAt": new.updated_at,
+    }
+    return [Fact(ENDPOINT_DISABLED, new.account_id, new.updated_at, new.endpoint_id, data)]

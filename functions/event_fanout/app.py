@@ -1,0 +1,68 @@
+"""The outbox consumer: each stream record of the table becomes events, and each event one delivery
+job per matching endpoint on the delivery queue. Failed records are reported individually."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from leadhub.adapters.account_parents import CachedParents
+from leadhub.adapters.dynamodb_accounts import DynamoAccountRepository
+from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
+from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_from_image
+from leadhub.adapters.dynamodb_leads import lead_from_image
+from leadhub.adapters.sqs_jobs import SqsJobQueue
+from leadhub.domain.fanout import fan_out
+from leadhub.domain.outbox import endpoint_facts, lead_facts
+from leadhub.settings import FanoutSettings, load_settings
+from leadhub.timestamps import to_iso, utc_now
+
+settings = load_settings(FanoutSettings)
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+endpoints = DynamoEndpointRepository(settings.table_name)
+parents = CachedParents(DynamoAccountRepository(settings.table_name))
+deliveries = DynamoDeliveryLog(settings.table_name)
+queue = SqsJobQueue(settings.delivery_queue_url)
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    try:
+        fan_out_record(record)
+    except Exception:
+        # The record is reported as a batch item failure and retried; say why (ids only, no images).
+        logger.exception("stream record failed", extra={"event_id": record.event_id})
+        raise
+
+
+def fan_out_record(record: DynamoDBRecord) -> None:
+    images = record.raw_event.get("dynamodb", {})
+    old, new = images.get("OldImage"), images.get("NewImage")
+    facts = lead_facts(lead_from_image(old), lead_from_image(new)) + endpoint_facts(
+        endpoint_from_image(old), endpoint_from_image(new)
+    )
+    if not facts:
+        return
+    result = fan_out(
+        facts, endpoints=endpoints, parents=parents, log=deliveries, queue=queue, now_iso=to_iso(utc_now())
+    )
+    logger.info(
+        "facts fanned out",
+        extra={
+            "events": [f.event for f in facts],
+            "enqueued": result.enqueued,
+            "repeats": result.already_enqueued,
+        },
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,131 @@
+"""The delivery log and recovery (`webhooks:manage`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import deps
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from schemas import (
+    AttemptOut,
+    DeliveryDetailOut,
+    DeliveryOut,
+    DeliveryPageOut,
+    RecoverOut,
+    RecoverRequest,
+    TestSendOut,
+)
+
+from leadhub.domain import deliveries
+from leadhub.models.account import Scope
+from leadhub.models.delivery import DeliveryStatus
+from leadhub.timestamps import utc_now
+
+router = Router()
+Id = Annotated[str, Path(max_length=64)]
+TAGS = ["Deliveries"]
+
+
+@router.get(
+    "/api/webhook-endpoints/<endpointId>/deliveries",
+    summary="An endpoint's deliveries, newest first",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def get_endpoint_deliveries(
+    endpointId: Id,
+    status: Annotated[DeliveryStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> DeliveryPageOut:
+    caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
+    page = deliveries.list_deliveries(
+        caller,
+        endpointId,
+        status,
+        limit,
+        cursor,
+        ctx=deps.endpoint_context(),
+        records=deps.outbound().records,
+    )
+    return DeliveryPageOut(
+        items=[DeliveryOut.model_validate(d.to_public()) for d in page.items], nextCursor=page.next_cursor
+    )
+
+
+@router.get(
+    "/api/deliveries/<deliveryId>",
+    summary="A delivery with its attempts",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def get_delivery(deliveryId: Id) -> DeliveryDetailOut:
+    caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
+    delivery, attempts = deliveries.get_delivery(caller, deliveryId, records=deps.outbound().records)
+    return DeliveryDetailOut.model_validate(
+        {
+            **delivery.to_public(),
+            "payload": delivery.envelope,
+            "attemptLog": [AttemptOut.model_validate(a.to_public()) for a in attempts],
+        }
+    )
+
+
+@router.post(
+    "/api/deliveries/<deliveryId>/retry",
+    summary="One more attempt now (the schedule is not reset)",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def post_retry(deliveryId: Id) -> tuple[DeliveryOut, int]:
+    caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
+    outbound = deps.outbound()
+    delivery = deliveries.retry_delivery(caller, deliveryId, records=outbound.records, queue=outbound.queue)
+    return DeliveryOut.model_validate(delivery.to_public()), 202
+
+
+@router.post(
+    "/api/webhook-endpoints/<endpointId>/recover",
+    summary="Re-enqueue failed deliveries since a time (at most 14 days back)",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def post_recover(endpointId: Id, request: RecoverRequest) -> tuple[RecoverOut, int]:
+    caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
+    outbound = deps.outbound()
+    count = deliveries.recover_deliveries(
+        caller,
+        endpointId,
+        request.since,
+        utc_now(),
+        ctx=deps.endpoint_context(),
+        records=outbound.records,
+        queue=outbound.queue,
+    )
+    return RecoverOut(requeued=count), 202
+
+
+@router.post(
+    "/api/webhook-endpoints/<endpointId>/test",
+    summary="Send a synthetic, signed lead.created (test: true) now",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def post_test(endpointId: Id) -> TestSendOut:
+    caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
+    outbound = deps.outbound()
+    result = deliveries.send_test_event(
+        caller,
+        endpointId,
+        utc_now(),
+        ctx=deps.endpoint_context(),
+        resolver=outbound.resolver,
+        http=outbound.http,
+    )
+    return TestSendOut(
+        delivered=result.delivered,
+        statusCode=result.status_code,
+        durationMs=round(result.duration_ms, 1),
+        error=result.error,
+    )

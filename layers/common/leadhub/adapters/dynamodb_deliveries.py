@@ -1,0 +1,213 @@
+"""Deliveries and their attempts in the single table.
+
+ACCOUNT#{owner} / DELIVERY#{deliveryId}      the delivery (status, attempts, the envelope for retries);
+                                             gsi1: ENDPOINT#{endpointId} / {createdAt}#{deliveryId}
+DELIVERY#{deliveryId} / ATTEMPT#{nnnn}       one item per attempt, expiring after ATTEMPT_TTL_DAYS
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from leadhub.adapters.aws import ClientFactory, client, error_code, storage_errors
+from leadhub.adapters.dynamodb_items import account_pk, from_item, to_item
+from leadhub.adapters.dynamodb_pages import query_page
+from leadhub.models.delivery import Attempt, Delivery, DeliveryStatus
+from leadhub.models.page import Page
+from leadhub.timestamps import from_iso, to_iso
+
+ATTEMPT_TTL_DAYS = 30
+_CONDITION_FAILED = frozenset({"ConditionalCheckFailedException"})
+
+
+def _key(account_id: str, delivery_id: str) -> dict[str, Any]:
+    return {"pk": {"S": account_pk(account_id)}, "sk": {"S": f"DELIVERY#{delivery_id}"}}
+
+
+def delivery_to_values(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "pk": account_pk(delivery.account_id),
+        "sk": f"DELIVERY#{delivery.delivery_id}",
+        "entity": "delivery",
+        "gsi1pk": f"ENDPOINT#{delivery.endpoint_id}",
+        "gsi1sk": f"{delivery.created_at}#{delivery.delivery_id}",
+        "accountId": delivery.account_id,
+        "deliveryId": delivery.delivery_id,
+        "endpointId": delivery.endpoint_id,
+        "eventId": delivery.event_id,
+        "event": delivery.event,
+        "sourceAccountId": delivery.source_account_id,
+        "createdAt": delivery.created_at,
+        "updatedAt": delivery.updated_at,
+        "envelope": delivery.envelope,
+        "status": str(delivery.status),
+        "attempts": delivery.attempts,
+        "enqueued": delivery.enqueued,
+        "lastStatusCode": delivery.last_status_code,
+        "lastError": delivery.last_error,
+        "nextAttemptAt": delivery.next_attempt_at,
+        "deliveredAt": delivery.delivered_at,
+    }
+
+
+def values_to_delivery(values: dict[str, Any]) -> Delivery:
+    return Delivery(
+        account_id=values["accountId"],
+        delivery_id=values["deliveryId"],
+        endpoint_id=values["endpointId"],
+        event_id=values["eventId"],
+        event=values["event"],
+        source_account_id=values["sourceAccountId"],
+        created_at=values["createdAt"],
+        updated_at=values["updatedAt"],
+        envelope=values["envelope"],
+        status=DeliveryStatus(values["status"]),
+        attempts=int(values.get("attempts", 0)),
+        enqueued=bool(values.get("enqueued", False)),
+        last_status_code=values.get("lastStatusCode"),
+        last_error=values.get("lastError"),
+        next_attempt_at=values.get("nextAttemptAt"),
+        delivered_at=values.get("deliveredAt"),
+    )
+
+
+def attempt_to_values(attempt: Attempt) -> dict[str, Any]:
+    expires = from_iso(attempt.at) + timedelta(days=ATTEMPT_TTL_DAYS)
+    return {
+        "pk": f"DELIVERY#{attempt.delivery_id}",
+        "sk": f"ATTEMPT#{attempt.number:04d}#{attempt.at}",
+        "entity": "delivery_attempt",
+        "deliveryId": attempt.delivery_id,
+        "number": attempt.number,
+        "at": attempt.at,
+        "durationMs": str(round(attempt.duration_ms, 1)),
+        "statusCode": attempt.status_code,
+        "errorClass": attempt.error_class,
+        "responseSnippet": attempt.response_snippet,
+        "nextAttemptAt": attempt.next_attempt_at,
+        "manual": attempt.manual,
+        "expiresAt": int(expires.timestamp()),
+    }
+
+
+def values_to_attempt(values: dict[str, Any]) -> Attempt:
+    return Attempt(
+        delivery_id=values["deliveryId"],
+        number=int(values["number"]),
+        at=values["at"],
+        duration_ms=float(values["durationMs"]),
+        status_code=values.get("statusCode"),
+        error_class=values.get("errorClass"),
+        response_snippet=values.get("responseSnippet", ""),
+        next_attempt_at=values.get("nextAttemptAt"),
+        manual=bool(values.get("manual", False)),
+    )
+
+
+class DynamoDeliveryLog:
+    def __init__(self, table_name: str, clients: ClientFactory = client) -> None:
+        self._table = table_name
+        self._clients = clients
+
+    @property
+    def _db(self) -> Any:
+        return self._clients("dynamodb")
+
+    def create_if_new(self, delivery: Delivery) -> bool:
+        try:
+            with storage_errors("record delivery", expected=_CONDITION_FAILED):
+                self._db.put_item(
+                    TableName=self._table,
+                    Item=to_item(delivery_to_values(delivery)),
+                    ConditionExpression="attribute_not_exists(pk)",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except ClientError as exc:
+            if error_code(exc) not in _CONDITION_FAILED:
+                raise
+            existing = exc.response.get("Item")
+            # Stored by an earlier run that crashed before queueing it: queue it now.
+            return not (existing and existing.get("enqueued", {}).get("BOOL"))
+        return True
+
+    def mark_enqueued(self, deliveries: Sequence[Delivery]) -> None:
+        for delivery in deliveries:
+            with storage_errors("record delivery"):
+                self._db.update_item(
+                    TableName=self._table,
+                    Key=_key(delivery.account_id, delivery.delivery_id),
+                    UpdateExpression="SET enqueued = :true",
+                    ExpressionAttributeValues={":true": {"BOOL": True}},
+                )
+
+    def get(self, account_id: str, delivery_id: str) -> Delivery | None:
+        with storage_errors("read delivery"):
+            result = self._db.get_item(
+                TableName=self._table, Key=_key(account_id, delivery_id), ConsistentRead=True
+            )
+        return values_to_delivery(from_item(result["Item"])) if "Item" in result else None
+
+    def save(self, delivery: Delivery) -> None:
+        with storage_errors("record delivery"):
+            self._db.put_item(TableName=self._table, Item=to_item(delivery_to_values(delivery)))
+
+    def record_attempt(self, delivery: Delivery, attempt: Attempt) -> Delivery:
+        """Log the attempt and update the delivery in one transaction."""
+        updated = replace(delivery, updated_at=attempt.at)
+        with storage_errors("record delivery attempt"):
+            self._db.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": self._table, "Item": to_item(attempt_to_values(attempt))}},
+                    {"Put": {"TableName": self._table, "Item": to_item(delivery_to_values(updated))}},
+                ]
+            )
+        return updated
+
+    def attempts(self, delivery_id: str) -> list[Attempt]:
+        items: list[Attempt] = []
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"DELIVERY#{delivery_id}"},
+                ":prefix": {"S": "ATTEMPT#"},
+            },
+        }
+        while True:
+            with storage_errors("read delivery attempts"):
+                page = self._db.query(**request)
+            items += [values_to_attempt(from_item(item)) for item in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return items
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def list_for_endpoint(self, endpoint_id: str, limit: int, cursor: str | None) -> Page[Delivery]:
+        """Newest first."""
+        page = query_page(
+            self._db,
+            self._table,
+            partition=("gsi1pk", f"ENDPOINT#{endpoint_id}"),
+            limit=limit,
+            cursor=cursor,
+            index="gsi1",
+        )
+        return Page([values_to_delivery(values) for values in page.items], page.next_cursor)
+
+    def failed_since(self, endpoint_id: str, since: datetime) -> list[Delivery]:
+        deliveries: list[Delivery] = []
+        cursor: str | None = None
+        while True:
+            page = self.list_for_endpoint(endpoint_id, 100, cursor)
+            for delivery in page.items:
+                if delivery.created_at < to_iso(since):
+                    return deliveries
+                if delivery.status is DeliveryStatus.FAILED:
+                    deliveries.append(delivery)
+            if page.next_cursor is None:
+                return deliveries
+            cursor = page.next_cursor

@@ -1,0 +1,41 @@
+"""The delivery queue: send jobs in batches, and push a failed one's next attempt into the future."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from leadhub.adapters.aws import ClientFactory, client, storage_errors
+from leadhub.models.delivery import DeliveryJob
+
+SQS_BATCH = 10
+
+
+class SqsJobQueue:
+    def __init__(self, queue_url: str, clients: ClientFactory = client) -> None:
+        self._url = queue_url
+        self._clients = clients
+
+    @property
+    def _sqs(self) -> Any:
+        return self._clients("sqs")
+
+    def send(self, jobs: Sequence[DeliveryJob], delay_seconds: int = 0) -> list[str]:
+        failed: list[str] = []
+        for start in range(0, len(jobs), SQS_BATCH):
+            chunk = jobs[start : start + SQS_BATCH]
+            entries = [
+                {"Id": str(i), "MessageBody": job.to_message(), "DelaySeconds": delay_seconds}
+                for i, job in enumerate(chunk)
+            ]
+            with storage_errors("queue deliveries"):
+                result = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
+            failed += [chunk[int(entry["Id"])].delivery_id for entry in result.get("Failed", [])]
+        return failed
+
+    def delay(self, receipt_handle: str, seconds: int) -> None:
+        """The message becomes visible again (for its next attempt) after `seconds`."""
+        with storage_errors("schedule retry"):
+            self._sqs.change_message_visibility(
+                QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+            )

@@ -1,0 +1,180 @@
+"""The delivery log and recovery, as the management API offers them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from leadhub.domain.signing import signature_headers
+from leadhub.domain.url_safety import HttpPost, Resolver, UnsafeUrl, check_webhook_url
+from leadhub.domain.webhook_endpoints import EndpointContext, custom_headers, get_endpoint, signing_secrets
+from leadhub.errors import Conflict, FieldError, InvalidRequest, NotFound, StorageUnavailable
+from leadhub.ids import sortable_id
+from leadhub.models.account import Principal
+from leadhub.models.delivery import Attempt, Delivery, DeliveryJob, DeliveryStatus
+from leadhub.models.page import Page
+from leadhub.timestamps import to_iso
+
+RECOVER_WINDOW = timedelta(days=14)
+TEST_TIMEOUT_S = 10.0
+USER_AGENT = "Leadhub-Webhooks/1.0"
+
+
+class DeliveryRecords(Protocol):
+    def get(self, account_id: str, delivery_id: str) -> Delivery | None: ...
+
+    def save(self, delivery: Delivery) -> None: ...
+
+    def attempts(self, delivery_id: str) -> list[Attempt]: ...
+
+    def list_for_endpoint(self, endpoint_id: str, limit: int, cursor: str | None) -> Page[Delivery]: ...
+
+    def failed_since(self, endpoint_id: str, since: datetime) -> list[Delivery]: ...
+
+
+class JobSender(Protocol):
+    def send(self, jobs: Sequence[DeliveryJob]) -> list[str]: ...
+
+
+def list_deliveries(
+    principal: Principal,
+    endpoint_id: str,
+    status: DeliveryStatus | None,
+    limit: int,
+    cursor: str | None,
+    *,
+    ctx: EndpointContext,
+    records: DeliveryRecords,
+) -> Page[Delivery]:
+    """Newest first; with `status`, a page may hold fewer than `limit` items (keep following the cursor)."""
+    get_endpoint(principal, endpoint_id, ctx)  # 404 unless it is the caller's
+    page = records.list_for_endpoint(endpoint_id, limit, cursor)
+    items = [d for d in page.items if d.account_id == principal.account_id]
+    if status is not None:
+        items = [d for d in items if d.status is status]
+    return Page(items, page.next_cursor)
+
+
+def get_delivery(
+    principal: Principal, delivery_id: str, *, records: DeliveryRecords
+) -> tuple[Delivery, list[Attempt]]:
+    delivery = records.get(principal.account_id, delivery_id)
+    if delivery is None:
+        raise NotFound("Delivery not found")
+    return delivery, sorted(records.attempts(delivery_id), key=lambda a: (a.at, a.number))
+
+
+def _job(delivery: Delivery, *, manual: bool) -> DeliveryJob:
+    return DeliveryJob(
+        delivery.delivery_id, delivery.account_id, delivery.endpoint_id, delivery.envelope, manual
+    )
+
+
+def _send(jobs: Sequence[DeliveryJob], queue: JobSender) -> None:
+    if jobs and queue.send(jobs):
+        raise StorageUnavailable("Could not queue the delivery; please retry")
+
+
+def retry_delivery(
+    principal: Principal, delivery_id: str, *, records: DeliveryRecords, queue: JobSender
+) -> Delivery:
+    """One attempt now, outside the schedule: a scheduled retry still comes when it is due, and a
+    delivery that has been delivered meanwhile is not sent again."""
+    delivery, _ = get_delivery(principal, delivery_id, records=records)
+    if delivery.status is DeliveryStatus.DELIVERED:
+        raise Conflict("This delivery was delivered; it is not sent again")
+    _send([_job(delivery, manual=True)], queue)
+    return delivery
+
+
+def recover_deliveries(
+    principal: Principal,
+    endpoint_id: str,
+    since: datetime,
+    now: datetime,
+    *,
+    ctx: EndpointContext,
+    records: DeliveryRecords,
+    queue: JobSender,
+) -> int:
+    """Queue every failed delivery of the endpoint since `since` (at most 14 days back) again, with a
+    fresh schedule. Returns how many were queued."""
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    if since < now - RECOVER_WINDOW or since > now:
+        raise InvalidRequest(
+            "Invalid recovery window", [FieldError("since", "must lie within the last 14 days")]
+        )
+    get_endpoint(principal, endpoint_id, ctx)
+    failed = [d for d in records.failed_since(endpoint_id, since) if d.account_id == principal.account_id]
+    for delivery in failed:
+        records.save(
+            replace(
+                delivery, status=DeliveryStatus.PENDING, next_attempt_at=to_iso(now), updated_at=to_iso(now)
+            )
+        )
+    _send([_job(d, manual=False) for d in failed], queue)
+    return len(failed)
+
+
+@dataclass(frozen=True, slots=True)
+class TestResult:
+    delivered: bool
+    status_code: int | None
+    duration_ms: float
+    error: str | None
+
+
+def send_test_event(
+    principal: Principal,
+    endpoint_id: str,
+    now: datetime,
+    *,
+    ctx: EndpointContext,
+    resolver: Resolver,
+    http: HttpPost,
+) -> TestResult:
+    """A synthetic, signed `lead.created` with `"test": true`, sent now to the saved endpoint. The
+    URL is checked again like every delivery, and only the status and duration come back (never the
+    response body), so this cannot probe internal hosts."""
+    endpoint = get_endpoint(principal, endpoint_id, ctx)
+    envelope = {
+        "id": sortable_id("evt"),
+        "event": "lead.created",
+        "timestamp": to_iso(now),
+        "accountId": principal.account_id,
+        "test": True,
+        "data": {
+            "leadId": "lead_test",
+            "name": "Test Lead",
+            "phone": "+14155550100",
+            "email": "test@example.com",
+            "tags": ["test"],
+            "customFields": {},
+            "capturedAt": to_iso(now),
+            "lastActivityAt": to_iso(now),
+        },
+    }
+    body = json.dumps(envelope, separators=(",", ":")).encode()
+    try:
+        target = check_webhook_url(endpoint.url, resolver, allow_private=ctx.allow_private_targets)
+    except UnsafeUrl as exc:
+        return TestResult(False, None, 0.0, str(exc))
+    headers = {
+        **custom_headers(endpoint, ctx.cipher),
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        **signature_headers(
+            signing_secrets(endpoint, ctx.cipher, now),
+            sortable_id("msg"),
+            int(now.timestamp()),
+            body,
+            "lead.created",
+        ),
+    }
+    outcome = http.post(target, body, headers, TEST_TIMEOUT_S)
+    error = None if outcome.status is not None else (outcome.error_class or "error")
+    return TestResult(outcome.succeeded, outcome.status, outcome.duration_ms, error)

@@ -1,0 +1,456 @@
+"""One delivery attempt: a queued job becomes a signed POST to its endpoint, and its outcome decides
+what happens to the SQS message.
+
+How the schedule maps onto SQS (README "Retries"): attempt n is the n-th receive of the job's message,
+so the attempt number is the message's `ApproximateReceiveCount` (a receive whose worker crashed still
+counts). A failed attempt hides the message for the next delay of the schedule
+(`ChangeMessageVisibility`) and is reported as a batch item failure. After the last attempt the
+delivery is marked failed and the message is made visible at once (visibility 0) and reported as
+failed: its next receive would exceed the DeliveryQueue's redrive `maxReceiveCount`, which **must
+equal the number of attempts** (`retry_schedule.max_receive_count`), so SQS moves it to the DLQ, the
+record of undelivered events. A manual job (the API's "retry now") makes one attempt and never
+reschedules or dead-letters its message; the delivery's own schedule, if any, carries on.
+
+At-least-once: the request goes out before the attempt is recorded, so a crash in between sends the
+same delivery again on the next receive. Every request of a delivery carries the same `webhook-id`
+(the delivery id), which is what receivers deduplicate on; a delivery already recorded as delivered
+is never sent again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from leadhub.domain.payload_template import render
+from leadhub.domain.retry_schedule import (
+    DEFAULT_JITTER,
+    DEFAULT_SCHEDULE,
+    Outcome,
+    classify,
+    next_delay,
+    parse_schedule,
+)
+from leadhub.domain.signing import signature_headers
+from leadhub.domain.url_safety import (
+    DEFAULT_USER_AGENT,
+    MAX_SNIPPET_BYTES,
+    HostNotResolved,
+    HttpErrorClass,
+    HttpOutcome,
+    HttpPost,
+    Resolver,
+    UnsafeUrl,
+    check_webhook_url,
+)
+from leadhub.domain.webhook_endpoints import custom_headers, signing_secrets
+from leadhub.models.delivery import Attempt, Delivery, DeliveryJob, DeliveryStatus
+from leadhub.models.webhook_endpoint import Verification, WebhookEndpoint
+from leadhub.ports import SecretCipher
+from leadhub.timestamps import from_iso, to_iso
+
+GONE_REASON = "gone: the endpoint answered 410"
+_ENDPOINT_WRITE_TRIES = 3  # a disable that loses a race with an API edit re-reads and tries again
+
+
+class DeliveryRecords(Protocol):
+    def get(self, account_id: str, delivery_id: str) -> Delivery | None: ...
+
+    def save(self, delivery: Delivery) -> None: ...
+
+    def record_attempt(self, delivery: Delivery, attempt: Attempt) -> Delivery:
+        """Log the attempt and store the updated delivery together."""
+
+
+class EndpointStore(Protocol):
+    def get(self, account_id: str, endpoint_id: str) -> WebhookEndpoint | None: ...
+
+    def replace(self, endpoint: WebhookEndpoint, expected_version: int) -> bool:
+        """Overwrite the endpoint if its stored version is still `expected_version`."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPorts:
+    log: DeliveryRecords
+    endpoints: EndpointStore
+    cipher: SecretCipher
+    resolver: Resolver
+    http: HttpPost
+    rng: random.Random | None = None  # jitter; None: the module's generator
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryConfig:
+    schedule: tuple[float, ...] = parse_schedule(DEFAULT_SCHEDULE)
+    jitter: float = DEFAULT_JITTER
+    timeout_s: float = 15.0
+    auto_disable_after: timedelta = timedelta(hours=72)
+    allow_private_targets: bool = False  # local dev: loopback targets (ALLOW_PRIVATE_WEBHOOK_TARGETS)
+
+
+class Disposition(StrEnum):
+    DELIVERED = "delivered"
+    ALREADY_DELIVERED = "already_delivered"  # a redelivered message of a delivered delivery: nothing sent
+    SKIPPED = "skipped"  # the endpoint is deleted, disabled or unverified: nothing sent
+    GONE = "gone"  # the endpoint answered 410 and is now disabled
+    MANUAL_FAILED = "manual_failed"  # a manual attempt failed; it is not rescheduled
+    RETRY = "retry"  # failed; the message comes back after `visibility_timeout` seconds
+    EXHAUSTED = "exhausted"  # the last attempt failed: the delivery is failed, the message goes to the DLQ
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptResult:
+    disposition: Disposition
+    delivery_id: str
+    endpoint_id: str
+    attempt: int | None = None  # the schedule position (receive count) when a request was attempted
+    status_code: int | None = None
+    error_class: str | None = None
+    duration_ms: float | None = None
+    reason: str | None = None  # why a delivery was skipped
+    # None: the job is finished, delete the message. A number: hide the message for that many seconds
+    # and report it as failed (0 after the last attempt, so that SQS dead-letters it at once).
+    visibility_timeout: int | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.visibility_timeout is None
+
+
+def attempt_delivery(
+    job: DeliveryJob,
+    receive_count: int,
+    *,
+    ports: DeliveryPorts,
+    config: DeliveryConfig,
+    now: datetime,
+) -> AttemptResult:
+    """Attempt `job` once (see the module docstring). `receive_count` is the message's
+    ApproximateReceiveCount; `now` is when this attempt starts (its signature timestamp)."""
+    delivery = ports.log.get(job.account_id, job.delivery_id) or _new_delivery(job, now)
+    if delivery.status is DeliveryStatus.DELIVERED:
+        return AttemptResult(Disposition.ALREADY_DELIVERED, job.delivery_id, job.endpoint_id)
+
+    endpoint = ports.endpoints.get(job.account_id, job.endpoint_id)
+    reason = _inactive_reason(endpoint)
+    if endpoint is None or reason is not None:
+        return _skip(delivery, job, reason or "endpoint deleted", ports, now)
+
+    outcome = _send(job, endpoint, ports, config, now)
+    result = classify(outcome.status, outcome.error_class)
+    attempt_number = max(receive_count, 1)
+    finished = now + timedelta(milliseconds=outcome.duration_ms)
+    update: dict[str, Any] = {
+        "attempts": delivery.attempts + 1,
+        "last_status_code": outcome.status,
+        "last_error": _error_text(outcome),
+    }
+    visibility: int | None = None
+    next_attempt_at: str | None = None
+
+    if result is Outcome.DELIVERED:
+        disposition = Disposition.DELIVERED
+        update |= {
+            "status": DeliveryStatus.DELIVERED,
+            "delivered_at": to_iso(finished),
+            "next_attempt_at": None,
+        }
+    elif result is Outcome.GONE:
+        disposition = Disposition.GONE
+        update |= {"status": DeliveryStatus.FAILED, "next_attempt_at": None}
+    elif job.manual:
+        # One attempt now; the delivery keeps its status and its own schedule (if it has one).
+        disposition = Disposition.MANUAL_FAILED
+    else:
+        delay = next_delay(
+            config.schedule,
+            attempt_number,
+            jitter=config.jitter,
+            retry_after=outcome.headers.get("retry-after"),
+            rng=ports.rng,
+            now=finished,
+        )
+        if delay is None:
+            disposition, visibility = Disposition.EXHAUSTED, 0
+            update |= {"status": DeliveryStatus.FAILED, "next_attempt_at": None}
+        else:
+            disposition, visibility = Disposition.RETRY, math.ceil(delay)
+            next_attempt_at = to_iso(finished + timedelta(seconds=visibility))
+            update |= {"status": DeliveryStatus.PENDING, "next_attempt_at": next_attempt_at}
+
+    attempt = Attempt(
+        delivery_id=job.delivery_id,
+        number=delivery.attempts + 1,
+        at=to_iso(now),
+        duration_ms=outcome.duration_ms,
+        status_code=outcome.status,
+        error_class=outcome.error_class,
+        response_snippet=outcome.body_snippet[:MAX_SNIPPET_BYTES].decode("utf-8", "replace"),
+        next_attempt_at=next_attempt_at,
+        manual=job.manual,
+    )
+    ports.log.record_attempt(replace(delivery, **update), attempt)
+
+    if disposition is Disposition.DELIVERED:
+        _update_endpoint(endpoint, ports, now, _clear_failing, tries=1)
+    elif disposition is Disposition.GONE:
+        _update_endpoint(endpoint, ports, now, _disable(GONE_REASON), tries=_ENDPOINT_WRITE_TRIES)
+    elif disposition is Disposition.EXHAUSTED:
+        _update_endpoint(endpoint, ports, now, _track_failing(now, config.auto_disable_after), tries=1)
+
+    return AttemptResult(
+        disposition,
+        job.delivery_id,
+        job.endpoint_id,
+        attempt=attempt_number,
+        status_code=outcome.status,
+        error_class=outcome.error_class,
+        duration_ms=outcome.duration_ms,
+        visibility_timeout=visibility,
+    )
+
+
+# --- the request --------------------------------------------------------------------------------------
+
+
+def request_body(job: DeliveryJob, endpoint: WebhookEndpoint) -> bytes:
+    """The endpoint's payload template rendered for the event, else the envelope as compact JSON."""
+    if endpoint.payload_template:
+        return render(endpoint.payload_template, job.envelope)
+    try:
+        return json.dumps(job.envelope, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:  # an unpaired surrogate in some value: JSON's \u escapes carry it
+        return json.dumps(job.envelope, separators=(",", ":")).encode()
+
+
+def request_headers(
+    job: DeliveryJob, endpoint: WebhookEndpoint, body: bytes, cipher: SecretCipher, now: datetime
+) -> dict[str, str]:
+    """Custom headers first, then ours (which they can never replace: reserved names are refused when
+    they are saved, and any that slipped through are dropped here)."""
+    signed = signature_headers(
+        signing_secrets(endpoint, cipher, now), job.delivery_id, int(now.timestamp()), body, job.event
+    )
+    ours = {"Content-Type": "application/json", **signed, "User-Agent": DEFAULT_USER_AGENT}
+    taken = {name.lower() for name in ours}
+    extra = {k: v for k, v in custom_headers(endpoint, cipher).items() if k.lower() not in taken}
+    return {**extra, **ours}
+
+
+def _send(
+    job: DeliveryJob, endpoint: WebhookEndpoint, ports: DeliveryPorts, config: DeliveryConfig, now: datetime
+) -> HttpOutcome:
+    body = request_body(job, endpoint)
+    headers = request_headers(job, endpoint, body, ports.cipher, now)
+    try:
+        # Checked again at every send; the sender re-resolves and connects only to checked addresses.
+        target = check_webhook_url(endpoint.url, ports.resolver, allow_private=config.allow_private_targets)
+    except UnsafeUrl as exc:
+        error = (
+            HttpErrorClass.DNS_ERROR if isinstance(exc, HostNotResolved) else HttpErrorClass.BLOCKED_ADDRESS
+        )
+        return HttpOutcome(status=None, error_class=str(error), error_detail=exc.message)
+    return ports.http.post(target, body, headers, config.timeout_s)
+
+
+def _error_text(outcome: HttpOutcome) -> str | None:
+    if outcome.status is not None:
+        return None if 200 <= outcome.status < 300 else f"HTTP {outcome.status}"
+    detail = outcome.error_detail or ""
+    return f"{outcome.error_class}: {detail}" if detail else outcome.error_class or "error"
+
+
+# --- the delivery record ------------------------------------------------------------------------------
+
+
+def _new_delivery(job: DeliveryJob, now: datetime) -> Delivery:
+    """For a job whose record is missing (e.g. expired, or queued by hand): rebuilt from the job."""
+    stamp = to_iso(now)
+    return Delivery(
+        account_id=job.account_id,
+        delivery_id=job.delivery_id,
+        endpoint_id=job.endpoint_id,
+        event_id=str(job.envelope.get("id", "")),
+        event=job.event,
+        source_account_id=str(job.envelope.get("accountId") or job.account_id),
+        created_at=stamp,
+        updated_at=stamp,
+        envelope=job.envelope,
+        enqueued=True,
+    )
+
+
+def _inactive_reason(endpoint: WebhookEndpoint | None) -> str | None:
+    if endpoint is None:
+        return "endpoint deleted"
+    if not endpoint.enabled:
+        return (
+            f"endpoint disabled ({endpoint.disabled_reason})"
+            if endpoint.disabled_reason
+            else "endpoint disabled"
+        )
+    if endpoint.verification is not Verification.VERIFIED:
+        return "endpoint not verified"
+    return None
+
+
+def _skip(
+    delivery: Delivery, job: DeliveryJob, reason: str, ports: DeliveryPorts, now: datetime
+) -> AttemptResult:
+    if job.manual:
+        # A manual retry leaves the status alone (a failed delivery stays failed, so `recover` finds it).
+        skipped = replace(delivery, last_error=reason, updated_at=to_iso(now))
+    else:
+        skipped = replace(
+            delivery,
+            status=DeliveryStatus.SKIPPED,
+            last_error=reason,
+            next_attempt_at=None,
+            updated_at=to_iso(now),
+        )
+    ports.log.save(skipped)
+    return AttemptResult(Disposition.SKIPPED, job.delivery_id, job.endpoint_id, reason=reason)
+
+
+# --- the endpoint's health ----------------------------------------------------------------------------
+
+EndpointChange = Callable[[WebhookEndpoint], WebhookEndpoint | None]  # None: nothing to change
+
+
+def _clear_failing(endpoint: WebhookEndpoint) -> WebhookEndpoint | None:
+    return None if endpoint.failing_since is None else replace(endpoint, failing_since=None)
+
+
+def _disable(reason: str) -> EndpointChange:
+    def change(endpoint: WebhookEndpoint) -> WebhookEndpoint | None:
+        if not endpoint.enabled:
+            return None
+        # failing_since starts afresh when the customer enables the endpoint again.
+        return replace(endpoint, enabled=False, disabled_reason=reason, failing_since=None)
+
+    return change
+
+
+def _track_failing(now: datetime, auto_disable_after: timedelta) -> EndpointChange:
+    """After an exhausted delivery: remember when the failing began, or disable the endpoint once every
+    delivery has been exhausting for `auto_disable_after`."""
+
+    def change(endpoint: WebhookEndpoint) -> WebhookEndpoint | None:
+        if endpoint.failing_since is None:
+            return replace(endpoint, failing_since=to_iso(now))
+        since = from_iso(endpoint.failing_since)
+        if now - since < auto_disable_after:
+            return None
+        hours = (now - since).total_seconds() / 3600
+        reason = (
+            f"failing: every delivery exhausted its retries for {hours:.0f} h "
+            f"(since {endpoint.failing_since})"
+        )
+        return _disable(reason)(endpoint)
+
+    return change
+
+
+def _update_endpoint(
+    endpoint: WebhookEndpoint, ports: DeliveryPorts, now: datetime, change: EndpointChange, *, tries: int
+) -> None:
+    """Apply `change` with an optimistic write on the endpoint's version. A lost race is re-read and
+    tried again up to `tries` times, then ignored: the next delivery's outcome decides afresh."""
+    current: WebhookEndpoint | None = endpoint
+    for _ in range(tries):
+        if current is None:
+            return  # deleted meanwhile
+        changed = change(current)
+        if changed is None:
+            return
+        saved = replace(changed, version=current.version + 1, updated_at=to_iso(now))
+        if ports.endpoints.replace(saved, current.version):
+            return
+        current = ports.endpoints.get(endpoint.account_id, endpoint.endpoint_id)
+
+
+# --- per-batch endpoint reads -------------------------------------------------------------------------
+
+
+class BatchEndpoints:
+    """An `EndpointStore` for one batch: each endpoint is read once, however many of the batch's
+    deliveries go to it (concurrent readers wait for the one read). The batch's deliveries are attempted
+    at the same moment anyway, so they may as well see the same read; a write through this store (a 410
+    disabling the endpoint) is what later readers in the batch see."""
+
+    def __init__(self, inner: EndpointStore) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+        self._reads: dict[tuple[str, str], tuple[threading.Lock, list[WebhookEndpoint | None]]] = {}
+
+    def get(self, account_id: str, endpoint_id: str) -> WebhookEndpoint | None:
+        with self._lock:
+            entry = self._reads.setdefault((account_id, endpoint_id), (threading.Lock(), []))
+        key_lock, value = entry
+        with key_lock:
+            if not value:
+                value.append(self._inner.get(account_id, endpoint_id))
+            return value[0]
+
+    def replace(self, endpoint: WebhookEndpoint, expected_version: int) -> bool:
+        stored = self._inner.replace(endpoint, expected_version)
+        with self._lock:
+            # Written: later readers see it. Lost: read again, the store has something newer.
+            self._reads[(endpoint.account_id, endpoint.endpoint_id)] = (
+                threading.Lock(),
+                [endpoint] if stored else [],
+            )
+        return stored
+
+
+# --- decryption cache ---------------------------------------------------------------------------------
+
+
+class DecryptionCache:
+    """A `SecretCipher` that remembers decryptions for `ttl_s` in a warm execution environment.
+
+    A ciphertext always decrypts to the same plaintext (a rotated secret or edited header set is a new
+    ciphertext), so a cached answer is never stale; the time limit only bounds how long plaintext
+    secrets stay in memory. A batch of deliveries to one endpoint decrypts its secrets once instead of
+    calling KMS for every delivery. Thread-safe: the worker sends a batch from several threads."""
+
+    def __init__(
+        self,
+        inner: SecretCipher,
+        ttl_s: float = 300.0,
+        max_entries: int = 1000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._inner = inner
+        self._ttl = ttl_s
+        self._max = max_entries
+        self._clock = clock
+        self._entries: dict[tuple[bytes, tuple[tuple[str, str], ...]], tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    def encrypt(self, plaintext: str, context: Mapping[str, str]) -> bytes:
+        return self._inner.encrypt(plaintext, context)
+
+    def decrypt(self, ciphertext: bytes, context: Mapping[str, str]) -> str:
+        key = (bytes(ciphertext), tuple(sorted(context.items())))
+        now = self._clock()
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        plaintext = self._inner.decrypt(ciphertext, context)
+        with self._lock:
+            if len(self._entries) >= self._max:
+                self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+                while len(self._entries) >= self._max:
+                    del self._entries[next(iter(self._entries))]
+            self._entries[key] = (now + self._ttl, plaintext)
+        return plaintext

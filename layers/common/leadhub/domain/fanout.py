@@ -1,0 +1,116 @@
+"""Fan-out: stored facts become events, and each event one delivery job per matching endpoint.
+
+The delivery id is derived from (event, endpoint), so a stream record that is processed twice
+yields the same deliveries; the delivery record is written conditionally and only a delivery that
+was never enqueued is enqueued again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from leadhub.domain.outbox import Fact
+from leadhub.ids import derived_id
+from leadhub.models.delivery import Delivery, DeliveryJob, delivery_id_for
+from leadhub.models.webhook_endpoint import WebhookEndpoint
+
+
+class EndpointDirectory(Protocol):
+    def list_for_account(self, account_id: str) -> list[WebhookEndpoint]: ...
+
+
+class ParentLookup(Protocol):
+    def parent_of(self, account_id: str) -> str | None:
+        """The agency account that manages `account_id`, if any."""
+
+
+class DeliveryLog(Protocol):
+    def create_if_new(self, delivery: Delivery) -> bool:
+        """Store a new delivery record; True if it must be enqueued (new, or stored but never enqueued)."""
+
+    def mark_enqueued(self, deliveries: Sequence[Delivery]) -> None: ...
+
+
+class JobQueue(Protocol):
+    def send(self, jobs: Sequence[DeliveryJob]) -> list[str]:
+        """Enqueue; returns the delivery ids that could not be sent."""
+
+
+def envelope_for(fact: Fact) -> dict[str, Any]:
+    """The delivered JSON. The event id is derived from the fact, so redelivery keeps it."""
+    event_id = derived_id("evt", fact.event, fact.account_id, fact.subject_id, fact.occurred_at)
+    return {
+        "id": event_id,
+        "event": fact.event,
+        "timestamp": fact.occurred_at,
+        "accountId": fact.account_id,
+        "data": fact.data,
+    }
+
+
+def matching_endpoints(
+    fact: Fact, endpoints: EndpointDirectory, parents: ParentLookup
+) -> list[WebhookEndpoint]:
+    """Active endpoints of the fact's account, and of its agency where the filter lets it through."""
+    candidates = list(endpoints.list_for_account(fact.account_id))
+    parent = parents.parent_of(fact.account_id)
+    if parent is not None:
+        candidates += endpoints.list_for_account(parent)
+    return [
+        e
+        for e in candidates
+        if e.active and e.subscribes_to(fact.event) and e.covers_account(fact.account_id)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class FanoutResult:
+    enqueued: int
+    already_enqueued: int
+
+
+class EnqueueFailed(RuntimeError):
+    """Some jobs could not be queued: the stream record is retried (deliveries are idempotent)."""
+
+
+def fan_out(
+    facts: Sequence[Fact],
+    *,
+    endpoints: EndpointDirectory,
+    parents: ParentLookup,
+    log: DeliveryLog,
+    queue: JobQueue,
+    now_iso: str,
+) -> FanoutResult:
+    pending: list[tuple[Delivery, DeliveryJob]] = []
+    skipped = 0
+    for fact in facts:
+        envelope = envelope_for(fact)
+        for endpoint in matching_endpoints(fact, endpoints, parents):
+            delivery = Delivery(
+                account_id=endpoint.account_id,
+                delivery_id=delivery_id_for(envelope["id"], endpoint.endpoint_id),
+                endpoint_id=endpoint.endpoint_id,
+                event_id=envelope["id"],
+                event=fact.event,
+                source_account_id=fact.account_id,
+                created_at=now_iso,
+                updated_at=now_iso,
+                envelope=envelope,
+            )
+            if log.create_if_new(delivery):
+                job = DeliveryJob(delivery.delivery_id, endpoint.account_id, endpoint.endpoint_id, envelope)
+                pending.append((delivery, job))
+            else:
+                skipped += 1
+    if not pending:
+        return FanoutResult(0, skipped)
+    failed = set(queue.send([job for _, job in pending]))
+    sent = [delivery for delivery, job in pending if job.delivery_id not in failed]
+    if sent:
+        log.mark_enqueued(sent)
+    if failed:
+        raise EnqueueFailed(f"{len(failed)} delivery job(s) could not be queued")
+    return FanoutResult(len(sent), skipped)
