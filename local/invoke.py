@@ -23,6 +23,7 @@ def placeholders(stack: LocalStack) -> dict[str, str]:
     account = stack.demo_account or {}
     return {
         "DEMO_WEBHOOK_TOKEN": account.get("webhookToken", ""),
+        "DEMO_ACCOUNT_ID": account.get("accountId", ""),
         "DEMO_API_KEY": account.get("apiKey", ""),
         "ADMIN_KEY": stack.admin_key,
     }

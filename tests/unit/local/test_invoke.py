@@ -56,11 +56,24 @@ def test_without_values_or_placeholders_nothing_changes() -> None:
 
 def test_placeholders_come_from_the_stacks_demo_account() -> None:
     stack = cast(
-        LocalStack, SimpleNamespace(demo_account={"webhookToken": "tok", "apiKey": "key"}, admin_key="a")
+        LocalStack,
+        SimpleNamespace(
+            demo_account={"webhookToken": "tok", "apiKey": "key", "accountId": "acc"}, admin_key="a"
+        ),
     )
-    assert placeholders(stack) == {"DEMO_WEBHOOK_TOKEN": "tok", "DEMO_API_KEY": "key", "ADMIN_KEY": "a"}
+    assert placeholders(stack) == {
+        "DEMO_WEBHOOK_TOKEN": "tok",
+        "DEMO_ACCOUNT_ID": "acc",
+        "DEMO_API_KEY": "key",
+        "ADMIN_KEY": "a",
+    }
     bare = cast(LocalStack, SimpleNamespace(demo_account=None, admin_key="a"))
-    assert placeholders(bare) == {"DEMO_WEBHOOK_TOKEN": "", "DEMO_API_KEY": "", "ADMIN_KEY": "a"}
+    assert placeholders(bare) == {
+        "DEMO_WEBHOOK_TOKEN": "",
+        "DEMO_ACCOUNT_ID": "",
+        "DEMO_API_KEY": "",
+        "ADMIN_KEY": "a",
+    }
 
 
 SAMPLE_EVENTS = sorted((settings.REPO_ROOT / "events").glob("*/*.json"))
