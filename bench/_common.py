@@ -137,6 +137,83 @@ class LocalStack:
         )
         return DemoAccount(created.view.account.account_id, created.api_key, created.view.webhook_token)
 
+    def create_endpoint(self, account_id: str, url: str) -> Any:
+        """A verified webhook endpoint of `account_id` (every event), as the management API stores it."""
+        from leadhub.adapters.dynamodb_endpoints import endpoint_to_values
+        from leadhub.adapters.dynamodb_items import to_item
+        from leadhub.adapters.kms_cipher import KmsCipher
+        from leadhub.domain.signing import new_endpoint_secret
+        from leadhub.domain.webhook_endpoints import secret_context
+        from leadhub.ids import sortable_id
+        from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
+        from leadhub.timestamps import to_iso, utc_now
+
+        cipher = KmsCipher(
+            self.specs["DeliveryWorkerFunction"].environment["KMS_KEY_ID"], self.clients.client
+        )
+        endpoint_id, stamp = sortable_id("wep"), to_iso(utc_now())
+        endpoint = WebhookEndpoint(
+            account_id=account_id,
+            endpoint_id=endpoint_id,
+            name="Bench CRM",
+            url=url,
+            secrets=(
+                EndpointSecret(
+                    cipher.encrypt(new_endpoint_secret(), secret_context(account_id, endpoint_id)), stamp
+                ),
+            ),
+            created_at=stamp,
+            updated_at=stamp,
+            verification=Verification.VERIFIED,
+            verified_at=stamp,
+        )
+        self.clients.client("dynamodb").put_item(
+            TableName=self.table_name, Item=to_item(endpoint_to_values(endpoint))
+        )
+        return endpoint
+
+
+class LoopbackReceiver:
+    """A customer's webhook endpoint on loopback: answers every POST with 200 after `delay_s`."""
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        import threading
+        import time
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests = 0
+        lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if delay_s:
+                    time.sleep(delay_s)
+                with lock:
+                    receiver.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
 
 @contextmanager
 def local_stack() -> Iterator[LocalStack]:

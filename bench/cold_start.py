@@ -2,12 +2,15 @@
 against the local emulator. Prints one JSON document (progress on stderr).
 
 For every function there is a realistic first request (lead webhook: a new lead posted with a valid token;
-management API: GET /api/accounts/current with a valid key). Two references make the same first DynamoDB
+management API: GET /api/accounts/current with a valid key; event fan-out: a stream batch with one new
+lead's INSERT record, turned into one delivery job for the account's endpoint; delivery worker: an SQS batch
+with one delivery job to a loopback endpoint answering 200). Two references make the same first DynamoDB
 call (GetItem of the webhook token) in the same run:
   floor - bench/references/floor: import boto3, create the one client, call it;
   idiom - bench/references/idiom: the call as `sam init` writes a Powertools handler (Logger, Tracer,
           Metrics, APIGatewayRestResolver with validation, a boto3 resource), invoked with a REST event.
 Targets: every webhook function total <= floor + 200 ms; every function total <= 0.7 x idiom (medians).
+(The fan-out and the worker are queue and stream consumers, not webhooks: only the idiom target applies.)
 
 Usage: python bench/cold_start.py [--runs 7] [--warmup 1] [--verbose]
 """
@@ -21,6 +24,7 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 WEBHOOK_BUDGET_OVER_FLOOR_MS = 200.0
 IDIOM_RATIO = 0.7
@@ -73,6 +77,7 @@ def child_main() -> None:
             "cpu_import_ms": (cpu_after_import - cpu_before) * 1000,
             "cpu_first_request_ms": (cpu_after_request - cpu_after_import) * 1000,
             "status": response.get("statusCode") if isinstance(response, dict) else None,
+            "batch_item_failures": response.get("batchItemFailures") if isinstance(response, dict) else None,
             "body": response.get("body") if isinstance(response, dict) else None,
         },
         result_stream,
@@ -112,6 +117,65 @@ def rest_event(resource: str, path: str, path_parameters: dict[str, str]) -> dic
     }
 
 
+def new_lead_stream_event(stack: Any, account_id: str, phone: str) -> dict:
+    """Lambda's stream event for a new lead (as the lead webhook stores it): one INSERT record."""
+    from leadhub.adapters.dynamodb_leads import DynamoLeadRepository, lead_key
+    from leadhub.domain.leads import upsert_lead
+    from leadhub.models.lead_submission import LeadSubmission
+    from leadhub.timestamps import utc_now
+    from local.pollers import stream_event
+
+    submission = LeadSubmission.model_validate(
+        {"phone": phone, "name": "Ada Lovelace", "email": "ada@example.com", "tags": ["bench"]},
+        context={"default_region": "US"},
+    )
+    leads = DynamoLeadRepository(stack.table_name, clients=stack.clients.client)
+    lead = upsert_lead(account_id, submission, leads=leads, now=utc_now(), source="webhook").lead
+    key = lead_key(account_id, lead.lead_id)
+    item = stack.clients.client("dynamodb").get_item(TableName=stack.table_name, Key=key, ConsistentRead=True)
+    record = {
+        "eventName": "INSERT",
+        "dynamodb": {
+            "ApproximateCreationDateTime": time.time(),
+            "Keys": key,
+            "NewImage": item["Item"],
+            "SequenceNumber": str(time.monotonic_ns()),
+            "SizeBytes": 512,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+    }
+    stream_arn = stack.clients.client("dynamodb").describe_table(TableName=stack.table_name)["Table"][
+        "LatestStreamArn"
+    ]
+    return stream_event([record], stream_arn)
+
+
+def delivery_job_event(stack: Any, endpoint: Any) -> dict:
+    """The sample SQS event events/delivery_worker/first-attempt.json carrying a fresh delivery job for
+    `endpoint`, whose delivery record is stored as the fan-out stores it."""
+    from _common import EVENTS_DIR
+
+    from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
+    from leadhub.ids import sortable_id
+    from leadhub.models.delivery import Delivery, DeliveryJob, delivery_id_for
+    from leadhub.timestamps import to_iso, utc_now
+
+    event = json.loads((EVENTS_DIR / "delivery_worker" / "first-attempt.json").read_text())
+    record = event["Records"][0]
+    envelope = json.loads(record["body"])["envelope"]
+    event_id, now = sortable_id("evt"), to_iso(utc_now())
+    envelope |= {"id": event_id, "timestamp": now, "accountId": endpoint.account_id}
+    delivery_id = delivery_id_for(event_id, endpoint.endpoint_id)
+    owner = endpoint.account_id
+    DynamoDeliveryLog(stack.table_name, clients=stack.clients.client).create_if_new(
+        Delivery(
+            owner, delivery_id, endpoint.endpoint_id, event_id, "lead.created", owner, now, now, envelope
+        )
+    )
+    record["body"] = DeliveryJob(delivery_id, owner, endpoint.endpoint_id, envelope).to_message()
+    return event
+
+
 def main() -> None:
     import argparse
     import random
@@ -122,6 +186,7 @@ def main() -> None:
     from _common import (
         LAYER_DIR,
         REPO_ROOT,
+        LoopbackReceiver,
         emit,
         isolated_site,
         lead_event,
@@ -178,32 +243,48 @@ def main() -> None:
             "LeadWebhookFunction": {
                 "kind": "webhook",
                 "request": "POST /api/webhooks/leads/{token}: new lead (events/lead_webhook/new-lead.json)",
-                "expect": 201,
+                "expect": {"status": 201},
                 "event": lambda: lead_event(account, next(phones)),
             },
             "ManagementApiFunction": {
                 "kind": "api",
                 "request": "GET /api/accounts/current (events/management_api/get-current-account.json)",
-                "expect": 200,
+                "expect": {"status": 200},
                 "event": lambda: load_event("management_api/get-current-account.json", account),
             },
+        }
+        receiver = LoopbackReceiver()
+        endpoint = stack.create_endpoint(account.account_id, receiver.url)
+        subjects["EventFanoutFunction"] = {
+            "kind": "stream consumer",
+            "request": "stream batch: one new lead (INSERT) -> one delivery job for the account's endpoint",
+            "expect": {"batch_item_failures": []},
+            "event": lambda: new_lead_stream_event(stack, account.account_id, next(phones)),
+        }
+        subjects["DeliveryWorkerFunction"] = {
+            "kind": "queue consumer",
+            "request": "SQS batch: one delivery job (events/delivery_worker/first-attempt.json) -> POST 200",
+            "expect": {"batch_item_failures": []},
+            "event": lambda: delivery_job_event(stack, endpoint),
+            # The local stack's setting: the loopback receiver is a private address.
+            "env_overrides": {"ALLOW_PRIVATE_WEBHOOK_TARGETS": "true"},
         }
         for function_id, subject in subjects.items():
             spec = stack.specs[function_id]
             subject.update(sys_path=[*stack.sys_path(function_id), sites["functions"]], handler=spec.handler)
-            subject["env"] = environment(function_id)
+            subject["env"] = environment(function_id, **subject.get("env_overrides", {}))
         unmeasured = sorted(set(stack.specs) - set(subjects))
         references = {
             "floor": {
                 **reference("floor"),
                 "request": "GetItem WEBHOOKTOKEN#<sha256> via boto3.client (payload 2.0 event)",
-                "expect": 200,
+                "expect": {"status": 200},
                 "event": lambda: load_event("lead_webhook/new-lead.json", account),
             },
             "idiom": {
                 **reference("idiom"),
                 "request": "GET /webhook-tokens/{token} (REST event) -> Table.get_item",
-                "expect": 200,
+                "expect": {"status": 200},
                 "event": lambda: rest_event(
                     "/webhook-tokens/{token}", f"/webhook-tokens/{token}", {"token": token}
                 ),
@@ -236,8 +317,8 @@ def main() -> None:
             if args.verbose:
                 sys.stderr.write(child.stderr)
             result = json.loads(child.stdout)
-            if result["status"] != subject["expect"]:
-                raise SystemExit(f"{name}: expected status {subject['expect']}, got {result}\n{child.stderr}")
+            if any(result[key] != value for key, value in subject["expect"].items()):
+                raise SystemExit(f"{name}: expected {subject['expect']}, got {result}\n{child.stderr}")
             result["interpreter_ms"] = (result.pop("started_monotonic") - spawned) * 1000
             return result
 
@@ -252,12 +333,16 @@ def main() -> None:
                     samples[name].append(result)
             if not any(Path(pycache).iterdir()):
                 raise SystemExit("the children wrote no bytecode cache: is PYTHONDONTWRITEBYTECODE forced?")
+        if receiver.requests != rounds:
+            raise SystemExit(f"the worker's receiver got {receiver.requests} deliveries, expected {rounds}")
+        receiver.close()
 
     def figures(name: str) -> dict:
         runs = samples[name]
         return {
             "request": everything[name]["request"],
             "status": runs[0]["status"],
+            **({"batch_item_failures": 0} if runs[0]["batch_item_failures"] is not None else {}),
             "import_ms": summary([r["import_ms"] for r in runs]),
             "first_request_ms": summary([r["first_request_ms"] for r in runs]),
             "total_ms": summary([r["import_ms"] + r["first_request_ms"] for r in runs]),

@@ -66,7 +66,7 @@ def main() -> None:
         from leadhub.adapters.aws import client
         from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
         from leadhub.domain.leads import upsert_lead
-        from leadhub.models.lead import LeadSubmission
+        from leadhub.models.lead_submission import LeadSubmission
         from leadhub.timestamps import utc_now
 
         counter = RequestCounter(client("dynamodb"))  # the handler's own (cached) client

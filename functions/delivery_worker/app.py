@@ -13,6 +13,7 @@ instead of occupying the queue for the length of the schedule.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import dataclasses
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +29,6 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadhub.adapters.aws import client
 from leadhub.adapters.dns_resolver import SystemResolver
 from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
@@ -37,12 +37,14 @@ from leadhub.adapters.kms_cipher import KmsCipher
 from leadhub.adapters.sqs_jobs import SqsJobQueue
 from leadhub.domain.delivery import (
     AttemptResult,
+    BatchDeliveries,
     BatchEndpoints,
     DecryptionCache,
     DeliveryConfig,
     DeliveryPorts,
     attempt_delivery,
 )
+from leadhub.errors import StorageUnavailable
 from leadhub.models.delivery import DeliveryJob
 from leadhub.settings import DeliveryWorkerSettings, load_settings
 from leadhub.timestamps import utc_now
@@ -104,8 +106,28 @@ def deliver(record: SQSRecord, batch_ports: DeliveryPorts) -> AttemptResult:
     return result
 
 
-# The ports of the batch being processed: the shared ones, with endpoints read once per batch.
+# The ports of the batch being processed: the shared ones, with the batch's reads done up front.
 batch_ports: contextvars.ContextVar[DeliveryPorts] = contextvars.ContextVar("batch_ports", default=ports)
+
+
+def ports_for_batch(event: dict[str, Any]) -> DeliveryPorts:
+    """Read every delivery record and endpoint of the batch before its sends start: one BatchGetItem
+    each, instead of two GetItems per record that would queue up behind each other."""
+    jobs = []
+    for record in event.get("Records", []):
+        with contextlib.suppress(ValueError, KeyError, TypeError):  # reported by `deliver`
+            jobs.append(DeliveryJob.from_message(record["body"]))
+    log, endpoints = BatchDeliveries(ports.log), BatchEndpoints(ports.endpoints)
+    try:
+        # Both at once: one request's answer is parsed here while the other is served.
+        endpoint_keys = [(job.account_id, job.endpoint_id) for job in jobs]
+        endpoints_read = senders.submit(endpoints.preload, endpoint_keys)
+        log.preload((job.account_id, job.delivery_id) for job in jobs)
+        endpoints_read.result()
+    except StorageUnavailable:
+        # Not fatal: what was not read is read per record, and a record that cannot read fails alone.
+        logger.warning("batch read failed; reading per record", exc_info=True)
+    return dataclasses.replace(ports, log=log, endpoints=endpoints)
 
 
 async def record_handler(record: SQSRecord) -> str:
@@ -118,9 +140,7 @@ async def record_handler(record: SQSRecord) -> str:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    for service in ("dynamodb", "kms", "sqs"):
-        client(service)  # created once, here: creating boto3 clients from several threads is not safe
-    token = batch_ports.set(dataclasses.replace(ports, endpoints=BatchEndpoints(ports.endpoints)))
+    token = batch_ports.set(ports_for_batch(event))
     try:
         return async_process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context

@@ -31,7 +31,7 @@ from leadhub.models.delivery import Attempt, Delivery, DeliveryJob, DeliveryStat
 from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
 from leadhub.timestamps import from_iso, to_iso, utc_now
 from local.pollers import sqs_event
-from tests.integration.conftest import REPO_ROOT, LambdaContext, Stack, shared_clients
+from tests.integration.conftest import REPO_ROOT, DynamoCalls, LambdaContext, Stack, shared_clients
 
 OWNER = "acc_owner"
 SCHEDULE = "0s,1s,1s"  # three attempts, one second apart: the test queue's maxReceiveCount is 3
@@ -533,6 +533,34 @@ def test_a_batch_is_sent_concurrently(harness: Harness) -> None:
     assert sorted(r.webhook_id for r in received) == sorted(job.delivery_id for job in jobs)
     assert all(r.verified for r in received)
     assert all(harness.delivery(job).status is DeliveryStatus.DELIVERED for job in jobs)
+
+
+def test_a_batch_reads_up_front_and_groups_its_attempt_writes(
+    harness: Harness, dynamo_calls: DynamoCalls
+) -> None:
+    warm, _ = harness.endpoint()
+    harness.enqueue(warm)
+    harness.process()
+
+    all_sent = threading.Barrier(10, timeout=5)  # every request is answered once all ten are in
+
+    def answer_together(_: int) -> Answer:
+        all_sent.wait()
+        return Answer(200)
+
+    endpoints = [harness.endpoint(answer_together) for _ in range(3)]
+    jobs = [harness.enqueue(endpoints[n % 3][0]) for n in range(10)]
+    messages = harness.receive()
+    while len(messages) < 10:
+        messages += harness.receive()
+    failed, operations = dynamo_calls.during(lambda: harness.invoke(messages))
+    assert failed == []
+    # The batch's deliveries, then its endpoints, each in one BatchGetItem before any send; no GetItem.
+    assert operations[:2] == ["BatchGetItem", "BatchGetItem"] and "GetItem" not in operations
+    # Attempts that finish while another write is in flight share its next transaction.
+    assert set(operations[2:]) == {"TransactWriteItems"} and len(operations[2:]) < 10
+    for job in jobs:
+        assert harness.delivery(job).status is DeliveryStatus.DELIVERED and len(harness.attempts(job)) == 1
 
 
 @pytest.mark.parametrize(

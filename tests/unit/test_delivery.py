@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -17,6 +18,7 @@ from standardwebhooks.webhooks import Webhook
 from leadhub.domain.delivery import (
     GONE_REASON,
     AttemptResult,
+    BatchDeliveries,
     BatchEndpoints,
     DecryptionCache,
     DeliveryConfig,
@@ -745,3 +747,160 @@ def test_concurrent_readers_of_a_batch_share_one_read() -> None:
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: batch.get(OWNER, "wep_missing"), range(32)))
     assert results == [None] * 32 and inner.reads == 1
+
+
+class BatchReadingEndpoints(CountingEndpoints):
+    """A store that can read several endpoints in one request, like the DynamoDB adapter."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batch_reads: list[list[tuple[str, str]]] = []
+
+    def get_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], WebhookEndpoint]:
+        self.batch_reads.append(list(keys))
+        return {key: self.endpoints[key] for key in keys if key in self.endpoints}
+
+
+class BatchDeliveryLog(InMemoryDeliveryLog):
+    """Reads and writes several deliveries per request, like the DynamoDB adapter; counts requests."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+        self.batch_reads: list[list[tuple[str, str]]] = []
+        self.groups: list[list[str]] = []  # delivery ids per record_attempts call
+        self.fail_groups = False
+        self.write_requests = 0
+        self.write_s = 0.0  # how long a write takes: attempts finishing meanwhile queue up
+
+    def get(self, account_id: str, delivery_id: str) -> Delivery | None:
+        self.reads += 1
+        return super().get(account_id, delivery_id)
+
+    def get_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Delivery]:
+        self.batch_reads.append(list(keys))
+        return {key: self.deliveries[key] for key in keys if key in self.deliveries}
+
+    def record_attempt(self, delivery: Delivery, attempt: Attempt) -> Delivery:
+        self.write_requests += 1
+        time.sleep(self.write_s)
+        return super().record_attempt(delivery, attempt)
+
+    def record_attempts(self, records: list[tuple[Delivery, Attempt]]) -> list[Delivery]:
+        self.write_requests += 1
+        self.groups.append([delivery.delivery_id for delivery, _ in records])
+        time.sleep(self.write_s)
+        if self.fail_groups:
+            raise RuntimeError("transaction cancelled")
+        return [InMemoryDeliveryLog.record_attempt(self, delivery, attempt) for delivery, attempt in records]
+
+
+def test_preloaded_endpoints_are_read_in_one_request_and_never_one_by_one() -> None:
+    inner = BatchReadingEndpoints()
+    inner.endpoints[(OWNER, "wep_a")] = replace(make_endpoint(ContextBoundCipher(), "s"), endpoint_id="wep_a")
+    batch = BatchEndpoints(inner)
+    batch.preload([(OWNER, "wep_a"), (OWNER, "wep_gone"), (OWNER, "wep_a")])
+    assert batch.get(OWNER, "wep_a") is inner.endpoints[(OWNER, "wep_a")]
+    assert batch.get(OWNER, "wep_gone") is None  # known to be missing: not read again
+    assert inner.batch_reads == [[(OWNER, "wep_a"), (OWNER, "wep_gone")]] and inner.reads == 0
+    batch.preload([(OWNER, "wep_a")])  # nothing new to read
+    assert len(inner.batch_reads) == 1
+
+
+def test_a_store_without_batch_reads_is_read_per_record() -> None:
+    inner = CountingEndpoints()
+    batch = BatchEndpoints(inner)
+    batch.preload([(OWNER, "wep_a")])
+    assert batch.get(OWNER, "wep_a") is None and inner.reads == 1
+
+
+def test_a_preloaded_batch_attempts_without_reading_per_record(world: World) -> None:
+    log, endpoints = BatchDeliveryLog(), BatchReadingEndpoints()
+    log.deliveries, endpoints.endpoints = world.log.deliveries, world.endpoints.endpoints
+    jobs = [make_job(envelope={**ENVELOPE, "id": f"evt_{n}"}) for n in range(4)]
+    for job in jobs[1:]:
+        log.save(replace(stored_delivery(), delivery_id=job.delivery_id))
+    batch_log, batch_endpoints = BatchDeliveries(log), BatchEndpoints(endpoints)
+    batch_log.preload((job.account_id, job.delivery_id) for job in jobs)
+    batch_endpoints.preload((job.account_id, job.endpoint_id) for job in jobs)
+    world.log, world.endpoints = batch_log, batch_endpoints  # type: ignore[assignment]
+    results = [world.attempt(job) for job in jobs]
+    assert [r.disposition for r in results] == [Disposition.DELIVERED] * 4
+    assert log.reads == 0 and endpoints.reads == 0
+    assert len(log.batch_reads) == 1 and len(endpoints.batch_reads) == 1
+    assert all(log.deliveries[(OWNER, job.delivery_id)].status is DeliveryStatus.DELIVERED for job in jobs)
+    assert len(log.attempt_log) == 4
+
+
+def test_a_batch_reader_sees_what_the_batch_wrote(world: World) -> None:
+    log = BatchDeliveryLog()
+    log.deliveries = world.log.deliveries
+    batch_log = BatchDeliveries(log)
+    batch_log.preload([(OWNER, make_job().delivery_id)])
+    world.log = batch_log  # type: ignore[assignment]
+    assert world.attempt().disposition is Disposition.DELIVERED
+    # The same message received twice in one batch: the second sees the first's write, sends nothing.
+    assert world.attempt().disposition is Disposition.ALREADY_DELIVERED
+    assert len(world.http.requests) == 1 and log.reads == 0
+
+
+def _attempt_for(delivery: Delivery, n: int = 1) -> Attempt:
+    return Attempt(delivery.delivery_id, n, "2026-11-23T09:00:01.000Z", 12.0, 200, None, "ok", None)
+
+
+def _deliveries(count: int) -> list[Delivery]:
+    return [replace(stored_delivery(), delivery_id=f"msg_{n}") for n in range(count)]
+
+
+def test_attempts_finishing_together_are_written_in_groups() -> None:
+    log = BatchDeliveryLog()
+    log.write_s = 0.05
+    batch = BatchDeliveries(log)
+    deliveries = _deliveries(10)
+    with ThreadPoolExecutor(10) as pool:
+        stored = list(pool.map(lambda d: batch.record_attempt(d, _attempt_for(d)), deliveries))
+    assert [d.delivery_id for d in stored] == [d.delivery_id for d in deliveries]
+    assert all(d.updated_at == "2026-11-23T09:00:01.000Z" for d in stored)
+    assert sorted(a.delivery_id for a in log.attempt_log) == sorted(d.delivery_id for d in deliveries)
+    # The first write goes alone; the attempts that finish while it is in flight go together.
+    assert log.groups and log.write_requests <= 3
+
+
+def test_a_group_never_holds_one_delivery_twice() -> None:
+    log = BatchDeliveryLog()
+    log.write_s = 0.05
+    batch = BatchDeliveries(log)
+    deliveries = _deliveries(2)
+
+    def record(n: int) -> Delivery:
+        delivery = deliveries[n % 2]  # each delivery three times (a message received more than once)
+        return batch.record_attempt(delivery, _attempt_for(delivery, n))
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(record, range(6)))
+    assert log.groups and all(len(set(group)) == len(group) for group in log.groups)
+    assert sorted(a.number for a in log.attempt_log) == list(range(6))
+
+
+def test_a_failed_group_is_written_again_one_attempt_at_a_time() -> None:
+    class OneBadAttempt(BatchDeliveryLog):
+        def record_attempt(self, delivery: Delivery, attempt: Attempt) -> Delivery:
+            if delivery.delivery_id == "msg_3":
+                raise RuntimeError("item too large")
+            return super().record_attempt(delivery, attempt)
+
+    log = OneBadAttempt()
+    log.fail_groups, log.write_s = True, 0.05
+    batch = BatchDeliveries(log)
+    deliveries = _deliveries(8)
+
+    def record(delivery: Delivery) -> str:
+        try:
+            return batch.record_attempt(delivery, _attempt_for(delivery)).delivery_id
+        except RuntimeError as exc:
+            return str(exc)
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(record, deliveries))
+    assert log.groups and outcomes == [f"msg_{n}" if n != 3 else "item too large" for n in range(8)]
+    assert sorted(a.delivery_id for a in log.attempt_log) == [f"msg_{n}" for n in range(8) if n != 3]

@@ -3,9 +3,9 @@ connections and the emulator (AWS_ENDPOINT_URL) or moto can intercept them."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache
 from typing import Any
 
 import boto3
@@ -15,11 +15,23 @@ from botocore.exceptions import BotoCoreError, ClientError
 from leadhub.errors import StorageUnavailable
 
 _CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+_clients: dict[str, Any] = {}
+# Creating clients from several threads at once is not safe (boto3's default session is shared), and the
+# delivery worker's threads create theirs on first use: creation is serialised, once per service.
+_creating = threading.Lock()
 
 
-@cache
 def client(service: str) -> Any:
-    return boto3.client(service, config=_CONFIG)
+    found = _clients.get(service)
+    if found is None:
+        with _creating:
+            found = _clients.get(service)
+            if found is None:
+                found = _clients[service] = boto3.client(service, config=_CONFIG)
+    return found
+
+
+client.cache_clear = _clients.clear  # type: ignore[attr-defined]  # as with functools.cache: start afresh
 
 
 ClientFactory = Callable[[str], Any]

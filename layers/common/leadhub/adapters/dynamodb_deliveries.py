@@ -7,7 +7,7 @@ DELIVERY#{deliveryId} / ATTEMPT#{nnnn}       one item per attempt, expiring afte
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from leadhub.adapters.aws import ClientFactory, client, error_code, storage_errors
+from leadhub.adapters.dynamodb_batch import batch_get
 from leadhub.adapters.dynamodb_items import account_pk, from_item, to_item
 from leadhub.adapters.dynamodb_pages import query_page
 from leadhub.models.delivery import Attempt, Delivery, DeliveryStatus
@@ -22,6 +23,7 @@ from leadhub.models.page import Page
 from leadhub.timestamps import from_iso, to_iso
 
 ATTEMPT_TTL_DAYS = 30
+MAX_ATTEMPTS_PER_WRITE = 50  # two items each; DynamoDB takes up to 100 items per transaction
 _CONDITION_FAILED = frozenset({"ConditionalCheckFailedException"})
 
 
@@ -152,20 +154,36 @@ class DynamoDeliveryLog:
             )
         return values_to_delivery(from_item(result["Item"])) if "Item" in result else None
 
+    def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Delivery]:
+        """The stored deliveries among `keys` ((account id, delivery id) pairs) by key, read as `get` reads
+        them (strongly consistent) in one BatchGetItem per 100 keys; missing ones are left out."""
+        wanted = list(dict.fromkeys(keys))
+        items = batch_get(self._db, self._table, [_key(*key) for key in wanted], "read deliveries")
+        deliveries = (values_to_delivery(from_item(item)) for item in items)
+        return {(d.account_id, d.delivery_id): d for d in deliveries}
+
     def save(self, delivery: Delivery) -> None:
         with storage_errors("record delivery"):
             self._db.put_item(TableName=self._table, Item=to_item(delivery_to_values(delivery)))
 
     def record_attempt(self, delivery: Delivery, attempt: Attempt) -> Delivery:
         """Log the attempt and update the delivery in one transaction."""
-        updated = replace(delivery, updated_at=attempt.at)
+        return self.record_attempts([(delivery, attempt)])[0]
+
+    def record_attempts(self, records: Sequence[tuple[Delivery, Attempt]]) -> list[Delivery]:
+        """`record_attempt` for several deliveries (distinct ones, at most MAX_ATTEMPTS_PER_WRITE) in one
+        transaction: all are stored or, if it fails, none. The updated deliveries, in order."""
+        if len(records) > MAX_ATTEMPTS_PER_WRITE:
+            raise ValueError(f"at most {MAX_ATTEMPTS_PER_WRITE} attempts per transaction")
+        updated = [replace(delivery, updated_at=attempt.at) for delivery, attempt in records]
+        items: list[dict[str, Any]] = []
+        for delivery, (_, attempt) in zip(updated, records, strict=True):
+            items += [
+                {"Put": {"TableName": self._table, "Item": to_item(attempt_to_values(attempt))}},
+                {"Put": {"TableName": self._table, "Item": to_item(delivery_to_values(delivery))}},
+            ]
         with storage_errors("record delivery attempt"):
-            self._db.transact_write_items(
-                TransactItems=[
-                    {"Put": {"TableName": self._table, "Item": to_item(attempt_to_values(attempt))}},
-                    {"Put": {"TableName": self._table, "Item": to_item(delivery_to_values(updated))}},
-                ]
-            )
+            self._db.transact_write_items(TransactItems=items)
         return updated
 
     def attempts(self, delivery_id: str) -> list[Attempt]:

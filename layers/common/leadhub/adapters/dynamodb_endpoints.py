@@ -7,12 +7,14 @@ ACCOUNT#{id} / ACCOUNT                 carries `endpointCount`, so the plan limi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from leadhub.adapters.aws import ClientFactory, client, first_cancellation_reason, storage_errors
 from leadhub.adapters.dynamodb_audit import audit_to_values
+from leadhub.adapters.dynamodb_batch import batch_get
 from leadhub.adapters.dynamodb_items import account_pk, from_item, from_stream_image, to_item
 from leadhub.errors import StorageUnavailable
 from leadhub.models.audit import AuditEntry
@@ -139,6 +141,14 @@ class DynamoEndpointRepository:
                 TableName=self._table, Key=_key(account_id, endpoint_id), ConsistentRead=True
             )
         return values_to_endpoint(from_item(result["Item"])) if "Item" in result else None
+
+    def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], WebhookEndpoint]:
+        """The stored endpoints among `keys` ((account id, endpoint id) pairs) by key, read as `get` reads
+        them (strongly consistent) in one BatchGetItem per 100 keys; missing ones are left out."""
+        wanted = list(dict.fromkeys(keys))
+        items = batch_get(self._db, self._table, [_key(*key) for key in wanted], "read webhook endpoints")
+        endpoints = (values_to_endpoint(from_item(item)) for item in items)
+        return {(e.account_id, e.endpoint_id): e for e in endpoints}
 
     def list_for_account(self, account_id: str) -> list[WebhookEndpoint]:
         endpoints: list[WebhookEndpoint] = []

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 from pydantic import ValidationError
 
 from leadhub.errors import FieldError, InvalidRequest, UnsupportedMediaType
-from leadhub.models.lead import (
+from leadhub.models.lead_submission import (
     MAX_CUSTOM_FIELDS_PER_REQUEST,
     MAX_CUSTOM_KEY_CHARS,
     MAX_CUSTOM_VALUE_CHARS,

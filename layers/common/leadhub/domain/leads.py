@@ -10,7 +10,8 @@ from leadhub.domain.lead_intake import MAX_BODY_BYTES, decode_lead_payload, pars
 from leadhub.errors import NotFound, PayloadTooLarge, StorageUnavailable, Unauthorized
 from leadhub.ids import derived_id, token_hash
 from leadhub.models.audit import AuditEntry
-from leadhub.models.lead import MAX_CUSTOM_FIELDS_PER_LEAD, MAX_TAGS_PER_LEAD, Lead, LeadSubmission
+from leadhub.models.lead import MAX_CUSTOM_FIELDS_PER_LEAD, MAX_TAGS_PER_LEAD, Lead
+from leadhub.models.lead_submission import LeadSubmission
 from leadhub.models.page import Page
 from leadhub.ports import LeadRepository, TokenOwners
 from leadhub.timestamps import from_iso, to_iso
