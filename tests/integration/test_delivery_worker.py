@@ -528,7 +528,9 @@ def test_a_batch_is_sent_concurrently(harness: Harness) -> None:
     failed = harness.invoke(messages)
     elapsed = time.monotonic() - started
     assert failed == []
-    assert elapsed < 0.6, f"a batch of 10 to endpoints answering in 100 ms took {elapsed:.3f}s"
+    # Sent one after another the ten answers alone take 1.0 s; anything clearly below is concurrency
+    # (the margin absorbs a busy CI machine; bench/delivery_batch.py measures the real figure).
+    assert elapsed < 0.9, f"a batch of 10 to endpoints answering in 100 ms took {elapsed:.3f}s"
     received = [r for _, receiver in slow_endpoints for r in receiver.received]
     assert sorted(r.webhook_id for r in received) == sorted(job.delivery_id for job in jobs)
     assert all(r.verified for r in received)

@@ -18,6 +18,7 @@ from leadhub.adapters.aws import ClientFactory, client, error_code, storage_erro
 from leadhub.adapters.dynamodb_batch import batch_get
 from leadhub.adapters.dynamodb_items import account_pk, from_item, to_item
 from leadhub.adapters.dynamodb_pages import query_page
+from leadhub.adapters.dynamodb_queries import query_prefix
 from leadhub.models.delivery import Attempt, Delivery, DeliveryStatus
 from leadhub.models.page import Page
 from leadhub.timestamps import from_iso, to_iso
@@ -187,22 +188,10 @@ class DynamoDeliveryLog:
         return updated
 
     def attempts(self, delivery_id: str) -> list[Attempt]:
-        items: list[Attempt] = []
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": f"DELIVERY#{delivery_id}"},
-                ":prefix": {"S": "ATTEMPT#"},
-            },
-        }
-        while True:
-            with storage_errors("read delivery attempts"):
-                page = self._db.query(**request)
-            items += [values_to_attempt(from_item(item)) for item in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                return items
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = query_prefix(
+            self._db, self._table, f"DELIVERY#{delivery_id}", "ATTEMPT#", "read delivery attempts"
+        )
+        return [values_to_attempt(values) for values in items]
 
     def list_for_endpoint(self, endpoint_id: str, limit: int, cursor: str | None) -> Page[Delivery]:
         """Newest first."""

@@ -16,6 +16,7 @@ from leadhub.adapters.aws import ClientFactory, client, first_cancellation_reaso
 from leadhub.adapters.dynamodb_audit import audit_to_values
 from leadhub.adapters.dynamodb_batch import batch_get
 from leadhub.adapters.dynamodb_items import account_pk, from_item, from_stream_image, to_item
+from leadhub.adapters.dynamodb_queries import put_if_version, query_prefix
 from leadhub.errors import StorageUnavailable
 from leadhub.models.audit import AuditEntry
 from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
@@ -151,35 +152,14 @@ class DynamoEndpointRepository:
         return {(e.account_id, e.endpoint_id): e for e in endpoints}
 
     def list_for_account(self, account_id: str) -> list[WebhookEndpoint]:
-        endpoints: list[WebhookEndpoint] = []
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": account_pk(account_id)},
-                ":prefix": {"S": "ENDPOINT#"},
-            },
-        }
-        while True:
-            with storage_errors("list webhook endpoints"):
-                page = self._db.query(**request)
-            endpoints += [values_to_endpoint(from_item(item)) for item in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                return endpoints
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = query_prefix(
+            self._db, self._table, account_pk(account_id), "ENDPOINT#", "list webhook endpoints"
+        )
+        return [values_to_endpoint(values) for values in items]
 
     def replace(self, endpoint: WebhookEndpoint, expected_version: int) -> bool:
-        try:
-            with storage_errors("update webhook endpoint", expected=_CANCELLED):
-                self._db.put_item(
-                    TableName=self._table,
-                    Item=to_item(endpoint_to_values(endpoint)),
-                    ConditionExpression="version = :expected",
-                    ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
-                )
-        except ClientError:
-            return False
-        return True
+        values = endpoint_to_values(endpoint)
+        return put_if_version(self._db, self._table, values, expected_version, "update webhook endpoint")
 
     def delete(self, account_id: str, endpoint_id: str, audit: AuditEntry) -> bool:
         delete = {

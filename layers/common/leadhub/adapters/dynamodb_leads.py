@@ -12,6 +12,7 @@ from leadhub.adapters.aws import ClientFactory, client, first_cancellation_reaso
 from leadhub.adapters.dynamodb_audit import audit_to_values
 from leadhub.adapters.dynamodb_items import account_pk, from_item, from_stream_image, to_item
 from leadhub.adapters.dynamodb_pages import query_page
+from leadhub.adapters.dynamodb_queries import put_if_version
 from leadhub.errors import StorageUnavailable
 from leadhub.models.audit import AuditEntry
 from leadhub.models.lead import Lead
@@ -68,7 +69,6 @@ def values_to_lead(values: dict[str, Any]) -> Lead:
 
 
 _CANCELLED = frozenset({"TransactionCanceledException"})
-_CONDITION_FAILED = frozenset({"ConditionalCheckFailedException"})
 
 
 class DynamoLeadRepository:
@@ -113,17 +113,7 @@ class DynamoLeadRepository:
         raise StorageUnavailable("The lead is being written concurrently; please retry")
 
     def replace(self, lead: Lead, expected_version: int) -> bool:
-        try:
-            with storage_errors("update lead", expected=_CONDITION_FAILED):
-                self._db.put_item(
-                    TableName=self._table,
-                    Item=to_item(lead_to_values(lead)),
-                    ConditionExpression="version = :expected",
-                    ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
-                )
-        except ClientError:
-            return False
-        return True
+        return put_if_version(self._db, self._table, lead_to_values(lead), expected_version, "update lead")
 
     def get(self, account_id: str, lead_id: str) -> Lead | None:
         with storage_errors("read lead"):
