@@ -1,6 +1,6 @@
 """Webhook endpoints in the single table.
 
-ACCOUNT#{id} / ENDPOINT#{endpointId}   the endpoint (secrets and custom headers KMS-encrypted)
+ENDPOINTS#{id} / ENDPOINT#{endpointId} the endpoint (secrets and custom headers KMS-encrypted)
 ACCOUNT#{id} / ACCOUNT                 carries `endpointCount`, so the plan limit holds under
                                        concurrent creates (counter and endpoint commit together)
 """
@@ -25,12 +25,18 @@ _CANCELLED = frozenset({"TransactionCanceledException", "ConditionalCheckFailedE
 
 
 def _key(account_id: str, endpoint_id: str) -> dict[str, Any]:
-    return {"pk": {"S": account_pk(account_id)}, "sk": {"S": f"ENDPOINT#{endpoint_id}"}}
+    return {"pk": {"S": endpoints_pk(account_id)}, "sk": {"S": f"ENDPOINT#{endpoint_id}"}}
+
+
+def endpoints_pk(account_id: str) -> str:
+    # A partition of their own: the fan-out lists an account's endpoints for every fact, and that
+    # read must not grow with the account's leads.
+    return f"ENDPOINTS#{account_id}"
 
 
 def endpoint_to_values(endpoint: WebhookEndpoint) -> dict[str, Any]:
     return {
-        "pk": account_pk(endpoint.account_id),
+        "pk": endpoints_pk(endpoint.account_id),
         "sk": f"ENDPOINT#{endpoint.endpoint_id}",
         "entity": "webhook_endpoint",
         "accountId": endpoint.account_id,
@@ -153,7 +159,7 @@ class DynamoEndpointRepository:
 
     def list_for_account(self, account_id: str) -> list[WebhookEndpoint]:
         items = query_prefix(
-            self._db, self._table, account_pk(account_id), "ENDPOINT#", "list webhook endpoints"
+            self._db, self._table, endpoints_pk(account_id), "ENDPOINT#", "list webhook endpoints"
         )
         return [values_to_endpoint(values) for values in items]
 
