@@ -26,13 +26,11 @@ import importlib
 import os
 import statistics
 import sys
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from _common import emit, local_stack, log, summary
+from _common import LoopbackReceiver, emit, local_stack, log, summary
 
 BATCH = 10
 RESPONSE_DELAY_S = 0.100
@@ -45,39 +43,6 @@ class _Context:
     memory_limit_in_mb = 1024
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:DeliveryWorkerFunction"
     aws_request_id = "00000000-0000-4000-8000-000000000000"
-
-
-class SlowReceiver:
-    """Answers every POST with 200 after RESPONSE_DELAY_S (keep-alive, one thread per connection)."""
-
-    def __init__(self) -> None:
-        self.requests = 0
-        lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                time.sleep(RESPONSE_DELAY_S)
-                with lock:
-                    receiver.requests += 1
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
 
 
 class RequestCounter:
@@ -133,7 +98,7 @@ def main() -> None:
         cipher = KmsCipher(os.environ["KMS_KEY_ID"], clients=stack.clients.client)
         log_writer = DynamoDeliveryLog(table, clients=stack.clients.client)
 
-        def new_endpoint(receiver: SlowReceiver) -> WebhookEndpoint:
+        def new_endpoint(receiver: LoopbackReceiver) -> WebhookEndpoint:
             endpoint_id = sortable_id("wep")
             stamp = to_iso(utc_now())
             secret = cipher.encrypt(new_endpoint_secret(), secret_context(OWNER, endpoint_id))
@@ -191,7 +156,7 @@ def main() -> None:
 
         counter: RequestCounter | None = None
         scenarios: dict[str, Any] = {}
-        receivers = [SlowReceiver() for _ in range(BATCH)]
+        receivers = [LoopbackReceiver(delay_s=RESPONSE_DELAY_S) for _ in range(BATCH)]
         layouts = {
             "one_endpoint": [new_endpoint(receivers[0])],
             "ten_endpoints": [new_endpoint(receiver) for receiver in receivers],
