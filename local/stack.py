@@ -14,6 +14,9 @@ import errno
 import json
 import os
 import secrets
+import select
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -26,7 +29,6 @@ from local import gateway, settings
 from local.cfn import Template
 from local.emulator import ClientFactory, Emulator
 from local.http_api import ApiServer
-from local.pollers import Poller, build_pollers, stop_pollers
 from local.provision import ResourceRegistry, provision
 from local.sam import FunctionSpec, build_function_specs
 from local.workers import FunctionPool, InvokeResult, LogSink, start_pools, worker_environment
@@ -87,7 +89,7 @@ class LocalStack:
         self.registry: ResourceRegistry | None = None
         self.specs: dict[str, FunctionSpec] = {}
         self.pools: dict[str, FunctionPool] = {}
-        self.pollers: list[Poller] = []
+        self.consumers: subprocess.Popen[bytes] | None = None
         self.local_secrets: dict[str, str] = {}
         self.demo_account: dict[str, str] | None = None
 
@@ -112,9 +114,8 @@ class LocalStack:
                 for lid, spec in self.specs.items()
             }
             self.pools = start_pools(self.specs, envs, self.sink, self.config.concurrency)
-            self.pollers = build_pollers(self.specs, self.clients, self.invoke, self.sink)
-            for poller in self.pollers:
-                poller.start()
+            if any(spec.sqs_sources or spec.stream_sources for spec in self.specs.values()):
+                self.consumers = self._start_consumers(emulator_url)
             self.api.router = gateway.Router(
                 gateway.Route(route.method, route.path, route.function_id)
                 for spec in self.specs.values()
@@ -137,8 +138,7 @@ class LocalStack:
         if self.api is not None:
             self.api.stop()
             self.api = None
-        stop_pollers(self.pollers)
-        self.pollers = []
+        self._stop_consumers()
         for pool in self.pools.values():
             pool.close()
         self.pools = {}
@@ -193,6 +193,51 @@ class LocalStack:
                     "(another local stack?); stop it or choose another with PORT=3001"
                 ) from None
             raise
+
+    def _start_consumers(self, emulator_url: str, timeout: float = 90.0) -> subprocess.Popen[bytes]:
+        """The queue and stream pollers with their functions' workers, in a process of their own
+        (see `local.consumers`); it stops when this process closes its stdin or dies."""
+        assert self.registry is not None and self.api is not None
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local.consumers"],
+            cwd=settings.REPO_ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+        self.sink.forward_raw(process.stderr)
+        config = {
+            "template": str(self.template.path),
+            "parameters": dict(self.config.parameter_overrides),
+            "registry": self.registry.snapshot(),
+            "env": dict(self.config.env),
+            "emulator": emulator_url,
+            "api": self.api.url,
+            "concurrency": self.config.concurrency,
+        }
+        process.stdin.write(json.dumps(config).encode() + b"\n")
+        process.stdin.flush()
+        readable, _, _ = select.select([process.stdout], [], [], timeout)
+        line = process.stdout.readline() if readable else b""
+        if not line or not json.loads(line).get("ready"):
+            process.kill()
+            raise StackError(f"the queue and stream consumers did not start (exit code {process.poll()})")
+        process.stdout.close()
+        return process
+
+    def _stop_consumers(self, timeout: float = 10.0) -> None:
+        process, self.consumers = self.consumers, None
+        if process is None:
+            return
+        if process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
     def _store_local_secrets(self) -> dict[str, str]:
         """Secrets that live in SSM on AWS, taken from same-named env vars (or generated)."""

@@ -56,6 +56,23 @@ class LogSink:
             except (ValueError, OSError):  # closed at interpreter exit
                 pass
 
+    def forward_raw(self, pipe: IO[bytes]) -> threading.Thread:
+        """Copy lines that are already prefixed (another runner process's sink) as they are."""
+
+        def pump() -> None:
+            with pipe:
+                for raw in iter(pipe.readline, b""):
+                    with self._lock:
+                        try:
+                            self.stream.write(raw.decode("utf-8", "replace"))
+                            self.stream.flush()
+                        except (ValueError, OSError):
+                            pass
+
+        thread = threading.Thread(target=pump, name="log-forward", daemon=True)
+        thread.start()
+        return thread
+
     def forward(self, prefix: str, pipe: IO[bytes]) -> threading.Thread:
         def pump() -> None:
             with pipe:
