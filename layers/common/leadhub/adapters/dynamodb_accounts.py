@@ -11,18 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from leadhub.adapters.aws import ClientFactory, client, first_cancellation_reason, storage_errors
-from leadhub.adapters.dynamodb_audit import audit_to_values, values_to_audit
-from leadhub.adapters.dynamodb_items import account_pk, from_item, to_item
+from leadhub.adapters.aws import ClientFactory, client
+from leadhub.adapters.dynamodb_audit import audit_put, values_to_audit
+from leadhub.adapters.dynamodb_items import account_pk, to_item
 from leadhub.adapters.dynamodb_pages import query_page
+from leadhub.adapters.dynamodb_queries import commit, get_values
 from leadhub.errors import StorageUnavailable
 from leadhub.models.account import Account, ApiKey, Plan, TokenOwner
 from leadhub.models.audit import AuditEntry
 from leadhub.models.page import Page
-
-_CANCELLED = frozenset({"TransactionCanceledException"})
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
@@ -124,23 +121,13 @@ class DynamoAccountRepository:
         return [_put(self._table, lookup, new), _put(self._table, listing, new)]
 
     def _audit_items(self, audit: list[AuditEntry]) -> list[dict[str, Any]]:
-        return [_put(self._table, audit_to_values(entry)) for entry in audit]
+        return [audit_put(self._table, entry) for entry in audit]
 
     def _get(self, key: dict[str, Any], what: str) -> dict[str, Any] | None:
-        with storage_errors(what):
-            result = self._db.get_item(TableName=self._table, Key=key, ConsistentRead=True)
-        return from_item(result["Item"]) if "Item" in result else None
+        return get_values(self._db, self._table, key, what)
 
     def _transact(self, items: list[dict[str, Any]], what: str) -> bool:
-        """Commit, or False when a condition failed."""
-        try:
-            with storage_errors(what, expected=_CANCELLED):
-                self._db.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if first_cancellation_reason(exc).get("Code") == "ConditionalCheckFailed":
-                return False
-            raise self._unavailable(what) from exc
-        return True
+        return commit(self._db, items, what)
 
     @staticmethod
     def _unavailable(what: str) -> StorageUnavailable:

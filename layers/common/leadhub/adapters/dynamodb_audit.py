@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadhub.adapters.dynamodb_items import account_pk
+from leadhub.adapters.dynamodb_items import account_pk, to_item
 from leadhub.models.audit import AuditEntry
 
 
@@ -21,6 +21,11 @@ def audit_to_values(entry: AuditEntry) -> dict[str, Any]:
         "actor": entry.actor,
         "target": dict(entry.target),
     }
+
+
+def audit_put(table: str, entry: AuditEntry) -> dict[str, Any]:
+    """The TransactWriteItems element that stores `entry` next to the change it records."""
+    return {"Put": {"TableName": table, "Item": to_item(audit_to_values(entry))}}
 
 
 def values_to_audit(values: dict[str, Any]) -> AuditEntry:

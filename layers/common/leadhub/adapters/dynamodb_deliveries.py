@@ -18,7 +18,7 @@ from leadhub.adapters.aws import ClientFactory, client, error_code, storage_erro
 from leadhub.adapters.dynamodb_batch import batch_get
 from leadhub.adapters.dynamodb_items import account_pk, from_item, to_item
 from leadhub.adapters.dynamodb_pages import query_page
-from leadhub.adapters.dynamodb_queries import query_prefix
+from leadhub.adapters.dynamodb_queries import get_values, query_prefix
 from leadhub.models.delivery import Attempt, Delivery, DeliveryStatus
 from leadhub.models.page import Page
 from leadhub.timestamps import from_iso, to_iso
@@ -149,11 +149,8 @@ class DynamoDeliveryLog:
                 )
 
     def get(self, account_id: str, delivery_id: str) -> Delivery | None:
-        with storage_errors("read delivery"):
-            result = self._db.get_item(
-                TableName=self._table, Key=_key(account_id, delivery_id), ConsistentRead=True
-            )
-        return values_to_delivery(from_item(result["Item"])) if "Item" in result else None
+        values = get_values(self._db, self._table, _key(account_id, delivery_id), "read delivery")
+        return values_to_delivery(values) if values else None
 
     def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Delivery]:
         """The stored deliveries among `keys` ((account id, delivery id) pairs) by key, read as `get` reads

@@ -10,18 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from leadhub.adapters.aws import ClientFactory, client, first_cancellation_reason, storage_errors
-from leadhub.adapters.dynamodb_audit import audit_to_values
+from leadhub.adapters.aws import ClientFactory, client, storage_errors
+from leadhub.adapters.dynamodb_audit import audit_put, audit_to_values
 from leadhub.adapters.dynamodb_batch import batch_get
 from leadhub.adapters.dynamodb_items import account_pk, from_item, from_stream_image, to_item
-from leadhub.adapters.dynamodb_queries import put_if_version, query_prefix
-from leadhub.errors import StorageUnavailable
+from leadhub.adapters.dynamodb_queries import commit, get_values, put_if_version, query_prefix
 from leadhub.models.audit import AuditEntry
 from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
-
-_CANCELLED = frozenset({"TransactionCanceledException", "ConditionalCheckFailedException"})
 
 
 def _key(account_id: str, endpoint_id: str) -> dict[str, Any]:
@@ -104,20 +99,6 @@ class DynamoEndpointRepository:
     def _account_key(self, account_id: str) -> dict[str, Any]:
         return {"pk": {"S": account_pk(account_id)}, "sk": {"S": "ACCOUNT"}}
 
-    def _audit_put(self, audit: AuditEntry) -> dict[str, Any]:
-        return {"Put": {"TableName": self._table, "Item": to_item(audit_to_values(audit))}}
-
-    def _commit(self, items: list[dict[str, Any]], what: str) -> bool:
-        """Commit, or False when a condition failed."""
-        try:
-            with storage_errors(what, expected=_CANCELLED):
-                self._db.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if first_cancellation_reason(exc).get("Code") == "ConditionalCheckFailed":
-                return False
-            raise StorageUnavailable(f"Storage is unavailable ({what}); please retry") from exc
-        return True
-
     def insert(self, endpoint: WebhookEndpoint, limit: int | None, audit: AuditEntry) -> bool:
         condition = "attribute_exists(pk)"
         values: dict[str, Any] = {":one": {"N": "1"}, ":zero": {"N": "0"}}
@@ -140,14 +121,11 @@ class DynamoEndpointRepository:
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
         }
-        return self._commit([count, put, self._audit_put(audit)], "create webhook endpoint")
+        return commit(self._db, [count, put, audit_put(self._table, audit)], "create webhook endpoint")
 
     def get(self, account_id: str, endpoint_id: str) -> WebhookEndpoint | None:
-        with storage_errors("read webhook endpoint"):
-            result = self._db.get_item(
-                TableName=self._table, Key=_key(account_id, endpoint_id), ConsistentRead=True
-            )
-        return values_to_endpoint(from_item(result["Item"])) if "Item" in result else None
+        values = get_values(self._db, self._table, _key(account_id, endpoint_id), "read webhook endpoint")
+        return values_to_endpoint(values) if values else None
 
     def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], WebhookEndpoint]:
         """The stored endpoints among `keys` ((account id, endpoint id) pairs) by key, read as `get` reads
@@ -184,7 +162,7 @@ class DynamoEndpointRepository:
                 "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}},
             }
         }
-        return self._commit([delete, count, self._audit_put(audit)], "delete webhook endpoint")
+        return commit(self._db, [delete, count, audit_put(self._table, audit)], "delete webhook endpoint")
 
     def add_audit(self, audit: AuditEntry) -> None:
         with storage_errors("write audit entry"):

@@ -9,10 +9,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from leadhub.adapters.aws import ClientFactory, client, first_cancellation_reason, storage_errors
-from leadhub.adapters.dynamodb_audit import audit_to_values
+from leadhub.adapters.dynamodb_audit import audit_put
 from leadhub.adapters.dynamodb_items import account_pk, from_item, from_stream_image, to_item
 from leadhub.adapters.dynamodb_pages import query_page
-from leadhub.adapters.dynamodb_queries import put_if_version
+from leadhub.adapters.dynamodb_queries import get_values, put_if_version
 from leadhub.errors import StorageUnavailable
 from leadhub.models.audit import AuditEntry
 from leadhub.models.lead import Lead
@@ -94,7 +94,7 @@ class DynamoLeadRepository:
                                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                                 }
                             },
-                            {"Put": {"TableName": self._table, "Item": to_item(audit_to_values(audit))}},
+                            audit_put(self._table, audit),
                         ],
                         # Makes the SDK's own retries idempotent: a retried commit is not a "duplicate".
                         ClientRequestToken=str(uuid.uuid4()),
@@ -116,11 +116,8 @@ class DynamoLeadRepository:
         return put_if_version(self._db, self._table, lead_to_values(lead), expected_version, "update lead")
 
     def get(self, account_id: str, lead_id: str) -> Lead | None:
-        with storage_errors("read lead"):
-            item = self._db.get_item(
-                TableName=self._table, Key=lead_key(account_id, lead_id), ConsistentRead=True
-            )
-        return values_to_lead(from_item(item["Item"])) if "Item" in item else None
+        values = get_values(self._db, self._table, lead_key(account_id, lead_id), "read lead")
+        return values_to_lead(values) if values else None
 
     def list_page(self, account_id: str, limit: int, cursor: str | None) -> Page[Lead]:
         page = query_page(

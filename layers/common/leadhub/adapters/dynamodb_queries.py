@@ -1,4 +1,5 @@
-"""Reads and writes several adapters share: every item of a key prefix, and optimistic replacement."""
+"""Reads and writes the adapters share: one item, every item of a key prefix, optimistic replacement and
+transactions that report a failed condition."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from leadhub.adapters.aws import error_code, storage_errors
+from leadhub.adapters.aws import error_code, first_cancellation_reason, storage_errors
 from leadhub.adapters.dynamodb_items import from_item, to_item
+from leadhub.errors import StorageUnavailable
 
 _CONDITION_FAILED = frozenset({"ConditionalCheckFailedException"})
+_CANCELLED = frozenset({"TransactionCanceledException"})
 
 
 def query_prefix(db: Any, table: str, pk: str, sk_prefix: str, what: str) -> list[dict[str, Any]]:
@@ -43,4 +46,23 @@ def put_if_version(db: Any, table: str, values: dict[str, Any], expected_version
         if error_code(exc) in _CONDITION_FAILED:
             return False
         raise
+    return True
+
+
+def get_values(db: Any, table: str, key: dict[str, Any], what: str) -> dict[str, Any] | None:
+    """Plain values of one item (strongly consistent read), or None when there is none."""
+    with storage_errors(what):
+        result = db.get_item(TableName=table, Key=key, ConsistentRead=True)
+    return from_item(result["Item"]) if "Item" in result else None
+
+
+def commit(db: Any, items: list[dict[str, Any]], what: str) -> bool:
+    """Commit a TransactWriteItems, or False when one of its conditions failed."""
+    try:
+        with storage_errors(what, expected=_CANCELLED):
+            db.transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        if first_cancellation_reason(exc).get("Code") == "ConditionalCheckFailed":
+            return False
+        raise StorageUnavailable(f"Storage is unavailable ({what}); please retry") from exc
     return True
