@@ -120,7 +120,6 @@ def post_test(endpointId: Id) -> TestSendOut:
         endpointId,
         utc_now(),
         ctx=deps.endpoint_context(),
-        resolver=outbound.resolver,
         http=outbound.http,
     )
     return TestSendOut(

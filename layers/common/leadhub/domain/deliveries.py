@@ -8,9 +8,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from leadhub.domain.signing import signature_headers
-from leadhub.domain.url_safety import HttpPost, Resolver, UnsafeUrl, check_webhook_url
-from leadhub.domain.webhook_endpoints import EndpointContext, custom_headers, get_endpoint, signing_secrets
+from leadhub.domain.delivery import request_headers
+from leadhub.domain.url_safety import HttpPost, UnsafeUrl, check_webhook_url
+from leadhub.domain.webhook_endpoints import EndpointContext, get_endpoint
 from leadhub.errors import Conflict, FieldError, InvalidRequest, NotFound, StorageUnavailable
 from leadhub.ids import sortable_id
 from leadhub.models.account import Principal
@@ -20,7 +20,6 @@ from leadhub.timestamps import to_iso
 
 RECOVER_WINDOW = timedelta(days=14)
 TEST_TIMEOUT_S = 10.0
-USER_AGENT = "Leadhub-Webhooks/1.0"
 
 
 class DeliveryRecords(Protocol):
@@ -134,7 +133,6 @@ def send_test_event(
     now: datetime,
     *,
     ctx: EndpointContext,
-    resolver: Resolver,
     http: HttpPost,
 ) -> TestResult:
     """A synthetic, signed `lead.created` with `"test": true`, sent now to the saved endpoint. The
@@ -160,21 +158,12 @@ def send_test_event(
     }
     body = json.dumps(envelope, separators=(",", ":")).encode()
     try:
-        target = check_webhook_url(endpoint.url, resolver, allow_private=ctx.allow_private_targets)
+        target = check_webhook_url(endpoint.url, ctx.resolver, allow_private=ctx.allow_private_targets)
     except UnsafeUrl as exc:
         return TestResult(False, None, 0.0, str(exc))
-    headers = {
-        **custom_headers(endpoint, ctx.cipher),
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        **signature_headers(
-            signing_secrets(endpoint, ctx.cipher, now),
-            sortable_id("msg"),
-            int(now.timestamp()),
-            body,
-            "lead.created",
-        ),
-    }
+    # Signed and dressed exactly like a delivery (the envelope as is: a test shows its "test" flag).
+    job = DeliveryJob(sortable_id("msg"), principal.account_id, endpoint.endpoint_id, envelope)
+    headers = request_headers(job, endpoint, body, ctx.cipher, now)
     outcome = http.post(target, body, headers, TEST_TIMEOUT_S)
     error = None if outcome.status is not None else (outcome.error_class or "error")
     return TestResult(outcome.succeeded, outcome.status, outcome.duration_ms, error)

@@ -105,7 +105,7 @@ def _checked_url(url: str, ctx: EndpointContext) -> str:
     try:
         return check_webhook_url(url, ctx.resolver, allow_private=ctx.allow_private_targets).url
     except UnsafeUrl as exc:
-        raise InvalidRequest("Invalid webhook URL", [FieldError("url", str(exc))]) from None
+        raise exc.to_invalid_request() from None
 
 
 def _checked_events(events: Sequence[str]) -> tuple[str, ...]:
