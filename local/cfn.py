@@ -14,7 +14,7 @@ import base64
 import ipaddress
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -493,10 +493,3 @@ def _equals(left: Any, right: Any) -> bool:
     if isinstance(left, list) or isinstance(right, list):
         return left == right
     return _scalar_text(left) == _scalar_text(right)
-
-
-def iter_named(mapping: Mapping[str, Any] | None) -> Iterable[tuple[str, dict[str, Any]]]:
-    """``(name, body)`` pairs of a mapping of mappings, skipping non-mapping values."""
-    for name, body in (mapping or {}).items():
-        if isinstance(body, dict):
-            yield name, body

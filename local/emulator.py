@@ -14,7 +14,6 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
 from local import settings
 from local.workers import PASSTHROUGH_ENV, LogSink
@@ -57,24 +56,6 @@ class ClientFactory:
             if shared:
                 self._shared[service] = client
             return client
-
-
-def emulator_answers(endpoint_url: str, timeout: float = 1.0) -> bool:
-    """Whether a moto server answers at *endpoint_url* (STS says our fake account id)."""
-    try:
-        session = boto3.session.Session(
-            aws_access_key_id=settings.FAKE_ACCESS_KEY,
-            aws_secret_access_key=settings.FAKE_SECRET_KEY,
-            region_name=settings.REGION,
-        )
-        sts = session.client(
-            "sts",
-            endpoint_url=endpoint_url,
-            config=Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1}),
-        )
-        return bool(sts.get_caller_identity().get("Account") == settings.ACCOUNT_ID)
-    except (BotoCoreError, ClientError, ValueError):
-        return False
 
 
 class Emulator:

@@ -272,16 +272,6 @@ class FunctionPool:
         self._all: set[Worker] = set()
         self._spawners: set[threading.Thread] = set()
 
-    @property
-    def pids(self) -> list[int]:
-        with self._cond:
-            return [w.pid for w in self._all]
-
-    @property
-    def worker_count(self) -> int:
-        with self._cond:
-            return len(self._state.idle) + len(self._state.busy)
-
     def start(self, wait: bool = True, timeout: float = INIT_TIMEOUT_S) -> None:
         """Spawn the first worker; with *wait*, block until it is warm."""
         with self._cond:
