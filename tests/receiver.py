@@ -1,15 +1,89 @@
-"""A customer's webhook receiver on loopback, scripted per test: it answers the verification
-handshake, records every delivery, and answers deliveries as the test says."""
+"""Customers' webhook receivers on loopback for the tests.
+
+`LoopbackServer` is the HTTP part every receiver shares: each POST is answered with the `Answer` its
+callback returns (a status, a delay, or a TCP reset). `Receiver` is the scripted customer endpoint of
+the e2e tests: it answers the verification handshake and records every delivery.
+"""
 
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b"ok"
+    delay_s: float = 0.0
+    reset: bool = False  # read the request, then drop the connection with a TCP reset
+
+
+# (lower-cased headers, body, whether the whole body arrived) -> the answer
+OnPost = Callable[[dict[str, str], bytes, bool], Answer]
+
+
+class LoopbackServer:
+    """A threaded HTTP/1.1 server on 127.0.0.1 answering POSTs through `on_post`; it starts at once."""
+
+    def __init__(self, on_post: OnPost) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                answer = on_post(headers, body, len(body) == length)
+                if answer.delay_s:
+                    time.sleep(answer.delay_s)
+                if answer.reset:
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                    self.close_connection = True
+                    return
+                try:
+                    self.send_response(answer.status)
+                    for name, value in answer.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(answer.body)))
+                    self.end_headers()
+                    self.wfile.write(answer.body)
+                except OSError:  # the client gave up (timeout)
+                    self.close_connection = True
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 64  # a delivery batch opens up to 10 connections at once
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # resets and timeouts are the point of some tests
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 @dataclass(frozen=True)
@@ -27,43 +101,16 @@ class Received:
         return str(self.json.get("event"))
 
 
-@dataclass
-class Reply:
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b"ok"
-
-
 class Receiver:
-    def __init__(self, answer: Callable[[Received], Reply] | None = None, *, verify: bool = True) -> None:
-        self.answer = answer or (lambda _: Reply())
+    def __init__(self, answer: Callable[[Received], Answer] | None = None, *, verify: bool = True) -> None:
+        self.answer = answer or (lambda _: Answer())
         self.verify = verify
         self.received: list[Received] = []
         self._changed = threading.Condition()
-        receiver = self
+        self._server: LoopbackServer | None = None
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                item = Received({k.lower(): v for k, v in self.headers.items()}, body, time.monotonic())
-                reply = receiver._reply(item)
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def _reply(self, item: Received) -> Reply:
+    def _reply(self, headers: dict[str, str], body: bytes, _complete: bool) -> Answer:
+        item = Received(headers, body, time.monotonic())
         try:
             payload = item.json
         except ValueError:
@@ -73,12 +120,9 @@ class Receiver:
                 self.received.append(item)
                 self._changed.notify_all()
             if not self.verify:
-                return Reply(403, body=b"no")
-            return Reply(
-                200,
-                {"Content-Type": "application/json"},
-                json.dumps({"verifyToken": payload["verifyToken"]}).encode(),
-            )
+                return Answer(403, body=b"no")
+            echo = json.dumps({"verifyToken": payload["verifyToken"]}).encode()
+            return Answer(200, {"Content-Type": "application/json"}, echo)
         reply = self.answer(item)
         with self._changed:
             self.received.append(item)
@@ -87,7 +131,8 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hooks"
+        assert self._server is not None
+        return self._server.url
 
     def events(self, name: str) -> list[Received]:
         with self._changed:
@@ -105,9 +150,9 @@ class Receiver:
             return [r for r in self.received if r.event == name]
 
     def __enter__(self) -> Receiver:
-        self._thread.start()
+        self._server = LoopbackServer(self._reply)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        assert self._server is not None
+        self._server.close()

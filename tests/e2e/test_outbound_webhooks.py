@@ -11,7 +11,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from tests.e2e.conftest import wait_until
-from tests.receiver import Receiver, Reply
+from tests.receiver import Answer, Receiver
 
 NewAccount = Callable[..., dict[str, str]]
 
@@ -75,8 +75,8 @@ def test_failures_retry_with_growing_delays_then_recover(http: httpx.Client, new
     account = new_account("Failing CRM")
     healthy = False
 
-    def answer(_) -> Reply:
-        return Reply(200) if healthy else Reply(503, body=b"down for maintenance")
+    def answer(_) -> Answer:
+        return Answer(200) if healthy else Answer(503, body=b"down for maintenance")
 
     with Receiver(answer) as receiver:
         endpoint = register(http, account, receiver.url, events=["lead.created"])

@@ -17,15 +17,12 @@ from __future__ import annotations
 import copy
 import json
 import random
-import socket
-import struct
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
 from typing import Any
 
@@ -51,6 +48,7 @@ from leadhub.timestamps import to_iso, utc_now
 from local.pollers import sqs_event
 from tests.integration.conftest import LambdaContext, Stack, shared_clients
 from tests.integration.test_delivery_worker import _serialize_moto, load_worker
+from tests.receiver import Answer, LoopbackServer
 
 SEED = 20261123
 EVENTS = 1000
@@ -129,51 +127,19 @@ class FaultyReceiver:
         self.ok_rate = ok_rate
         self.requests: list[Request] = []
         self._lock = threading.Lock()
-        receiver = self
+        self._server = LoopbackServer(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def _answer(self, headers: dict[str, str], body: bytes, complete: bool) -> Answer:
+        kind = self._record(headers, body, complete)
+        if kind in (Kind.RESET, Kind.ABORTED):
+            return Answer(reset=True)
+        status = {Kind.OK: 200, Kind.SLOW: 200, Kind.ERROR: 500, Kind.THROTTLED: 429}[kind]
+        retry_after = {"Retry-After": "0"} if kind is Kind.THROTTLED else {}
+        return Answer(status, retry_after, kind.value.encode(), delay_s=SLOW_S if kind is Kind.SLOW else 0.0)
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                kind = receiver._record({k.lower(): v for k, v in self.headers.items()}, body, length)
-                if kind in (Kind.RESET, Kind.ABORTED):
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    self.connection.close()
-                    self.close_connection = True
-                    return
-                if kind is Kind.SLOW:
-                    time.sleep(SLOW_S)
-                status = {Kind.OK: 200, Kind.SLOW: 200, Kind.ERROR: 500, Kind.THROTTLED: 429}[kind]
-                answer = kind.value.encode()
-                try:
-                    self.send_response(status)
-                    if kind is Kind.THROTTLED:
-                        self.send_header("Retry-After", "0")
-                    self.send_header("Content-Length", str(len(answer)))
-                    self.end_headers()
-                    self.wfile.write(answer)
-                except OSError:  # the worker gave up (timeout)
-                    self.close_connection = True
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 64  # a batch opens up to 10 connections at once
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                pass  # resets and timeouts are the point
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def _record(self, headers: dict[str, str], body: bytes, length: int) -> Kind:
+    def _record(self, headers: dict[str, str], body: bytes, complete: bool) -> Kind:
         send = headers.get(SEND_HEADER, "")
-        kind = answer_kind(send, self.ok_rate) if len(body) == length else Kind.ABORTED
+        kind = answer_kind(send, self.ok_rate) if complete else Kind.ABORTED
         try:
             self.webhook.verify(body, headers)
             verified = True
@@ -185,11 +151,10 @@ class FaultyReceiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hooks"
+        return self._server.url
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.close()
 
 
 # --- the worker, watched --------------------------------------------------------------------------------

@@ -5,13 +5,10 @@ send, and a batch sent concurrently. Every receiver verifies our signatures with
 from __future__ import annotations
 
 import json
-import socket
-import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
 from typing import Any
 
@@ -32,6 +29,7 @@ from leadhub.models.webhook_endpoint import EndpointSecret, Verification, Webhoo
 from leadhub.timestamps import from_iso, to_iso, utc_now
 from local.pollers import sqs_event
 from tests.integration.conftest import REPO_ROOT, DynamoCalls, LambdaContext, Stack, shared_clients
+from tests.receiver import Answer, LoopbackServer
 
 OWNER = "acc_owner"
 SCHEDULE = "0s,1s,1s"  # three attempts, one second apart: the test queue's maxReceiveCount is 3
@@ -40,15 +38,6 @@ TIMEOUT_S = 0.5
 
 
 # --- a scripted receiver ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b"ok"
-    delay_s: float = 0.0
-    reset: bool = False  # read the request, then drop the connection with a TCP reset
 
 
 @dataclass(frozen=True)
@@ -71,44 +60,10 @@ class Receiver:
         self.script = script or (lambda _: Answer())
         self.received: list[Received] = []
         self._lock = threading.Lock()
-        receiver = self
+        self._server = LoopbackServer(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                answer = receiver._record(Received(headers, body, receiver._verifies(body, headers)))
-                if answer.delay_s:
-                    time.sleep(answer.delay_s)
-                if answer.reset:
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    self.connection.close()
-                    self.close_connection = True
-                    return
-                try:
-                    self.send_response(answer.status)
-                    for name, value in answer.headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(answer.body)))
-                    self.end_headers()
-                    self.wfile.write(answer.body)
-                except OSError:  # the client gave up (timeout)
-                    self.close_connection = True
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                pass  # resets and timeouts are the point of some tests
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+    def _answer(self, headers: dict[str, str], body: bytes, _complete: bool) -> Answer:
+        return self._record(Received(headers, body, self._verifies(body, headers)))
 
     def _verifies(self, body: bytes, headers: dict[str, str]) -> bool:
         try:
@@ -125,11 +80,10 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hooks"
+        return self._server.url
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.close()
 
 
 # --- the harness -----------------------------------------------------------------------------------------
