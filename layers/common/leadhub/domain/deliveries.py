@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from leadhub.domain.delivery import request_headers
+from leadhub.domain.delivery_request import request_headers
 from leadhub.domain.url_safety import HttpPost, UnsafeUrl, check_webhook_url
 from leadhub.domain.webhook_endpoints import EndpointContext, get_endpoint
 from leadhub.errors import Conflict, FieldError, InvalidRequest, NotFound, StorageUnavailable

@@ -20,7 +20,6 @@ is never sent again.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import random
 import threading
@@ -31,7 +30,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
-from leadhub.domain.payload_template import render
+from leadhub.domain.delivery_request import request_body, request_headers
 from leadhub.domain.retry_schedule import (
     DEFAULT_JITTER,
     DEFAULT_SCHEDULE,
@@ -40,9 +39,7 @@ from leadhub.domain.retry_schedule import (
     next_delay,
     parse_schedule,
 )
-from leadhub.domain.signing import signature_headers
 from leadhub.domain.url_safety import (
-    DEFAULT_USER_AGENT,
     MAX_SNIPPET_BYTES,
     HostNotResolved,
     HttpErrorClass,
@@ -52,7 +49,6 @@ from leadhub.domain.url_safety import (
     UnsafeUrl,
     check_webhook_url,
 )
-from leadhub.domain.webhook_endpoints import custom_headers, signing_secrets
 from leadhub.models.delivery import Attempt, Delivery, DeliveryJob, DeliveryStatus
 from leadhub.models.webhook_endpoint import Verification, WebhookEndpoint
 from leadhub.ports import SecretCipher
@@ -220,30 +216,6 @@ def attempt_delivery(
 
 
 # --- the request --------------------------------------------------------------------------------------
-
-
-def request_body(job: DeliveryJob, endpoint: WebhookEndpoint) -> bytes:
-    """The endpoint's payload template rendered for the event, else the envelope as compact JSON."""
-    if endpoint.payload_template:
-        return render(endpoint.payload_template, job.envelope)
-    try:
-        return json.dumps(job.envelope, ensure_ascii=False, separators=(",", ":")).encode()
-    except UnicodeEncodeError:  # an unpaired surrogate in some value: JSON's \u escapes carry it
-        return json.dumps(job.envelope, separators=(",", ":")).encode()
-
-
-def request_headers(
-    job: DeliveryJob, endpoint: WebhookEndpoint, body: bytes, cipher: SecretCipher, now: datetime
-) -> dict[str, str]:
-    """Custom headers first, then ours (which they can never replace: reserved names are refused when
-    they are saved, and any that slipped through are dropped here)."""
-    signed = signature_headers(
-        signing_secrets(endpoint, cipher, now), job.delivery_id, int(now.timestamp()), body, job.event
-    )
-    ours = {"Content-Type": "application/json", **signed, "User-Agent": DEFAULT_USER_AGENT}
-    taken = {name.lower() for name in ours}
-    extra = {k: v for k, v in custom_headers(endpoint, cipher).items() if k.lower() not in taken}
-    return {**extra, **ours}
 
 
 def _send(

@@ -1,0 +1,39 @@
+"""The HTTP request of a delivery: its body and its signed headers (shared by the delivery worker and
+the API's test send, which must not import the worker's module at cold start)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from leadhub.domain.payload_template import render
+from leadhub.domain.signing import signature_headers
+from leadhub.domain.url_safety import DEFAULT_USER_AGENT
+from leadhub.domain.webhook_endpoints import custom_headers, signing_secrets
+from leadhub.models.delivery import DeliveryJob
+from leadhub.models.webhook_endpoint import WebhookEndpoint
+from leadhub.ports import SecretCipher
+
+
+def request_body(job: DeliveryJob, endpoint: WebhookEndpoint) -> bytes:
+    """The endpoint's payload template rendered for the event, else the envelope as compact JSON."""
+    if endpoint.payload_template:
+        return render(endpoint.payload_template, job.envelope)
+    try:
+        return json.dumps(job.envelope, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:  # an unpaired surrogate in some value: JSON's \u escapes carry it
+        return json.dumps(job.envelope, separators=(",", ":")).encode()
+
+
+def request_headers(
+    job: DeliveryJob, endpoint: WebhookEndpoint, body: bytes, cipher: SecretCipher, now: datetime
+) -> dict[str, str]:
+    """Custom headers first, then ours (which they can never replace: reserved names are refused when
+    they are saved, and any that slipped through are dropped here)."""
+    signed = signature_headers(
+        signing_secrets(endpoint, cipher, now), job.delivery_id, int(now.timestamp()), body, job.event
+    )
+    ours = {"Content-Type": "application/json", **signed, "User-Agent": DEFAULT_USER_AGENT}
+    taken = {name.lower() for name in ours}
+    extra = {k: v for k, v in custom_headers(endpoint, cipher).items() if k.lower() not in taken}
+    return {**extra, **ours}
