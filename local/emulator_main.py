@@ -69,7 +69,7 @@ class _Serialized:
             return list(self._app(environ, start_response))
 
 
-def _transactions_without_table_copies() -> None:
+def transact_write_items_without_table_copies(self: Any, transact_items: list[dict[str, Any]]) -> None:
     """moto deep-copies every table a TransactWriteItems touches (to roll back on failure), which
     makes each transaction O(table size): ingest slows down as the table grows. Check every
     condition first, then apply; with requests serialised nothing can change in between, so only
@@ -78,74 +78,76 @@ def _transactions_without_table_copies() -> None:
 
     from moto.dynamodb import exceptions as ddb_errors
     from moto.dynamodb.comparisons import get_filter_expression
+
+    if len(transact_items) > 100:
+        raise ddb_errors.TooManyTransactionsException()
+    targets: set[tuple[str, str]] = set()
+    planned: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = []
+    errors: list[tuple[Any, Any, Any]] = []
+    for item in transact_items:
+        if len(item) > 1:
+            raise ddb_errors.TransactWriteSingleOpException
+        op_type, op = next(iter(item.items()))
+        if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+            errors.append(("ValueError", "Unsupported transaction operation", None))
+            continue
+        table_name = op["TableName"]
+        if op_type == "Put":
+            table = self.get_table(table_name)
+            attrs = op["Item"]
+            key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+            if table.range_key_attr is not None:
+                key[table.range_key_attr] = attrs[table.range_key_attr]
+        else:
+            key = op["Key"]
+        target = (str(table_name), str(dict(sorted(key.items()))))
+        if target in targets:
+            raise ddb_errors.MultipleTransactionsException()
+        targets.add(target)
+        current = self.get_item(table_name, key)
+        condition = op.get("ConditionExpression")
+        if condition is not None and not get_filter_expression(
+            condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+        ).expr(current):
+            old = None
+            if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                old = current.to_json()["Attributes"]
+            errors.append(("ConditionalCheckFailed", ddb_errors.ConditionalCheckFailed().message, old))
+            continue
+        errors.append((None, None, None))
+        planned.append((op_type, op, table_name, key))
+    if any(code is not None for code, _, _ in errors):
+        raise ddb_errors.TransactionCanceledException(errors)
+
+    backups = [(name, key, copy.deepcopy(self.get_item(name, key))) for _, _, name, key in planned]
+    try:
+        for op_type, op, table_name, key in planned:
+            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            if op_type == "Put":
+                self.put_item(table_name, op["Item"])
+            elif op_type == "Delete":
+                self.delete_item(table_name, key)
+            elif op_type == "Update":
+                self.update_item(
+                    table_name,
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+    except Exception:
+        for table_name, key, previous in backups:
+            if previous is None:
+                self.delete_item(table_name, key)
+            else:
+                self.put_item(table_name, previous.to_json()["Attributes"])
+        raise
+
+
+def _transactions_without_table_copies() -> None:
     from moto.dynamodb.models import DynamoDBBackend
 
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        if len(transact_items) > 100:
-            raise ddb_errors.TooManyTransactionsException()
-        targets: set[tuple[str, str]] = set()
-        planned: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = []
-        errors: list[tuple[Any, Any, Any]] = []
-        for item in transact_items:
-            if len(item) > 1:
-                raise ddb_errors.TransactWriteSingleOpException
-            op_type, op = next(iter(item.items()))
-            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
-                errors.append(("ValueError", "Unsupported transaction operation", None))
-                continue
-            table_name = op["TableName"]
-            if op_type == "Put":
-                table = self.get_table(table_name)
-                attrs = op["Item"]
-                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
-                if table.range_key_attr is not None:
-                    key[table.range_key_attr] = attrs[table.range_key_attr]
-            else:
-                key = op["Key"]
-            target = (str(table_name), str(dict(sorted(key.items()))))
-            if target in targets:
-                raise ddb_errors.MultipleTransactionsException()
-            targets.add(target)
-            current = self.get_item(table_name, key)
-            condition = op.get("ConditionExpression")
-            if condition is not None and not get_filter_expression(
-                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-            ).expr(current):
-                old = None
-                if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
-                    old = current.to_json()["Attributes"]
-                errors.append(("ConditionalCheckFailed", ddb_errors.ConditionalCheckFailed().message, old))
-                continue
-            errors.append((None, None, None))
-            planned.append((op_type, op, table_name, key))
-        if any(code is not None for code, _, _ in errors):
-            raise ddb_errors.TransactionCanceledException(errors)
-
-        backups = [(name, key, copy.deepcopy(self.get_item(name, key))) for _, _, name, key in planned]
-        try:
-            for op_type, op, table_name, key in planned:
-                names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-                if op_type == "Put":
-                    self.put_item(table_name, op["Item"])
-                elif op_type == "Delete":
-                    self.delete_item(table_name, key)
-                elif op_type == "Update":
-                    self.update_item(
-                        table_name,
-                        key,
-                        update_expression=op["UpdateExpression"],
-                        expression_attribute_names=names,
-                        expression_attribute_values=values,
-                    )
-        except Exception:
-            for table_name, key, previous in backups:
-                if previous is None:
-                    self.delete_item(table_name, key)
-                else:
-                    self.put_item(table_name, previous.to_json()["Attributes"])
-            raise
-
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    DynamoDBBackend.transact_write_items = transact_write_items_without_table_copies  # type: ignore[method-assign]
 
 
 def _fifo_redelivery_in_order() -> None:

@@ -14,7 +14,6 @@ about (a delivery id and its send number), so the run does not depend on thread 
 
 from __future__ import annotations
 
-import copy
 import json
 import random
 import threading
@@ -45,6 +44,7 @@ from leadhub.domain.webhook_endpoints import secret_context
 from leadhub.models.delivery import DeliveryJob, DeliveryStatus, delivery_id_for
 from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
 from leadhub.timestamps import to_iso, utc_now
+from local.emulator_main import transact_write_items_without_table_copies
 from local.pollers import sqs_event
 from tests.integration.conftest import LambdaContext, Stack, shared_clients
 from tests.integration.test_delivery_worker import _serialize_moto, load_worker
@@ -264,38 +264,13 @@ class EventSource:
 
 
 def _cheap_transaction_backups(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto deep-copies the whole table (items and stream records) for every item of a
-    TransactWriteItems, as a backup for a rollback: with a few thousand items that is ~0.1 s per item,
-    and the worker writes every attempt in a transaction. A Put never changes a stored item in place (it
-    stores a new one), so for a transaction of Puts a copy of the key maps, taken once, is as good a
-    backup; any other transaction keeps moto's deep copy. (Swapping moto's `copy` module for the call is
-    safe: `_serialize_moto` lets one moto request run at a time.)"""
-    original = moto_dynamodb.DynamoDBBackend.transact_write_items
-
-    class PutOnlyBackups:
-        def __init__(self) -> None:
-            self.snapshots: dict[int, Any] = {}
-
-        def deepcopy(self, table: Any) -> Any:
-            if id(table) not in self.snapshots:
-                snapshot = copy.copy(table)
-                snapshot.items = defaultdict(
-                    dict, {k: dict(v) if isinstance(v, dict) else v for k, v in table.items.items()}
-                )
-                self.snapshots[id(table)] = snapshot
-            return self.snapshots[id(table)]
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        if not all(next(iter(item)) == "Put" for item in transact_items):
-            return original(self, transact_items)
-        saved = moto_dynamodb.copy
-        moto_dynamodb.copy = PutOnlyBackups()  # type: ignore[assignment]
-        try:
-            return original(self, transact_items)
-        finally:
-            moto_dynamodb.copy = saved
-
-    monkeypatch.setattr(moto_dynamodb.DynamoDBBackend, "transact_write_items", transact_write_items)
+    """moto deep-copies the whole table for every item of a TransactWriteItems (a rollback backup):
+    with a few thousand items that is ~0.1 s per item, and the worker writes attempts in transactions.
+    The local emulator's replacement backs up only the items written (safe here: `_serialize_moto`
+    lets one moto request run at a time)."""
+    monkeypatch.setattr(
+        moto_dynamodb.DynamoDBBackend, "transact_write_items", transact_write_items_without_table_copies
+    )
 
 
 def _cheap_sqs_clock(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -220,21 +220,7 @@ def _serialize_moto(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def load_worker(stack: Stack, **env: str) -> ModuleType:
-    if "DeliveryWorkerFunction" in stack.specs:
-        return stack.load_function("DeliveryWorkerFunction", **env)
-    # Before the template declares the function: its environment as the template will give it.
-    import importlib.util
-
-    base = {"TABLE_NAME": stack.table_name, "KMS_KEY_ID": stack.kms_key_id}
-    for name, value in {**base, **env}.items():
-        stack.monkeypatch.setenv(name, value)
-    spec = importlib.util.spec_from_file_location(
-        f"delivery_worker_{time.monotonic_ns()}", REPO_ROOT / "functions/delivery_worker/app.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return stack.load_function("DeliveryWorkerFunction", **env)
 
 
 @pytest.fixture
