@@ -47,7 +47,7 @@ from leadhub.timestamps import to_iso, utc_now
 from local.emulator_main import transact_write_items_without_table_copies
 from local.pollers import sqs_event
 from tests.integration.conftest import LambdaContext, Stack, shared_clients
-from tests.integration.test_delivery_worker import _serialize_moto, load_worker
+from tests.integration.test_delivery_worker import _serialize_moto, load_worker, queue_with_dlq
 from tests.receiver import Answer, LoopbackServer
 
 SEED = 20261123
@@ -383,19 +383,10 @@ def world(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     _cheap_transaction_backups(monkeypatch)
     _cheap_sqs_clock(monkeypatch)
     sqs = shared_clients().client("sqs")
-    dlq_url = sqs.create_queue(QueueName="conservation-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    queue_url = sqs.create_queue(
-        QueueName="conservation-queue",
-        Attributes={
-            "VisibilityTimeout": str(QUEUE_VISIBILITY_S),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_ATTEMPTS}),
-        },
-    )["QueueUrl"]
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
-    world = World(stack, sqs, queue_url, attributes["QueueArn"], dlq_url)
+    queue_url, queue_arn, dlq_url = queue_with_dlq(
+        "conservation", visibility_s=QUEUE_VISIBILITY_S, max_receives=MAX_ATTEMPTS
+    )
+    world = World(stack, sqs, queue_url, queue_arn, dlq_url)
     try:
         yield world
     finally:

@@ -219,6 +219,20 @@ def _serialize_moto(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(BotocoreStubber, "process_request", process_request)
 
 
+def queue_with_dlq(name: str, *, visibility_s: float, max_receives: int) -> tuple[str, str, str]:
+    """A delivery queue like the template's (a DLQ after `max_receives` receives): url, ARN, DLQ url."""
+    sqs = shared_clients().client("sqs")
+
+    def arn(url: str) -> str:
+        return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    redrive = json.dumps({"deadLetterTargetArn": arn(dlq_url), "maxReceiveCount": max_receives})
+    attributes = {"VisibilityTimeout": str(visibility_s), "RedrivePolicy": redrive}
+    queue_url = sqs.create_queue(QueueName=f"{name}-queue", Attributes=attributes)["QueueUrl"]
+    return queue_url, arn(queue_url), dlq_url
+
+
 def load_worker(stack: Stack, **env: str) -> ModuleType:
     return stack.load_function("DeliveryWorkerFunction", **env)
 
@@ -227,20 +241,9 @@ def load_worker(stack: Stack, **env: str) -> ModuleType:
 def harness(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     _serialize_moto(monkeypatch)
     sqs = shared_clients().client("sqs")
-    dlq_url = sqs.create_queue(QueueName="test-delivery-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    queue_url = sqs.create_queue(
-        QueueName="test-delivery-queue",
-        Attributes={
-            "VisibilityTimeout": "30",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_ATTEMPTS}),
-        },
-    )["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    queue_url, queue_arn, dlq_url = queue_with_dlq(
+        "test-delivery", visibility_s=30, max_receives=MAX_ATTEMPTS
+    )
     worker = load_worker(
         stack,
         DELIVERY_QUEUE_URL=queue_url,

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadhub.adapters.aws import ClientFactory, client
 from leadhub.adapters.dynamodb_audit import audit_put, values_to_audit
 from leadhub.adapters.dynamodb_items import account_pk, to_item
 from leadhub.adapters.dynamodb_pages import query_page
-from leadhub.adapters.dynamodb_queries import commit, get_values
+from leadhub.adapters.dynamodb_queries import TableAdapter, commit, get_values
 from leadhub.errors import StorageUnavailable
 from leadhub.models.account import Account, ApiKey, Plan, TokenOwner
 from leadhub.models.audit import AuditEntry
@@ -105,15 +104,7 @@ def _put(table: str, values: dict[str, Any], condition: str | None = None) -> di
     return {"Put": put}
 
 
-class DynamoAccountRepository:
-    def __init__(self, table_name: str, clients: ClientFactory = client) -> None:
-        self._table = table_name
-        self._clients = clients
-
-    @property
-    def _db(self) -> Any:
-        return self._clients("dynamodb")
-
+class DynamoAccountRepository(TableAdapter):
     def _key_items(self, key: ApiKey) -> list[dict[str, Any]]:
         lookup = {"pk": f"APIKEY#{key.key_hash}", "sk": "APIKEY", **_key_values(key)}
         listing = {"pk": account_pk(key.account_id), "sk": f"APIKEY#{key.key_id}", **_key_values(key)}

@@ -14,11 +14,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from leadhub.adapters.aws import ClientFactory, client, error_code, storage_errors
+from leadhub.adapters.aws import error_code, storage_errors
 from leadhub.adapters.dynamodb_batch import batch_get
 from leadhub.adapters.dynamodb_items import account_pk, from_item, to_item
 from leadhub.adapters.dynamodb_pages import query_page
-from leadhub.adapters.dynamodb_queries import get_values, query_prefix
+from leadhub.adapters.dynamodb_queries import TableAdapter, get_values, query_prefix
 from leadhub.models.delivery import Attempt, Delivery, DeliveryStatus
 from leadhub.models.page import Page
 from leadhub.timestamps import from_iso, to_iso
@@ -112,15 +112,7 @@ def values_to_attempt(values: dict[str, Any]) -> Attempt:
     )
 
 
-class DynamoDeliveryLog:
-    def __init__(self, table_name: str, clients: ClientFactory = client) -> None:
-        self._table = table_name
-        self._clients = clients
-
-    @property
-    def _db(self) -> Any:
-        return self._clients("dynamodb")
-
+class DynamoDeliveryLog(TableAdapter):
     def create_if_new(self, delivery: Delivery) -> bool:
         try:
             with storage_errors("record delivery", expected=_CONDITION_FAILED):

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from leadhub.adapters.aws import ClientFactory, client, storage_errors
+from leadhub.adapters.aws import storage_errors
 from leadhub.adapters.dynamodb_audit import audit_put, audit_to_values
 from leadhub.adapters.dynamodb_batch import batch_get
 from leadhub.adapters.dynamodb_items import account_pk, from_item, from_stream_image, to_item
-from leadhub.adapters.dynamodb_queries import commit, get_values, put_if_version, query_prefix
+from leadhub.adapters.dynamodb_queries import TableAdapter, commit, get_values, put_if_version, query_prefix
 from leadhub.models.audit import AuditEntry
 from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
 
@@ -87,15 +87,7 @@ def values_to_endpoint(values: dict[str, Any]) -> WebhookEndpoint:
     )
 
 
-class DynamoEndpointRepository:
-    def __init__(self, table_name: str, clients: ClientFactory = client) -> None:
-        self._table = table_name
-        self._clients = clients
-
-    @property
-    def _db(self) -> Any:
-        return self._clients("dynamodb")
-
+class DynamoEndpointRepository(TableAdapter):
     def _account_key(self, account_id: str) -> dict[str, Any]:
         return {"pk": {"S": account_pk(account_id)}, "sk": {"S": "ACCOUNT"}}
 

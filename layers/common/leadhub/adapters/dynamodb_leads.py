@@ -8,11 +8,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from leadhub.adapters.aws import ClientFactory, client, first_cancellation_reason, storage_errors
+from leadhub.adapters.aws import first_cancellation_reason, storage_errors
 from leadhub.adapters.dynamodb_audit import audit_put
 from leadhub.adapters.dynamodb_items import account_pk, from_item, from_stream_image, to_item
 from leadhub.adapters.dynamodb_pages import query_page
-from leadhub.adapters.dynamodb_queries import get_values, put_if_version
+from leadhub.adapters.dynamodb_queries import TableAdapter, get_values, put_if_version
 from leadhub.errors import StorageUnavailable
 from leadhub.models.audit import AuditEntry
 from leadhub.models.lead import Lead
@@ -71,15 +71,7 @@ def values_to_lead(values: dict[str, Any]) -> Lead:
 _CANCELLED = frozenset({"TransactionCanceledException"})
 
 
-class DynamoLeadRepository:
-    def __init__(self, table_name: str, clients: ClientFactory = client) -> None:
-        self._table = table_name
-        self._clients = clients
-
-    @property
-    def _db(self) -> Any:
-        return self._clients("dynamodb")
-
+class DynamoLeadRepository(TableAdapter):
     def insert_new(self, lead: Lead, audit: AuditEntry) -> Lead | None:
         for _ in range(3):
             try:

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from leadhub.adapters.aws import error_code, first_cancellation_reason, storage_errors
+from leadhub.adapters.aws import ClientFactory, client, error_code, first_cancellation_reason, storage_errors
 from leadhub.adapters.dynamodb_items import from_item, to_item
 from leadhub.errors import StorageUnavailable
 
@@ -66,3 +66,15 @@ def commit(db: Any, items: list[dict[str, Any]], what: str) -> bool:
             return False
         raise StorageUnavailable(f"Storage is unavailable ({what}); please retry") from exc
     return True
+
+
+class TableAdapter:
+    """Base of the repositories: the table's name and a lazily created, cached DynamoDB client."""
+
+    def __init__(self, table_name: str, clients: ClientFactory = client) -> None:
+        self._table = table_name
+        self._clients = clients
+
+    @property
+    def _db(self) -> Any:
+        return self._clients("dynamodb")
