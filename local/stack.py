@@ -175,6 +175,8 @@ class LocalStack:
             "api": self.api_url,
             "adminKey": self.admin_key,
             "demoAccount": self.demo_account,
+            # Provider secrets as this stack uses them (set or generated), to sign test webhooks with.
+            "localSecrets": {k: v for k, v in self.local_secrets.items() if k != ADMIN_KEY_ENV},
             "emulator": self.emulator.url,
             "pid": os.getpid(),
         }
@@ -247,7 +249,10 @@ class LocalStack:
         values: dict[str, str] = {}
         for env_name, parameter in declared.items():
             name = self.template.parameters.get(parameter, parameter)
-            value = self.config.env.get(env_name) or f"lhadm_{secrets.token_urlsafe(32)}"
+            generated = secrets.token_urlsafe(32)
+            value = self.config.env.get(env_name) or (
+                f"lhadm_{generated}" if env_name == ADMIN_KEY_ENV else generated
+            )
             ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
             values[env_name] = value
         if ADMIN_KEY_ENV not in values:

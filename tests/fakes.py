@@ -8,9 +8,11 @@ from dataclasses import replace
 
 from leadhub.models.account import Account, ApiKey, TokenOwner
 from leadhub.models.audit import AuditEntry
+from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Message
 from leadhub.models.lead import Lead
 from leadhub.models.page import Page
 from leadhub.models.webhook_endpoint import WebhookEndpoint
+from leadhub.ports import ChannelRoute, CommitOutcome, InboundWrite
 
 
 def _page(items: list, limit: int, cursor: str | None) -> Page:
@@ -183,3 +185,111 @@ class StaticResolver:
         if host not in self.answers:
             raise UnresolvableHost(f"{host} does not resolve")
         return list(self.answers[host])
+
+
+class InMemoryConversations:
+    """The ConversationStore over the leads of an InMemoryLeads (a CRM-posted lead is the same lead)."""
+
+    def __init__(self, leads: InMemoryLeads | None = None) -> None:
+        self.lead_store = leads or InMemoryLeads()
+        self.conversations: dict[tuple[str, str], Conversation] = {}
+        self.messages: dict[tuple[str, str], Message] = {}  # (account, message id)
+        self.provider_ids: dict[tuple[str, Channel, str], str] = {}  # → message id
+        self.dedupe_keys: set[tuple[str, Channel, str]] = set()
+        self.commits = 0
+        self.interfere: list[CommitOutcome] = []  # outcomes forced on the next commits (races)
+
+    def get_lead(self, account_id: str, lead_id: str) -> Lead | None:
+        return self.lead_store.get(account_id, lead_id)
+
+    def commit_inbound(self, write: InboundWrite) -> CommitOutcome:
+        self.commits += 1
+        if self.interfere:
+            return self.interfere.pop(0)
+        message = write.message
+        account, channel = message.account_id, message.channel
+        keys = {(account, channel, k) for k in write.dedupe_keys}
+        if keys & self.dedupe_keys or (account, channel, message.provider_message_id) in self.provider_ids:
+            return CommitOutcome.DUPLICATE
+        current = self.get_lead(account, write.lead.lead_id)
+        if (current.version if current else None) != write.lead_expected_version:
+            return CommitOutcome.LEAD_CHANGED
+        conversation_key = (account, write.conversation_id)
+        if write.new_conversation is None:
+            existing = self.conversations.get(conversation_key)
+            if existing is None or existing.status is not ConversationStatus.OPEN:
+                return CommitOutcome.CONVERSATION_GONE
+            self.conversations[conversation_key] = replace(
+                existing, last_activity_at=write.at, message_count=existing.message_count + 1
+            )
+        else:
+            self.conversations[conversation_key] = write.new_conversation
+        self.dedupe_keys |= keys
+        self.provider_ids[(account, channel, message.provider_message_id)] = message.message_id
+        self.messages[(account, message.message_id)] = message
+        self.lead_store.leads[(account, write.lead.lead_id)] = write.lead
+        if write.audit:
+            self.lead_store.audit.append(write.audit)
+        return CommitOutcome.STORED
+
+    def get_conversation(self, account_id: str, conversation_id: str) -> Conversation | None:
+        return self.conversations.get((account_id, conversation_id))
+
+    def find_message(self, account_id: str, channel: Channel, provider_message_id: str) -> Message | None:
+        message_id = self.provider_ids.get((account_id, channel, provider_message_id))
+        return self.messages.get((account_id, message_id)) if message_id else None
+
+    def add_message(self, message: Message) -> None:
+        """Store a message directly (e.g. an outbound one, as the conversation engine will)."""
+        self.messages[(message.account_id, message.message_id)] = message
+        key = (message.account_id, message.channel, message.provider_message_id)
+        self.provider_ids[key] = message.message_id
+
+    def replace_message(self, message: Message, previous: Message) -> bool:
+        stored = self.messages.get((message.account_id, message.message_id))
+        if stored is None or (stored.status, stored.edited_at) != (previous.status, previous.edited_at):
+            return False
+        self.messages[(message.account_id, message.message_id)] = message
+        return True
+
+    def list_conversations(
+        self,
+        account_id: str,
+        channel: Channel | None,
+        status: ConversationStatus | None,
+        lead_id: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[Conversation]:
+        mine = [
+            c
+            for (acc, _), c in self.conversations.items()
+            if acc == account_id
+            and channel in (None, c.channel)
+            and status in (None, c.status)
+            and lead_id in (None, c.lead_id)
+        ]
+        mine.sort(key=lambda c: (c.last_activity_at, c.conversation_id), reverse=True)
+        return _page(mine, limit, cursor)
+
+    def list_messages(
+        self, account_id: str, conversation_id: str, limit: int, cursor: str | None
+    ) -> Page[Message]:
+        mine = [
+            m
+            for (acc, _), m in self.messages.items()
+            if acc == account_id and m.conversation_id == conversation_id
+        ]
+        mine.sort(key=lambda m: (m.sent_at, m.received_at, m.message_id))
+        return _page(mine, limit, cursor)
+
+
+class InMemoryRoutes:
+    def __init__(self, routes: dict[tuple[Channel, str], str] | None = None) -> None:
+        self.routes = dict(routes or {})
+        self.lookups = 0
+
+    def find_route(self, channel: Channel, key: str) -> ChannelRoute | None:
+        self.lookups += 1
+        account_id = self.routes.get((channel, key))
+        return ChannelRoute(channel, key, account_id, {}) if account_id else None

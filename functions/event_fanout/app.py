@@ -12,12 +12,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadhub.adapters.account_parents import CachedParents
 from leadhub.adapters.dynamodb_accounts import DynamoAccountRepository
+from leadhub.adapters.dynamodb_conversations import conversation_from_image, message_from_image
 from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_from_image
 from leadhub.adapters.dynamodb_leads import lead_from_image
 from leadhub.adapters.sqs_jobs import SqsJobQueue
 from leadhub.domain.fanout import fan_out
-from leadhub.domain.outbox import endpoint_facts, lead_facts
+from leadhub.domain.outbox import conversation_facts, endpoint_facts, lead_facts, message_facts
 from leadhub.settings import FanoutSettings, load_settings
 from leadhub.timestamps import to_iso, utc_now
 
@@ -43,8 +44,11 @@ def record_handler(record: DynamoDBRecord) -> None:
 def fan_out_record(record: DynamoDBRecord) -> None:
     images = record.raw_event.get("dynamodb", {})
     old, new = images.get("OldImage"), images.get("NewImage")
-    facts = lead_facts(lead_from_image(old), lead_from_image(new)) + endpoint_facts(
-        endpoint_from_image(old), endpoint_from_image(new)
+    facts = (
+        lead_facts(lead_from_image(old), lead_from_image(new))
+        + conversation_facts(conversation_from_image(old), conversation_from_image(new))
+        + message_facts(message_from_image(old), message_from_image(new))
+        + endpoint_facts(endpoint_from_image(old), endpoint_from_image(new))
     )
     if not facts:
         return

@@ -7,7 +7,17 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from routes import accounts, admin, api_keys, audit, deliveries, leads, webhook_endpoints
+from routes import (
+    accounts,
+    admin,
+    api_keys,
+    audit,
+    conversations,
+    deliveries,
+    integrations,
+    leads,
+    webhook_endpoints,
+)
 
 from leadhub.web import JSON, register_error_handlers, register_validation_errors
 
@@ -15,7 +25,17 @@ logger = Logger()
 app = APIGatewayHttpResolver(enable_validation=True)
 register_error_handlers(app, logger)
 register_validation_errors(app)
-for module in (admin, accounts, leads, api_keys, audit, webhook_endpoints, deliveries):
+for module in (
+    admin,
+    accounts,
+    leads,
+    api_keys,
+    audit,
+    webhook_endpoints,
+    deliveries,
+    integrations,
+    conversations,
+):
     app.include_router(module.router)
 
 OPENAPI: dict[str, Any] = {

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from leadhub.adapters.dynamodb_accounts import DynamoAccountRepository
+from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
+from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
 from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
 from leadhub.adapters.kms_cipher import KmsCipher
 from leadhub.adapters.ssm_secrets import SsmSecret
@@ -23,12 +25,15 @@ from leadhub.web import base_url
 if TYPE_CHECKING:
     from leadhub.domain.deliveries import DeliveryRecords, JobSender
     from leadhub.domain.url_safety import HttpPost, Resolver
+    from leadhub.domain.whatsapp_integration import GraphApiPort
 
 settings = load_settings(ManagementSettings)
 accounts = DynamoAccountRepository(settings.table_name)
 leads = DynamoLeadRepository(settings.table_name)
 cipher = KmsCipher(settings.kms_key_id)
 admin_key = SsmSecret(settings.admin_key_parameter)
+conversations = DynamoConversationStore(settings.table_name)
+integrations = DynamoIntegrations(settings.table_name)
 
 API_KEY_SECURITY = [{"apiKey": []}]
 ADMIN_KEY_SECURITY = [{"adminKey": []}]
@@ -85,3 +90,10 @@ def endpoint_context() -> EndpointContext:
 
 def public_base_url(router: Router) -> str:
     return base_url(router.current_event, settings.public_base_url)
+
+
+@cache
+def graph_api() -> GraphApiPort:
+    from leadhub.adapters.graph_api import GraphApi
+
+    return GraphApi(settings.graph_api_base_url)

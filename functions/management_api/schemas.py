@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -60,7 +61,7 @@ class WebhookTokenOut(BaseModel):
 class LeadOut(BaseModel):
     leadId: str
     accountId: str
-    phone: str
+    phone: str | None
     name: str | None
     email: str | None
     tags: list[str]
@@ -70,6 +71,7 @@ class LeadOut(BaseModel):
     updatedAt: str
     lastActivityAt: str
     reEngagedAt: str | None
+    channelIds: dict[str, str]
 
 
 class LeadPageOut(BaseModel):
@@ -210,3 +212,58 @@ class TestSendOut(BaseModel):
     statusCode: int | None
     durationMs: float
     error: str | None
+
+
+class WhatsAppConnectRequest(_Request):
+    wabaId: str = Field(min_length=1, max_length=64, pattern=r"^[0-9]+$")
+    phoneNumberId: str = Field(min_length=1, max_length=64, pattern=r"^[0-9]+$")
+    accessToken: str = Field(min_length=1, max_length=4096)
+
+
+class IntegrationOut(BaseModel):
+    """A connected channel; provider credentials are never shown."""
+
+    model_config = ConfigDict(extra="allow")
+    channel: str
+    connectedAt: str
+    webhookUrl: str
+
+
+class ConversationOut(BaseModel):
+    conversationId: str
+    accountId: str
+    leadId: str
+    channel: str
+    status: str
+    createdAt: str
+    lastActivityAt: str
+    messageCount: int
+
+
+class ConversationPageOut(BaseModel):
+    items: list[ConversationOut]
+    nextCursor: str | None
+
+
+class MessageOut(BaseModel):
+    messageId: str
+    conversationId: str
+    accountId: str
+    leadId: str
+    channel: str
+    direction: str
+    type: str
+    text: str | None
+    content: dict[str, Any]
+    status: str
+    statusAt: str | None
+    errors: list[dict[str, Any]]
+    sentAt: str
+    receivedAt: str
+    editedAt: str | None
+    providerMessageId: str
+
+
+class MessagePageOut(BaseModel):
+    items: list[MessageOut]
+    nextCursor: str | None

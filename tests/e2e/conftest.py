@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.providers import FakeGraphApi
 from tests.stack_process import StackProcess
 
 # Short enough that the token-rotation test waits seconds, not the default minute.
@@ -19,15 +20,37 @@ STACK_ENV = {
     "TOKEN_CACHE_SECONDS": str(TOKEN_CACHE_SECONDS),
     "ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
     "LEADHUB_PARAMETERS": "DeliveryRetrySchedule=0s,1s,2s DeliveryMaxAttempts=3",
+    # Provider secrets, passed as an operator passes them to the local stack.
+    "FB_APP_SECRET": "e2e-meta-app-secret",
+    "META_WEBHOOK_VERIFY_TOKEN": "e2e-verify-token",
+}
+# The loopback Graph API's one business account.
+WHATSAPP_ACCOUNT = {
+    "wabaId": "1234567890987654321",
+    "phoneNumberId": "1122334455667",
+    "accessToken": "EAAG-e2e",
 }
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
+def graph() -> Iterator[FakeGraphApi]:
+    fake = FakeGraphApi(
+        WHATSAPP_ACCOUNT["wabaId"], WHATSAPP_ACCOUNT["phoneNumberId"], WHATSAPP_ACCOUNT["accessToken"]
+    )
+    yield fake
+    fake.close()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, graph: FakeGraphApi) -> Iterator[StackProcess]:
     state_dir = tmp_path_factory.mktemp("leadhub-state")
     log_path = state_dir / "stack.log"
+    env = {
+        **STACK_ENV,
+        "LEADHUB_PARAMETERS": f"{STACK_ENV['LEADHUB_PARAMETERS']} GraphApiBaseUrl={graph.base_url}",
+    }
     with log_path.open("wb") as log:
-        process = StackProcess(state_dir, env=STACK_ENV, log=log)
+        process = StackProcess(state_dir, env=env, log=log)
         process.start()
         try:
             yield process

@@ -96,7 +96,7 @@ def test_a_poison_record_is_reported_alone(stack: Stack, api: Api, account: Acco
     broken = copy.deepcopy(lead_record)
     broken["eventID"] = "poison"
     broken["dynamodb"]["NewImage"]["entity"] = {"S": "lead"}
-    del broken["dynamodb"]["NewImage"]["phone"]  # a lead image that cannot be read
+    del broken["dynamodb"]["NewImage"]["capturedAt"]  # a lead image that cannot be read
     result = fanout.lambda_handler(stream_event([broken, *records], stack.stream_arn), LambdaContext())
     assert result["batchItemFailures"] == [{"itemIdentifier": broken["dynamodb"]["SequenceNumber"]}]
     assert [job["envelope"]["event"] for job in queued(stack)] == ["lead.created"]

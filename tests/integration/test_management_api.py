@@ -329,6 +329,7 @@ class TestLeads:
             "updatedAt": at,
             "lastActivityAt": at,
             "reEngagedAt": None,
+            "channelIds": {},
         }
         assert result.body["nextCursor"] is None
         one = api.call("GET", f"/api/leads/{lead['leadId']}", api_key=account.api_key)
@@ -603,6 +604,10 @@ class TestOpenApi(SharedStack):
             "/api/webhook-endpoints/{endpointId}/recover": ["post"],
             "/api/deliveries/{deliveryId}": ["get"],
             "/api/deliveries/{deliveryId}/retry": ["post"],
+            "/api/integrations/whatsapp": ["delete", "get", "put"],
+            "/api/conversations": ["get"],
+            "/api/conversations/{conversationId}": ["get"],
+            "/api/conversations/{conversationId}/messages": ["get"],
         }
         schemes = document["components"]["securitySchemes"]
         assert schemes["apiKey"] == {"type": "apiKey", "name": "X-API-Key", "in": "header"}

@@ -69,3 +69,16 @@ class StorageUnavailable(LeadhubError):
     """Our own storage failed: answered 503 so that the sender retries and nothing is lost."""
 
     status_code = 503
+
+
+class SecretNotConfigured(LeadhubError):
+    """A deployment secret we need (e.g. a provider's signing secret) is not set: 503, so the provider
+    retries and nothing is lost once an operator sets it."""
+
+    status_code = 503
+
+
+class ProviderUnavailable(LeadhubError):
+    """A provider's API (Graph API, Telegram, Resend) could not be reached or failed: 502."""
+
+    status_code = 502

@@ -62,6 +62,18 @@ class LeadWebhookSettings(BaseSettings):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class WhatsappWebhookSettings(BaseSettings):
+    # SSM SecureString parameters holding the Meta app secret (signs POSTs) and our verify token (GET).
+    meta_app_secret_parameter: str = setting("META_APP_SECRET_PARAMETER", min_length=1)
+    meta_verify_token_parameter: str = setting("META_VERIFY_TOKEN_PARAMETER", min_length=1)
+    # Development only: accept unsigned POSTs while no app secret is configured. Off, a stack without the
+    # secret answers 503 (Meta retries later) instead of storing messages anyone could have forged.
+    meta_skip_signature_check: bool = setting("META_SKIP_SIGNATURE_CHECK", False)
+    # How long a warm environment may reuse a phone-number-id → account lookup.
+    route_cache_seconds: int = setting("ROUTE_CACHE_SECONDS", 60, ge=0, le=300)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ManagementSettings(BaseSettings):
     kms_key_id: str = setting("KMS_KEY_ID", min_length=1)
     admin_key_parameter: str = setting("ADMIN_KEY_PARAMETER", min_length=1)
@@ -72,6 +84,8 @@ class ManagementSettings(BaseSettings):
     # How long a rotated-out endpoint secret keeps signing next to the new one.
     webhook_secret_overlap_hours: float = setting("WEBHOOK_SECRET_OVERLAP_HOURS", 24, ge=0, le=24 * 30)
     delivery_queue_url: str = setting("DELIVERY_QUEUE_URL", min_length=1)
+    # Provider APIs, settings so that tests and the local stack can use loopback fakes.
+    graph_api_base_url: str = setting("GRAPH_API_BASE_URL", "https://graph.facebook.com/v23.0", min_length=1)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -14,7 +14,14 @@ from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
-from leadhub.errors import FieldError, InvalidRequest, LeadhubError, PayloadTooLarge, StorageUnavailable
+from leadhub.errors import (
+    FieldError,
+    InvalidRequest,
+    LeadhubError,
+    PayloadTooLarge,
+    SecretNotConfigured,
+    StorageUnavailable,
+)
 
 JSON = "application/json"
 
@@ -53,8 +60,8 @@ def register_error_handlers(app: ApiGatewayResolver, logger: Logger) -> None:
 
     @app.exception_handler(LeadhubError)
     def _domain_error(exc: LeadhubError) -> Response:
-        if isinstance(exc, StorageUnavailable):
-            logger.exception("storage unavailable")
+        if isinstance(exc, StorageUnavailable | SecretNotConfigured):
+            logger.exception("service unavailable")
             return json_response(exc.status_code, exc.body(), {"Retry-After": "1"})
         logger.info("request refused", extra={"status": exc.status_code, "reason": type(exc).__name__})
         return json_response(exc.status_code, exc.body())

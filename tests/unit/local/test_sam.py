@@ -92,8 +92,13 @@ def test_real_template_functions_and_routes() -> None:
         "ManagementApiFunction",
         "EventFanoutFunction",
         "DeliveryWorkerFunction",
+        "WhatsappWebhookFunction",
     }
     webhook, management = specs["LeadWebhookFunction"], specs["ManagementApiFunction"]
+    assert specs["WhatsappWebhookFunction"].http_routes == (
+        HttpApiRoute("WhatsappWebhookFunction", "GET", "/api/webhooks/meta-whatsapp", "Verify"),
+        HttpApiRoute("WhatsappWebhookFunction", "POST", "/api/webhooks/meta-whatsapp", "Notify"),
+    )
     assert webhook.http_routes == (
         HttpApiRoute("LeadWebhookFunction", "POST", "/api/webhooks/leads/{token}", "LeadWebhook"),
     )

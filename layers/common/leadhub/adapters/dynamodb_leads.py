@@ -45,6 +45,8 @@ def lead_to_values(lead: Lead) -> dict[str, Any]:
         "lastActivityAt": lead.last_activity_at,
         "reEngagedAt": lead.re_engaged_at,
         "previousActivityAt": lead.previous_activity_at,
+        "channelIds": dict(lead.channel_ids) or None,
+        "openConversations": dict(lead.open_conversations) or None,
         "version": lead.version,
     }
 
@@ -53,7 +55,7 @@ def values_to_lead(values: dict[str, Any]) -> Lead:
     return Lead(
         account_id=values["accountId"],
         lead_id=values["leadId"],
-        phone=values["phone"],
+        phone=values.get("phone"),
         name=values.get("name"),
         email=values.get("email"),
         tags=tuple(values.get("tags", ())),
@@ -64,6 +66,8 @@ def values_to_lead(values: dict[str, Any]) -> Lead:
         last_activity_at=values["lastActivityAt"],
         re_engaged_at=values.get("reEngagedAt"),
         previous_activity_at=values.get("previousActivityAt"),
+        channel_ids=values.get("channelIds", {}),
+        open_conversations=values.get("openConversations", {}),
         version=int(values.get("version", 1)),
     )
 

@@ -1,5 +1,5 @@
-"""Newest-first pages of one partition (or index partition), with opaque cursors that cannot be pointed
-at another account's partition."""
+"""Pages of one partition (or index partition), newest first unless asked otherwise, optionally filtered,
+with opaque cursors that cannot be pointed at another account's partition."""
 
 from __future__ import annotations
 
@@ -21,9 +21,13 @@ def query_page(
     cursor: str | None,
     index: str | None = None,
     sort_prefix: tuple[str, str] | None = None,
+    filters: dict[str, str] | None = None,
+    oldest_first: bool = False,
 ) -> Page[dict[str, Any]]:
     """Items of the partition `partition = (attribute, value)`, newest (highest sort key) first.
-    Index names follow the table's convention: index `gsi1` is keyed by `gsi1pk`/`gsi1sk`."""
+    Index names follow the table's convention: index `gsi1` is keyed by `gsi1pk`/`gsi1sk`.
+    `filters` keeps items whose attributes equal the given values; a filtered page is filled up to
+    `limit` from further reads, so a short page still means the listing is at its end."""
     attr, value = partition
     condition = "#p = :p"
     names = {"#p": attr}
@@ -36,19 +40,32 @@ def query_page(
         "KeyConditionExpression": condition,
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
-        "ScanIndexForward": False,
+        "ScanIndexForward": oldest_first,
         "Limit": limit,
     }
+    for n, (name, wanted) in enumerate(sorted((filters or {}).items())):
+        names[f"#f{n}"], values[f":f{n}"] = name, {"S": wanted}
+    if filters:
+        request["FilterExpression"] = " AND ".join(f"#f{n} = :f{n}" for n in range(len(filters)))
+    key_attributes = {"pk", "sk"} | ({f"{index}pk", f"{index}sk"} if index else set())
     if index:
         request["IndexName"] = index
     if cursor:
-        key_attributes = {"pk", "sk"} | ({f"{index}pk", f"{index}sk"} if index else set())
         request["ExclusiveStartKey"] = _start_key(cursor, key_attributes, attr, value, sort_prefix)
-    with storage_errors("list"):
-        result = db.query(**request)
-    last = result.get("LastEvaluatedKey")
+    items: list[dict[str, Any]] = []
+    while True:
+        with storage_errors("list"):
+            result = db.query(**request)
+        items += result.get("Items", [])
+        last = result.get("LastEvaluatedKey")
+        if len(items) >= limit or not last:
+            break
+        request["ExclusiveStartKey"] = last
+    if len(items) > limit:  # continue after the last item returned, not after the last one read
+        items = items[:limit]
+        last = {k: items[-1][k] for k in key_attributes}
     next_cursor = encode_cursor({k: v["S"] for k, v in last.items()}) if last else None
-    return Page([from_item(item) for item in result.get("Items", [])], next_cursor)
+    return Page([from_item(item) for item in items], next_cursor)
 
 
 def _start_key(

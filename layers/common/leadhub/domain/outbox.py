@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from leadhub.models.conversation import Conversation, Direction, Message
 from leadhub.models.lead import Lead
 from leadhub.models.webhook_endpoint import WebhookEndpoint
 from leadhub.timestamps import from_iso
@@ -16,6 +17,9 @@ from leadhub.timestamps import from_iso
 LEAD_CREATED = "lead.created"
 LEAD_UPDATED = "lead.updated"
 LEAD_RE_ENGAGED = "lead.re_engaged"
+CONVERSATION_CREATED = "conversation.created"
+MESSAGE_RECEIVED = "message.received"
+MESSAGE_STATUS = "message.status"
 
 _TRACKED_FIELDS = {
     "phone": "phone",
@@ -31,7 +35,7 @@ class Fact:
     event: str
     account_id: str
     occurred_at: str
-    subject_id: str  # what the fact is about (a lead id); with `event` and `occurred_at` it names the fact
+    subject_id: str  # what the fact is about (a lead id, …); with `event` and `occurred_at` it names the fact
     data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -77,3 +81,24 @@ def endpoint_facts(old: WebhookEndpoint | None, new: WebhookEndpoint | None) -> 
         "disabledAt": new.updated_at,
     }
     return [Fact(ENDPOINT_DISABLED, new.account_id, new.updated_at, new.endpoint_id, data)]
+
+
+def conversation_facts(old: Conversation | None, new: Conversation | None) -> list[Fact]:
+    if old is not None or new is None:
+        return []
+    return [Fact(CONVERSATION_CREATED, new.account_id, new.created_at, new.conversation_id, new.to_public())]
+
+
+def message_facts(old: Message | None, new: Message | None) -> list[Fact]:
+    """An inbound message stored is `message.received`; a provider's report that moved one of our
+    messages on (delivered, read, failed) is `message.status`. Edits are not announced."""
+    if new is None:
+        return []
+    if old is None:
+        if new.direction is Direction.INBOUND:
+            return [Fact(MESSAGE_RECEIVED, new.account_id, new.received_at, new.message_id, new.to_public())]
+        return []
+    if new.direction is Direction.OUTBOUND and new.status != old.status and new.status_at:
+        data = {**new.to_public(), "previousStatus": old.status}
+        return [Fact(MESSAGE_STATUS, new.account_id, new.status_at, new.message_id, data)]
+    return []

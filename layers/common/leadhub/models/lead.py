@@ -15,17 +15,23 @@ MAX_CUSTOM_FIELDS_PER_LEAD = 100
 class Lead:
     account_id: str
     lead_id: str
-    phone: str
     captured_at: str
     updated_at: str
     last_activity_at: str
     source: str = "webhook"
+    # A lead is one person per account and identity: a phone (CRM posts, WhatsApp), or a channel's own
+    # user id (Telegram) or email address when no phone is known.
+    phone: str | None = None
     name: str | None = None
     email: str | None = None
     tags: tuple[str, ...] = ()
     custom_fields: Mapping[str, str] = field(default_factory=dict)
     re_engaged_at: str | None = None
     previous_activity_at: str | None = None
+    # Identities on the channels the lead wrote from, e.g. {"telegram": "12345"}.
+    channel_ids: Mapping[str, str] = field(default_factory=dict)
+    # The open conversation per channel; a new inbound message joins it (storage detail, not public).
+    open_conversations: Mapping[str, str] = field(default_factory=dict)
     version: int = 1
 
     def to_public(self) -> dict[str, Any]:
@@ -43,4 +49,5 @@ class Lead:
             "updatedAt": self.updated_at,
             "lastActivityAt": self.last_activity_at,
             "reEngagedAt": self.re_engaged_at,
+            "channelIds": dict(self.channel_ids),
         }

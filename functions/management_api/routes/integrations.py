@@ -1,0 +1,72 @@
+"""Messaging channel integrations (`integrations:manage`): connect, show and disconnect."""
+
+from __future__ import annotations
+
+import deps
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from schemas import IntegrationOut, WhatsAppConnectRequest
+
+from leadhub.domain import whatsapp_integration as whatsapp
+from leadhub.models.account import Scope
+from leadhub.models.conversation import Channel
+from leadhub.models.integration import Integration
+from leadhub.timestamps import utc_now
+
+router = Router()
+TAGS = ["Integrations"]
+WEBHOOK_PATHS = {Channel.WHATSAPP: "/api/webhooks/meta-whatsapp"}
+
+
+def _out(integration: Integration) -> IntegrationOut:
+    webhook_url = deps.public_base_url(router) + WEBHOOK_PATHS[integration.channel]
+    return IntegrationOut.model_validate({**integration.to_public(), "webhookUrl": webhook_url})
+
+
+@router.put(
+    "/api/integrations/whatsapp",
+    summary="Connect a WhatsApp Business number (checked with the Graph API)",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def put_whatsapp(request: WhatsAppConnectRequest) -> IntegrationOut:
+    caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
+    connection = whatsapp.WhatsAppConnection(request.wabaId, request.phoneNumberId, request.accessToken)
+    integration = whatsapp.connect_whatsapp(
+        caller.account_id,
+        connection,
+        graph=deps.graph_api(),
+        integrations=deps.integrations,
+        cipher=deps.cipher,
+        actor=caller.key_id,
+        now=utc_now(),
+    )
+    return _out(integration)
+
+
+@router.get(
+    "/api/integrations/whatsapp",
+    summary="The WhatsApp integration",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def get_whatsapp() -> IntegrationOut:
+    caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
+    return _out(whatsapp.get_integration(caller.account_id, Channel.WHATSAPP, integrations=deps.integrations))
+
+
+@router.delete(
+    "/api/integrations/whatsapp",
+    summary="Disconnect WhatsApp (its webhooks are ignored from then on)",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def delete_whatsapp() -> IntegrationOut:
+    caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
+    removed = whatsapp.disconnect(
+        caller.account_id,
+        Channel.WHATSAPP,
+        integrations=deps.integrations,
+        actor=caller.key_id,
+        now=utc_now(),
+    )
+    return _out(removed)

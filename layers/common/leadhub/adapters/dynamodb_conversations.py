@@ -1,0 +1,322 @@
+"""Conversations and messages in the single table.
+
+- conversation: pk ACCOUNT#{accountId}#CONV#{conversationId}, sk CONV; gsi1 lists an account's
+  conversations by last activity (gsi1pk ACCOUNT#{accountId}#CONVS).
+- message: same partition as its conversation, sk MSG#{sentAt}#{receivedAt}#{messageId}, so a query
+  returns a conversation's messages in the provider's order.
+- provider message index: pk PROVIDERMSG#{accountId}#{channel}#{providerMessageId} → where the message is
+  (status reports and edits name messages by the provider's id); its conditional put also deduplicates.
+- dedupe marker: pk INBOUND#{accountId}#{channel}#{key} for provider delivery ids (expire after 30 days).
+Every key embeds the account id, so no account can read another's items.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from leadhub.adapters.aws import error_code, storage_errors
+from leadhub.adapters.dynamodb_audit import audit_put
+from leadhub.adapters.dynamodb_items import account_pk, from_stream_image, to_item
+from leadhub.adapters.dynamodb_leads import lead_key, lead_to_values, values_to_lead
+from leadhub.adapters.dynamodb_pages import query_page
+from leadhub.adapters.dynamodb_queries import TableAdapter, get_values
+from leadhub.errors import StorageUnavailable
+from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
+from leadhub.models.lead import Lead
+from leadhub.models.page import Page
+from leadhub.ports import CommitOutcome, InboundWrite
+from leadhub.timestamps import from_iso
+
+CONVERSATION_ENTITY = "conversation"
+MESSAGE_ENTITY = "message"
+DEDUPE_MARKER_LIFETIME = timedelta(days=30)  # longer than any provider keeps retrying a delivery
+
+_CONDITION_FAILED = frozenset({"ConditionalCheckFailedException"})
+
+
+def conversation_pk(account_id: str, conversation_id: str) -> str:
+    return f"{account_pk(account_id)}#CONV#{conversation_id}"
+
+
+def conversations_index_pk(account_id: str) -> str:
+    return f"{account_pk(account_id)}#CONVS"
+
+
+def conversation_to_values(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "pk": conversation_pk(conversation.account_id, conversation.conversation_id),
+        "sk": "CONV",
+        "gsi1pk": conversations_index_pk(conversation.account_id),
+        "gsi1sk": f"{conversation.last_activity_at}#{conversation.conversation_id}",
+        "entity": CONVERSATION_ENTITY,
+        "accountId": conversation.account_id,
+        "conversationId": conversation.conversation_id,
+        "leadId": conversation.lead_id,
+        "channel": conversation.channel.value,
+        "status": conversation.status.value,
+        "createdAt": conversation.created_at,
+        "lastActivityAt": conversation.last_activity_at,
+        "route": dict(conversation.route),
+        "messageCount": conversation.message_count,
+    }
+
+
+def values_to_conversation(values: dict[str, Any]) -> Conversation:
+    return Conversation(
+        account_id=values["accountId"],
+        conversation_id=values["conversationId"],
+        lead_id=values["leadId"],
+        channel=Channel(values["channel"]),
+        status=ConversationStatus(values["status"]),
+        created_at=values["createdAt"],
+        last_activity_at=values["lastActivityAt"],
+        route=values.get("route", {}),
+        message_count=int(values.get("messageCount", 0)),
+    )
+
+
+def message_sk(message: Message) -> str:
+    return f"MSG#{message.sent_at}#{message.received_at}#{message.message_id}"
+
+
+def message_to_values(message: Message) -> dict[str, Any]:
+    return {
+        "pk": conversation_pk(message.account_id, message.conversation_id),
+        "sk": message_sk(message),
+        "entity": MESSAGE_ENTITY,
+        "accountId": message.account_id,
+        "conversationId": message.conversation_id,
+        "messageId": message.message_id,
+        "leadId": message.lead_id,
+        "channel": message.channel.value,
+        "direction": message.direction.value,
+        "type": message.type,
+        "sentAt": message.sent_at,
+        "receivedAt": message.received_at,
+        "status": message.status,
+        "statusAt": message.status_at,
+        "providerMessageId": message.provider_message_id,
+        "text": message.text,
+        "content": dict(message.content) or None,
+        "errors": [dict(e) for e in message.errors] or None,
+        "editedAt": message.edited_at,
+    }
+
+
+def values_to_message(values: dict[str, Any]) -> Message:
+    return Message(
+        account_id=values["accountId"],
+        conversation_id=values["conversationId"],
+        message_id=values["messageId"],
+        lead_id=values["leadId"],
+        channel=Channel(values["channel"]),
+        direction=Direction(values["direction"]),
+        type=values["type"],
+        sent_at=values["sentAt"],
+        received_at=values["receivedAt"],
+        status=values["status"],
+        status_at=values.get("statusAt"),
+        provider_message_id=values["providerMessageId"],
+        text=values.get("text"),
+        content=values.get("content", {}),
+        errors=tuple(values.get("errors", ())),
+        edited_at=values.get("editedAt"),
+    )
+
+
+def provider_index_key(account_id: str, channel: Channel, provider_message_id: str) -> dict[str, Any]:
+    pk = f"PROVIDERMSG#{account_id}#{channel.value}#{provider_message_id}"
+    return {"pk": {"S": pk}, "sk": {"S": "PROVIDERMSG"}}
+
+
+class DynamoConversationStore(TableAdapter):
+    def get_lead(self, account_id: str, lead_id: str) -> Lead | None:
+        values = get_values(self._db, self._table, lead_key(account_id, lead_id), "read lead")
+        return values_to_lead(values) if values else None
+
+    def commit_inbound(self, write: InboundWrite) -> CommitOutcome:
+        message = write.message
+        items: list[dict[str, Any]] = [self._marker_put(message, key, write.at) for key in write.dedupe_keys]
+        items.append(self._index_put(message))
+        deduplicating = len(items)
+        items.append(self._lead_put(write.lead, write.lead_expected_version))
+        items.append(self._conversation_write(write))
+        conversation_at = len(items) - 1
+        items.append(self._put_new(message_to_values(message)))
+        if write.audit is not None:
+            items.append(audit_put(self._table, write.audit))
+        try:
+            with storage_errors("store message", expected=frozenset({"TransactionCanceledException"})):
+                self._db.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            return _cancellation_outcome(exc, deduplicating, conversation_at)
+        return CommitOutcome.STORED
+
+    def get_conversation(self, account_id: str, conversation_id: str) -> Conversation | None:
+        key = {"pk": {"S": conversation_pk(account_id, conversation_id)}, "sk": {"S": "CONV"}}
+        values = get_values(self._db, self._table, key, "read conversation")
+        return values_to_conversation(values) if values else None
+
+    def find_message(self, account_id: str, channel: Channel, provider_message_id: str) -> Message | None:
+        index_key = provider_index_key(account_id, channel, provider_message_id)
+        pointer = get_values(self._db, self._table, index_key, "find message")
+        if pointer is None:
+            return None
+        key = {"pk": {"S": pointer["messagePk"]}, "sk": {"S": pointer["messageSk"]}}
+        values = get_values(self._db, self._table, key, "read message")
+        return values_to_message(values) if values else None
+
+    def replace_message(self, message: Message, previous: Message) -> bool:
+        condition = "#status = :status AND "
+        values: dict[str, Any] = {":status": {"S": previous.status}}
+        if previous.edited_at is None:
+            condition += "attribute_not_exists(editedAt)"
+        else:
+            condition += "editedAt = :edited"
+            values[":edited"] = {"S": previous.edited_at}
+        try:
+            with storage_errors("update message", expected=_CONDITION_FAILED):
+                self._db.put_item(
+                    TableName=self._table,
+                    Item=to_item(message_to_values(message)),
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues=values,
+                )
+        except ClientError as exc:
+            if error_code(exc) in _CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def list_conversations(
+        self,
+        account_id: str,
+        channel: Channel | None,
+        status: ConversationStatus | None,
+        lead_id: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[Conversation]:
+        filters = {"channel": channel.value if channel else None, "status": status.value if status else None}
+        filters["leadId"] = lead_id
+        page = query_page(
+            self._db,
+            self._table,
+            partition=("gsi1pk", conversations_index_pk(account_id)),
+            index="gsi1",
+            limit=limit,
+            cursor=cursor,
+            filters={k: v for k, v in filters.items() if v is not None},
+        )
+        return Page([values_to_conversation(v) for v in page.items], page.next_cursor)
+
+    def list_messages(
+        self, account_id: str, conversation_id: str, limit: int, cursor: str | None
+    ) -> Page[Message]:
+        page = query_page(
+            self._db,
+            self._table,
+            partition=("pk", conversation_pk(account_id, conversation_id)),
+            sort_prefix=("sk", "MSG#"),
+            limit=limit,
+            cursor=cursor,
+            oldest_first=True,
+        )
+        return Page([values_to_message(v) for v in page.items], page.next_cursor)
+
+    # -- transaction elements --------------------------------------------------------------------
+
+    def _put_new(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(values),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def _marker_put(self, message: Message, key: str, at: str) -> dict[str, Any]:
+        expires = from_iso(at) + DEDUPE_MARKER_LIFETIME
+        values = {
+            "pk": f"INBOUND#{message.account_id}#{message.channel.value}#{key}",
+            "sk": "INBOUND",
+            "entity": "dedupe",
+            "expiresAt": int(expires.timestamp()),
+        }
+        return self._put_new(values)
+
+    def _index_put(self, message: Message) -> dict[str, Any]:
+        key = provider_index_key(message.account_id, message.channel, message.provider_message_id)
+        values = {
+            "pk": key["pk"]["S"],
+            "sk": "PROVIDERMSG",
+            "entity": "provider_message",
+            "messagePk": conversation_pk(message.account_id, message.conversation_id),
+            "messageSk": message_sk(message),
+        }
+        return self._put_new(values)
+
+    def _lead_put(self, lead: Lead, expected_version: int | None) -> dict[str, Any]:
+        if expected_version is None:
+            return self._put_new(lead_to_values(lead))
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(lead_to_values(lead)),
+                "ConditionExpression": "version = :expected",
+                "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}},
+            }
+        }
+
+    def _conversation_write(self, write: InboundWrite) -> dict[str, Any]:
+        if write.new_conversation is not None:
+            return self._put_new(conversation_to_values(write.new_conversation))
+        account_id, conversation_id = write.lead.account_id, write.conversation_id
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"pk": {"S": conversation_pk(account_id, conversation_id)}, "sk": {"S": "CONV"}},
+                "UpdateExpression": "SET lastActivityAt = :at, gsi1sk = :order ADD messageCount :one",
+                "ConditionExpression": "attribute_exists(pk) AND #status = :open",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":at": {"S": write.at},
+                    ":order": {"S": f"{write.at}#{conversation_id}"},
+                    ":one": {"N": "1"},
+                    ":open": {"S": ConversationStatus.OPEN.value},
+                },
+            }
+        }
+
+
+def _cancellation_outcome(exc: ClientError, deduplicating: int, conversation_at: int) -> CommitOutcome:
+    """Which condition cancelled the commit: items [0, deduplicating) are the markers and the index, then
+    the lead, the conversation, the message (a duplicate too) and the audit entry."""
+    reasons = exc.response.get("CancellationReasons") or []
+    codes = [r.get("Code") for r in reasons]
+    if "ConditionalCheckFailed" in codes:
+        failed = codes.index("ConditionalCheckFailed")
+        if failed < deduplicating or failed > conversation_at:  # a marker, the index or the message
+            return CommitOutcome.DUPLICATE
+        if failed == conversation_at:
+            return CommitOutcome.CONVERSATION_GONE
+        return CommitOutcome.LEAD_CHANGED
+    if "TransactionConflict" in codes:
+        return CommitOutcome.LEAD_CHANGED  # a concurrent write to the same items: read and try again
+    raise StorageUnavailable("Storage is unavailable (store message); please retry") from exc
+
+
+def conversation_from_image(image: dict[str, Any] | None) -> Conversation | None:
+    if not image or image.get("entity", {}).get("S") != CONVERSATION_ENTITY:
+        return None
+    return values_to_conversation(from_stream_image(image))
+
+
+def message_from_image(image: dict[str, Any] | None) -> Message | None:
+    if not image or image.get("entity", {}).get("S") != MESSAGE_ENTITY:
+        return None
+    return values_to_message(from_stream_image(image))

@@ -1,0 +1,43 @@
+"""The parts of Meta's Graph API that connecting a WhatsApp number needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leadhub.adapters.provider_api import ProviderApi
+from leadhub.domain.whatsapp_integration import GraphRefused
+
+
+class GraphApi:
+    def __init__(self, base_url: str) -> None:
+        self._api = ProviderApi("The Graph API", base_url)
+
+    def phone_numbers(self, waba_id: str, access_token: str) -> list[dict[str, Any]]:
+        """The business account's phone numbers (id, display_phone_number, verified_name)."""
+        answer = self._api.call(
+            "GET",
+            f"/{waba_id}/phone_numbers",
+            params={"fields": "id,display_phone_number,verified_name"},
+            headers=_bearer(access_token),
+        )
+        if not answer.ok:
+            raise GraphRefused(_error_message(answer.body, answer.status))
+        data = answer.body.get("data")
+        return [n for n in data if isinstance(n, dict)] if isinstance(data, list) else []
+
+    def subscribe_app(self, waba_id: str, access_token: str) -> None:
+        """Subscribe our app to the business account's webhooks (idempotent on Meta's side)."""
+        answer = self._api.call("POST", f"/{waba_id}/subscribed_apps", headers=_bearer(access_token))
+        if not answer.ok or answer.body.get("success") is False:
+            raise GraphRefused(_error_message(answer.body, answer.status))
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _error_message(body: dict[str, Any], status: int) -> str:
+    error = body.get("error")
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return error["message"][:300]
+    return f"HTTP {status}"

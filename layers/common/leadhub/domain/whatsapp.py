@@ -1,0 +1,245 @@
+"""WhatsApp (Meta Cloud API) webhooks: the subscription handshake, the X-Hub-Signature-256 check over the
+raw body, and turning a notification into stored messages and status reports."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from leadhub.domain.conversations import record_inbound, record_status
+from leadhub.errors import Forbidden, InvalidRequest, PayloadTooLarge, SecretNotConfigured, Unauthorized
+from leadhub.models.conversation import Channel, Contact, InboundMessage, StatusUpdate
+from leadhub.models.whatsapp_payload import WaContact, WaNotification, WaValue
+from leadhub.ports import ChannelRoutes, ConversationStore
+from leadhub.timestamps import to_iso
+
+MAX_BODY_BYTES = 1024 * 1024  # Meta batches up to 1,000 updates per POST
+SIGNATURE_PREFIX = "sha256="
+_MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
+_MEDIA_FIELDS = {
+    "id": "mediaId",
+    "mime_type": "mimeType",
+    "sha256": "sha256",
+    "filename": "filename",
+    "animated": "animated",
+    "voice": "voice",
+}
+
+
+def answer_subscription(params: Mapping[str, str], verify_token: str | None) -> str:
+    """Meta's GET handshake: echo `hub.challenge` when the mode is subscribe and the token ours."""
+    token = params.get("hub.verify_token", "")
+    valid = (
+        verify_token is not None
+        and params.get("hub.mode") == "subscribe"
+        and hmac.compare_digest(token.encode(), verify_token.encode())
+    )
+    if not valid:
+        raise Forbidden("Verification failed: hub.mode must be subscribe and hub.verify_token must match")
+    return params.get("hub.challenge", "")
+
+
+def check_signature(body: bytes, header: str | None, app_secret: str) -> None:
+    """X-Hub-Signature-256: `sha256=` + hex HMAC-SHA256 of the exact body bytes with the app secret."""
+    if not header:
+        raise Unauthorized("Missing X-Hub-Signature-256 header")
+    expected = SIGNATURE_PREFIX + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(header.strip().lower().encode(), expected.encode()):
+        raise Unauthorized("Invalid X-Hub-Signature-256 signature")
+
+
+@dataclass(frozen=True, slots=True)
+class WhatsAppReceipt:
+    stored: int = 0
+    duplicates: int = 0
+    statuses: int = 0
+    ignored: int = 0  # unknown phone number ids, fields other than messages, unreadable messages
+
+    def to_log(self) -> dict[str, int]:
+        return {
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "statuses": self.statuses,
+            "ignored": self.ignored,
+        }
+
+
+def receive_whatsapp(
+    body: bytes,
+    signature: str | None,
+    *,
+    app_secret: str | None,
+    skip_signature_check: bool,
+    routes: ChannelRoutes,
+    store: ConversationStore,
+    now: datetime,
+) -> WhatsAppReceipt:
+    """Authenticate, then store every message and apply every status of every entry and change. With an
+    app secret every POST must be signed; without one only the development setting lets POSTs in."""
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"Body exceeds {MAX_BODY_BYTES} bytes")
+    if app_secret is not None:
+        check_signature(body, signature, app_secret)
+    elif not skip_signature_check:
+        # 503, not 401: Meta keeps retrying, and nothing is lost once an operator sets the secret.
+        raise SecretNotConfigured("The Meta app secret is not configured; cannot verify signatures")
+    notification = parse_notification(body)
+    stored = duplicates = statuses = ignored = 0
+    for entry in notification.entry:
+        for change in entry.changes:
+            if change.field != "messages" or change.value.metadata is None:
+                ignored += 1
+                continue
+            route = routes.find_route(Channel.WHATSAPP, change.value.metadata.phone_number_id)
+            if route is None:  # not connected here (Meta's dashboard test numbers, a disconnected account)
+                ignored += len(change.value.messages) + len(change.value.statuses) or 1
+                continue
+            messages, unreadable = inbound_messages(route.account_id, change.value, now)
+            ignored += unreadable
+            for message in messages:
+                if record_inbound(message, store=store, now=now).stored:
+                    stored += 1
+                else:
+                    duplicates += 1
+            for update in status_updates(route.account_id, change.value, now):
+                statuses += int(record_status(update, store=store))
+    return WhatsAppReceipt(stored, duplicates, statuses, ignored)
+
+
+def parse_notification(body: bytes) -> WaNotification:
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidRequest(f"Body is not valid JSON: {exc}") from None
+    try:
+        return WaNotification.model_validate(payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise InvalidRequest(f"Not a WhatsApp notification: {where}: {first['msg']}") from None
+
+
+def inbound_messages(account_id: str, value: WaValue, now: datetime) -> tuple[list[InboundMessage], int]:
+    """The change's messages, normalised, and how many could not be read (no id or no sender)."""
+    assert value.metadata is not None
+    contacts = {c.wa_id: c for c in value.contacts if c.wa_id}
+    route = {"phoneNumberId": value.metadata.phone_number_id}
+    messages: list[InboundMessage] = []
+    unreadable = 0
+    for raw in value.messages:
+        message_id, sender = raw.get("id"), raw.get("from") or raw.get("from_user_id")
+        if not isinstance(message_id, str) or not isinstance(sender, str) or not message_id or not sender:
+            unreadable += 1
+            continue
+        kind, text, content = normalise_message(raw)
+        messages.append(
+            InboundMessage(
+                account_id=account_id,
+                contact=_contact(sender, contacts.get(sender)),
+                provider_message_id=message_id,
+                dedupe_keys=(),  # the provider message id deduplicates
+                sent_at=_timestamp(raw.get("timestamp"), now),
+                type=kind,
+                text=text,
+                content=content,
+                route={**route, "waId": sender},
+            )
+        )
+    return messages, unreadable
+
+
+def status_updates(account_id: str, value: WaValue, now: datetime) -> list[StatusUpdate]:
+    updates = []
+    for raw in value.statuses:
+        message_id, status = raw.get("id"), raw.get("status")
+        if isinstance(message_id, str) and isinstance(status, str):
+            errors = tuple(_error(e) for e in raw.get("errors") or () if isinstance(e, dict))
+            at = _timestamp(raw.get("timestamp"), now)
+            updates.append(StatusUpdate(account_id, Channel.WHATSAPP, message_id, status, at, errors))
+    return updates
+
+
+def normalise_message(raw: Mapping[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
+    """(type, text, content) of one message; types we do not know keep their name and their errors."""
+    kind = str(raw.get("type") or "unknown")
+    body = raw.get(kind) if isinstance(raw.get(kind), dict) else {}
+    text: str | None = None
+    content: dict[str, Any] = {}
+    if kind == "text":
+        text = _str(body.get("body"))
+    elif kind in _MEDIA_TYPES:
+        content = {ours: body[theirs] for theirs, ours in _MEDIA_FIELDS.items() if theirs in body}
+        text = _str(body.get("caption"))
+        if text is not None:
+            content["caption"] = text
+    elif kind == "interactive":
+        kind, text, content = _interactive(body)
+    elif kind == "button":  # a template's quick-reply button
+        text = _str(body.get("text"))
+        content = {"payload": body.get("payload"), "text": text}
+    elif kind == "reaction":
+        # An empty emoji means the reaction was removed.
+        content = {"messageId": body.get("message_id"), "emoji": body.get("emoji") or None}
+        text = content["emoji"]
+    elif kind == "location":
+        content = {k: body[k] for k in ("latitude", "longitude", "name", "address", "url") if k in body}
+    elif kind == "contacts":
+        content = {"contacts": raw.get("contacts") or []}
+    elif kind == "order":
+        content = {"catalogId": body.get("catalog_id"), "productItems": body.get("product_items") or []}
+        text = _str(body.get("text"))
+    else:
+        content = {"raw": body} if body else {}
+    if raw.get("errors"):
+        content["errors"] = [_error(e) for e in raw["errors"] if isinstance(e, dict)]
+    context = raw.get("context")
+    if isinstance(context, dict) and context.get("id"):
+        content["replyTo"] = {"messageId": context.get("id"), "from": context.get("from")}
+    if isinstance(raw.get("referral"), dict):
+        content["referral"] = raw["referral"]
+    return kind, text, content
+
+
+def _interactive(body: Mapping[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
+    reply_type = str(body.get("type") or "unknown")
+    reply = body.get(reply_type) if isinstance(body.get(reply_type), dict) else {}
+    if reply_type in ("button_reply", "list_reply"):
+        content = {k: reply[k] for k in ("id", "title", "description") if k in reply}
+        return reply_type, _str(reply.get("title")), content
+    if reply_type == "nfm_reply":  # a WhatsApp Flow's answers
+        return "flow_reply", _str(reply.get("body")), {"responseJson": reply.get("response_json")}
+    return f"interactive.{reply_type}", None, {"raw": dict(body)}
+
+
+def _contact(sender: str, contact: WaContact | None) -> Contact:
+    name = contact.profile.name if contact and contact.profile else None
+    if sender.isdigit():
+        phone = f"+{sender}"  # wa_id is the number in international format without "+"
+        return Contact(Channel.WHATSAPP, phone, name=name, phone=phone)
+    return Contact(Channel.WHATSAPP, sender, name=name)  # a username-only sender (no number shared)
+
+
+def _timestamp(raw: Any, now: datetime) -> str:
+    try:
+        return to_iso(datetime.fromtimestamp(int(raw), tz=UTC))
+    except (TypeError, ValueError, OverflowError, OSError):
+        return to_iso(now)
+
+
+def _error(raw: Mapping[str, Any]) -> dict[str, Any]:
+    details = raw.get("error_data", {}).get("details") if isinstance(raw.get("error_data"), dict) else None
+    error = {"code": raw.get("code"), "title": raw.get("title"), "message": raw.get("message")}
+    if details:
+        error["details"] = details
+    return {k: v for k, v in error.items() if v is not None}
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,105 @@
+"""Connecting an account's WhatsApp Business number: the access token is checked against the Graph API
+(the number must belong to the business account), our app is subscribed to the account's webhooks, the
+token is stored encrypted, and the phone number id routes Meta's webhooks to the account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from leadhub.errors import Conflict, FieldError, InvalidRequest, NotFound
+from leadhub.models.audit import AuditEntry
+from leadhub.models.conversation import Channel
+from leadhub.models.integration import Integration, credential_context
+from leadhub.ports import SecretCipher
+from leadhub.timestamps import to_iso
+
+
+class GraphRefused(Exception):
+    """The Graph API refused a request; the message is Meta's own description."""
+
+
+class GraphApiPort(Protocol):
+    def phone_numbers(self, waba_id: str, access_token: str) -> list[dict[str, Any]]: ...
+
+    def subscribe_app(self, waba_id: str, access_token: str) -> None: ...
+
+
+class IntegrationStore(Protocol):
+    def get(self, account_id: str, channel: Channel) -> Integration | None: ...
+
+    def save(self, integration: Integration, previous: Integration | None, audit: AuditEntry) -> bool:
+        """False when another account holds the integration's route."""
+
+    def delete(self, integration: Integration, audit: AuditEntry) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WhatsAppConnection:
+    waba_id: str
+    phone_number_id: str
+    access_token: str
+
+
+def connect_whatsapp(
+    account_id: str,
+    request: WhatsAppConnection,
+    *,
+    graph: GraphApiPort,
+    integrations: IntegrationStore,
+    cipher: SecretCipher,
+    actor: str,
+    now: datetime,
+) -> Integration:
+    try:
+        numbers = graph.phone_numbers(request.waba_id, request.access_token)
+        number = next((n for n in numbers if str(n.get("id")) == request.phone_number_id), None)
+        if number is None:
+            raise InvalidRequest(
+                "Invalid WhatsApp connection",
+                [FieldError("phoneNumberId", "is not a phone number of this WhatsApp Business account")],
+            )
+        graph.subscribe_app(request.waba_id, request.access_token)
+    except GraphRefused as exc:
+        raise InvalidRequest(
+            "The Graph API refused the connection", [FieldError("accessToken", f"Graph API: {exc}")]
+        ) from None
+    at = to_iso(now)
+    integration = Integration(
+        account_id=account_id,
+        channel=Channel.WHATSAPP,
+        route_key=request.phone_number_id,
+        connected_at=at,
+        credential=cipher.encrypt(request.access_token, credential_context(account_id, Channel.WHATSAPP)),
+        settings={
+            "wabaId": request.waba_id,
+            "phoneNumberId": request.phone_number_id,
+            "displayPhoneNumber": str(number.get("display_phone_number") or ""),
+            "verifiedName": str(number.get("verified_name") or ""),
+        },
+    )
+    previous = integrations.get(account_id, Channel.WHATSAPP)
+    audit = AuditEntry(
+        account_id, "integration.connected", "api", at, actor=actor, target={"channel": "whatsapp"}
+    )
+    if not integrations.save(integration, previous, audit):
+        raise Conflict("This WhatsApp phone number is connected to another account")
+    return integration
+
+
+def get_integration(account_id: str, channel: Channel, *, integrations: IntegrationStore) -> Integration:
+    found = integrations.get(account_id, channel)
+    if found is None:
+        raise NotFound(f"No {channel.value} integration is connected")
+    return found
+
+
+def disconnect(
+    account_id: str, channel: Channel, *, integrations: IntegrationStore, actor: str, now: datetime
+) -> Integration:
+    found = get_integration(account_id, channel, integrations=integrations)
+    target = {"channel": channel.value}
+    audit = AuditEntry(account_id, "integration.disconnected", "api", to_iso(now), actor=actor, target=target)
+    integrations.delete(found, audit)
+    return found

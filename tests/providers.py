@@ -1,0 +1,132 @@
+"""Loopback fakes of the messaging providers' APIs (Graph API, Telegram Bot API, Resend): real HTTP
+servers on 127.0.0.1 whose answers a test scripts per route, recording every request."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-cased names
+    body: Any  # parsed JSON, or None
+
+
+# (call, path match) -> (status, JSON body)
+Route = Callable[[ApiCall, re.Match[str]], tuple[int, Any]]
+
+
+class FakeProviderApi:
+    def __init__(self) -> None:
+        self.calls: list[ApiCall] = []
+        self._routes: list[tuple[str, re.Pattern[str], Route]] = []
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                call = ApiCall(
+                    self.command,
+                    parts.path,
+                    dict(parse_qsl(parts.query)),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    json.loads(raw) if raw else None,
+                )
+                status, body = fake._answer(call)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_DELETE = do_PUT = _handle
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def route(self, method: str, path_pattern: str, answer: Route) -> None:
+        """Answer `method` requests whose path fully matches `path_pattern`; later routes win."""
+        with self._lock:
+            self._routes.insert(0, (method, re.compile(path_pattern), answer))
+
+    def calls_to(self, method: str, path_pattern: str) -> list[ApiCall]:
+        pattern = re.compile(path_pattern)
+        with self._lock:
+            return [c for c in self.calls if c.method == method and pattern.fullmatch(c.path)]
+
+    def _answer(self, call: ApiCall) -> tuple[int, Any]:
+        with self._lock:
+            self.calls.append(call)
+            routes = list(self._routes)
+        for method, pattern, answer in routes:
+            match = pattern.fullmatch(call.path)
+            if method == call.method and match:
+                return answer(call, match)
+        return 404, {"error": {"message": f"no fake route for {call.method} {call.path}"}}
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class FakeGraphApi(FakeProviderApi):
+    """Meta's Graph API for one WhatsApp Business account with one phone number and one valid token."""
+
+    def __init__(self, waba_id: str, phone_number_id: str, access_token: str) -> None:
+        super().__init__()
+        self.waba_id, self.phone_number_id, self.access_token = waba_id, phone_number_id, access_token
+
+        def authorised(call: ApiCall) -> bool:
+            return call.headers.get("authorization") == f"Bearer {self.access_token}"
+
+        def invalid_token() -> tuple[int, Any]:
+            message = "Invalid OAuth access token - Cannot parse access token"
+            return 401, {"error": {"message": message, "type": "OAuthException", "code": 190}}
+
+        def phone_numbers(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
+            if not authorised(call):
+                return invalid_token()
+            if match["waba"] != self.waba_id:
+                return 400, {"error": {"message": "Unsupported get request.", "code": 100}}
+            number = {
+                "id": self.phone_number_id,
+                "display_phone_number": "+1 555-0100",
+                "verified_name": "Acme",
+            }
+            return 200, {"data": [number]}
+
+        def subscribe(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
+            return (200, {"success": True}) if authorised(call) else invalid_token()
+
+        self.route("GET", r"/v23\.0/(?P<waba>\d+)/phone_numbers", phone_numbers)
+        self.route("POST", r"/v23\.0/(?P<waba>\d+)/subscribed_apps", subscribe)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v23.0"
