@@ -130,3 +130,29 @@ class FakeGraphApi(FakeProviderApi):
     @property
     def base_url(self) -> str:
         return f"{self.url}/v23.0"
+
+
+class FakeTelegramBotApi(FakeProviderApi):
+    """The Bot API for one bot: getMe, setWebhook and deleteWebhook, with the webhook it was given."""
+
+    def __init__(self, bot_token: str, bot_id: int = 7000001, username: str = "acme_leads_bot") -> None:
+        super().__init__()
+        self.bot_token = bot_token
+        self.webhook: dict[str, Any] | None = None
+
+        def bot_method(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
+            if match["token"] != self.bot_token:
+                return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+            method = match["method"]
+            if method == "getMe":
+                me = {"id": bot_id, "is_bot": True, "first_name": "Acme", "username": username}
+                return 200, {"ok": True, "result": me}
+            if method == "setWebhook":
+                self.webhook = dict(call.body or {})
+                return 200, {"ok": True, "result": True, "description": "Webhook was set"}
+            if method == "deleteWebhook":
+                self.webhook = None
+                return 200, {"ok": True, "result": True, "description": "Webhook was deleted"}
+            return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
+
+        self.route("POST", r"/bot(?P<token>[^/]+)/(?P<method>\w+)", bot_method)

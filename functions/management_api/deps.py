@@ -24,6 +24,7 @@ from leadhub.web import base_url
 
 if TYPE_CHECKING:
     from leadhub.domain.deliveries import DeliveryRecords, JobSender
+    from leadhub.domain.telegram_integration import TelegramBotApiPort
     from leadhub.domain.url_safety import HttpPost, Resolver
     from leadhub.domain.whatsapp_integration import GraphApiPort
 
@@ -97,3 +98,10 @@ def graph_api() -> GraphApiPort:
     from leadhub.adapters.graph_api import GraphApi
 
     return GraphApi(settings.graph_api_base_url)
+
+
+@cache
+def telegram_bot_api() -> TelegramBotApiPort:
+    from leadhub.adapters.telegram_bot_api import TelegramBotApi
+
+    return TelegramBotApi(settings.telegram_api_base_url)

@@ -220,6 +220,11 @@ class WhatsAppConnectRequest(_Request):
     accessToken: str = Field(min_length=1, max_length=4096)
 
 
+class TelegramConnectRequest(_Request):
+    # Bot API tokens look like 123456789:AAH…; anything with other characters cannot be one.
+    telegramBotToken: str = Field(min_length=1, max_length=200, pattern=r"^[0-9]+:[A-Za-z0-9_-]+$")
+
+
 class IntegrationOut(BaseModel):
     """A connected channel; provider credentials are never shown."""
 

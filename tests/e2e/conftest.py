@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.providers import FakeGraphApi
+from tests.providers import FakeGraphApi, FakeTelegramBotApi
 from tests.stack_process import StackProcess
 
 # Short enough that the token-rotation test waits seconds, not the default minute.
@@ -41,14 +41,24 @@ def graph() -> Iterator[FakeGraphApi]:
     fake.close()
 
 
+TELEGRAM_BOT_TOKEN = "7000001:AAH-e2e_token"
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, graph: FakeGraphApi) -> Iterator[StackProcess]:
+def telegram_api() -> Iterator[FakeTelegramBotApi]:
+    fake = FakeTelegramBotApi(TELEGRAM_BOT_TOKEN)
+    yield fake
+    fake.close()
+
+
+@pytest.fixture(scope="session")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, graph: FakeGraphApi, telegram_api: FakeTelegramBotApi
+) -> Iterator[StackProcess]:
     state_dir = tmp_path_factory.mktemp("leadhub-state")
     log_path = state_dir / "stack.log"
-    env = {
-        **STACK_ENV,
-        "LEADHUB_PARAMETERS": f"{STACK_ENV['LEADHUB_PARAMETERS']} GraphApiBaseUrl={graph.base_url}",
-    }
+    providers = f"GraphApiBaseUrl={graph.base_url} TelegramApiBaseUrl={telegram_api.url}"
+    env = {**STACK_ENV, "LEADHUB_PARAMETERS": f"{STACK_ENV['LEADHUB_PARAMETERS']} {providers}"}
     with log_path.open("wb") as log:
         process = StackProcess(state_dir, env=env, log=log)
         process.start()

@@ -605,6 +605,7 @@ class TestOpenApi(SharedStack):
             "/api/deliveries/{deliveryId}": ["get"],
             "/api/deliveries/{deliveryId}/retry": ["post"],
             "/api/integrations/whatsapp": ["delete", "get", "put"],
+            "/api/integrations/telegram": ["delete", "get", "put"],
             "/api/conversations": ["get"],
             "/api/conversations/{conversationId}": ["get"],
             "/api/conversations/{conversationId}/messages": ["get"],

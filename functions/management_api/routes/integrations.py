@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from schemas import IntegrationOut, WhatsAppConnectRequest
+from schemas import IntegrationOut, TelegramConnectRequest, WhatsAppConnectRequest
 
+from leadhub.domain import telegram_integration as telegram
 from leadhub.domain import whatsapp_integration as whatsapp
 from leadhub.models.account import Scope
 from leadhub.models.conversation import Channel
@@ -14,12 +15,12 @@ from leadhub.timestamps import utc_now
 
 router = Router()
 TAGS = ["Integrations"]
-WEBHOOK_PATHS = {Channel.WHATSAPP: "/api/webhooks/meta-whatsapp"}
+WEBHOOK_PATHS = {Channel.WHATSAPP: "/api/webhooks/meta-whatsapp", Channel.TELEGRAM: telegram.WEBHOOK_PATH}
 
 
 def _out(integration: Integration) -> IntegrationOut:
     webhook_url = deps.public_base_url(router) + WEBHOOK_PATHS[integration.channel]
-    return IntegrationOut.model_validate({**integration.to_public(), "webhookUrl": webhook_url})
+    return IntegrationOut.model_validate({"webhookUrl": webhook_url, **integration.to_public()})
 
 
 @router.put(
@@ -66,6 +67,57 @@ def delete_whatsapp() -> IntegrationOut:
         caller.account_id,
         Channel.WHATSAPP,
         integrations=deps.integrations,
+        actor=caller.key_id,
+        now=utc_now(),
+    )
+    return _out(removed)
+
+
+@router.put(
+    "/api/integrations/telegram",
+    summary="Connect a Telegram bot (checked with getMe; we register its webhook)",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def put_telegram(request: TelegramConnectRequest) -> IntegrationOut:
+    caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
+    integration = telegram.connect_telegram(
+        caller.account_id,
+        request.telegramBotToken,
+        public_base_url=deps.public_base_url(router),
+        bot_api=deps.telegram_bot_api(),
+        integrations=deps.integrations,
+        cipher=deps.cipher,
+        actor=caller.key_id,
+        now=utc_now(),
+    )
+    return _out(integration)
+
+
+@router.get(
+    "/api/integrations/telegram",
+    summary="The Telegram integration",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def get_telegram() -> IntegrationOut:
+    caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
+    return _out(whatsapp.get_integration(caller.account_id, Channel.TELEGRAM, integrations=deps.integrations))
+
+
+@router.delete(
+    "/api/integrations/telegram",
+    summary="Disconnect the Telegram bot (deleteWebhook)",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def delete_telegram() -> IntegrationOut:
+    caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
+    removed = telegram.disconnect_telegram(
+        caller.account_id,
+        bot_api=deps.telegram_bot_api(),
+        integrations=deps.integrations,
+        cipher=deps.cipher,
         actor=caller.key_id,
         now=utc_now(),
     )

@@ -74,6 +74,13 @@ class WhatsappWebhookSettings(BaseSettings):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class TelegramWebhookSettings(BaseSettings):
+    # How long a warm environment may reuse a secret-token → account lookup (a disconnected bot's
+    # updates are refused within it).
+    route_cache_seconds: int = setting("ROUTE_CACHE_SECONDS", 60, ge=0, le=300)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ManagementSettings(BaseSettings):
     kms_key_id: str = setting("KMS_KEY_ID", min_length=1)
     admin_key_parameter: str = setting("ADMIN_KEY_PARAMETER", min_length=1)
@@ -86,6 +93,7 @@ class ManagementSettings(BaseSettings):
     delivery_queue_url: str = setting("DELIVERY_QUEUE_URL", min_length=1)
     # Provider APIs, settings so that tests and the local stack can use loopback fakes.
     graph_api_base_url: str = setting("GRAPH_API_BASE_URL", "https://graph.facebook.com/v23.0", min_length=1)
+    telegram_api_base_url: str = setting("TELEGRAM_API_BASE_URL", "https://api.telegram.org", min_length=1)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

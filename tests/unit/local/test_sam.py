@@ -93,6 +93,7 @@ def test_real_template_functions_and_routes() -> None:
         "EventFanoutFunction",
         "DeliveryWorkerFunction",
         "WhatsappWebhookFunction",
+        "TelegramWebhookFunction",
     }
     webhook, management = specs["LeadWebhookFunction"], specs["ManagementApiFunction"]
     assert specs["WhatsappWebhookFunction"].http_routes == (

@@ -1,0 +1,178 @@
+"""Telegram bot webhooks: the secret-token header names (and authenticates) the account, and each Update
+becomes a stored message, an edit, or nothing. Updates we do not store are still acknowledged with 200:
+Telegram holds back a chat's later updates while one of its updates keeps failing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from leadhub.domain.conversations import record_edit, record_inbound
+from leadhub.errors import InvalidRequest, PayloadTooLarge, Unauthorized
+from leadhub.ids import token_hash
+from leadhub.models.conversation import Channel, Contact, InboundMessage
+from leadhub.ports import ChannelRoutes, ConversationStore
+from leadhub.timestamps import to_iso
+
+MAX_BODY_BYTES = 256 * 1024
+_MESSAGE_KINDS = ("message", "channel_post")
+_EDIT_KINDS = ("edited_message", "edited_channel_post")
+_MEDIA_KINDS = ("photo", "video", "document", "audio", "voice", "animation", "video_note")
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramReceipt:
+    outcome: str  # stored | duplicate | edited | ignored
+
+    def to_public(self) -> dict[str, object]:
+        return {"received": True, "outcome": self.outcome}
+
+
+def receive_telegram(
+    body: bytes,
+    secret_token: str | None,
+    *,
+    routes: ChannelRoutes,
+    store: ConversationStore,
+    now: datetime,
+) -> TelegramReceipt:
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"Body exceeds {MAX_BODY_BYTES} bytes")
+    if not secret_token:
+        raise Unauthorized("Missing X-Telegram-Bot-Api-Secret-Token header")
+    route = routes.find_route(Channel.TELEGRAM, token_hash(secret_token))
+    if route is None:
+        raise Unauthorized("Unknown X-Telegram-Bot-Api-Secret-Token")
+    update = parse_update(body)
+    bot_id = route.details.get("botId", "")
+    dedupe = f"{bot_id}:{update['update_id']}"
+    for kind in _MESSAGE_KINDS:
+        if isinstance(update.get(kind), dict):
+            inbound = inbound_message(route.account_id, bot_id, update[kind], dedupe, now)
+            return _stored(inbound, store, now)
+    for kind in _EDIT_KINDS:
+        if isinstance(update.get(kind), dict):
+            return _edited(route.account_id, bot_id, update[kind], dedupe, store, now)
+    if isinstance(update.get("callback_query"), dict):
+        inbound = callback_reply(route.account_id, bot_id, update["callback_query"], dedupe, now)
+        return _stored(inbound, store, now)
+    return TelegramReceipt("ignored")
+
+
+def parse_update(body: bytes) -> dict[str, Any]:
+    try:
+        update = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidRequest(f"Body is not valid JSON: {exc}") from None
+    if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+        raise InvalidRequest("Not a Telegram Update: an object with an integer update_id is required")
+    return update
+
+
+def inbound_message(
+    account_id: str, bot_id: str, message: Mapping[str, Any], dedupe: str, now: datetime
+) -> InboundMessage | None:
+    """The message as we store it, or None when it carries no text or caption (stickers, service
+    messages, member updates …)."""
+    text = _text(message)
+    chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+    sender = message.get("from") if isinstance(message.get("from"), dict) else message.get("sender_chat")
+    if text is None or not isinstance(sender, dict) or "id" not in sender or "id" not in chat:
+        return None
+    kind = next((k for k in _MEDIA_KINDS if k in message), "text")
+    content: dict[str, Any] = {}
+    if kind != "text":
+        content = {"fileId": _file_id(message[kind]), "caption": text}
+    return InboundMessage(
+        account_id=account_id,
+        contact=_contact(sender),
+        provider_message_id=f"{bot_id}:{chat['id']}:{message.get('message_id')}",
+        dedupe_keys=(dedupe,),
+        sent_at=_timestamp(message.get("date"), now),
+        type=kind,
+        text=text,
+        content=content,
+        route={"botId": bot_id, "chatId": str(chat["id"])},
+    )
+
+
+def callback_reply(
+    account_id: str, bot_id: str, query: Mapping[str, Any], dedupe: str, now: datetime
+) -> InboundMessage | None:
+    """A pressed inline-keyboard button: stored as a button reply carrying the button's data."""
+    sender = query.get("from")
+    origin = query.get("message") if isinstance(query.get("message"), dict) else {}
+    chat = origin.get("chat") if isinstance(origin.get("chat"), dict) else {}
+    if not isinstance(sender, dict) or "id" not in sender or "id" not in query:
+        return None
+    data = query.get("data") if isinstance(query.get("data"), str) else None
+    return InboundMessage(
+        account_id=account_id,
+        contact=_contact(sender),
+        provider_message_id=f"{bot_id}:callback:{query['id']}",
+        dedupe_keys=(dedupe,),
+        sent_at=to_iso(now),  # a callback query carries no time of its own
+        type="button_reply",
+        text=data,
+        content={"id": data, "callbackQueryId": str(query["id"]), "messageId": origin.get("message_id")},
+        route={"botId": bot_id, "chatId": str(chat.get("id", sender["id"]))},
+    )
+
+
+def _stored(inbound: InboundMessage | None, store: ConversationStore, now: datetime) -> TelegramReceipt:
+    if inbound is None:
+        return TelegramReceipt("ignored")
+    receipt = record_inbound(inbound, store=store, now=now)
+    return TelegramReceipt("stored" if receipt.stored else "duplicate")
+
+
+def _edited(
+    account_id: str,
+    bot_id: str,
+    message: Mapping[str, Any],
+    dedupe: str,
+    store: ConversationStore,
+    now: datetime,
+) -> TelegramReceipt:
+    inbound = inbound_message(account_id, bot_id, message, dedupe, now)
+    if inbound is None:
+        return TelegramReceipt("ignored")
+    edited_at = _timestamp(message.get("edit_date"), now)
+    if record_edit(
+        account_id, Channel.TELEGRAM, inbound.provider_message_id, inbound.text, edited_at, store=store
+    ):
+        return TelegramReceipt("edited")
+    return _stored(inbound, store, now)  # the original never reached us: keep the edited text
+
+
+def _text(message: Mapping[str, Any]) -> str | None:
+    for field in ("text", "caption"):
+        if isinstance(message.get(field), str) and message[field]:
+            return str(message[field])
+    return None
+
+
+def _file_id(media: Any) -> str | None:
+    if isinstance(media, list) and media:  # photos come in several sizes: the largest is last
+        media = media[-1]
+    return media.get("file_id") if isinstance(media, dict) else None
+
+
+def _contact(sender: Mapping[str, Any]) -> Contact:
+    parts = [sender.get("first_name"), sender.get("last_name")]
+    name = (
+        " ".join(p for p in parts if isinstance(p, str) and p)
+        or sender.get("title")
+        or sender.get("username")
+    )
+    return Contact(Channel.TELEGRAM, str(sender["id"]), name=name if isinstance(name, str) else None)
+
+
+def _timestamp(raw: Any, now: datetime) -> str:
+    try:
+        return to_iso(datetime.fromtimestamp(int(raw), tz=UTC))
+    except (TypeError, ValueError, OverflowError, OSError):
+        return to_iso(now)

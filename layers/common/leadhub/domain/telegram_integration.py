@@ -1,0 +1,109 @@
+"""Connecting an account's Telegram bot: the token is checked with getMe, a secret is generated, and we
+register the webhook with Telegram ourselves (setWebhook with that secret). The secret's hash routes
+updates to the account; the bot token is stored encrypted."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from datetime import datetime
+from typing import Any, Protocol
+
+from leadhub.domain.whatsapp_integration import IntegrationStore, get_integration
+from leadhub.errors import FieldError, InvalidRequest
+from leadhub.ids import token_hash
+from leadhub.models.audit import AuditEntry
+from leadhub.models.conversation import Channel
+from leadhub.models.integration import Integration, credential_context
+from leadhub.ports import SecretCipher
+from leadhub.timestamps import to_iso
+
+WEBHOOK_PATH = "/api/webhooks/telegram"
+# The updates the webhook stores; Telegram does not send the others at all.
+ALLOWED_UPDATES = ("message", "edited_message", "channel_post", "edited_channel_post", "callback_query")
+
+
+class TelegramRefused(Exception):
+    """The Bot API answered ok=false; the message is Telegram's description."""
+
+
+class TelegramBotApiPort(Protocol):
+    def get_me(self, bot_token: str) -> dict[str, Any]: ...
+
+    def set_webhook(
+        self, bot_token: str, url: str, secret_token: str, allowed_updates: tuple[str, ...]
+    ) -> None: ...
+
+    def delete_webhook(self, bot_token: str) -> None: ...
+
+
+def new_webhook_secret() -> str:
+    """256 random bits in Telegram's alphabet for secret_token ([A-Za-z0-9_-], 1-256 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def connect_telegram(
+    account_id: str,
+    bot_token: str,
+    *,
+    public_base_url: str,
+    bot_api: TelegramBotApiPort,
+    integrations: IntegrationStore,
+    cipher: SecretCipher,
+    actor: str,
+    now: datetime,
+) -> Integration:
+    webhook_url = public_base_url + WEBHOOK_PATH
+    secret = new_webhook_secret()
+    try:
+        bot = bot_api.get_me(bot_token)
+        bot_api.set_webhook(bot_token, webhook_url, secret, ALLOWED_UPDATES)
+    except TelegramRefused as exc:
+        raise InvalidRequest(
+            "Telegram refused the bot token", [FieldError("telegramBotToken", f"Telegram: {exc}")]
+        ) from None
+    at = to_iso(now)
+    integration = Integration(
+        account_id=account_id,
+        channel=Channel.TELEGRAM,
+        route_key=token_hash(secret),
+        connected_at=at,
+        credential=cipher.encrypt(bot_token, credential_context(account_id, Channel.TELEGRAM)),
+        settings={
+            "botId": str(bot.get("id", "")),
+            "botUsername": str(bot.get("username", "")),
+            "webhookUrl": webhook_url,
+        },
+    )
+    previous = integrations.get(account_id, Channel.TELEGRAM)
+    audit = AuditEntry(
+        account_id, "integration.connected", "api", at, actor=actor, target={"channel": "telegram"}
+    )
+    # A new random secret's route cannot belong to anyone else.
+    integrations.save(integration, previous, audit)
+    return integration
+
+
+def disconnect_telegram(
+    account_id: str,
+    *,
+    bot_api: TelegramBotApiPort,
+    integrations: IntegrationStore,
+    cipher: SecretCipher,
+    actor: str,
+    now: datetime,
+) -> Integration:
+    found = get_integration(account_id, Channel.TELEGRAM, integrations=integrations)
+    token = cipher.decrypt(found.credential, credential_context(account_id, Channel.TELEGRAM))
+    with contextlib.suppress(TelegramRefused):  # a revoked token has no webhook left to delete
+        bot_api.delete_webhook(token)
+    audit = AuditEntry(
+        account_id,
+        "integration.disconnected",
+        "api",
+        to_iso(now),
+        actor=actor,
+        target={"channel": "telegram"},
+    )
+    integrations.delete(found, audit)
+    return found

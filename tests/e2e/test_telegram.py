@@ -1,0 +1,62 @@
+"""Telegram through the local stack: connect a bot (loopback Bot API), receive an update with the
+secret header, see it through the API and as a signed `message.received` at a subscribed endpoint."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from tests.e2e.conftest import TELEGRAM_BOT_TOKEN
+from tests.providers import FakeTelegramBotApi
+from tests.receiver import Receiver
+
+SAMPLE = (
+    Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "telegram" / "text-start-official.json"
+)
+NewAccount = Callable[..., dict[str, str]]
+
+
+def test_a_telegram_update_is_stored_and_delivered(
+    http: httpx.Client, new_account: NewAccount, telegram_api: FakeTelegramBotApi, stack
+) -> None:
+    account = new_account("Telegram shop")
+    keyed = {"X-API-Key": account["apiKey"]}
+    connected = http.put(
+        "/api/integrations/telegram", json={"telegramBotToken": TELEGRAM_BOT_TOKEN}, headers=keyed
+    )
+    assert connected.status_code == 200, connected.text
+    assert connected.json()["botUsername"] == "acme_leads_bot"
+    assert telegram_api.webhook is not None
+    assert telegram_api.webhook["url"] == f"{stack.api}/api/webhooks/telegram"
+    secret = telegram_api.webhook["secret_token"]
+
+    with Receiver() as receiver:
+        endpoint = http.post(
+            "/api/webhook-endpoints",
+            json={"name": "CRM", "url": receiver.url, "events": ["message.received"]},
+            headers=keyed,
+        ).json()
+        body = SAMPLE.read_bytes()
+        wrong = http.post(
+            "/api/webhooks/telegram", content=body, headers={"X-Telegram-Bot-Api-Secret-Token": "x"}
+        )
+        assert wrong.status_code == 401
+        stored = http.post(
+            "/api/webhooks/telegram", content=body, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+        )
+        assert (stored.status_code, stored.json()["outcome"]) == (200, "stored")
+        [received] = receiver.wait_for("message.received")
+
+    event = Webhook(endpoint["secret"]).verify(received.body, received.headers)
+    assert (event["data"]["channel"], event["data"]["text"]) == ("telegram", "/start")
+    [conversation] = http.get("/api/conversations", params={"channel": "telegram"}, headers=keyed).json()[
+        "items"
+    ]
+    assert conversation["conversationId"] == event["data"]["conversationId"]
+    lead = http.get(f"/api/leads/{conversation['leadId']}", headers=keyed).json()
+    assert (lead["name"], lead["channelIds"]) == ("Test Firstname Test Lastname", {"telegram": "1111111"})
+    assert json.loads(received.body)["accountId"] == account["accountId"]
