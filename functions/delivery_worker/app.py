@@ -31,6 +31,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadhub.adapters.dns_resolver import SystemResolver
 from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
+from leadhub.adapters.dynamodb_delivery_batch import DynamoDeliveryBatchReader
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
 from leadhub.adapters.http_sender import PinnedHttpSender
 from leadhub.adapters.kms_cipher import KmsCipher
@@ -53,6 +54,7 @@ settings = load_settings(DeliveryWorkerSettings)
 logger = Logger()
 processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 queue = SqsJobQueue(settings.delivery_queue_url)
+batch_reader = DynamoDeliveryBatchReader(settings.table_name)
 ports = DeliveryPorts(
     log=DynamoDeliveryLog(settings.table_name),
     endpoints=DynamoEndpointRepository(settings.table_name),
@@ -111,22 +113,23 @@ batch_ports: contextvars.ContextVar[DeliveryPorts] = contextvars.ContextVar("bat
 
 
 def ports_for_batch(event: dict[str, Any]) -> DeliveryPorts:
-    """Read every delivery record and endpoint of the batch before its sends start: one BatchGetItem
-    each, instead of two GetItems per record that would queue up behind each other."""
+    """Read every delivery record and endpoint of the batch before its sends start, in one BatchGetItem,
+    instead of two GetItems per record that would queue up behind each other."""
     jobs = []
     for record in event.get("Records", []):
         with contextlib.suppress(ValueError, KeyError, TypeError):  # reported by `deliver`
             jobs.append(DeliveryJob.from_message(record["body"]))
     log, endpoints = BatchDeliveries(ports.log), BatchEndpoints(ports.endpoints)
+    delivery_keys = [(job.account_id, job.delivery_id) for job in jobs]
+    endpoint_keys = [(job.account_id, job.endpoint_id) for job in jobs]
     try:
-        # Both at once: one request's answer is parsed here while the other is served.
-        endpoint_keys = [(job.account_id, job.endpoint_id) for job in jobs]
-        endpoints_read = senders.submit(endpoints.preload, endpoint_keys)
-        log.preload((job.account_id, job.delivery_id) for job in jobs)
-        endpoints_read.result()
+        deliveries_found, endpoints_found = batch_reader.read(delivery_keys, endpoint_keys)
     except StorageUnavailable:
-        # Not fatal: what was not read is read per record, and a record that cannot read fails alone.
+        # Not fatal: each record reads what it needs, and a record that cannot read fails alone.
         logger.warning("batch read failed; reading per record", exc_info=True)
+    else:
+        log.remember(delivery_keys, deliveries_found)
+        endpoints.remember(endpoint_keys, endpoints_found)
     return dataclasses.replace(ports, log=log, endpoints=endpoints)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -49,7 +50,19 @@ OPENAPI: dict[str, Any] = {
         "adminKey": {"type": "apiKey", "in": "header", "name": "X-Admin-Key"},
     },
 }
-app.enable_swagger(path="/api/docs", **OPENAPI)
+DOCS_PATH = "/api/docs"
+_docs_lock = threading.Lock()
+_docs_registered = False
+
+
+def _register_docs_page() -> None:
+    """Powertools' swagger page, registered when first asked for: `enable_swagger` imports the OpenAPI
+    models (~100 ms) as it is called, which every other route's cold start would pay at import."""
+    global _docs_registered
+    with _docs_lock:
+        if not _docs_registered:
+            app.enable_swagger(path=DOCS_PATH, **OPENAPI)
+            _docs_registered = True
 
 
 @app.get("/api/openapi.json", include_in_schema=False)
@@ -59,4 +72,6 @@ def get_openapi() -> Response[str]:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if str(event.get("rawPath", "")).endswith(DOCS_PATH):  # also behind a stage prefix
+        _register_docs_page()
     return app.resolve(event, context)

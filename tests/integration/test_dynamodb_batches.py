@@ -10,6 +10,7 @@ import pytest
 
 from leadhub.adapters.dynamodb_batch import UNPROCESSED_TRIES, batch_get
 from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
+from leadhub.adapters.dynamodb_delivery_batch import DynamoDeliveryBatchReader
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_to_values
 from leadhub.adapters.dynamodb_items import to_item
 from leadhub.errors import StorageUnavailable
@@ -40,23 +41,36 @@ def endpoint(n: int) -> WebhookEndpoint:
     )
 
 
-def test_deliveries_are_read_by_key_in_batches(stack: Stack) -> None:
+def test_a_batch_reads_its_deliveries_and_endpoints_in_one_request(stack: Stack) -> None:
+    clients = shared_clients().client
+    log = DynamoDeliveryLog(stack.table_name, clients=clients)
+    for n in range(3):
+        log.save(delivery(n))
+        stack.ddb.put_item(TableName=stack.table_name, Item=to_item(endpoint_to_values(endpoint(n))))
+    reader = DynamoDeliveryBatchReader(stack.table_name, clients=clients)
+    requests: list[str] = []
+    clients("dynamodb").meta.events.register("before-send.dynamodb", lambda **kw: requests.append("sent"))
+    deliveries, endpoints = reader.read(
+        [(OWNER, "msg_0"), (OWNER, "msg_2"), (OWNER, "msg_9"), (OWNER, "msg_0")],
+        [(OWNER, "wep_1"), (OWNER, "wep_1"), (OWNER, "wep_7")],
+    )
+    assert len(requests) == 1
+    assert deliveries == {(OWNER, "msg_0"): delivery(0), (OWNER, "msg_2"): delivery(2)}
+    assert endpoints == {(OWNER, "wep_1"): endpoint(1)}  # missing keys are left out
+    assert endpoints[(OWNER, "wep_1")] == DynamoEndpointRepository(stack.table_name, clients).get(
+        OWNER, "wep_1"
+    )
+
+
+def test_a_batch_of_more_than_100_keys_is_read_in_several_requests(stack: Stack) -> None:
     log = DynamoDeliveryLog(stack.table_name, clients=shared_clients().client)
     for n in range(120):
         log.save(delivery(n))
+    reader = DynamoDeliveryBatchReader(stack.table_name, clients=shared_clients().client)
     keys = [(OWNER, f"msg_{n}") for n in range(130)] + [(OWNER, "msg_1"), ("acc_other", "msg_2")]
-    found = log.get_many(keys)  # 131 distinct keys: two requests
-    assert found == {(OWNER, f"msg_{n}"): delivery(n) for n in range(120)}
-    assert log.get_many([]) == {}
-
-
-def test_endpoints_are_read_by_key_in_one_request(stack: Stack) -> None:
-    repository = DynamoEndpointRepository(stack.table_name, clients=shared_clients().client)
-    for n in range(3):
-        stack.ddb.put_item(TableName=stack.table_name, Item=to_item(endpoint_to_values(endpoint(n))))
-    found = repository.get_many([(OWNER, "wep_0"), (OWNER, "wep_2"), (OWNER, "wep_9"), (OWNER, "wep_0")])
-    assert found == {(OWNER, "wep_0"): endpoint(0), (OWNER, "wep_2"): endpoint(2)}
-    assert found[(OWNER, "wep_0")] == repository.get(OWNER, "wep_0")
+    deliveries, endpoints = reader.read(keys, [(OWNER, "wep_1")])  # 132 distinct keys: two requests
+    assert deliveries == {(OWNER, f"msg_{n}"): delivery(n) for n in range(120)} and endpoints == {}
+    assert reader.read([], []) == ({}, {})
 
 
 class Throttled:

@@ -295,6 +295,21 @@ def test_the_shared_client_cannot_connect_anywhere_without_a_checked_pin(start_r
     assert len(receiver.seen) == 1
 
 
+def test_a_cold_batch_creates_one_shared_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    created: list[ssl.SSLContext] = []
+
+    def counted_ssl_context() -> ssl.SSLContext:
+        created.append(ssl.create_default_context())
+        time.sleep(0.05)  # loading the CA bundle takes a while: the other threads ask meanwhile
+        return created[-1]
+
+    monkeypatch.setattr(http_sender, "_shared_client", None)
+    monkeypatch.setattr(http_sender.httpx, "create_ssl_context", counted_ssl_context)
+    with ThreadPoolExecutor(10) as pool:
+        clients = list(pool.map(lambda _: http_sender._default_client(), range(10)))
+    assert len(created) == 1 and all(c is clients[0] for c in clients)
+
+
 def test_kept_alive_connections_are_reused_and_concurrent_sends_do_not_serialise(start_receiver) -> None:
     receiver = start_receiver(respond(200, b"ok", delay_s=0.1))
     target = loopback_target(receiver)

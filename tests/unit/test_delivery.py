@@ -749,25 +749,12 @@ def test_concurrent_readers_of_a_batch_share_one_read() -> None:
     assert results == [None] * 32 and inner.reads == 1
 
 
-class BatchReadingEndpoints(CountingEndpoints):
-    """A store that can read several endpoints in one request, like the DynamoDB adapter."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.batch_reads: list[list[tuple[str, str]]] = []
-
-    def get_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], WebhookEndpoint]:
-        self.batch_reads.append(list(keys))
-        return {key: self.endpoints[key] for key in keys if key in self.endpoints}
-
-
 class BatchDeliveryLog(InMemoryDeliveryLog):
     """Reads and writes several deliveries per request, like the DynamoDB adapter; counts requests."""
 
     def __init__(self) -> None:
         super().__init__()
         self.reads = 0
-        self.batch_reads: list[list[tuple[str, str]]] = []
         self.groups: list[list[str]] = []  # delivery ids per record_attempts call
         self.fail_groups = False
         self.write_requests = 0
@@ -776,10 +763,6 @@ class BatchDeliveryLog(InMemoryDeliveryLog):
     def get(self, account_id: str, delivery_id: str) -> Delivery | None:
         self.reads += 1
         return super().get(account_id, delivery_id)
-
-    def get_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Delivery]:
-        self.batch_reads.append(list(keys))
-        return {key: self.deliveries[key] for key in keys if key in self.deliveries}
 
     def record_attempt(self, delivery: Delivery, attempt: Attempt) -> Delivery:
         self.write_requests += 1
@@ -795,39 +778,45 @@ class BatchDeliveryLog(InMemoryDeliveryLog):
         return [InMemoryDeliveryLog.record_attempt(self, delivery, attempt) for delivery, attempt in records]
 
 
-def test_preloaded_endpoints_are_read_in_one_request_and_never_one_by_one() -> None:
-    inner = BatchReadingEndpoints()
-    inner.endpoints[(OWNER, "wep_a")] = replace(make_endpoint(ContextBoundCipher(), "s"), endpoint_id="wep_a")
-    batch = BatchEndpoints(inner)
-    batch.preload([(OWNER, "wep_a"), (OWNER, "wep_gone"), (OWNER, "wep_a")])
-    assert batch.get(OWNER, "wep_a") is inner.endpoints[(OWNER, "wep_a")]
-    assert batch.get(OWNER, "wep_gone") is None  # known to be missing: not read again
-    assert inner.batch_reads == [[(OWNER, "wep_a"), (OWNER, "wep_gone")]] and inner.reads == 0
-    batch.preload([(OWNER, "wep_a")])  # nothing new to read
-    assert len(inner.batch_reads) == 1
-
-
-def test_a_store_without_batch_reads_is_read_per_record() -> None:
+def test_remembered_endpoints_are_never_read_one_by_one() -> None:
     inner = CountingEndpoints()
+    endpoint = replace(make_endpoint(ContextBoundCipher(), "s"), endpoint_id="wep_a")
     batch = BatchEndpoints(inner)
-    batch.preload([(OWNER, "wep_a")])
-    assert batch.get(OWNER, "wep_a") is None and inner.reads == 1
+    batch.remember([(OWNER, "wep_a"), (OWNER, "wep_gone"), (OWNER, "wep_a")], {(OWNER, "wep_a"): endpoint})
+    assert batch.get(OWNER, "wep_a") is endpoint
+    assert batch.get(OWNER, "wep_gone") is None  # read together with the others and missing: not read again
+    assert inner.reads == 0
+    assert batch.get(OWNER, "wep_other") is None and inner.reads == 1  # not remembered: read on demand
 
 
-def test_a_preloaded_batch_attempts_without_reading_per_record(world: World) -> None:
-    log, endpoints = BatchDeliveryLog(), BatchReadingEndpoints()
+def test_a_remembered_read_never_replaces_what_the_batch_wrote(world: World) -> None:
+    log = BatchDeliveryLog()
+    log.deliveries = world.log.deliveries
+    batch_log = BatchDeliveries(log)
+    key = (OWNER, make_job().delivery_id)
+    world.log = batch_log  # type: ignore[assignment]
+    assert world.attempt().disposition is Disposition.DELIVERED
+    batch_log.remember([key], {key: stored_delivery()})  # an older read arriving late
+    assert world.attempt().disposition is Disposition.ALREADY_DELIVERED
+
+
+def test_a_remembered_batch_attempts_without_reading_per_record(world: World) -> None:
+    log, endpoints = BatchDeliveryLog(), CountingEndpoints()
     log.deliveries, endpoints.endpoints = world.log.deliveries, world.endpoints.endpoints
     jobs = [make_job(envelope={**ENVELOPE, "id": f"evt_{n}"}) for n in range(4)]
     for job in jobs[1:]:
         log.save(replace(stored_delivery(), delivery_id=job.delivery_id))
     batch_log, batch_endpoints = BatchDeliveries(log), BatchEndpoints(endpoints)
-    batch_log.preload((job.account_id, job.delivery_id) for job in jobs)
-    batch_endpoints.preload((job.account_id, job.endpoint_id) for job in jobs)
+    delivery_keys = [(job.account_id, job.delivery_id) for job in jobs]
+    endpoint_keys = [(job.account_id, job.endpoint_id) for job in jobs]
+    batch_log.remember(
+        delivery_keys, {key: log.deliveries[key] for key in delivery_keys if key in log.deliveries}
+    )
+    batch_endpoints.remember(endpoint_keys, {key: endpoints.endpoints[key] for key in endpoint_keys})
     world.log, world.endpoints = batch_log, batch_endpoints  # type: ignore[assignment]
     results = [world.attempt(job) for job in jobs]
     assert [r.disposition for r in results] == [Disposition.DELIVERED] * 4
     assert log.reads == 0 and endpoints.reads == 0
-    assert len(log.batch_reads) == 1 and len(endpoints.batch_reads) == 1
     assert all(log.deliveries[(OWNER, job.delivery_id)].status is DeliveryStatus.DELIVERED for job in jobs)
     assert len(log.attempt_log) == 4
 
@@ -836,7 +825,8 @@ def test_a_batch_reader_sees_what_the_batch_wrote(world: World) -> None:
     log = BatchDeliveryLog()
     log.deliveries = world.log.deliveries
     batch_log = BatchDeliveries(log)
-    batch_log.preload([(OWNER, make_job().delivery_id)])
+    key = (OWNER, make_job().delivery_id)
+    batch_log.remember([key], {key: log.deliveries[key]})
     world.log = batch_log  # type: ignore[assignment]
     assert world.attempt().disposition is Disposition.DELIVERED
     # The same message received twice in one batch: the second sees the first's write, sends nothing.

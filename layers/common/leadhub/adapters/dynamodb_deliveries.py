@@ -7,7 +7,7 @@ DELIVERY#{deliveryId} / ATTEMPT#{nnnn}       one item per attempt, expiring afte
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,8 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from leadhub.adapters.aws import error_code, storage_errors
-from leadhub.adapters.dynamodb_batch import batch_get
-from leadhub.adapters.dynamodb_items import account_pk, from_item, to_item
+from leadhub.adapters.dynamodb_items import account_pk, to_item
 from leadhub.adapters.dynamodb_pages import query_page
 from leadhub.adapters.dynamodb_queries import TableAdapter, get_values, query_prefix
 from leadhub.models.delivery import Attempt, Delivery, DeliveryStatus
@@ -28,7 +27,7 @@ MAX_ATTEMPTS_PER_WRITE = 50  # two items each; DynamoDB takes up to 100 items pe
 _CONDITION_FAILED = frozenset({"ConditionalCheckFailedException"})
 
 
-def _key(account_id: str, delivery_id: str) -> dict[str, Any]:
+def delivery_key(account_id: str, delivery_id: str) -> dict[str, Any]:
     return {"pk": {"S": account_pk(account_id)}, "sk": {"S": f"DELIVERY#{delivery_id}"}}
 
 
@@ -135,22 +134,14 @@ class DynamoDeliveryLog(TableAdapter):
             with storage_errors("record delivery"):
                 self._db.update_item(
                     TableName=self._table,
-                    Key=_key(delivery.account_id, delivery.delivery_id),
+                    Key=delivery_key(delivery.account_id, delivery.delivery_id),
                     UpdateExpression="SET enqueued = :true",
                     ExpressionAttributeValues={":true": {"BOOL": True}},
                 )
 
     def get(self, account_id: str, delivery_id: str) -> Delivery | None:
-        values = get_values(self._db, self._table, _key(account_id, delivery_id), "read delivery")
+        values = get_values(self._db, self._table, delivery_key(account_id, delivery_id), "read delivery")
         return values_to_delivery(values) if values else None
-
-    def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Delivery]:
-        """The stored deliveries among `keys` ((account id, delivery id) pairs) by key, read as `get` reads
-        them (strongly consistent) in one BatchGetItem per 100 keys; missing ones are left out."""
-        wanted = list(dict.fromkeys(keys))
-        items = batch_get(self._db, self._table, [_key(*key) for key in wanted], "read deliveries")
-        deliveries = (values_to_delivery(from_item(item)) for item in items)
-        return {(d.account_id, d.delivery_id): d for d in deliveries}
 
     def save(self, delivery: Delivery) -> None:
         with storage_errors("record delivery"):

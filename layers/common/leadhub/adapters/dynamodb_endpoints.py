@@ -7,19 +7,17 @@ ACCOUNT#{id} / ACCOUNT                 carries `endpointCount`, so the plan limi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from leadhub.adapters.aws import storage_errors
 from leadhub.adapters.dynamodb_audit import audit_put, audit_to_values
-from leadhub.adapters.dynamodb_batch import batch_get
-from leadhub.adapters.dynamodb_items import account_pk, from_item, from_stream_image, to_item
+from leadhub.adapters.dynamodb_items import account_pk, from_stream_image, to_item
 from leadhub.adapters.dynamodb_queries import TableAdapter, commit, get_values, put_if_version, query_prefix
 from leadhub.models.audit import AuditEntry
 from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
 
 
-def _key(account_id: str, endpoint_id: str) -> dict[str, Any]:
+def endpoint_key(account_id: str, endpoint_id: str) -> dict[str, Any]:
     return {"pk": {"S": endpoints_pk(account_id)}, "sk": {"S": f"ENDPOINT#{endpoint_id}"}}
 
 
@@ -116,16 +114,10 @@ class DynamoEndpointRepository(TableAdapter):
         return commit(self._db, [count, put, audit_put(self._table, audit)], "create webhook endpoint")
 
     def get(self, account_id: str, endpoint_id: str) -> WebhookEndpoint | None:
-        values = get_values(self._db, self._table, _key(account_id, endpoint_id), "read webhook endpoint")
+        values = get_values(
+            self._db, self._table, endpoint_key(account_id, endpoint_id), "read webhook endpoint"
+        )
         return values_to_endpoint(values) if values else None
-
-    def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], WebhookEndpoint]:
-        """The stored endpoints among `keys` ((account id, endpoint id) pairs) by key, read as `get` reads
-        them (strongly consistent) in one BatchGetItem per 100 keys; missing ones are left out."""
-        wanted = list(dict.fromkeys(keys))
-        items = batch_get(self._db, self._table, [_key(*key) for key in wanted], "read webhook endpoints")
-        endpoints = (values_to_endpoint(from_item(item)) for item in items)
-        return {(e.account_id, e.endpoint_id): e for e in endpoints}
 
     def list_for_account(self, account_id: str) -> list[WebhookEndpoint]:
         items = query_prefix(
@@ -141,7 +133,7 @@ class DynamoEndpointRepository(TableAdapter):
         delete = {
             "Delete": {
                 "TableName": self._table,
-                "Key": _key(account_id, endpoint_id),
+                "Key": endpoint_key(account_id, endpoint_id),
                 "ConditionExpression": "attribute_exists(pk)",
             }
         }

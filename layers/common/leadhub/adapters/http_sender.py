@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import contextvars
 import ssl
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import httpcore
@@ -159,10 +159,18 @@ def _new_client(ssl_context: ssl.SSLContext) -> httpx.Client:
     )
 
 
-@cache
+_shared_client: httpx.Client | None = None
+_creating_client = threading.Lock()
+
+
 def _default_client() -> httpx.Client:
-    """One client per execution environment, so warm invocations reuse connections."""
-    return _new_client(httpx.create_ssl_context())
+    """One client per execution environment, so warm invocations reuse connections. Created under a
+    lock: the threads of a cold batch all ask for it at once, and each would load the CA bundle."""
+    global _shared_client
+    with _creating_client:
+        if _shared_client is None:
+            _shared_client = _new_client(httpx.create_ssl_context())
+        return _shared_client
 
 
 class PinnedHttpSender:

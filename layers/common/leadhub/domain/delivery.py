@@ -359,7 +359,7 @@ ATTEMPT_GROUP_SIZE = 25  # attempts written per transaction (two items each) by 
 
 class _ReadOnce(Generic[V]):
     """Values by key for one batch, each read at most once: concurrent readers of a key wait for the one
-    read, and preloaded keys (found or not) are not read at all."""
+    read, and remembered keys (found or not) are not read at all."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -383,21 +383,18 @@ class _ReadOnce(Generic[V]):
         with self._lock:
             self._entries.pop(key, None)
 
-    def preload(self, keys: Iterable[Key], read_many: Callable[[list[Key]], Mapping[Key, V]]) -> None:
+    def remember(self, keys: Iterable[Key], found: Mapping[Key, V]) -> None:
+        """`keys` were read together: those in `found` are stored, the others are missing. A key this
+        batch has read or written already keeps what it has."""
         with self._lock:
-            wanted = [key for key in dict.fromkeys(keys) if key not in self._entries]
-        if not wanted:
-            return
-        found = read_many(wanted)
-        with self._lock:
-            for key in wanted:
+            for key in keys:
                 self._entries.setdefault(key, (threading.Lock(), [found.get(key)]))
 
 
 class BatchEndpoints:
     """An `EndpointStore` for one batch: each endpoint is read once, however many of the batch's
-    deliveries go to it (concurrent readers wait for the one read), or not at all once `preload` has
-    read it with the batch's other endpoints. The batch's deliveries are attempted at the same moment
+    deliveries go to it (concurrent readers wait for the one read), or not at all once it was read
+    with the batch's other records (`remember`). The batch's deliveries are attempted at the same moment
     anyway, so they may as well see the same read; a write through this store (a 410 disabling the
     endpoint) is what later readers in the batch see."""
 
@@ -405,11 +402,10 @@ class BatchEndpoints:
         self._inner = inner
         self._reads: _ReadOnce[WebhookEndpoint] = _ReadOnce()
 
-    def preload(self, keys: Iterable[Key]) -> None:
-        """Read the endpoints of `keys` together, when the store can (`get_many`: one BatchGetItem)."""
-        read_many = getattr(self._inner, "get_many", None)
-        if read_many is not None:
-            self._reads.preload(keys, read_many)
+    def remember(self, keys: Iterable[Key], found: Mapping[Key, WebhookEndpoint]) -> None:
+        """The endpoints of `keys`, read together before the batch's sends (`found`; the others are
+        missing): none of them is read again."""
+        self._reads.remember(keys, found)
 
     def get(self, account_id: str, endpoint_id: str) -> WebhookEndpoint | None:
         return self._reads.get((account_id, endpoint_id), lambda: self._inner.get(account_id, endpoint_id))
@@ -428,8 +424,8 @@ class BatchEndpoints:
 class BatchDeliveries:
     """A `DeliveryRecords` for one batch.
 
-    - `preload` reads the batch's delivery records together before its sends start (one BatchGetItem
-      instead of one GetItem per record, which would queue up behind each other);
+    - the batch's delivery records, read together before its sends start (one BatchGetItem instead
+      of one GetItem per record, which would queue up behind each other), are `remember`ed;
     - attempts are written by group commit when the store can write several in one transaction
       (`record_attempts`): while one write is in flight, the attempts that finish meanwhile queue up
       and go out together in the next, instead of one TransactWriteItems each;
@@ -442,11 +438,10 @@ class BatchDeliveries:
         record_many = getattr(inner, "record_attempts", None)
         self._groups = None if record_many is None else _AttemptGroups(inner, record_many, max_group)
 
-    def preload(self, keys: Iterable[Key]) -> None:
-        """Read the deliveries of `keys` together, when the store can (`get_many`: one BatchGetItem)."""
-        read_many = getattr(self._inner, "get_many", None)
-        if read_many is not None:
-            self._reads.preload(keys, read_many)
+    def remember(self, keys: Iterable[Key], found: Mapping[Key, Delivery]) -> None:
+        """The deliveries of `keys`, read together before the batch's sends (`found`; the others are
+        missing): none of them is read again."""
+        self._reads.remember(keys, found)
 
     def get(self, account_id: str, delivery_id: str) -> Delivery | None:
         return self._reads.get((account_id, delivery_id), lambda: self._inner.get(account_id, delivery_id))
