@@ -9,6 +9,7 @@ the HTTP API, queue/stream pollers, and the bootstrap of an admin key and a demo
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import errno
 import json
@@ -36,6 +37,15 @@ from local.workers import FunctionPool, InvokeResult, LogSink, start_pools, work
 LOCAL_SECRETS_METADATA = "Leadhub::LocalSecrets"
 ADMIN_KEY_ENV = "LEADHUB_ADMIN_KEY"
 DEMO_ACCOUNT = {"name": "Demo account", "plan": "business"}
+
+
+def generated_secret(env_name: str) -> str:
+    """A fresh value of the right shape for a local secret nobody set."""
+    if env_name == ADMIN_KEY_ENV:
+        return f"lhadm_{secrets.token_urlsafe(32)}"
+    if env_name.endswith("WEBHOOK_SECRET"):  # Svix / Standard Webhooks: whsec_ + base64 of the key
+        return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    return secrets.token_urlsafe(32)
 
 
 class StackError(RuntimeError):
@@ -249,10 +259,7 @@ class LocalStack:
         values: dict[str, str] = {}
         for env_name, parameter in declared.items():
             name = self.template.parameters.get(parameter, parameter)
-            generated = secrets.token_urlsafe(32)
-            value = self.config.env.get(env_name) or (
-                f"lhadm_{generated}" if env_name == ADMIN_KEY_ENV else generated
-            )
+            value = self.config.env.get(env_name) or generated_secret(env_name)
             ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
             values[env_name] = value
         if ADMIN_KEY_ENV not in values:

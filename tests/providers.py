@@ -156,3 +156,90 @@ class FakeTelegramBotApi(FakeProviderApi):
             return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
 
         self.route("POST", r"/bot(?P<token>[^/]+)/(?P<method>\w+)", bot_method)
+
+
+class FakeResendApi(FakeProviderApi):
+    """Resend for one API key: received emails (content a test puts in `emails`) and domains."""
+
+    def __init__(self, api_key: str) -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.emails: dict[str, dict[str, Any]] = {}
+        self.domains: dict[str, dict[str, Any]] = {}
+        self.failing = 0  # answer this many next email reads with 500
+
+        def authorised(call: ApiCall) -> bool:
+            return call.headers.get("authorization") == f"Bearer {self.api_key}"
+
+        def unauthorised() -> tuple[int, Any]:
+            return 401, {"statusCode": 401, "name": "validation_error", "message": "API key is invalid"}
+
+        def get_email(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
+            if not authorised(call):
+                return unauthorised()
+            if self.failing:
+                self.failing -= 1
+                return 500, {"message": "internal"}
+            email = self.emails.get(match["id"])
+            return (
+                (200, email)
+                if email
+                else (404, {"statusCode": 404, "name": "not_found", "message": "Email not found"})
+            )
+
+        def create_domain(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
+            if not authorised(call):
+                return unauthorised()
+            name = (call.body or {}).get("name", "")
+            if any(d["name"] == name for d in self.domains.values()):
+                return 403, {
+                    "statusCode": 403,
+                    "name": "validation_error",
+                    "message": f"{name} has been registered already",
+                }
+            domain_id = f"dom-{len(self.domains) + 1}"
+            records = [
+                {
+                    "record": "SPF",
+                    "name": "send",
+                    "type": "MX",
+                    "ttl": "Auto",
+                    "status": "not_started",
+                    "value": "feedback-smtp.us-east-1.amazonses.com",
+                    "priority": 10,
+                },
+                {
+                    "record": "Receiving",
+                    "name": name,
+                    "type": "MX",
+                    "ttl": "Auto",
+                    "status": "not_started",
+                    "value": "inbound-mx.resend.com",
+                    "priority": 10,
+                },
+            ]
+            self.domains[domain_id] = {
+                "id": domain_id,
+                "name": name,
+                "status": "not_started",
+                "records": records,
+            }
+            return 200, self.domains[domain_id]
+
+        def verify_domain(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
+            domain = self.domains.get(match["id"])
+            if not authorised(call) or domain is None:
+                return unauthorised() if not authorised(call) else (404, {"message": "Domain not found"})
+            domain["status"] = "verified"
+            return 200, {"object": "domain", "id": domain["id"]}
+
+        def get_domain(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
+            domain = self.domains.get(match["id"])
+            if not authorised(call) or domain is None:
+                return unauthorised() if not authorised(call) else (404, {"message": "Domain not found"})
+            return 200, domain
+
+        self.route("GET", r"/emails/receiving/(?P<id>[^/]+)", get_email)
+        self.route("POST", r"/domains", create_domain)
+        self.route("POST", r"/domains/(?P<id>[^/]+)/verify", verify_domain)
+        self.route("GET", r"/domains/(?P<id>[^/]+)", get_domain)

@@ -1,5 +1,6 @@
 """The outbox consumer: each stream record of the table becomes events, and each event one delivery
-job per matching endpoint on the delivery queue. Failed records are reported individually."""
+job per matching endpoint on the delivery queue; an inbound email stored without its content becomes a
+content job. Failed records are reported individually."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from leadhub.adapters.dynamodb_conversations import conversation_from_image, mes
 from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_from_image
 from leadhub.adapters.dynamodb_leads import lead_from_image
-from leadhub.adapters.sqs_jobs import SqsJobQueue
+from leadhub.adapters.sqs_jobs import SqsJobQueue, SqsJsonQueue
+from leadhub.domain.email_content import content_job_for
 from leadhub.domain.fanout import fan_out
 from leadhub.domain.outbox import conversation_facts, endpoint_facts, lead_facts, message_facts
 from leadhub.settings import FanoutSettings, load_settings
@@ -30,6 +32,7 @@ endpoints = DynamoEndpointRepository(settings.table_name)
 parents = CachedParents(DynamoAccountRepository(settings.table_name))
 deliveries = DynamoDeliveryLog(settings.table_name)
 queue = SqsJobQueue(settings.delivery_queue_url)
+email_contents = SqsJsonQueue(settings.email_content_queue_url)
 
 
 def record_handler(record: DynamoDBRecord) -> None:
@@ -44,10 +47,14 @@ def record_handler(record: DynamoDBRecord) -> None:
 def fan_out_record(record: DynamoDBRecord) -> None:
     images = record.raw_event.get("dynamodb", {})
     old, new = images.get("OldImage"), images.get("NewImage")
+    old_message, new_message = message_from_image(old), message_from_image(new)
+    content_job = content_job_for(old_message, new_message)
+    if content_job is not None:  # sent again if the record is retried: fetching twice is harmless
+        email_contents.send(content_job.to_message())
     facts = (
         lead_facts(lead_from_image(old), lead_from_image(new))
         + conversation_facts(conversation_from_image(old), conversation_from_image(new))
-        + message_facts(message_from_image(old), message_from_image(new))
+        + message_facts(old_message, new_message)
         + endpoint_facts(endpoint_from_image(old), endpoint_from_image(new))
     )
     if not facts:

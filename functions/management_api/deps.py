@@ -24,6 +24,7 @@ from leadhub.web import base_url
 
 if TYPE_CHECKING:
     from leadhub.domain.deliveries import DeliveryRecords, JobSender
+    from leadhub.domain.email_integration import ResendDomains
     from leadhub.domain.telegram_integration import TelegramBotApiPort
     from leadhub.domain.url_safety import HttpPost, Resolver
     from leadhub.domain.whatsapp_integration import GraphApiPort
@@ -105,3 +106,10 @@ def telegram_bot_api() -> TelegramBotApiPort:
     from leadhub.adapters.telegram_bot_api import TelegramBotApi
 
     return TelegramBotApi(settings.telegram_api_base_url)
+
+
+@cache
+def resend_domains() -> ResendDomains:
+    from leadhub.adapters.resend_api import ResendApi
+
+    return ResendApi(settings.resend_api_base_url, SsmSecret(settings.resend_api_key_parameter))

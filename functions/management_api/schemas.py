@@ -225,6 +225,13 @@ class TelegramConnectRequest(_Request):
     telegramBotToken: str = Field(min_length=1, max_length=200, pattern=r"^[0-9]+:[A-Za-z0-9_-]+$")
 
 
+class EmailConnectRequest(_Request):
+    emailFromAddress: str = Field(
+        max_length=254, pattern=r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+    )
+    emailFromName: str = Field(min_length=1, max_length=100)
+
+
 class IntegrationOut(BaseModel):
     """A connected channel; provider credentials are never shown."""
 

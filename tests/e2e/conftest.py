@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.providers import FakeGraphApi, FakeTelegramBotApi
+from tests.providers import FakeGraphApi, FakeResendApi, FakeTelegramBotApi
 from tests.stack_process import StackProcess
 
 # Short enough that the token-rotation test waits seconds, not the default minute.
@@ -23,7 +23,10 @@ STACK_ENV = {
     # Provider secrets, passed as an operator passes them to the local stack.
     "FB_APP_SECRET": "e2e-meta-app-secret",
     "META_WEBHOOK_VERIFY_TOKEN": "e2e-verify-token",
+    "RESEND_API_KEY": "re_e2e_key",
+    "RESEND_WEBHOOK_SECRET": "whsec_ZTJlLXJlc2VuZC13ZWJob29rLXNlY3JldC0zMmJ5dGVz",
 }
+RECEIVING_DOMAIN = "inbound.leadhub.test"
 # The loopback Graph API's one business account.
 WHATSAPP_ACCOUNT = {
     "wabaId": "1234567890987654321",
@@ -52,12 +55,25 @@ def telegram_api() -> Iterator[FakeTelegramBotApi]:
 
 
 @pytest.fixture(scope="session")
+def resend() -> Iterator[FakeResendApi]:
+    fake = FakeResendApi(STACK_ENV["RESEND_API_KEY"])
+    yield fake
+    fake.close()
+
+
+@pytest.fixture(scope="session")
 def stack(
-    tmp_path_factory: pytest.TempPathFactory, graph: FakeGraphApi, telegram_api: FakeTelegramBotApi
+    tmp_path_factory: pytest.TempPathFactory,
+    graph: FakeGraphApi,
+    telegram_api: FakeTelegramBotApi,
+    resend: FakeResendApi,
 ) -> Iterator[StackProcess]:
     state_dir = tmp_path_factory.mktemp("leadhub-state")
     log_path = state_dir / "stack.log"
-    providers = f"GraphApiBaseUrl={graph.base_url} TelegramApiBaseUrl={telegram_api.url}"
+    providers = (
+        f"GraphApiBaseUrl={graph.base_url} TelegramApiBaseUrl={telegram_api.url} "
+        f"ResendApiBaseUrl={resend.url} ResendReceivingDomain={RECEIVING_DOMAIN}"
+    )
     env = {**STACK_ENV, "LEADHUB_PARAMETERS": f"{STACK_ENV['LEADHUB_PARAMETERS']} {providers}"}
     with log_path.open("wb") as log:
         process = StackProcess(state_dir, env=env, log=log)

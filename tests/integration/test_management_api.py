@@ -606,6 +606,8 @@ class TestOpenApi(SharedStack):
             "/api/deliveries/{deliveryId}/retry": ["post"],
             "/api/integrations/whatsapp": ["delete", "get", "put"],
             "/api/integrations/telegram": ["delete", "get", "put"],
+            "/api/integrations/email": ["delete", "get", "put"],
+            "/api/integrations/email/verify": ["post"],
             "/api/conversations": ["get"],
             "/api/conversations/{conversationId}": ["get"],
             "/api/conversations/{conversationId}/messages": ["get"],

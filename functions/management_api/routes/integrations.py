@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from schemas import IntegrationOut, TelegramConnectRequest, WhatsAppConnectRequest
+from schemas import EmailConnectRequest, IntegrationOut, TelegramConnectRequest, WhatsAppConnectRequest
 
+from leadhub.domain import email_integration as email
+from leadhub.domain import integrations
 from leadhub.domain import telegram_integration as telegram
 from leadhub.domain import whatsapp_integration as whatsapp
 from leadhub.models.account import Scope
@@ -15,12 +19,20 @@ from leadhub.timestamps import utc_now
 
 router = Router()
 TAGS = ["Integrations"]
-WEBHOOK_PATHS = {Channel.WHATSAPP: "/api/webhooks/meta-whatsapp", Channel.TELEGRAM: telegram.WEBHOOK_PATH}
+WEBHOOK_PATHS = {
+    Channel.WHATSAPP: "/api/webhooks/meta-whatsapp",
+    Channel.TELEGRAM: telegram.WEBHOOK_PATH,
+    Channel.EMAIL: "/api/webhooks/email",
+}
 
 
-def _out(integration: Integration) -> IntegrationOut:
+def _connected(account_id: str, channel: Channel) -> Integration:
+    return integrations.get_integration(account_id, channel, integrations=deps.integrations)
+
+
+def _out(integration: Integration, **extra: Any) -> IntegrationOut:
     webhook_url = deps.public_base_url(router) + WEBHOOK_PATHS[integration.channel]
-    return IntegrationOut.model_validate({"webhookUrl": webhook_url, **integration.to_public()})
+    return IntegrationOut.model_validate({"webhookUrl": webhook_url, **integration.to_public(), **extra})
 
 
 @router.put(
@@ -52,7 +64,9 @@ def put_whatsapp(request: WhatsAppConnectRequest) -> IntegrationOut:
 )
 def get_whatsapp() -> IntegrationOut:
     caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
-    return _out(whatsapp.get_integration(caller.account_id, Channel.WHATSAPP, integrations=deps.integrations))
+    return _out(
+        integrations.get_integration(caller.account_id, Channel.WHATSAPP, integrations=deps.integrations)
+    )
 
 
 @router.delete(
@@ -63,7 +77,7 @@ def get_whatsapp() -> IntegrationOut:
 )
 def delete_whatsapp() -> IntegrationOut:
     caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
-    removed = whatsapp.disconnect(
+    removed = integrations.disconnect(
         caller.account_id,
         Channel.WHATSAPP,
         integrations=deps.integrations,
@@ -102,7 +116,9 @@ def put_telegram(request: TelegramConnectRequest) -> IntegrationOut:
 )
 def get_telegram() -> IntegrationOut:
     caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
-    return _out(whatsapp.get_integration(caller.account_id, Channel.TELEGRAM, integrations=deps.integrations))
+    return _out(
+        integrations.get_integration(caller.account_id, Channel.TELEGRAM, integrations=deps.integrations)
+    )
 
 
 @router.delete(
@@ -120,5 +136,67 @@ def delete_telegram() -> IntegrationOut:
         cipher=deps.cipher,
         actor=caller.key_id,
         now=utc_now(),
+    )
+    return _out(removed)
+
+
+@router.put(
+    "/api/integrations/email",
+    summary="Connect email: registers the sending domain with Resend and returns the DNS records to add",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def put_email(request: EmailConnectRequest) -> IntegrationOut:
+    caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
+    integration, records = email.connect_email(
+        caller.account_id,
+        request.emailFromAddress,
+        request.emailFromName,
+        domains=deps.resend_domains(),
+        integrations=deps.integrations,
+        actor=caller.key_id,
+        now=utc_now(),
+    )
+    return _out(integration, dnsRecords=records)
+
+
+@router.get(
+    "/api/integrations/email", summary="The email integration", security=deps.API_KEY_SECURITY, tags=TAGS
+)
+def get_email() -> IntegrationOut:
+    caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
+    return _out(
+        integrations.get_integration(caller.account_id, Channel.EMAIL, integrations=deps.integrations)
+    )
+
+
+@router.post(
+    "/api/integrations/email/verify",
+    summary="Ask Resend to verify the domain's DNS records; returns the domain status",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def verify_email() -> IntegrationOut:
+    caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
+    integration, records = email.verify_email_domain(
+        caller.account_id,
+        domains=deps.resend_domains(),
+        integrations=deps.integrations,
+        actor=caller.key_id,
+        now=utc_now(),
+    )
+    return _out(integration, dnsRecords=records)
+
+
+@router.delete(
+    "/api/integrations/email",
+    summary="Disconnect email (mail to the domain is ignored from then on)",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def delete_email() -> IntegrationOut:
+    caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
+    removed = integrations.disconnect(
+        caller.account_id, Channel.EMAIL, integrations=deps.integrations, actor=caller.key_id, now=utc_now()
     )
     return _out(removed)

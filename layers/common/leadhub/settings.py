@@ -81,6 +81,21 @@ class TelegramWebhookSettings(BaseSettings):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class EmailWebhookSettings(BaseSettings):
+    # SSM SecureString holding the Resend webhook's signing secret (whsec_…).
+    resend_webhook_secret_parameter: str = setting("RESEND_WEBHOOK_SECRET_PARAMETER", min_length=1)
+    # Replies come back to reply+{conversationId}@ this domain; empty: no reply threading.
+    resend_receiving_domain: str = setting("RESEND_RECEIVING_DOMAIN", "")
+    route_cache_seconds: int = setting("ROUTE_CACHE_SECONDS", 60, ge=0, le=300)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EmailContentSettings(BaseSettings):
+    resend_api_base_url: str = setting("RESEND_API_BASE_URL", "https://api.resend.com", min_length=1)
+    resend_api_key_parameter: str = setting("RESEND_API_KEY_PARAMETER", min_length=1)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ManagementSettings(BaseSettings):
     kms_key_id: str = setting("KMS_KEY_ID", min_length=1)
     admin_key_parameter: str = setting("ADMIN_KEY_PARAMETER", min_length=1)
@@ -94,11 +109,15 @@ class ManagementSettings(BaseSettings):
     # Provider APIs, settings so that tests and the local stack can use loopback fakes.
     graph_api_base_url: str = setting("GRAPH_API_BASE_URL", "https://graph.facebook.com/v23.0", min_length=1)
     telegram_api_base_url: str = setting("TELEGRAM_API_BASE_URL", "https://api.telegram.org", min_length=1)
+    resend_api_base_url: str = setting("RESEND_API_BASE_URL", "https://api.resend.com", min_length=1)
+    resend_api_key_parameter: str = setting("RESEND_API_KEY_PARAMETER", min_length=1)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class FanoutSettings(BaseSettings):
     delivery_queue_url: str = setting("DELIVERY_QUEUE_URL", min_length=1)
+    # Inbound emails whose content is still to be fetched from Resend.
+    email_content_queue_url: str = setting("EMAIL_CONTENT_QUEUE_URL", min_length=1)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

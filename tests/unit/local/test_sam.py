@@ -79,7 +79,13 @@ def real_specs(runner_env: dict[str, str] | None = None, **overrides: Any) -> di
     registry = ResourceRegistry(template)
     registry.set("LeadhubTable", TABLE, Arn=TABLE_ARN, StreamArn=f"{TABLE_ARN}/stream/1")
     registry.set("SecretsKey", KEY_ID, Arn=f"arn:aws:kms:us-east-1:{settings.ACCOUNT_ID}:key/{KEY_ID}")
-    for queue in ("DeliveryQueue", "DeliveryDLQ", "FanoutFailureQueue"):
+    for queue in (
+        "DeliveryQueue",
+        "DeliveryDLQ",
+        "FanoutFailureQueue",
+        "EmailContentQueue",
+        "EmailContentDLQ",
+    ):
         arn = f"arn:aws:sqs:us-east-1:{settings.ACCOUNT_ID}:{queue}"
         registry.set(queue, f"http://sqs.local/{queue}", Arn=arn, QueueName=queue)
     return build_function_specs(template, registry.evaluator, runner_env or {})
@@ -94,6 +100,8 @@ def test_real_template_functions_and_routes() -> None:
         "DeliveryWorkerFunction",
         "WhatsappWebhookFunction",
         "TelegramWebhookFunction",
+        "EmailWebhookFunction",
+        "EmailContentFunction",
     }
     webhook, management = specs["LeadWebhookFunction"], specs["ManagementApiFunction"]
     assert specs["WhatsappWebhookFunction"].http_routes == (

@@ -19,12 +19,14 @@ from botocore.exceptions import ClientError
 
 from leadhub.adapters.aws import error_code, storage_errors
 from leadhub.adapters.dynamodb_audit import audit_put
+from leadhub.adapters.dynamodb_integrations import route_key
 from leadhub.adapters.dynamodb_items import account_pk, from_stream_image, to_item
 from leadhub.adapters.dynamodb_leads import lead_key, lead_to_values, values_to_lead
 from leadhub.adapters.dynamodb_pages import query_page
 from leadhub.adapters.dynamodb_queries import TableAdapter, get_values
 from leadhub.errors import StorageUnavailable
 from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
+from leadhub.models.integration import email_reply_route_key
 from leadhub.models.lead import Lead
 from leadhub.models.page import Page
 from leadhub.ports import CommitOutcome, InboundWrite
@@ -148,6 +150,8 @@ class DynamoConversationStore(TableAdapter):
         items.append(self._put_new(message_to_values(message)))
         if write.audit is not None:
             items.append(audit_put(self._table, write.audit))
+        if write.new_conversation is not None and write.new_conversation.channel is Channel.EMAIL:
+            items.append(self._reply_route_put(write.new_conversation))
         try:
             with storage_errors("store message", expected=frozenset({"TransactionCanceledException"})):
                 self._db.transact_write_items(TransactItems=items)
@@ -260,6 +264,17 @@ class DynamoConversationStore(TableAdapter):
         }
         return self._put_new(values)
 
+    def _reply_route_put(self, conversation: Conversation) -> dict[str, Any]:
+        """Replies to reply+{conversationId}@… find their account through this route."""
+        key = route_key(Channel.EMAIL, email_reply_route_key(conversation.conversation_id))
+        values = {
+            **{k: v["S"] for k, v in key.items()},
+            "entity": "route",
+            "accountId": conversation.account_id,
+            "details": {"conversationId": conversation.conversation_id},
+        }
+        return self._put_new(values)
+
     def _lead_put(self, lead: Lead, expected_version: int | None) -> dict[str, Any]:
         if expected_version is None:
             return self._put_new(lead_to_values(lead))
@@ -295,7 +310,7 @@ class DynamoConversationStore(TableAdapter):
 
 def _cancellation_outcome(exc: ClientError, deduplicating: int, conversation_at: int) -> CommitOutcome:
     """Which condition cancelled the commit: items [0, deduplicating) are the markers and the index, then
-    the lead, the conversation, the message (a duplicate too) and the audit entry."""
+    the lead, the conversation, the message (a duplicate too), the audit entry and a reply route."""
     reasons = exc.response.get("CancellationReasons") or []
     codes = [r.get("Code") for r in reasons]
     if "ConditionalCheckFailed" in codes:

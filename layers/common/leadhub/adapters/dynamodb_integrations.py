@@ -20,7 +20,7 @@ def _integration_key(account_id: str, channel: Channel) -> dict[str, Any]:
     return {"pk": {"S": account_pk(account_id)}, "sk": {"S": f"INTEGRATION#{channel.value}"}}
 
 
-def _route_key(channel: Channel, key: str) -> dict[str, Any]:
+def route_key(channel: Channel, key: str) -> dict[str, Any]:
     return {"pk": {"S": f"ROUTE#{channel.value}#{key}"}, "sk": {"S": "ROUTE"}}
 
 
@@ -52,7 +52,7 @@ class DynamoIntegrations(TableAdapter):
             "settings": dict(integration.settings),
         }
         route = {
-            **{k: v["S"] for k, v in _route_key(channel, integration.route_key).items()},
+            **{k: v["S"] for k, v in route_key(channel, integration.route_key).items()},
             "entity": "route",
             "accountId": integration.account_id,
             "details": dict(integration.settings),
@@ -87,7 +87,7 @@ class DynamoIntegrations(TableAdapter):
         commit(self._db, items, "delete integration")
 
     def find_route(self, channel: Channel, key: str) -> ChannelRoute | None:
-        values = get_values(self._db, self._table, _route_key(channel, key), "find route")
+        values = get_values(self._db, self._table, route_key(channel, key), "find route")
         if values is None:
             return None
         return ChannelRoute(channel, key, values["accountId"], values.get("details", {}))
@@ -97,7 +97,7 @@ class DynamoIntegrations(TableAdapter):
         return {
             "Delete": {
                 "TableName": self._table,
-                "Key": _route_key(integration.channel, integration.route_key),
+                "Key": route_key(integration.channel, integration.route_key),
                 "ConditionExpression": "attribute_not_exists(pk) OR accountId = :me",
                 "ExpressionAttributeValues": {":me": {"S": integration.account_id}},
             }

@@ -1,8 +1,10 @@
-"""The delivery queue: send jobs in batches, and push a failed one's next attempt into the future."""
+"""The job queues: delivery jobs sent in batches (a failed one's next attempt pushed into the future),
+and plain JSON jobs for the other workers."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from leadhub.adapters.aws import ClientFactory, client, storage_errors
@@ -39,3 +41,15 @@ class SqsJobQueue:
             self._sqs.change_message_visibility(
                 QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
             )
+
+
+class SqsJsonQueue:
+    """A queue of JSON job messages (e.g. inbound emails whose content is to be fetched)."""
+
+    def __init__(self, queue_url: str, clients: ClientFactory = client) -> None:
+        self._url = queue_url
+        self._clients = clients
+
+    def send(self, body: Mapping[str, object]) -> None:
+        with storage_errors("queue job"):
+            self._clients("sqs").send_message(QueueUrl=self._url, MessageBody=json.dumps(dict(body)))

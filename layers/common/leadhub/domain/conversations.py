@@ -11,6 +11,7 @@ from leadhub.errors import NotFound, StorageUnavailable
 from leadhub.ids import derived_id, sortable_id
 from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import (
+    AWAITING_CONTENT,
     OUTBOUND_STATUS_RANK,
     RECEIVED,
     Channel,
@@ -88,7 +89,7 @@ def record_inbound(inbound: InboundMessage, *, store: ConversationStore, now: da
             type=inbound.type,
             sent_at=inbound.sent_at,
             received_at=at,
-            status=RECEIVED,
+            status=AWAITING_CONTENT if inbound.awaiting_content else RECEIVED,
             provider_message_id=inbound.provider_message_id,
             text=inbound.text,
             content=inbound.content,
@@ -212,6 +213,26 @@ def record_edit(
         if message.edited_at is not None and message.edited_at >= edited_at:
             return True  # a later edit is already stored
         if store.replace_message(replace(message, text=text, edited_at=edited_at), previous=message):
+            return True
+    raise StorageUnavailable("The message is being written concurrently; please retry")
+
+
+def record_content(
+    account_id: str,
+    channel: Channel,
+    provider_message_id: str,
+    text: str | None,
+    content: dict[str, object],
+    *,
+    store: ConversationStore,
+) -> bool:
+    """Complete a message stored before its content arrived; False when there is none awaiting it."""
+    for _ in range(_WRITE_ATTEMPTS):
+        message = store.find_message(account_id, channel, provider_message_id)
+        if message is None or message.status != AWAITING_CONTENT:
+            return False
+        completed = replace(message, status=RECEIVED, text=text, content={**message.content, **content})
+        if store.replace_message(completed, previous=message):
             return True
     raise StorageUnavailable("The message is being written concurrently; please retry")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadhub.models.conversation import Conversation, Direction, Message
+from leadhub.models.conversation import RECEIVED, Conversation, Direction, Message
 from leadhub.models.lead import Lead
 from leadhub.models.webhook_endpoint import WebhookEndpoint
 from leadhub.timestamps import from_iso
@@ -90,13 +90,16 @@ def conversation_facts(old: Conversation | None, new: Conversation | None) -> li
 
 
 def message_facts(old: Message | None, new: Message | None) -> list[Fact]:
-    """An inbound message stored is `message.received`; a provider's report that moved one of our
-    messages on (delivered, read, failed) is `message.status`. Edits are not announced."""
+    """An inbound message stored with its content is `message.received` (an email once its content has
+    been fetched); a provider's report that moved one of our messages on (delivered, read, failed) is
+    `message.status`. Edits are not announced."""
     if new is None:
         return []
-    if old is None:
-        if new.direction is Direction.INBOUND:
+    if new.direction is Direction.INBOUND:
+        if new.status == RECEIVED and (old is None or old.status != RECEIVED):
             return [Fact(MESSAGE_RECEIVED, new.account_id, new.received_at, new.message_id, new.to_public())]
+        return []
+    if old is None:
         return []
     if new.direction is Direction.OUTBOUND and new.status != old.status and new.status_at:
         data = {**new.to_public(), "previousStatus": old.status}

@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime
 from typing import Any, Protocol
 
-from leadhub.domain.whatsapp_integration import IntegrationStore, get_integration
+from leadhub.domain.integrations import IntegrationStore, get_integration
 from leadhub.errors import FieldError, InvalidRequest
 from leadhub.ids import token_hash
 from leadhub.models.audit import AuditEntry

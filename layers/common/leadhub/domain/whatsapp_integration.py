@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from leadhub.errors import Conflict, FieldError, InvalidRequest, NotFound
+from leadhub.domain.integrations import IntegrationStore
+from leadhub.errors import Conflict, FieldError, InvalidRequest
 from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import Channel
 from leadhub.models.integration import Integration, credential_context
@@ -24,15 +25,6 @@ class GraphApiPort(Protocol):
     def phone_numbers(self, waba_id: str, access_token: str) -> list[dict[str, Any]]: ...
 
     def subscribe_app(self, waba_id: str, access_token: str) -> None: ...
-
-
-class IntegrationStore(Protocol):
-    def get(self, account_id: str, channel: Channel) -> Integration | None: ...
-
-    def save(self, integration: Integration, previous: Integration | None, audit: AuditEntry) -> bool:
-        """False when another account holds the integration's route."""
-
-    def delete(self, integration: Integration, audit: AuditEntry) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,20 +78,3 @@ def connect_whatsapp(
     if not integrations.save(integration, previous, audit):
         raise Conflict("This WhatsApp phone number is connected to another account")
     return integration
-
-
-def get_integration(account_id: str, channel: Channel, *, integrations: IntegrationStore) -> Integration:
-    found = integrations.get(account_id, channel)
-    if found is None:
-        raise NotFound(f"No {channel.value} integration is connected")
-    return found
-
-
-def disconnect(
-    account_id: str, channel: Channel, *, integrations: IntegrationStore, actor: str, now: datetime
-) -> Integration:
-    found = get_integration(account_id, channel, integrations=integrations)
-    target = {"channel": channel.value}
-    audit = AuditEntry(account_id, "integration.disconnected", "api", to_iso(now), actor=actor, target=target)
-    integrations.delete(found, audit)
-    return found

@@ -27,7 +27,9 @@ class ConversationStatus(StrEnum):
 # Delivery states of an outbound message, in the order they happen. A status that arrives late (Meta does
 # not guarantee order) never moves a message back; "failed" ends it whatever came before.
 OUTBOUND_STATUS_RANK: Mapping[str, int] = {"queued": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
-RECEIVED = "received"  # the status of every inbound message
+RECEIVED = "received"  # the status of every inbound message once its content is stored
+# An inbound email until its content is fetched from Resend (its webhook carries only metadata).
+AWAITING_CONTENT = "awaiting_content"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,7 @@ class InboundMessage:
     route: Mapping[str, str] = field(default_factory=dict)
     # A reply to one of our emails names its conversation; None: the lead's open one (or a new one).
     conversation_id: str | None = None
+    awaiting_content: bool = False  # the provider sent metadata only; the content is fetched later
 
     @property
     def channel(self) -> Channel:

@@ -1,0 +1,230 @@
+"""Email inside moto: connecting a domain against a loopback Resend, the signed webhook through the real
+handler, the fan-out asking for the content, the content worker fetching it, and replies threading."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from leadhub.adapters.dynamodb_conversations import message_from_image
+from leadhub.domain.outbox import message_facts
+from tests.integration.conftest import (
+    Account,
+    Api,
+    HttpResult,
+    LambdaContext,
+    Stack,
+    http_event,
+    invoke,
+    shared_clients,
+)
+from tests.integration.test_event_fanout import stream_event
+from tests.integration.test_outbox_stream import stream_records
+from tests.providers import FakeResendApi
+
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "resend"
+API_KEY = "re_test_key"
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"w" * 32).decode()
+RECEIVING = "inbound.leadhub.test"
+
+
+@pytest.fixture
+def resend() -> Iterator[FakeResendApi]:
+    fake = FakeResendApi(API_KEY)
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def secrets(stack: Stack) -> None:
+    ssm = shared_clients().client("ssm")
+    webhook_env = stack.specs["EmailWebhookFunction"].environment
+    content_env = stack.specs["EmailContentFunction"].environment
+    ssm.put_parameter(Name=content_env["RESEND_API_KEY_PARAMETER"], Value=API_KEY, Type="SecureString")
+    ssm.put_parameter(
+        Name=webhook_env["RESEND_WEBHOOK_SECRET_PARAMETER"], Value=WEBHOOK_SECRET, Type="SecureString"
+    )
+
+
+@pytest.fixture
+def channel_api(stack: Stack, resend: FakeResendApi, secrets: None) -> Api:
+    api = Api(stack)
+    api.management = stack.load_function("ManagementApiFunction", RESEND_API_BASE_URL=resend.url)
+    return api
+
+
+@pytest.fixture
+def email_webhook(stack: Stack, secrets: None) -> ModuleType:
+    return stack.load_function("EmailWebhookFunction", RESEND_RECEIVING_DOMAIN=RECEIVING)
+
+
+@pytest.fixture
+def connected(channel_api: Api) -> Account:
+    account = channel_api.create_account("Acme Mail")
+    body = {"emailFromAddress": "hello@acme.test", "emailFromName": "Acme"}
+    result = channel_api.call("PUT", "/api/integrations/email", api_key=account.api_key, json_body=body)
+    assert result.status == 200, result.body
+    return account
+
+
+def post(module: ModuleType, event: dict[str, Any], msg_id: str) -> HttpResult:
+    body = json.dumps(event).encode()
+    now = int(__import__("time").time())
+    key = base64.b64decode(WEBHOOK_SECRET.removeprefix("whsec_"))
+    digest = hmac.new(key, f"{msg_id}.{now}.".encode() + body, hashlib.sha256).digest()
+    headers = {
+        "content-type": "application/json",
+        "svix-id": msg_id,
+        "svix-timestamp": str(now),
+        "svix-signature": f"v1,{base64.b64encode(digest).decode()}",
+    }
+    return invoke(
+        module,
+        http_event(
+            "POST", "/api/webhooks/email", route_key="POST /api/webhooks/email", headers=headers, body=body
+        ),
+    )
+
+
+def email_received(email_id: str, to: list[str]) -> dict[str, Any]:
+    event = json.loads((SAMPLES / "email-received-docs.json").read_text())
+    event["data"].update(email_id=email_id, to=to, **{"from": "Ada Lovelace <ada@example.com>"})
+    return event
+
+
+def fan_out_new_records(stack: Stack, seen: int) -> int:
+    records = stream_records(stack)
+    result = stack.load_function("EventFanoutFunction").lambda_handler(
+        stream_event(records[seen:], stack.stream_arn), LambdaContext()
+    )
+    assert result["batchItemFailures"] == []
+    return len(records)
+
+
+def content_jobs(stack: Stack) -> list[dict[str, Any]]:
+    url = stack.specs["EventFanoutFunction"].environment["EMAIL_CONTENT_QUEUE_URL"]
+    batch = shared_clients().client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    return batch.get("Messages", [])
+
+
+def sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:EmailContentQueue",
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
+    }
+
+
+def test_connecting_registers_the_domain_and_returns_its_dns_records(
+    channel_api: Api, resend: FakeResendApi
+) -> None:
+    account = channel_api.create_account()
+    body = {"emailFromAddress": "hello@acme.test", "emailFromName": "Acme"}
+    result = channel_api.call("PUT", "/api/integrations/email", api_key=account.api_key, json_body=body)
+    assert result.status == 200
+    assert (result.body["domain"], result.body["domainStatus"]) == ("acme.test", "not_started")
+    assert [r["record"] for r in result.body["dnsRecords"]] == ["SPF", "Receiving"]
+    assert resend.calls[0].headers["authorization"] == f"Bearer {API_KEY}"
+
+    verified = channel_api.call("POST", "/api/integrations/email/verify", api_key=account.api_key)
+    assert (verified.status, verified.body["domainStatus"]) == (200, "verified")
+    shown = channel_api.call("GET", "/api/integrations/email", api_key=account.api_key)
+    assert shown.body["domainStatus"] == "verified"
+
+    other = channel_api.create_account("Other")
+    taken = channel_api.call("PUT", "/api/integrations/email", api_key=other.api_key, json_body=body)
+    assert taken.status == 400 and "registered already" in taken.body["details"][0]["message"]
+
+
+@pytest.mark.parametrize("address", ["not-an-address", "a@b", "x@@acme.test"])
+def test_invalid_from_addresses_are_400(channel_api: Api, address: str) -> None:
+    account = channel_api.create_account()
+    body = {"emailFromAddress": address, "emailFromName": "Acme"}
+    result = channel_api.call("PUT", "/api/integrations/email", api_key=account.api_key, json_body=body)
+    assert result.status == 400
+
+
+def test_an_email_is_stored_then_completed_with_its_fetched_text_then_announced(
+    stack: Stack, connected: Account, email_webhook: ModuleType, resend: FakeResendApi
+) -> None:
+    seen = len(stream_records(stack))
+    stored = post(email_webhook, email_received("e-1", ["hello@acme.test"]), "msg_1")
+    assert (stored.status, stored.body) == (200, {"received": True, "outcome": "stored"})
+    assert (
+        post(email_webhook, email_received("e-1", ["hello@acme.test"]), "msg_1").body["outcome"]
+        == "duplicate"
+    )
+
+    seen = fan_out_new_records(stack, seen)
+    [job] = content_jobs(stack)
+    assert json.loads(job["Body"]) == {"accountId": connected.account_id, "emailId": "e-1"}
+
+    resend.failing = 1  # Resend has a bad moment: the job fails alone and is retried
+    content = stack.load_function("EmailContentFunction", RESEND_API_BASE_URL=resend.url)
+    failed = content.lambda_handler(sqs_event([job]), LambdaContext())
+    assert failed["batchItemFailures"] == [{"itemIdentifier": job["MessageId"]}]
+    resend.emails["e-1"] = {
+        "id": "e-1",
+        "text": "Hello!\n\nOn Mon, Acme <hello@acme.test> wrote:\n> Hi",
+        "html": None,
+    }
+    assert content.lambda_handler(sqs_event([job]), LambdaContext())["batchItemFailures"] == []
+
+    [message] = stack.entities("message")
+    assert (message["status"]["S"], message["text"]["S"]) == ("received", "Hello!")
+    facts = []
+    for record in stream_records(stack)[seen:]:
+        images = record["dynamodb"]
+        facts += message_facts(
+            message_from_image(images.get("OldImage")), message_from_image(images.get("NewImage"))
+        )
+    assert [(f.event, f.data["text"]) for f in facts] == [("message.received", "Hello!")]
+
+
+def test_replies_to_the_reply_address_join_their_conversation(
+    stack: Stack, channel_api: Api, connected: Account, email_webhook: ModuleType
+) -> None:
+    post(email_webhook, email_received("e-1", ["hello@acme.test"]), "msg_1")
+    [conversation] = channel_api.call("GET", "/api/conversations", api_key=connected.api_key).body["items"]
+    reply_to = f"reply+{conversation['conversationId']}@{RECEIVING}"
+    assert post(email_webhook, email_received("e-2", [reply_to]), "msg_2").body["outcome"] == "stored"
+    [again] = channel_api.call("GET", "/api/conversations", api_key=connected.api_key).body["items"]
+    assert (again["conversationId"], again["messageCount"]) == (conversation["conversationId"], 2)
+
+
+def test_a_bad_signature_is_401_and_mail_to_unknown_domains_is_ignored(
+    stack: Stack, connected: Account, email_webhook: ModuleType
+) -> None:
+    event = email_received("e-1", ["hello@acme.test"])
+    body = json.dumps(event).encode()
+    headers = {"svix-id": "msg_x", "svix-timestamp": "1", "svix-signature": "v1,AAAA"}
+    bad = invoke(
+        email_webhook,
+        http_event(
+            "POST", "/api/webhooks/email", route_key="POST /api/webhooks/email", headers=headers, body=body
+        ),
+    )
+    assert bad.status == 401
+    assert (
+        post(email_webhook, email_received("e-9", ["x@elsewhere.test"]), "msg_9").body["outcome"] == "ignored"
+    )
+    assert stack.entities("message") == []
