@@ -3,19 +3,25 @@ through the app's own domain code, the functions' environments, and the sample e
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import itertools
 import json
 import os
 import random
+import secrets
 import statistics
 import sys
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = REPO_ROOT / "events"
+SAMPLES_DIR = REPO_ROOT / "tests" / "fixtures" / "samples"
 LAYER_DIR = REPO_ROOT / "layers" / "common"
 # The benchmarks run as `python bench/<name>.py`: make the repo's packages importable.
 for _path in (REPO_ROOT, LAYER_DIR):
@@ -257,3 +263,232 @@ def lead_event(account: DemoAccount, phone: str, relative_path: str = "lead_webh
     event["body"] = json.dumps(body)
     event["headers"]["content-length"] = str(len(event["body"].encode()))
     return event
+
+
+# -- messaging channels ----------------------------------------------------------------------------
+# Each channel's webhook gets an account connected the way the management API connects it (the domain's
+# connect function with an in-process stand-in for the provider's API, the real KMS cipher and DynamoDB
+# adapter against the emulator), and builds the provider's signed requests. A new channel is one factory
+# in CHANNELS: the benchmarks take every function listed there.
+
+API_HOST = "id.execute-api.us-east-1.amazonaws.com"
+# The Meta app secret of this benchmark process: one per deployment, so the same for every account.
+META_APP_SECRET = secrets.token_urlsafe(32)
+
+
+class Channel(Protocol):
+    """A connected account on one channel, and the provider's webhook requests for it."""
+
+    function_id: str
+    first_request: str  # what the cold-start benchmark posts, in words
+    env: Mapping[str, str]  # settings the local stack overrides for this function (loopback fakes)
+
+    def new_sender(self) -> str:
+        """Someone who has never written to the account."""
+
+    def new_message_id(self) -> str:
+        """An id the provider has not sent before."""
+
+    def text_event(self, sender: str, message_id: str) -> dict[str, Any]:
+        """The API Gateway event of a text message; the same arguments give a redelivery."""
+
+    def outcome(self, body: Mapping[str, Any]) -> str:
+        """What the handler's 200 body says happened: stored, duplicate, or anything else."""
+
+
+def http_api_event(route_key: str, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event, shaped like events/lead_webhook/new-lead.json."""
+    method, _, path = route_key.partition(" ")
+    return {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {
+            "host": API_HOST,
+            "user-agent": "bench",
+            "content-type": "application/json",
+            "content-length": str(len(body)),
+            **headers,
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api-id",
+            "domainName": API_HOST,
+            "domainPrefix": "id",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.10",
+                "userAgent": "bench",
+            },
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": "23/Nov/2026:09:00:00 +0000",
+            "timeEpoch": 1795424400000,
+        },
+        "body": body.decode(),
+        "isBase64Encoded": False,
+    }
+
+
+def _sample(relative_path: str) -> dict[str, Any]:
+    sample: dict[str, Any] = json.loads((SAMPLES_DIR / relative_path).read_text())
+    return sample
+
+
+def _integration_ports(stack: LocalStack) -> dict[str, Any]:
+    """The management API's integration store and cipher, on the benchmark's own clients."""
+    from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
+    from leadhub.adapters.kms_cipher import KmsCipher
+
+    key_id = stack.specs["ManagementApiFunction"].environment["KMS_KEY_ID"]
+    return {
+        "integrations": DynamoIntegrations(stack.table_name, clients=stack.clients.client),
+        "cipher": KmsCipher(key_id, clients=stack.clients.client),
+    }
+
+
+@dataclass
+class WhatsappChannel:
+    """A WhatsApp Business number connected to the account; Meta's signed notifications for it."""
+
+    phone_number_id: str
+    function_id: str = "WhatsappWebhookFunction"
+    first_request: str = (
+        "POST /api/webhooks/meta-whatsapp: a signed text message (tests/fixtures/samples/whatsapp/"
+        "text-pywa.json) from a new sender to a connected number"
+    )
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def new_sender(self) -> str:
+        return new_phone().removeprefix("+")  # a wa_id: the number without "+"
+
+    def new_message_id(self) -> str:
+        return f"wamid.{secrets.token_hex(16)}"
+
+    def text_event(self, sender: str, message_id: str) -> dict[str, Any]:
+        notification = _sample("whatsapp/text-pywa.json")
+        value = notification["entry"][0]["changes"][0]["value"]
+        value["metadata"]["phone_number_id"] = self.phone_number_id
+        value["contacts"][0]["wa_id"] = sender
+        value["messages"][0] |= {"from": sender, "id": message_id, "timestamp": str(int(time.time()))}
+        body = json.dumps(notification).encode()
+        signature = "sha256=" + hmac.new(META_APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        return http_api_event("POST /api/webhooks/meta-whatsapp", {"x-hub-signature-256": signature}, body)
+
+    def outcome(self, body: Mapping[str, Any]) -> str:
+        counts = {k: body.get(k) for k in ("stored", "duplicates", "statuses", "ignored")}
+        if counts == {"stored": 1, "duplicates": 0, "statuses": 0, "ignored": 0}:
+            return "stored"
+        if counts == {"stored": 0, "duplicates": 1, "statuses": 0, "ignored": 0}:
+            return "duplicate"
+        return json.dumps(counts)
+
+
+def whatsapp_channel(stack: LocalStack, account: DemoAccount) -> WhatsappChannel:
+    """Connect a number as PUT /api/integrations/whatsapp does, and put the Meta app secret in SSM."""
+    from leadhub.domain.whatsapp_integration import WhatsAppConnection, connect_whatsapp
+    from leadhub.timestamps import utc_now
+
+    waba_id, phone_number_id = (str(random.randrange(10**14, 10**15)) for _ in range(2))
+
+    class GraphApi:  # the Graph API's answers for this business account
+        def phone_numbers(self, waba: str, access_token: str) -> list[dict[str, Any]]:
+            number = {"display_phone_number": "+1 555-0100", "verified_name": "Bench Realty"}
+            return [{"id": phone_number_id, **number}]
+
+        def subscribe_app(self, waba: str, access_token: str) -> None:
+            pass
+
+    connect_whatsapp(
+        account.account_id,
+        WhatsAppConnection(waba_id, phone_number_id, f"EAAG{secrets.token_urlsafe(24)}"),
+        graph=GraphApi(),
+        actor="bench",
+        now=utc_now(),
+        **_integration_ports(stack),
+    )
+    parameter = stack.specs["WhatsappWebhookFunction"].environment["META_APP_SECRET_PARAMETER"]
+    stack.clients.client("ssm").put_parameter(
+        Name=parameter, Value=META_APP_SECRET, Type="SecureString", Overwrite=True
+    )
+    return WhatsappChannel(phone_number_id)
+
+
+_telegram_ids = itertools.count(random.randrange(10**8, 2 * 10**8))
+
+
+@dataclass
+class TelegramChannel:
+    """A bot connected to the account; the Updates Telegram posts with the webhook's secret token."""
+
+    bot_id: str
+    secret_token: str
+    function_id: str = "TelegramWebhookFunction"
+    first_request: str = (
+        "POST /api/webhooks/telegram: a text message Update (tests/fixtures/samples/telegram/"
+        "text-start-official.json) from a new user, with the account's secret token"
+    )
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def new_sender(self) -> str:
+        return str(random.randrange(10**9, 8 * 10**9))  # a user id (a private chat has the same id)
+
+    def new_message_id(self) -> str:
+        return str(next(_telegram_ids))  # the Update's update_id and its message's message_id
+
+    def text_event(self, sender: str, message_id: str) -> dict[str, Any]:
+        update = _sample("telegram/text-start-official.json")
+        update["update_id"] = int(message_id)
+        message = update["message"]
+        message |= {"message_id": int(message_id), "date": int(time.time())}
+        message["from"]["id"] = message["chat"]["id"] = int(sender)
+        body = json.dumps(update).encode()
+        return http_api_event(
+            "POST /api/webhooks/telegram", {"x-telegram-bot-api-secret-token": self.secret_token}, body
+        )
+
+    def outcome(self, body: Mapping[str, Any]) -> str:
+        return str(body.get("outcome"))
+
+
+def telegram_channel(stack: LocalStack, account: DemoAccount) -> TelegramChannel:
+    """Connect a bot as PUT /api/integrations/telegram does (getMe, setWebhook with a new secret)."""
+    from leadhub.domain.telegram_integration import connect_telegram
+    from leadhub.timestamps import utc_now
+
+    bot_id = str(random.randrange(10**9, 8 * 10**9))
+    registered: dict[str, str] = {}
+
+    class BotApi:  # the Bot API's answers for this bot
+        def get_me(self, bot_token: str) -> dict[str, Any]:
+            return {"id": int(bot_id), "is_bot": True, "first_name": "Bench", "username": "bench_bot"}
+
+        def set_webhook(
+            self, bot_token: str, url: str, secret_token: str, allowed_updates: tuple[str, ...]
+        ) -> None:
+            registered["secret_token"] = secret_token
+
+        def delete_webhook(self, bot_token: str) -> None:
+            pass
+
+    connect_telegram(
+        account.account_id,
+        f"{bot_id}:{secrets.token_urlsafe(26)}",
+        public_base_url=f"https://{API_HOST}",
+        bot_api=BotApi(),
+        actor="bench",
+        now=utc_now(),
+        **_integration_ports(stack),
+    )
+    return TelegramChannel(bot_id, registered["secret_token"])
+
+
+# function logical id -> connect an account and get its channel
+CHANNELS: dict[str, Callable[[LocalStack, DemoAccount], Channel]] = {
+    "WhatsappWebhookFunction": whatsapp_channel,
+    "TelegramWebhookFunction": telegram_channel,
+}

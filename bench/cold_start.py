@@ -2,10 +2,12 @@
 against the local emulator. Prints one JSON document (progress on stderr).
 
 For every function there is a realistic first request (lead webhook: a new lead posted with a valid token;
-management API: GET /api/accounts/current with a valid key; event fan-out: a stream batch with one new
-lead's INSERT record, turned into one delivery job for the account's endpoint; delivery worker: an SQS batch
-with one delivery job to a loopback endpoint answering 200). Two references make the same first DynamoDB
-call (GetItem of the webhook token) in the same run:
+channel webhooks (_common.CHANNELS: WhatsApp, Telegram): a new person's text message for a connected
+account, signed or with the account's secret token, stored; management API: GET /api/accounts/current with
+a valid key; event fan-out: a stream batch with one new lead's INSERT record, turned into one delivery job
+for the account's endpoint; delivery worker: an SQS batch with one delivery job to a loopback endpoint
+answering 200). Two references make the same first DynamoDB call (GetItem of the webhook token) in the
+same run:
   floor - bench/references/floor: import boto3, create the one client, call it;
   idiom - bench/references/idiom: the call as `sam init` writes a Powertools handler (Logger, Tracer,
           Metrics, APIGatewayRestResolver with validation, a boto3 resource), invoked with a REST event.
@@ -184,6 +186,7 @@ def main() -> None:
     from pathlib import Path
 
     from _common import (
+        CHANNELS,
         LAYER_DIR,
         REPO_ROOT,
         LoopbackReceiver,
@@ -239,12 +242,28 @@ def main() -> None:
             return {"sys_path": [str(code_dir), sites[name]], "handler": "app.lambda_handler", "env": env}
 
         token = account.webhook_token
+
+        def channel_subject(channel: Any) -> dict:
+            return {
+                "kind": "webhook",
+                "request": channel.first_request,
+                "expect": {"status": 200},
+                "expect_outcome": "stored",
+                "outcome": channel.outcome,
+                "event": lambda: channel.text_event(channel.new_sender(), channel.new_message_id()),
+                "env_overrides": dict(channel.env),
+            }
+
         subjects: dict[str, dict] = {
             "LeadWebhookFunction": {
                 "kind": "webhook",
                 "request": "POST /api/webhooks/leads/{token}: new lead (events/lead_webhook/new-lead.json)",
                 "expect": {"status": 201},
                 "event": lambda: lead_event(account, next(phones)),
+            },
+            **{
+                function_id: channel_subject(connect(stack, account))
+                for function_id, connect in CHANNELS.items()
             },
             "ManagementApiFunction": {
                 "kind": "api",
@@ -319,6 +338,10 @@ def main() -> None:
             result = json.loads(child.stdout)
             if any(result[key] != value for key, value in subject["expect"].items()):
                 raise SystemExit(f"{name}: expected {subject['expect']}, got {result}\n{child.stderr}")
+            if "expect_outcome" in subject:
+                outcome = subject["outcome"](json.loads(result["body"]))
+                if outcome != subject["expect_outcome"]:
+                    raise SystemExit(f"{name}: expected {subject['expect_outcome']}, got {outcome}")
             result["interpreter_ms"] = (result.pop("started_monotonic") - spawned) * 1000
             return result
 
