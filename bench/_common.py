@@ -3,6 +3,7 @@ through the app's own domain code, the functions' environments, and the sample e
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import itertools
@@ -487,8 +488,83 @@ def telegram_channel(stack: LocalStack, account: DemoAccount) -> TelegramChannel
     return TelegramChannel(bot_id, registered["secret_token"])
 
 
+# The Resend webhook secret of this benchmark process (one per deployment).
+RESEND_WEBHOOK_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+@dataclass
+class EmailChannel:
+    """A sending domain connected to the account; Resend's Svix-signed `email.received` events."""
+
+    domain: str
+    function_id: str = "EmailWebhookFunction"
+    first_request: str = (
+        "POST /api/webhooks/email: a signed email.received (tests/fixtures/samples/resend/"
+        "email-received-docs.json) from a new sender to the connected domain"
+    )
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def new_sender(self) -> str:
+        return f"lead-{secrets.token_hex(6)}@example.com"
+
+    def new_message_id(self) -> str:
+        return secrets.token_hex(16)  # the email id; the delivery's svix-id is derived from it
+
+    def text_event(self, sender: str, message_id: str) -> dict[str, Any]:
+        event = _sample("resend/email-received-docs.json")
+        event["data"] |= {"email_id": message_id, "from": sender, "to": [f"hello@{self.domain}"]}
+        body = json.dumps(event).encode()
+        msg_id, now = f"msg_{message_id}", int(time.time())
+        key = base64.b64decode(RESEND_WEBHOOK_SECRET.removeprefix("whsec_"))
+        digest = hmac.new(key, f"{msg_id}.{now}.".encode() + body, hashlib.sha256).digest()
+        headers = {
+            "svix-id": msg_id,
+            "svix-timestamp": str(now),
+            "svix-signature": "v1," + base64.b64encode(digest).decode(),
+        }
+        return http_api_event("POST /api/webhooks/email", headers, body)
+
+    def outcome(self, body: Mapping[str, Any]) -> str:
+        return str(body.get("outcome"))
+
+
+def email_channel(stack: LocalStack, account: DemoAccount) -> EmailChannel:
+    """Connect a domain as PUT /api/integrations/email does, and put the webhook secret in SSM."""
+    from leadhub.domain.email_integration import connect_email
+    from leadhub.timestamps import utc_now
+
+    domain = f"bench-{secrets.token_hex(4)}.test"
+
+    class ResendDomains:  # Resend's answers for this domain
+        def create_domain(self, name: str) -> dict[str, Any]:
+            return {"id": f"dom-{name}", "name": name, "status": "not_started", "records": []}
+
+        def verify_domain(self, domain_id: str) -> None:
+            pass
+
+        def get_domain(self, domain_id: str) -> dict[str, Any]:
+            return {"id": domain_id, "status": "verified", "records": []}
+
+    ports = _integration_ports(stack)
+    connect_email(
+        account.account_id,
+        f"hello@{domain}",
+        "Bench",
+        domains=ResendDomains(),
+        integrations=ports["integrations"],
+        actor="bench",
+        now=utc_now(),
+    )
+    parameter = stack.specs["EmailWebhookFunction"].environment["RESEND_WEBHOOK_SECRET_PARAMETER"]
+    stack.clients.client("ssm").put_parameter(
+        Name=parameter, Value=RESEND_WEBHOOK_SECRET, Type="SecureString", Overwrite=True
+    )
+    return EmailChannel(domain)
+
+
 # function logical id -> connect an account and get its channel
 CHANNELS: dict[str, Callable[[LocalStack, DemoAccount], Channel]] = {
     "WhatsappWebhookFunction": whatsapp_channel,
     "TelegramWebhookFunction": telegram_channel,
+    "EmailWebhookFunction": email_channel,
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from leadhub.domain.leads import RE_ENGAGEMENT_AFTER, lead_id_for_phone
+from leadhub.domain.lead_identity import RE_ENGAGEMENT_AFTER, lead_id_for_phone
 from leadhub.errors import NotFound, StorageUnavailable
 from leadhub.ids import derived_id, sortable_id
 from leadhub.models.audit import AuditEntry

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from leadhub.domain.lead_identity import RE_ENGAGEMENT_AFTER, lead_id_for_phone
 from leadhub.domain.lead_intake import MAX_BODY_BYTES, decode_lead_payload, parse_lead_submission
 from leadhub.errors import NotFound, PayloadTooLarge, StorageUnavailable, Unauthorized
-from leadhub.ids import derived_id, token_hash
+from leadhub.ids import token_hash
 from leadhub.models.audit import AuditEntry
 from leadhub.models.lead import MAX_CUSTOM_FIELDS_PER_LEAD, MAX_TAGS_PER_LEAD, Lead
 from leadhub.models.lead_submission import LeadSubmission
@@ -16,7 +17,6 @@ from leadhub.models.page import Page
 from leadhub.ports import LeadRepository, TokenOwners
 from leadhub.timestamps import from_iso, to_iso
 
-RE_ENGAGEMENT_AFTER = timedelta(days=30)
 WEBHOOK_TOKEN_PREFIX = "lht"  # noqa: S105 - a prefix, not a secret
 _WEBHOOK_TOKEN_SHAPE = re.compile(r"lht_[A-Za-z0-9_-]{32}")
 _MERGE_ATTEMPTS = 4
@@ -54,10 +54,6 @@ def receive_lead(
     payload = decode_lead_payload(body, content_type)
     submission = parse_lead_submission(payload, owner.default_region)
     return upsert_lead(owner.account_id, submission, leads=leads, now=now, source="webhook")
-
-
-def lead_id_for_phone(account_id: str, phone: str) -> str:
-    return derived_id("lead", account_id, "phone", phone)
 
 
 def upsert_lead(
