@@ -167,6 +167,8 @@ def test_disconnecting_stops_routing_and_a_missing_integration_is_404(
 ) -> None:
     assert channel_api.call("DELETE", "/api/integrations/whatsapp", api_key=connected.api_key).status == 200
     assert channel_api.call("GET", "/api/integrations/whatsapp", api_key=connected.api_key).status == 404
+    unknown = channel_api.call("GET", "/api/integrations/sms", api_key=connected.api_key)
+    assert (unknown.status, unknown.body["details"][0]["field"]) == (400, "channel")
     fresh = stack.load_function("WhatsappWebhookFunction")  # no cached route
     result = post(fresh, sample("text-pywa"))
     assert (result.status, result.body["ignored"]) == (200, 1)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from schemas import EmailConnectRequest, IntegrationOut, TelegramConnectRequest, WhatsAppConnectRequest
 
 from leadhub.domain import email_integration as email
@@ -24,10 +25,7 @@ WEBHOOK_PATHS = {
     Channel.TELEGRAM: telegram.WEBHOOK_PATH,
     Channel.EMAIL: "/api/webhooks/email",
 }
-
-
-def _connected(account_id: str, channel: Channel) -> Integration:
-    return integrations.get_integration(account_id, channel, integrations=deps.integrations)
+ChannelName = Annotated[Channel, Path(description="whatsapp, telegram or email")]
 
 
 def _out(integration: Integration, **extra: Any) -> IntegrationOut:
@@ -56,37 +54,6 @@ def put_whatsapp(request: WhatsAppConnectRequest) -> IntegrationOut:
     return _out(integration)
 
 
-@router.get(
-    "/api/integrations/whatsapp",
-    summary="The WhatsApp integration",
-    security=deps.API_KEY_SECURITY,
-    tags=TAGS,
-)
-def get_whatsapp() -> IntegrationOut:
-    caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
-    return _out(
-        integrations.get_integration(caller.account_id, Channel.WHATSAPP, integrations=deps.integrations)
-    )
-
-
-@router.delete(
-    "/api/integrations/whatsapp",
-    summary="Disconnect WhatsApp (its webhooks are ignored from then on)",
-    security=deps.API_KEY_SECURITY,
-    tags=TAGS,
-)
-def delete_whatsapp() -> IntegrationOut:
-    caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
-    removed = integrations.disconnect(
-        caller.account_id,
-        Channel.WHATSAPP,
-        integrations=deps.integrations,
-        actor=caller.key_id,
-        now=utc_now(),
-    )
-    return _out(removed)
-
-
 @router.put(
     "/api/integrations/telegram",
     summary="Connect a Telegram bot (checked with getMe; we register its webhook)",
@@ -106,38 +73,6 @@ def put_telegram(request: TelegramConnectRequest) -> IntegrationOut:
         now=utc_now(),
     )
     return _out(integration)
-
-
-@router.get(
-    "/api/integrations/telegram",
-    summary="The Telegram integration",
-    security=deps.API_KEY_SECURITY,
-    tags=TAGS,
-)
-def get_telegram() -> IntegrationOut:
-    caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
-    return _out(
-        integrations.get_integration(caller.account_id, Channel.TELEGRAM, integrations=deps.integrations)
-    )
-
-
-@router.delete(
-    "/api/integrations/telegram",
-    summary="Disconnect the Telegram bot (deleteWebhook)",
-    security=deps.API_KEY_SECURITY,
-    tags=TAGS,
-)
-def delete_telegram() -> IntegrationOut:
-    caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
-    removed = telegram.disconnect_telegram(
-        caller.account_id,
-        bot_api=deps.telegram_bot_api(),
-        integrations=deps.integrations,
-        cipher=deps.cipher,
-        actor=caller.key_id,
-        now=utc_now(),
-    )
-    return _out(removed)
 
 
 @router.put(
@@ -160,16 +95,6 @@ def put_email(request: EmailConnectRequest) -> IntegrationOut:
     return _out(integration, dnsRecords=records)
 
 
-@router.get(
-    "/api/integrations/email", summary="The email integration", security=deps.API_KEY_SECURITY, tags=TAGS
-)
-def get_email() -> IntegrationOut:
-    caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
-    return _out(
-        integrations.get_integration(caller.account_id, Channel.EMAIL, integrations=deps.integrations)
-    )
-
-
 @router.post(
     "/api/integrations/email/verify",
     summary="Ask Resend to verify the domain's DNS records; returns the domain status",
@@ -188,15 +113,33 @@ def verify_email() -> IntegrationOut:
     return _out(integration, dnsRecords=records)
 
 
+@router.get(
+    "/api/integrations/<channel>", summary="A connected channel", security=deps.API_KEY_SECURITY, tags=TAGS
+)
+def get_channel(channel: ChannelName) -> IntegrationOut:
+    caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
+    return _out(integrations.get_integration(caller.account_id, channel, integrations=deps.integrations))
+
+
 @router.delete(
-    "/api/integrations/email",
-    summary="Disconnect email (mail to the domain is ignored from then on)",
+    "/api/integrations/<channel>",
+    summary="Disconnect a channel (Telegram: deleteWebhook); its webhooks are refused or ignored",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
 )
-def delete_email() -> IntegrationOut:
+def delete_channel(channel: ChannelName) -> IntegrationOut:
     caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
-    removed = integrations.disconnect(
-        caller.account_id, Channel.EMAIL, integrations=deps.integrations, actor=caller.key_id, now=utc_now()
-    )
+    if channel is Channel.TELEGRAM:
+        removed = telegram.disconnect_telegram(
+            caller.account_id,
+            bot_api=deps.telegram_bot_api(),
+            integrations=deps.integrations,
+            cipher=deps.cipher,
+            actor=caller.key_id,
+            now=utc_now(),
+        )
+    else:
+        removed = integrations.disconnect(
+            caller.account_id, channel, integrations=deps.integrations, actor=caller.key_id, now=utc_now()
+        )
     return _out(removed)

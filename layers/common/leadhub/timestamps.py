@@ -15,3 +15,11 @@ def to_iso(moment: datetime) -> str:
 
 def from_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def from_unix_or(raw: object, fallback: datetime) -> str:
+    """A provider's Unix-seconds timestamp (number or numeric string) as ISO; `fallback` when unreadable."""
+    try:
+        return to_iso(datetime.fromtimestamp(int(raw), tz=UTC))  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError, OSError):
+        return to_iso(fallback)

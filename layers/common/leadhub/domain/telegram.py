@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from leadhub.domain.conversations import record_edit, record_inbound
@@ -15,7 +15,7 @@ from leadhub.errors import InvalidRequest, PayloadTooLarge, Unauthorized
 from leadhub.ids import token_hash
 from leadhub.models.conversation import Channel, Contact, InboundMessage
 from leadhub.ports import ChannelRoutes, ConversationStore
-from leadhub.timestamps import to_iso
+from leadhub.timestamps import from_unix_or, to_iso
 
 MAX_BODY_BYTES = 256 * 1024
 _MESSAGE_KINDS = ("message", "channel_post")
@@ -91,7 +91,7 @@ def inbound_message(
         contact=_contact(sender),
         provider_message_id=f"{bot_id}:{chat['id']}:{message.get('message_id')}",
         dedupe_keys=(dedupe,),
-        sent_at=_timestamp(message.get("date"), now),
+        sent_at=from_unix_or(message.get("date"), now),
         type=kind,
         text=text,
         content=content,
@@ -140,7 +140,7 @@ def _edited(
     inbound = inbound_message(account_id, bot_id, message, dedupe, now)
     if inbound is None:
         return TelegramReceipt("ignored")
-    edited_at = _timestamp(message.get("edit_date"), now)
+    edited_at = from_unix_or(message.get("edit_date"), now)
     if record_edit(
         account_id, Channel.TELEGRAM, inbound.provider_message_id, inbound.text, edited_at, store=store
     ):
@@ -169,10 +169,3 @@ def _contact(sender: Mapping[str, Any]) -> Contact:
         or sender.get("username")
     )
     return Contact(Channel.TELEGRAM, str(sender["id"]), name=name if isinstance(name, str) else None)
-
-
-def _timestamp(raw: Any, now: datetime) -> str:
-    try:
-        return to_iso(datetime.fromtimestamp(int(raw), tz=UTC))
-    except (TypeError, ValueError, OverflowError, OSError):
-        return to_iso(now)

@@ -8,7 +8,7 @@ import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,7 +18,7 @@ from leadhub.errors import Forbidden, InvalidRequest, PayloadTooLarge, SecretNot
 from leadhub.models.conversation import Channel, Contact, InboundMessage, StatusUpdate
 from leadhub.models.whatsapp_payload import WaContact, WaNotification, WaValue
 from leadhub.ports import ChannelRoutes, ConversationStore
-from leadhub.timestamps import to_iso
+from leadhub.timestamps import from_unix_or
 
 MAX_BODY_BYTES = 1024 * 1024  # Meta batches up to 1,000 updates per POST
 SIGNATURE_PREFIX = "sha256="
@@ -145,7 +145,7 @@ def inbound_messages(account_id: str, value: WaValue, now: datetime) -> tuple[li
                 contact=_contact(sender, contacts.get(sender)),
                 provider_message_id=message_id,
                 dedupe_keys=(),  # the provider message id deduplicates
-                sent_at=_timestamp(raw.get("timestamp"), now),
+                sent_at=from_unix_or(raw.get("timestamp"), now),
                 type=kind,
                 text=text,
                 content=content,
@@ -161,7 +161,7 @@ def status_updates(account_id: str, value: WaValue, now: datetime) -> list[Statu
         message_id, status = raw.get("id"), raw.get("status")
         if isinstance(message_id, str) and isinstance(status, str):
             errors = tuple(_error(e) for e in raw.get("errors") or () if isinstance(e, dict))
-            at = _timestamp(raw.get("timestamp"), now)
+            at = from_unix_or(raw.get("timestamp"), now)
             updates.append(StatusUpdate(account_id, Channel.WHATSAPP, message_id, status, at, errors))
     return updates
 
@@ -224,13 +224,6 @@ def _contact(sender: str, contact: WaContact | None) -> Contact:
         phone = f"+{sender}"  # wa_id is the number in international format without "+"
         return Contact(Channel.WHATSAPP, phone, name=name, phone=phone)
     return Contact(Channel.WHATSAPP, sender, name=name)  # a username-only sender (no number shared)
-
-
-def _timestamp(raw: Any, now: datetime) -> str:
-    try:
-        return to_iso(datetime.fromtimestamp(int(raw), tz=UTC))
-    except (TypeError, ValueError, OverflowError, OSError):
-        return to_iso(now)
 
 
 def _error(raw: Mapping[str, Any]) -> dict[str, Any]:
