@@ -47,6 +47,8 @@ def receive() -> Response:
         now=utc_now(),
     )
     logger.info("whatsapp notification stored", extra=receipt.to_log())
+    if receipt.error_codes:  # codes only: Meta's messages may quote message content
+        logger.warning("whatsapp notification reports errors", extra={"codes": list(receipt.error_codes)})
     return json_response(200, {"received": True, **receipt.to_log()})
 
 

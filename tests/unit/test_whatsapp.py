@@ -475,3 +475,12 @@ def test_a_lead_written_meanwhile_is_read_again(store) -> None:
     store.interfere = [CommitOutcome.LEAD_CHANGED, CommitOutcome.CONVERSATION_GONE]
     receipt = record_inbound(message, store=store, now=NOW)
     assert receipt.stored and store.commits == 3
+
+
+def test_errors_meta_reports_in_a_notification_are_surfaced_as_codes(store, routes) -> None:
+    payload = sample("text-pywa")
+    payload["entry"][0]["changes"][0]["value"]["errors"] = [
+        {"code": 131000, "title": "Something went wrong", "message": "Something went wrong"}
+    ]
+    receipt = receive(store, routes, payload)
+    assert (receipt.stored, receipt.error_codes) == (1, (131000,))

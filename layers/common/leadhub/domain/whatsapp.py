@@ -61,6 +61,8 @@ class WhatsAppReceipt:
     duplicates: int = 0
     statuses: int = 0
     ignored: int = 0  # unknown phone number ids, fields other than messages, unreadable messages
+    # Meta's error codes reported in the notification itself (e.g. a webhook-level delivery problem).
+    error_codes: tuple[int, ...] = ()
 
     def to_log(self) -> dict[str, int]:
         return {
@@ -92,8 +94,10 @@ def receive_whatsapp(
         raise SecretNotConfigured("The Meta app secret is not configured; cannot verify signatures")
     notification = parse_notification(body)
     stored = duplicates = statuses = ignored = 0
+    error_codes: list[int] = []
     for entry in notification.entry:
         for change in entry.changes:
+            error_codes += [e["code"] for e in change.value.errors if isinstance(e.get("code"), int)]
             if change.field != "messages" or change.value.metadata is None:
                 ignored += 1
                 continue
@@ -110,7 +114,7 @@ def receive_whatsapp(
                     duplicates += 1
             for update in status_updates(route.account_id, change.value, now):
                 statuses += int(record_status(update, store=store))
-    return WhatsAppReceipt(stored, duplicates, statuses, ignored)
+    return WhatsAppReceipt(stored, duplicates, statuses, ignored, tuple(error_codes))
 
 
 def parse_notification(body: bytes) -> WaNotification:
