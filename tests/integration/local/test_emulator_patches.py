@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from moto import mock_aws
 from moto.dynamodb.models.table import Table
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
-from local.emulator_main import query_reading_one_partition
+from local.emulator_main import get_records_dumped_directly, query_reading_one_partition
 from tests.integration.conftest import fake_aws_environment, shared_clients
 
 TABLE = "patched"
@@ -157,3 +158,32 @@ def test_a_table_query_reads_only_its_partition_and_answers_as_moto_does(
     for query in QUERIES:
         if "IndexName" not in query:
             all_pages(db, query, 3)
+
+
+def stream_pages(streams: Any, stream_arn: str, limit: int) -> list[dict[str, Any]]:
+    shard_id = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+    )
+    pages, next_iterator = [], iterator["ShardIterator"]
+    while True:
+        page = streams.get_records(ShardIterator=next_iterator, Limit=limit)
+        next_iterator = page.pop("NextShardIterator")  # a fresh random id every time
+        page.pop("ResponseMetadata")
+        pages.append(page)
+        if not page["Records"]:
+            return pages
+
+
+def test_stream_records_are_answered_as_moto_answers_them(
+    clients: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, streams = clients.client("dynamodb"), clients.client("dynamodbstreams")
+    fill(db, random.Random(12))
+    stream_arn = db.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    expected = stream_pages(streams, stream_arn, 40)
+    assert sum(len(page["Records"]) for page in expected) == 190
+    assert {r["eventName"] for page in expected for r in page["Records"]} == {"INSERT", "MODIFY", "REMOVE"}
+
+    monkeypatch.setattr(DynamoDBStreamsHandler, "get_records", get_records_dumped_directly)
+    assert stream_pages(streams, stream_arn, 40) == expected
