@@ -15,6 +15,7 @@ from leadhub.adapters.dynamodb_accounts import DynamoAccountRepository
 from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_from_image
 from leadhub.adapters.dynamodb_leads import lead_from_image
+from leadhub.adapters.endpoints_per_batch import EndpointsPerBatch
 from leadhub.adapters.sqs_jobs import SqsJobQueue
 from leadhub.domain.fanout import fan_out
 from leadhub.domain.outbox import endpoint_facts, lead_facts
@@ -25,7 +26,7 @@ settings = load_settings(FanoutSettings)
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
-endpoints = DynamoEndpointRepository(settings.table_name)
+endpoints = EndpointsPerBatch(DynamoEndpointRepository(settings.table_name))
 parents = CachedParents(DynamoAccountRepository(settings.table_name))
 deliveries = DynamoDeliveryLog(settings.table_name)
 queue = SqsJobQueue(settings.delivery_queue_url)
@@ -63,6 +64,7 @@ def fan_out_record(record: DynamoDBRecord) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    endpoints.start_batch()
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
