@@ -11,6 +11,7 @@ decides when the emulator stops. Stdlib + moto only: this file is not imported a
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -150,6 +151,68 @@ def _transactions_without_table_copies() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items_without_table_copies  # type: ignore[method-assign]
 
 
+def query_reading_one_partition(original: Callable[..., Any]) -> Callable[..., Any]:
+    """moto answers a Query on the table by sorting every item of the table and keeping the queried
+    partition's: O(table size) per Query, while every other DynamoDB request waits behind the lock.
+    The fan-out queries an account's (empty) endpoint partition for every lead, so ingest latency
+    grew with the table (~100 ms a Query at 5,000 items). This hands moto's `Table.query`
+    (`original`) only the queried partition; the rest of it (key conditions, order, paging,
+    filters) is unchanged. Index queries and tables without a sort key keep moto's path."""
+    import inspect
+
+    signature = inspect.signature(original)
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        hash_key = arguments.get("hash_key")
+        if arguments.get("index_name") or hash_key is None or self.range_key_attr is None:
+            return original(self, *args, **kwargs)
+        partition = list(self.items.get(hash_key, {}).values())  # .get: items is a defaultdict
+        # The base-table path reads its candidates through all_items(); shadow it for this call
+        # only (DynamoDB requests are serialised, so no other request sees the shadow).
+        self.all_items = lambda: partition
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    return query
+
+
+def _queries_read_one_partition() -> None:
+    from moto.dynamodb.models.table import Table
+
+    Table.query = query_reading_one_partition(Table.query)  # type: ignore[method-assign]
+
+
+def get_records_dumped_directly(self: Any) -> str:
+    """moto's DynamoDB Streams GetRecords goes through its generic, model-driven serializer: ~3 ms
+    per record, 200-300 ms for a batch of 100, all of it holding the DynamoDB lock, so every
+    stream batch stalled the requests behind it. The records are DynamoDB JSON already, as moto's
+    DynamoDB responses are: dump them as those are dumped, with the timestamps the serializer gives
+    (epoch seconds to the millisecond)."""
+    import calendar
+    import datetime
+
+    from moto.dynamodb.models.utilities import DynamoJsonEncoder
+
+    class StreamJsonEncoder(DynamoJsonEncoder):
+        def default(self, o: Any) -> Any:
+            if isinstance(o, datetime.datetime):
+                return calendar.timegm(o.timetuple()) + o.microsecond // 1000 / 1000
+            return super().default(o)
+
+    limit = self._get_param("Limit")
+    result = self.backend.get_records(self._get_param("ShardIterator"), 1000 if limit is None else limit)
+    return json.dumps(result, cls=StreamJsonEncoder)
+
+
+def _stream_records_dumped_directly() -> None:
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    DynamoDBStreamsHandler.get_records = get_records_dumped_directly  # type: ignore[method-assign]
+
+
 def _fifo_redelivery_in_order() -> None:
     """moto releases a FIFO group's expired in-flight messages one at a time, so a later message can
     come back before an earlier one; release every visible one before the group check runs."""
@@ -185,8 +248,44 @@ def _serve(port: int) -> Any:
                 self.backend_by_host[host] = super().get_backend_for_host(host)
             return self.backend_by_host[host]
 
+    class KeepAliveRequestHandler(MotoRequestHandler):  # type: ignore[misc]
+        """werkzeug's server closes every connection after one response, since http.server cannot
+        skip a request body the app left unread; every AWS call then paid for a new connection and
+        a new server thread (about a fifth of the emulator's CPU under load). Here a body of known
+        length is read whole before the app runs, so the connection can serve the next request.
+        Chunked bodies keep werkzeug's behaviour (it closes the connection)."""
+
+        keep_alive = False
+        # Headers and body leave in separate writes: with Nagle's algorithm on, a kept connection
+        # would hold the body back until the client's delayed ACK (~40 ms).
+        disable_nagle_algorithm = True
+
+        def run_wsgi(self) -> None:
+            socket_reader, self.keep_alive = self.rfile, False
+            try:
+                super().run_wsgi()
+            finally:
+                self.rfile = socket_reader  # the next request line comes from the socket
+
+        def make_environ(self) -> dict[str, Any]:
+            environ: dict[str, Any] = super().make_environ()
+            length = environ.get("CONTENT_LENGTH") or "0"
+            if environ.get("wsgi.input_terminated") or not length.isdigit():
+                return environ
+            environ["wsgi.input"] = io.BytesIO(self.rfile.read(int(length)))
+            # After the response werkzeug reads whatever the client sent since, to discard it: that
+            # would be the next request, so let it read from an empty buffer instead.
+            self.rfile, self.keep_alive = io.BytesIO(), True
+            return environ
+
+        def send_header(self, keyword: str, value: str) -> None:
+            reusable = self.keep_alive and not self.close_connection  # unless the client asked to close
+            if reusable and keyword.lower() == "connection" and value.lower() == "close":
+                return
+            super().send_header(keyword, value)
+
     app = _Serialized(Dispatcher(create_backend_app))
-    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=KeepAliveRequestHandler)
     threading.Thread(target=server.serve_forever, name="moto", daemon=True).start()
     return server
 
@@ -210,6 +309,8 @@ def main(argv: list[str] | None = None) -> None:
 
     _bound_stream_iterators()
     _transactions_without_table_copies()
+    _queries_read_one_partition()
+    _stream_records_dumped_directly()
     _fifo_redelivery_in_order()
     server = _serve(args.port)
     port = server.server_address[1]

@@ -5,9 +5,9 @@ One daemon thread per event source. `SqsPoller` long-polls its queue, invokes th
 Lambda's SQS event and deletes what succeeded; what failed stays in the queue, so its visibility
 timeout (possibly changed by the function) and the queue's redrive policy (enforced by the emulator
 on receive) decide what happens next, exactly as on AWS. `StreamPoller` reads every shard of a
-DynamoDB stream in order, keeps a checkpoint per shard, and implements Lambda's stream error
-handling: partial batch responses, retries with backoff, bisection, ``MaximumRetryAttempts`` and the
-on-failure destination.
+DynamoDB stream in order, at Lambda's pace (`STREAM_POLL_INTERVAL_S`), keeps a checkpoint per shard,
+and implements Lambda's stream error handling: partial batch responses, retries with backoff,
+bisection, ``MaximumRetryAttempts`` and the on-failure destination.
 
 The functions here build events and parse responses without I/O; the pollers do the I/O. Stop the
 pollers before closing the function pools: a poller never counts an invocation that ended while it
@@ -40,7 +40,9 @@ LOG_PREFIX = "poller"
 SQS_MAX_MESSAGES_PER_RECEIVE = 10
 SQS_LONG_POLL_S = 1  # short, so that stop() is prompt
 FIFO_IDLE_S = 0.1
-STREAM_IDLE_S = 0.1
+# Lambda reads a DynamoDB stream's shard about 4 times a second while it has caught up; a read that
+# fills the batch is followed by the next one at once.
+STREAM_POLL_INTERVAL_S = 0.25
 STREAM_MAX_RECORDS_PER_READ = 1000
 STREAM_SHARD_REFRESH_S = 10.0
 BACKOFF_MIN_S = 0.2
@@ -479,6 +481,7 @@ class _Shard:
     invocations: int = 0  # invocations of the head batch
     failures: int = 0  # consecutive failures, for the backoff
     retry_at: float = 0.0
+    next_read_at: float = 0.0  # the shard had caught up: not read again before this
     read_errors: int = 0
     # An exhausted batch's on-failure record, and how many records it covers, until it is sent.
     pending_failure: tuple[dict[str, Any], int] | None = None
@@ -534,8 +537,10 @@ class StreamPoller(_PollerThread):
 
     def _idle_wait(self) -> float:
         now = time.monotonic()
-        waits = [STREAM_IDLE_S]
+        waits = [STREAM_POLL_INTERVAL_S]
         for shard in self.shards.values():
+            if shard.next_read_at > now:
+                waits.append(shard.next_read_at - now)
             if shard.retry_at > now:
                 waits.append(shard.retry_at - now)
             if shard.buffer and self.source.batching_window_s > 0:
@@ -571,7 +576,11 @@ class StreamPoller(_PollerThread):
         if time.monotonic() < shard.retry_at:
             return False
         worked = False
-        if not shard.closed and len(shard.buffer) < self.batch_size:
+        if (
+            not shard.closed
+            and len(shard.buffer) < self.batch_size
+            and time.monotonic() >= shard.next_read_at
+        ):
             worked = self._read(shard)
         if self._batch_due(shard) and not self._stopping.is_set():
             self._run_batch(shard)
@@ -611,6 +620,8 @@ class StreamPoller(_PollerThread):
             return False
         shard.read_errors = 0
         records = list(response.get("Records") or [])
+        if len(records) < limit:
+            shard.next_read_at = time.monotonic() + STREAM_POLL_INTERVAL_S
         shard.iterator = response.get("NextShardIterator")
         if shard.iterator is None:
             shard.closed = True

@@ -17,6 +17,7 @@ from leadhub.adapters.dynamodb_conversations import conversation_from_image, mes
 from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_from_image
 from leadhub.adapters.dynamodb_leads import lead_from_image
+from leadhub.adapters.endpoints_per_batch import EndpointsPerBatch
 from leadhub.adapters.sqs_jobs import SqsJobQueue, SqsJsonQueue
 from leadhub.domain.email_content import content_job_for
 from leadhub.domain.fanout import fan_out
@@ -28,7 +29,7 @@ settings = load_settings(FanoutSettings)
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
-endpoints = DynamoEndpointRepository(settings.table_name)
+endpoints = EndpointsPerBatch(DynamoEndpointRepository(settings.table_name))
 parents = CachedParents(DynamoAccountRepository(settings.table_name))
 deliveries = DynamoDeliveryLog(settings.table_name)
 queue = SqsJobQueue(settings.delivery_queue_url)
@@ -74,6 +75,7 @@ def fan_out_record(record: DynamoDBRecord) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    endpoints.start_batch()
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -34,6 +34,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_to_values
 from leadhub.adapters.dynamodb_items import from_item, to_item
+from leadhub.adapters.endpoints_per_batch import EndpointsPerBatch
 from leadhub.adapters.kms_cipher import KmsCipher
 from leadhub.adapters.sqs_jobs import SqsJobQueue
 from leadhub.domain.fanout import fan_out
@@ -343,21 +344,6 @@ class World:
             jobs += [DeliveryJob.from_message(m["Body"]) for m in messages]
 
 
-class ListedOnce:
-    """The endpoint listing of each account, read once (the endpoints do not change here). moto answers a
-    Query by reading the whole partition, and an account's partition also holds its deliveries: listing
-    the account's endpoints for each of 1,000 facts would take longer than the deliveries."""
-
-    def __init__(self, inner: DynamoEndpointRepository) -> None:
-        self.inner = inner
-        self.listed: dict[str, list[WebhookEndpoint]] = {}
-
-    def list_for_account(self, account_id: str) -> list[WebhookEndpoint]:
-        if account_id not in self.listed:
-            self.listed[account_id] = self.inner.list_for_account(account_id)
-        return self.listed[account_id]
-
-
 class NoAgencies:
     def parent_of(self, account_id: str) -> str | None:
         return None
@@ -456,8 +442,10 @@ def test_a_thousand_events_with_random_faults_are_each_delivered_or_dead_lettere
 
     # The fan-out, a stream batch (100 records) at a time.
     all_facts = facts(accounts)
-    directory = ListedOnce(DynamoEndpointRepository(stack.table_name, clients=clients))
+    # The fan-out's own per-batch listing: one Query per account and batch of 100 facts.
+    directory = EndpointsPerBatch(DynamoEndpointRepository(stack.table_name, clients=clients))
     for start in range(0, EVENTS, 100):
+        directory.start_batch()
         result = fan_out(
             all_facts[start : start + 100],
             endpoints=directory,

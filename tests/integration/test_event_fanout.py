@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Any
 
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
 from leadhub.models.audit import AuditEntry
 from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
 from leadhub.timestamps import to_iso, utc_now
-from tests.integration.conftest import Account, Api, LambdaContext, Stack, shared_clients
+from tests.integration.conftest import Account, Api, DynamoCalls, LambdaContext, Stack, shared_clients
 from tests.integration.test_outbox_stream import stream_records
 
 
@@ -100,3 +101,34 @@ def test_a_poison_record_is_reported_alone(stack: Stack, api: Api, account: Acco
     result = fanout.lambda_handler(stream_event([broken, *records], stack.stream_arn), LambdaContext())
     assert result["batchItemFailures"] == [{"itemIdentifier": broken["dynamodb"]["SequenceNumber"]}]
     assert [job["envelope"]["event"] for job in queued(stack)] == ["lead.created"]
+
+
+def new_records(stack: Stack, action: Callable[[], Any]) -> dict[str, Any]:
+    """The stream event of the records that `action`'s writes add to the stream."""
+    already = len(stream_records(stack))
+    action()
+    return stream_event(stream_records(stack)[already:], stack.stream_arn)
+
+
+def test_a_batch_lists_an_account_endpoints_once_and_the_next_batch_lists_them_again(
+    stack: Stack, api: Api, account: Account, dynamo_calls: DynamoCalls
+) -> None:
+    add_endpoint(stack, account, "wep_first")
+    fanout = stack.load_function("EventFanoutFunction")
+    phones = ("+14155550160", "+14155550161", "+14155550162")
+    three_leads = new_records(
+        stack, lambda: [api.post_lead(account.webhook_token, {"phone": n}) for n in phones]
+    )
+
+    result, operations = dynamo_calls.during(lambda: fanout.lambda_handler(three_leads, LambdaContext()))
+    assert result == {"batchItemFailures": []}
+    assert operations.count("Query") == 1
+    assert sorted(job["endpointId"] for job in queued(stack)) == ["wep_first"] * 3
+
+    add_endpoint(stack, account, "wep_second")  # the same warm environment must see it in its next batch
+    one_lead = new_records(stack, lambda: api.post_lead(account.webhook_token, {"phone": "+14155550163"}))
+
+    result, operations = dynamo_calls.during(lambda: fanout.lambda_handler(one_lead, LambdaContext()))
+    assert result == {"batchItemFailures": []}
+    assert operations.count("Query") == 1
+    assert sorted(job["endpointId"] for job in queued(stack)) == ["wep_first", "wep_second"]

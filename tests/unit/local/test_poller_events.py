@@ -365,6 +365,7 @@ class FakeStreams:
         self.records = records
         self.lose_iterators = 0
         self.iterator_requests: list[dict[str, Any]] = []
+        self.read_at: list[float] = []  # time.monotonic() of every GetRecords
 
     def describe_stream(self, StreamArn: str) -> dict[str, Any]:
         return {"StreamDescription": {"Shards": [{"ShardId": SHARD}]}}
@@ -382,6 +383,7 @@ class FakeStreams:
         return {"ShardIterator": str(position)}
 
     def get_records(self, ShardIterator: str, Limit: int) -> dict[str, Any]:
+        self.read_at.append(time.monotonic())
         if self.lose_iterators:
             self.lose_iterators -= 1
             raise ClientError({"Error": {"Code": "500", "Message": "<html>"}}, "GetRecords")
@@ -668,6 +670,25 @@ def test_stream_batching_window_waits_for_more_records() -> None:
     records.append(change(2))
     drive(poller, lambda: bool(invoker.batches))
     assert invoker.batches == [["k1", "k2"]]
+
+
+def test_stream_shard_that_has_caught_up_is_read_again_after_the_poll_interval() -> None:
+    records = [change(1)]
+    poller, invoker, streams, _, _ = stream_poller(records, lambda event: ok(), batch_size=10)
+    poller._poll_once()  # one record of ten: the shard has caught up
+    records.append(change(2))
+    drive(poller, lambda: len(invoker.batches) == 2)
+    assert invoker.batches == [["k1"], ["k2"]]
+    first, second = streams.read_at
+    assert second - first >= pollers.STREAM_POLL_INTERVAL_S
+
+
+def test_stream_read_that_fills_a_batch_is_followed_by_the_next_read_at_once() -> None:
+    poller, invoker, _, _, _ = stream_poller(
+        [change(n) for n in range(1, 6)], lambda event: ok(), batch_size=2
+    )
+    drive(poller, lambda: len(invoker.batches) == 3, steps=4)  # three polls: none waits for the interval
+    assert invoker.batches == [["k1", "k2"], ["k3", "k4"], ["k5"]]
 
 
 def test_stream_failure_while_stopping_is_not_counted() -> None:

@@ -1,0 +1,189 @@
+"""The local emulator's speed-ups of moto answer exactly what moto answers: each request is made once
+against plain moto and once with the patch installed, and botocore must parse the same response."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+from moto.dynamodb.models.table import Table
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+from local.emulator_main import get_records_dumped_directly, query_reading_one_partition
+from tests.integration.conftest import fake_aws_environment, shared_clients
+
+TABLE = "patched"
+PARTITIONS = ("ACCOUNT#a", "ACCOUNT#b", "ENDPOINTS#a", "ENDPOINTS#empty-looking")
+
+
+@pytest.fixture
+def clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    fake_aws_environment(monkeypatch)
+    with mock_aws():
+        factory = shared_clients()
+        factory.client("dynamodb").create_table(
+            TableName=TABLE,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "gsi1pk", "gsi1sk")
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "gsi1",
+                    "KeySchema": [
+                        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        yield factory
+
+
+def every_attribute_type(rng: random.Random) -> dict[str, Any]:
+    return {
+        "name": {"S": f"Lead {rng.randrange(1000)}"},
+        "score": {"N": str(rng.randrange(-50, 50))},
+        "ratio": {"N": f"{rng.random():.6f}"},
+        "raw": {"B": rng.randbytes(8)},
+        "tags": {"SS": ["a", f"t{rng.randrange(5)}"]},
+        "counts": {"NS": ["1", "2.5"]},
+        "blobs": {"BS": [b"\x00\x01", rng.randbytes(3)]},
+        "custom": {"M": {"source": {"S": "form"}, "nested": {"L": [{"N": "1"}, {"NULL": True}]}}},
+        "list": {"L": [{"S": "x"}, {"BOOL": False}]},
+        "active": {"BOOL": rng.random() < 0.5},
+        "nothing": {"NULL": True},
+    }
+
+
+def fill(db: Any, rng: random.Random) -> None:
+    """Items spread over several partitions (some in the index), then updates and deletes, so that the
+    stream has INSERT, MODIFY and REMOVE records with every attribute type."""
+    keys = []
+    for number in range(160):
+        pk = rng.choice(PARTITIONS[:3])
+        sk = f"{rng.choice(['LEAD#', 'AUDIT#', 'ENDPOINT#'])}{rng.randrange(10_000):05d}"
+        item = {"pk": {"S": pk}, "sk": {"S": sk}, **every_attribute_type(rng)}
+        if number % 3 == 0:
+            item |= {"gsi1pk": {"S": f"PHONE#{number % 4}"}, "gsi1sk": {"S": sk}}
+        db.put_item(TableName=TABLE, Item=item)
+        keys.append({"pk": item["pk"], "sk": item["sk"]})
+    for key in rng.sample(keys, 20):
+        db.update_item(
+            TableName=TABLE,
+            Key=key,
+            UpdateExpression="SET score = :s",
+            ExpressionAttributeValues={":s": {"N": "99"}},
+        )
+    for key in rng.sample(keys, 10):
+        db.delete_item(TableName=TABLE, Key=key)
+
+
+QUERIES: list[dict[str, Any]] = [
+    {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": {"S": "ACCOUNT#a"}}},
+    {
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": "ENDPOINTS#empty-looking"}},
+    },
+    {
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)",
+        "ExpressionAttributeValues": {":pk": {"S": "ACCOUNT#b"}, ":p": {"S": "LEAD#"}},
+        "ScanIndexForward": False,
+    },
+    {
+        "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+        "ExpressionAttributeValues": {
+            ":pk": {"S": "ENDPOINTS#a"},
+            ":lo": {"S": "AUDIT#"},
+            ":hi": {"S": "LEAD#5"},
+            ":zero": {"N": "0"},
+        },
+        "FilterExpression": "score > :zero",
+        "ProjectionExpression": "pk, sk, score, custom.#source",
+        "ExpressionAttributeNames": {"#source": "source"},
+    },
+    {
+        "KeyConditionExpression": "pk = :pk AND sk > :after",
+        "ExpressionAttributeValues": {":pk": {"S": "ACCOUNT#a"}, ":after": {"S": "ENDPOINT#"}},
+        "Select": "COUNT",
+    },
+    {
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gsi1pk = :g",
+        "ExpressionAttributeValues": {":g": {"S": "PHONE#1"}},
+    },
+]
+
+
+def all_pages(db: Any, query: dict[str, Any], page_size: int | None) -> list[dict[str, Any]]:
+    request = {"TableName": TABLE, **query, **({"Limit": page_size} if page_size else {})}
+    pages = []
+    while True:
+        page = db.query(**request)
+        page.pop("ResponseMetadata")
+        pages.append(page)
+        if "LastEvaluatedKey" not in page:
+            return pages
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def answers(db: Any) -> list[list[dict[str, Any]]]:
+    return [all_pages(db, query, page_size) for query in QUERIES for page_size in (None, 1, 7)]
+
+
+def test_a_table_query_reads_only_its_partition_and_answers_as_moto_does(
+    clients: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = clients.client("dynamodb")
+    fill(db, random.Random(11))
+    expected = answers(db)
+
+    monkeypatch.setattr(Table, "query", query_reading_one_partition(Table.query))
+    assert answers(db) == expected
+
+    # moto's own path reads (and sorts) the whole table for any query; the patched one never does.
+    def whole_table(self: Table) -> list[Any]:
+        raise AssertionError("a table query read the whole table")
+
+    monkeypatch.setattr(Table, "all_items", whole_table)
+    for query in QUERIES:
+        if "IndexName" not in query:
+            all_pages(db, query, 3)
+
+
+def stream_pages(streams: Any, stream_arn: str, limit: int) -> list[dict[str, Any]]:
+    shard_id = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+    )
+    pages, next_iterator = [], iterator["ShardIterator"]
+    while True:
+        page = streams.get_records(ShardIterator=next_iterator, Limit=limit)
+        next_iterator = page.pop("NextShardIterator")  # a fresh random id every time
+        page.pop("ResponseMetadata")
+        pages.append(page)
+        if not page["Records"]:
+            return pages
+
+
+def test_stream_records_are_answered_as_moto_answers_them(
+    clients: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, streams = clients.client("dynamodb"), clients.client("dynamodbstreams")
+    fill(db, random.Random(12))
+    stream_arn = db.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    expected = stream_pages(streams, stream_arn, 40)
+    assert sum(len(page["Records"]) for page in expected) == 190
+    assert {r["eventName"] for page in expected for r in page["Records"]} == {"INSERT", "MODIFY", "REMOVE"}
+
+    monkeypatch.setattr(DynamoDBStreamsHandler, "get_records", get_records_dumped_directly)
+    assert stream_pages(streams, stream_arn, 40) == expected
