@@ -29,6 +29,7 @@ from typing import Any
 from local import gateway, settings
 from local.cfn import Template
 from local.emulator import ClientFactory, Emulator
+from local.fake_providers import DEFAULT_RECEIVING_DOMAIN, FakeProviders
 from local.http_api import ApiServer
 from local.provision import ResourceRegistry, provision
 from local.sam import FunctionSpec, build_function_specs
@@ -62,6 +63,8 @@ class StackConfig:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     parameter_overrides: Mapping[str, str] = field(default_factory=dict)
     bootstrap_demo_account: bool = True
+    # Run loopback fakes of the Graph API, Telegram and Resend and point the stack at them.
+    fake_providers: bool = False
     access_log: bool = True
     sink: LogSink = field(default_factory=LogSink)
 
@@ -73,6 +76,7 @@ class StackConfig:
             concurrency=settings.env_int(env, "LOCAL_CONCURRENCY", settings.DEFAULT_CONCURRENCY, minimum=1),
             state_dir=Path(env.get("LEADHUB_STATE_DIR") or settings.DEFAULT_STATE_DIR),
             parameter_overrides=parse_parameter_overrides(env.get("LEADHUB_PARAMETERS", "")),
+            fake_providers=settings.env_flag(env, "LEADHUB_FAKE_PROVIDERS"),
             env=dict(env),
         )
 
@@ -92,6 +96,12 @@ class LocalStack:
     def __init__(self, config: StackConfig | None = None) -> None:
         self.config = config or StackConfig()
         self.sink = self.config.sink
+        self.fakes: FakeProviders | None = None
+        if self.config.fake_providers:
+            given = self.config.parameter_overrides
+            self.fakes = FakeProviders(given.get("ResendReceivingDomain") or DEFAULT_RECEIVING_DOMAIN)
+            # What the user set explicitly wins over the fakes' addresses.
+            self.config.parameter_overrides = {**self.fakes.parameters(), **given}
         self.template = Template.from_file(self.config.template_path, self.config.parameter_overrides)
         self.emulator = Emulator(self.config.emulator_port, self.sink)
         self.api: ApiServer | None = None
@@ -115,6 +125,8 @@ class LocalStack:
             self.clients = ClientFactory(emulator_url)
             self.registry = provision(self.template, self.clients, self.api.url)
             self.local_secrets = self._store_local_secrets()
+            if self.fakes is not None:
+                self.fakes.attach(self.api.url, self.local_secrets)
             self.specs = build_function_specs(self.template, self.registry.evaluator, self.config.env)
             for spec in self.specs.values():
                 for warning in spec.warnings:
@@ -153,6 +165,9 @@ class LocalStack:
             pool.close()
         self.pools = {}
         self.emulator.stop()
+        if self.fakes is not None:
+            self.fakes.close()
+            self.fakes = None
 
     def __enter__(self) -> LocalStack:
         self.start()
@@ -187,6 +202,7 @@ class LocalStack:
             "demoAccount": self.demo_account,
             # Provider secrets as this stack uses them (set or generated), to sign test webhooks with.
             "localSecrets": {k: v for k, v in self.local_secrets.items() if k != ADMIN_KEY_ENV},
+            **({"fakeProviders": self.fakes.describe()} if self.fakes else {}),
             "emulator": self.emulator.url,
             "pid": os.getpid(),
         }

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.providers import FakeGraphApi, FakeResendApi, FakeTelegramBotApi
+from local.fake_providers import FakeGraphApi, FakeResendApi, FakeTelegramBotApi
 from tests.stack_process import StackProcess
 
 # Short enough that the token-rotation test waits seconds, not the default minute.

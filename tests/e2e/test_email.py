@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 from standardwebhooks.webhooks import Webhook
 
+from local.fake_providers import FakeResendApi
 from tests.e2e.conftest import RECEIVING_DOMAIN, STACK_ENV, wait_until
-from tests.providers import FakeResendApi
 from tests.receiver import Receiver
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "resend" / "email-received-docs.json"

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 from standardwebhooks.webhooks import Webhook
 
+from local.fake_providers import FakeTelegramBotApi
 from tests.e2e.conftest import TELEGRAM_BOT_TOKEN
-from tests.providers import FakeTelegramBotApi
 from tests.receiver import Receiver
 
 SAMPLE = (

@@ -16,6 +16,7 @@ import pytest
 
 from leadhub.adapters.dynamodb_conversations import message_from_image
 from leadhub.domain.outbox import message_facts
+from local.fake_providers import FakeResendApi
 from tests.integration.conftest import (
     Account,
     Api,
@@ -28,7 +29,6 @@ from tests.integration.conftest import (
 )
 from tests.integration.test_event_fanout import stream_event
 from tests.integration.test_outbox_stream import stream_records
-from tests.providers import FakeResendApi
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "resend"
 API_KEY = "re_test_key"

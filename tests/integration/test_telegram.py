@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from local.fake_providers import FakeTelegramBotApi
 from tests.integration.conftest import Account, Api, HttpResult, Stack, http_event, invoke
-from tests.providers import FakeTelegramBotApi
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "telegram"
 BOT_TOKEN = "7000001:AAH-test_token"

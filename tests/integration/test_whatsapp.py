@@ -26,8 +26,8 @@ from leadhub.adapters.dynamodb_conversations import (
 from leadhub.adapters.dynamodb_items import to_item
 from leadhub.domain.outbox import conversation_facts, message_facts
 from leadhub.models.conversation import Channel, Direction, Message
+from local.fake_providers import FakeGraphApi
 from tests.integration.conftest import Account, Api, HttpResult, Stack, http_event, invoke, shared_clients
-from tests.providers import FakeGraphApi
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "whatsapp"
 APP_SECRET = "meta-app-secret-for-tests"

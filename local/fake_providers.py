@@ -1,11 +1,22 @@
 """Loopback fakes of the messaging providers' APIs (Graph API, Telegram Bot API, Resend): real HTTP
-servers on 127.0.0.1 whose answers a test scripts per route, recording every request."""
+servers on 127.0.0.1 that answer per route and record every request. The tests script them; the local
+stack runs them for trying the channels without accounts at Meta, Telegram or Resend
+(LEADHUB_FAKE_PROVIDERS=1), where `/_simulate/...` routes also play the provider's side of a webhook:
+a person writes, and the fake posts the signed webhook to Leadhub as the provider would."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import itertools
 import json
 import re
 import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,7 +38,7 @@ Route = Callable[[ApiCall, re.Match[str]], tuple[int, Any]]
 
 
 class FakeProviderApi:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.calls: list[ApiCall] = []
         self._routes: list[tuple[str, re.Pattern[str], Route]] = []
         self._lock = threading.Lock()
@@ -63,7 +74,7 @@ class FakeProviderApi:
         class Server(ThreadingHTTPServer):
             daemon_threads = True
 
-        self._server = Server(("127.0.0.1", 0), Handler)
+        self._server = Server(("127.0.0.1", port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     @property
@@ -243,3 +254,184 @@ class FakeResendApi(FakeProviderApi):
         self.route("POST", r"/domains", create_domain)
         self.route("POST", r"/domains/(?P<id>[^/]+)/verify", verify_domain)
         self.route("GET", r"/domains/(?P<id>[^/]+)", get_domain)
+
+
+# The one business number, bot and API key the local stack's fakes know.
+DEMO_WHATSAPP = {
+    "wabaId": "100000000000001",
+    "phoneNumberId": "100000000000002",
+    "accessToken": "EAAG-local-demo",
+}
+DEMO_TELEGRAM_BOT_TOKEN = "7000001:AAH-local-demo"  # noqa: S105 - the fake's only bot
+DEFAULT_RECEIVING_DOMAIN = "inbound.localhost"
+
+
+def _post_json(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+    request = urllib.request.Request(  # noqa: S310 - loopback only
+        url, data=body, method="POST", headers={"content-type": "application/json", **headers}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode(errors="replace")
+
+
+def svix_headers(secret: str, msg_id: str, body: bytes) -> dict[str, str]:
+    """Resend's (Svix's) signature headers for `body`, as Resend sends them."""
+    now = int(time.time())
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    digest = hmac.new(key, f"{msg_id}.{now}.".encode() + body, hashlib.sha256).digest()
+    return {
+        "svix-id": msg_id,
+        "svix-timestamp": str(now),
+        "svix-signature": "v1," + base64.b64encode(digest).decode(),
+    }
+
+
+class FakeProviders:
+    """The three fakes for the local stack, with `/_simulate/...` routes that post signed webhooks."""
+
+    def __init__(self, receiving_domain: str = DEFAULT_RECEIVING_DOMAIN) -> None:
+        self.graph = FakeGraphApi(
+            DEMO_WHATSAPP["wabaId"], DEMO_WHATSAPP["phoneNumberId"], DEMO_WHATSAPP["accessToken"]
+        )
+        self.telegram = FakeTelegramBotApi(DEMO_TELEGRAM_BOT_TOKEN)
+        self.resend = FakeResendApi(api_key="")  # the stack's RESEND_API_KEY, once it is known
+        self.receiving_domain = receiving_domain
+        self.api_url = ""
+        self.secrets: dict[str, str] = {}
+        self._update_ids = itertools.count(int(time.time()))
+        self.graph.route("POST", r"/_simulate/whatsapp", self._whatsapp_message)
+        self.telegram.route("POST", r"/_simulate/telegram", self._telegram_message)
+        self.resend.route("POST", r"/_simulate/email", self._email)
+
+    def parameters(self) -> dict[str, str]:
+        """Template parameter overrides that point the stack at these fakes."""
+        return {
+            "GraphApiBaseUrl": self.graph.base_url,
+            "TelegramApiBaseUrl": self.telegram.url,
+            "ResendApiBaseUrl": self.resend.url,
+            "ResendReceivingDomain": self.receiving_domain,
+        }
+
+    def attach(self, api_url: str, secrets: dict[str, str]) -> None:
+        """Where Leadhub is, and the provider secrets it verifies with."""
+        self.api_url, self.secrets = api_url.rstrip("/"), dict(secrets)
+        self.resend.api_key = secrets.get("RESEND_API_KEY", "")
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "whatsapp": {**DEMO_WHATSAPP, "simulate": f"{self.graph.url}/_simulate/whatsapp"},
+            "telegram": {
+                "telegramBotToken": DEMO_TELEGRAM_BOT_TOKEN,
+                "simulate": f"{self.telegram.url}/_simulate/telegram",
+            },
+            "email": {
+                "receivingDomain": self.receiving_domain,
+                "simulate": f"{self.resend.url}/_simulate/email",
+            },
+        }
+
+    def close(self) -> None:
+        for fake in (self.graph, self.telegram, self.resend):
+            fake.close()
+
+    # -- a person writes ---------------------------------------------------------------------
+
+    def _whatsapp_message(self, call: ApiCall, _: re.Match[str]) -> tuple[int, Any]:
+        """{"from": "14155550123", "name": "Ada", "text": "Hi"} → Meta's signed notification."""
+        given = call.body or {}
+        sender = str(given.get("from", "14155550123")).lstrip("+")
+        message = {
+            "from": sender,
+            "id": f"wamid.local-{uuid.uuid4().hex}",
+            "timestamp": str(int(time.time())),
+        }
+        message |= {"type": "text", "text": {"body": str(given.get("text", "Hi!"))}}
+        value = {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550100", "phone_number_id": self.graph.phone_number_id},
+            "contacts": [{"profile": {"name": str(given.get("name", "Ada"))}, "wa_id": sender}],
+            "messages": [message],
+        }
+        notification = {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": self.graph.waba_id, "changes": [{"field": "messages", "value": value}]}],
+        }
+        body = json.dumps(notification).encode()
+        signature = (
+            "sha256="
+            + hmac.new(self.secrets.get("FB_APP_SECRET", "").encode(), body, hashlib.sha256).hexdigest()
+        )
+        return self._forward(
+            self.api_url + "/api/webhooks/meta-whatsapp", body, {"x-hub-signature-256": signature}
+        )
+
+    def _telegram_message(self, call: ApiCall, _: re.Match[str]) -> tuple[int, Any]:
+        """{"from": 42, "name": "Ada", "text": "Hi"} → an Update to the webhook setWebhook registered."""
+        if self.telegram.webhook is None:
+            return 409, {"error": "No webhook is set: connect the bot first (PUT /api/integrations/telegram)"}
+        given = call.body or {}
+        user = {
+            "id": int(given.get("from", 42)),
+            "is_bot": False,
+            "first_name": str(given.get("name", "Ada")),
+        }
+        update_id = next(self._update_ids)
+        message = {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "chat": {**user, "type": "private"},
+            "from": user,
+        }
+        body = json.dumps(
+            {"update_id": update_id, "message": message | {"text": str(given.get("text", "Hi!"))}}
+        ).encode()
+        headers = {"x-telegram-bot-api-secret-token": self.telegram.webhook["secret_token"]}
+        return self._forward(self.telegram.webhook["url"], body, headers)
+
+    def _email(self, call: ApiCall, _: re.Match[str]) -> tuple[int, Any]:
+        """{"from", "to", "subject", "text"} → the content kept for the API, a signed email.received."""
+        given = call.body or {}
+        email_id = str(uuid.uuid4())
+        sender, to = (
+            str(given.get("from", "Ada <ada@example.com>")),
+            str(given.get("to", "hello@example.com")),
+        )
+        subject, text = str(given.get("subject", "Hello")), str(given.get("text", "Hi!"))
+        self.resend.emails[email_id] = {
+            "object": "email",
+            "id": email_id,
+            "from": sender,
+            "to": [to],
+            "subject": subject,
+            "text": text,
+            "html": None,
+        }
+        data = {
+            "email_id": email_id,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+            "from": sender,
+            "to": [to],
+            "cc": [],
+            "bcc": [],
+            "subject": subject,
+            "message_id": f"<{email_id}@example.com>",
+            "attachments": [],
+        }
+        body = json.dumps({"type": "email.received", "created_at": data["created_at"], "data": data}).encode()
+        return self._forward(
+            self.api_url + "/api/webhooks/email",
+            body,
+            svix_headers(self.secrets.get("RESEND_WEBHOOK_SECRET", ""), f"msg_{email_id}", body),
+        )
+
+    def _forward(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+        """Post as the provider would; the simulate call answers with Leadhub's answer."""
+        status, answer = _post_json(url, body, headers)
+        return 200, {"leadhubStatus": status, "leadhubAnswer": answer}
