@@ -40,6 +40,7 @@ Route = Callable[[ApiCall, re.Match[str]], tuple[int, Any]]
 class FakeProviderApi:
     def __init__(self, port: int = 0) -> None:
         self.calls: list[ApiCall] = []
+        self.sent: list[dict[str, Any]] = []  # messages Leadhub sent through this provider
         self._routes: list[tuple[str, re.Pattern[str], Route]] = []
         self._lock = threading.Lock()
         fake = self
@@ -75,6 +76,7 @@ class FakeProviderApi:
             daemon_threads = True
 
         self._server = Server(("127.0.0.1", port), Handler)
+        self.route("GET", r"/_sent", lambda call, match: (200, {"sent": list(self.sent)}))
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     @property
@@ -135,8 +137,18 @@ class FakeGraphApi(FakeProviderApi):
         def subscribe(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
             return (200, {"success": True}) if authorised(call) else invalid_token()
 
+        def send_message(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
+            if not authorised(call):
+                return invalid_token()
+            if match["phone"] != self.phone_number_id:
+                return 400, {"error": {"message": "Unsupported post request.", "code": 100}}
+            message_id = f"wamid.fake-{len(self.sent) + 1}"
+            self.sent.append({"id": message_id, **(call.body or {})})
+            return 200, {"messaging_product": "whatsapp", "messages": [{"id": message_id}]}
+
         self.route("GET", r"/v23\.0/(?P<waba>\d+)/phone_numbers", phone_numbers)
         self.route("POST", r"/v23\.0/(?P<waba>\d+)/subscribed_apps", subscribe)
+        self.route("POST", r"/v23\.0/(?P<phone>\d+)/messages", send_message)
 
     @property
     def base_url(self) -> str:
@@ -164,6 +176,15 @@ class FakeTelegramBotApi(FakeProviderApi):
             if method == "deleteWebhook":
                 self.webhook = None
                 return 200, {"ok": True, "result": True, "description": "Webhook was deleted"}
+            if method == "sendMessage":
+                body = call.body or {}
+                message_id = 900000 + len(self.sent)
+                self.sent.append({"message_id": message_id, **body})
+                chat = {"id": body.get("chat_id"), "type": "private"}
+                return 200, {
+                    "ok": True,
+                    "result": {"message_id": message_id, "chat": chat, "text": body.get("text")},
+                }
             return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
 
         self.route("POST", r"/bot(?P<token>[^/]+)/(?P<method>\w+)", bot_method)
@@ -250,7 +271,19 @@ class FakeResendApi(FakeProviderApi):
                 return unauthorised() if not authorised(call) else (404, {"message": "Domain not found"})
             return 200, domain
 
+        def send_email(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
+            if not authorised(call):
+                return unauthorised()
+            key = call.headers.get("idempotency-key")
+            earlier = next((e for e in self.sent if key and e["idempotencyKey"] == key), None)
+            if earlier is not None:  # Resend answers a repeated key with the first email's id
+                return 200, {"id": earlier["id"]}
+            email_id = f"sent-{len(self.sent) + 1}"
+            self.sent.append({"id": email_id, "idempotencyKey": key, **(call.body or {})})
+            return 200, {"id": email_id}
+
         self.route("GET", r"/emails/receiving/(?P<id>[^/]+)", get_email)
+        self.route("POST", r"/emails", send_email)
         self.route("POST", r"/domains", create_domain)
         self.route("POST", r"/domains/(?P<id>[^/]+)/verify", verify_domain)
         self.route("GET", r"/domains/(?P<id>[^/]+)", get_domain)

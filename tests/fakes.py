@@ -196,6 +196,7 @@ class InMemoryConversations:
         self.messages: dict[tuple[str, str], Message] = {}  # (account, message id)
         self.provider_ids: dict[tuple[str, Channel, str], str] = {}  # → message id
         self.dedupe_keys: set[tuple[str, Channel, str]] = set()
+        self.replies: dict[tuple[str, str], str] = {}  # (account, inbound message id) → reply id
         self.commits = 0
         self.interfere: list[CommitOutcome] = []  # outcomes forced on the next commits (races)
 
@@ -244,6 +245,20 @@ class InMemoryConversations:
         self.messages[(message.account_id, message.message_id)] = message
         key = (message.account_id, message.channel, message.provider_message_id)
         self.provider_ids[key] = message.message_id
+
+    def create_reply(self, reply: Message, inbound: Message) -> Message | None:
+        existing = self.replies.get((inbound.account_id, inbound.message_id))
+        if existing is not None:
+            return self.messages[(reply.account_id, existing)]
+        self.replies[(inbound.account_id, inbound.message_id)] = reply.message_id
+        self.messages[(reply.account_id, reply.message_id)] = reply
+        return None
+
+    def mark_sent(self, sent: Message, previous: Message) -> bool:
+        if not self.replace_message(sent, previous):
+            return False
+        self.provider_ids[(sent.account_id, sent.channel, sent.provider_message_id)] = sent.message_id
+        return True
 
     def replace_message(self, message: Message, previous: Message) -> bool:
         stored = self.messages.get((message.account_id, message.message_id))

@@ -1,6 +1,7 @@
 """The outbox consumer: each stream record of the table becomes events, and each event one delivery
 job per matching endpoint on the delivery queue; an inbound email stored without its content becomes a
-content job. Failed records are reported individually."""
+content job, and every complete inbound message a job for the conversation worker. Failed records are
+reported individually."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from leadhub.adapters.sqs_jobs import SqsJobQueue, SqsJsonQueue
 from leadhub.domain.email_content import content_job_for
 from leadhub.domain.fanout import fan_out
 from leadhub.domain.outbox import conversation_facts, endpoint_facts, lead_facts, message_facts
+from leadhub.domain.replies import reply_job_for
 from leadhub.settings import FanoutSettings, load_settings
 from leadhub.timestamps import to_iso, utc_now
 
@@ -34,6 +36,7 @@ parents = CachedParents(DynamoAccountRepository(settings.table_name))
 deliveries = DynamoDeliveryLog(settings.table_name)
 queue = SqsJobQueue(settings.delivery_queue_url)
 email_contents = SqsJsonQueue(settings.email_content_queue_url)
+conversation_jobs = SqsJsonQueue(settings.conversation_queue_url)
 
 
 def record_handler(record: DynamoDBRecord) -> None:
@@ -52,6 +55,11 @@ def fan_out_record(record: DynamoDBRecord) -> None:
     content_job = content_job_for(old_message, new_message)
     if content_job is not None:  # sent again if the record is retried: fetching twice is harmless
         email_contents.send(content_job.to_message())
+    reply_job = reply_job_for(old_message, new_message)
+    if reply_job is not None:  # one group per conversation: its messages are answered in order
+        conversation_jobs.send(
+            reply_job.to_message(), group_id=reply_job.conversation_id, dedupe_id=new_message.message_id
+        )
     facts = (
         lead_facts(lead_from_image(old), lead_from_image(new))
         + conversation_facts(conversation_from_image(old), conversation_from_image(new))

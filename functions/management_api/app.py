@@ -13,6 +13,7 @@ from routes import (
     admin,
     api_keys,
     audit,
+    automations,
     conversations,
     deliveries,
     integrations,
@@ -36,6 +37,7 @@ for module in (
     deliveries,
     integrations,
     conversations,
+    automations,
 ):
     app.include_router(module.router)
 

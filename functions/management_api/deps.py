@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from leadhub.adapters.dynamodb_accounts import DynamoAccountRepository
+from leadhub.adapters.dynamodb_automations import DynamoAutomations
 from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
 from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
@@ -36,6 +37,7 @@ cipher = KmsCipher(settings.kms_key_id)
 admin_key = SsmSecret(settings.admin_key_parameter)
 conversations = DynamoConversationStore(settings.table_name)
 integrations = DynamoIntegrations(settings.table_name)
+automations = DynamoAutomations(settings.table_name)
 
 API_KEY_SECURITY = [{"apiKey": []}]
 ADMIN_KEY_SECURITY = [{"adminKey": []}]

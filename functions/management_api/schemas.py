@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -279,3 +279,23 @@ class MessageOut(BaseModel):
 class MessagePageOut(BaseModel):
     items: list[MessageOut]
     nextCursor: str | None
+
+
+class AutomationRequest(_Request):
+    kind: Literal["keyword", "pattern", "greeting"]
+    match: str | None = Field(default=None, max_length=200)
+    reply: str = Field(min_length=1, max_length=4096)
+    enabled: bool = True
+
+
+class AutomationOut(BaseModel):
+    automationId: str
+    kind: str
+    match: str | None
+    reply: str
+    enabled: bool
+    createdAt: str
+
+
+class AutomationListOut(BaseModel):
+    items: list[AutomationOut]

@@ -1,25 +1,29 @@
 """Trying the channels as a new user does: `LEADHUB_FAKE_PROVIDERS=1 make run` starts loopback fakes of
 the Graph API, Telegram and Resend with the stack. Connect each channel with the demo credentials from
-the ready line, have a person write on each (the fakes' /_simulate routes post the signed webhooks), and
-see three conversations with their messages through the API."""
+the ready line, add automations, have a person write on each channel (the fakes' /_simulate routes post
+the signed webhooks), and watch the replies arrive at the fakes and the events at an endpoint."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from standardwebhooks.webhooks import Webhook
 
 from tests.e2e.conftest import wait_until
+from tests.receiver import Receiver
 from tests.stack_process import StackProcess
 
 
 @pytest.fixture(scope="module")
 def faked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
     state_dir: Path = tmp_path_factory.mktemp("leadhub-fakes")
+    env = {"LEADHUB_FAKE_PROVIDERS": "1", "PORT": "0", "ALLOW_PRIVATE_WEBHOOK_TARGETS": "true"}
     with (state_dir / "stack.log").open("wb") as log:
-        process = StackProcess(state_dir, env={"LEADHUB_FAKE_PROVIDERS": "1", "PORT": "0"}, log=log)
+        process = StackProcess(state_dir, env=env, log=log)
         process.start()
         try:
             yield process
@@ -27,30 +31,76 @@ def faked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
             process.stop()
 
 
-def test_every_channel_can_be_tried_with_the_fakes(faked: StackProcess) -> None:
+def sent(http: httpx.Client, simulate_url: str) -> list[dict[str, Any]]:
+    """What Leadhub sent through a fake provider."""
+    return http.get(simulate_url.rsplit("/_simulate", 1)[0] + "/_sent").json()["sent"]
+
+
+def test_every_channel_receives_and_answers_with_the_fakes(faked: StackProcess) -> None:
     fakes = faked.ready["fakeProviders"]
     keyed = {"X-API-Key": faked.demo["apiKey"]}
     whatsapp = {k: fakes["whatsapp"][k] for k in ("wabaId", "phoneNumberId", "accessToken")}
-    with httpx.Client(base_url=faked.api, timeout=30) as http:
+    with httpx.Client(base_url=faked.api, timeout=30) as http, Receiver() as receiver:
         assert http.put("/api/integrations/whatsapp", json=whatsapp, headers=keyed).status_code == 200
         telegram = {"telegramBotToken": fakes["telegram"]["telegramBotToken"]}
         assert http.put("/api/integrations/telegram", json=telegram, headers=keyed).status_code == 200
         email = {"emailFromAddress": "hello@shop.example", "emailFromName": "Shop"}
         assert http.put("/api/integrations/email", json=email, headers=keyed).status_code == 200
+        for rule in (
+            {"kind": "keyword", "match": "price", "reply": "Our prices: shop.example/prices"},
+            {"kind": "greeting", "reply": "Welcome to the shop!"},
+        ):
+            assert http.post("/api/automations", json=rule, headers=keyed).status_code == 201
+        endpoint = http.post(
+            "/api/webhook-endpoints",
+            json={
+                "name": "CRM",
+                "url": receiver.url,
+                "events": ["message.received", "automation.triggered", "message.sent"],
+            },
+            headers=keyed,
+        ).json()
 
         said = [
-            http.post(fakes["whatsapp"]["simulate"], json={"from": "14155550123", "text": "Hi on WhatsApp"}),
+            http.post(
+                fakes["whatsapp"]["simulate"], json={"from": "14155550123", "text": "What is the price?"}
+            ),
             http.post(fakes["telegram"]["simulate"], json={"from": 42, "text": "Hi on Telegram"}),
-            http.post(fakes["email"]["simulate"], json={"to": "hello@shop.example", "text": "Hi by email"}),
+            http.post(
+                fakes["email"]["simulate"],
+                json={"to": "hello@shop.example", "subject": "Flat", "text": "Hi by email"},
+            ),
         ]
         assert [r.json()["leadhubStatus"] for r in said] == [200, 200, 200]
 
-        def all_three() -> bool:
-            listed = http.get("/api/conversations", headers=keyed).json()["items"]
-            texts = set()
-            for conversation in listed:
-                path = f"/api/conversations/{conversation['conversationId']}/messages"
-                texts |= {m["text"] for m in http.get(path, headers=keyed).json()["items"]}
-            return texts == {"Hi on WhatsApp", "Hi on Telegram", "Hi by email"}
+        assert wait_until(lambda: len(sent(http, fakes["whatsapp"]["simulate"])) == 1, timeout=20)
+        assert wait_until(lambda: len(sent(http, fakes["telegram"]["simulate"])) == 1, timeout=20)
+        assert wait_until(lambda: len(sent(http, fakes["email"]["simulate"])) == 1, timeout=20)
+        # Each event is its own delivery: wait for all of each kind.
+        events = [
+            e
+            for name in ("message.received", "automation.triggered", "message.sent")
+            for e in receiver.wait_for(name, count=3)
+        ]
 
-        assert wait_until(all_three, timeout=15)  # the email's text arrives after its content is fetched
+        [to_whatsapp] = sent(http, fakes["whatsapp"]["simulate"])
+        assert (to_whatsapp["to"], to_whatsapp["text"]["body"]) == (
+            "14155550123",
+            "Our prices: shop.example/prices",
+        )
+        assert to_whatsapp["context"]["message_id"].startswith("wamid.local-")  # quotes the question
+        [to_telegram] = sent(http, fakes["telegram"]["simulate"])
+        assert (to_telegram["chat_id"], to_telegram["text"]) == (42, "Welcome to the shop!")
+        [to_email] = sent(http, fakes["email"]["simulate"])
+        assert to_email["subject"] == "Re: Flat" and to_email["to"] == ["ada@example.com"]
+        assert to_email["reply_to"].startswith("reply+conv_") and to_email["reply_to"].endswith(
+            "@inbound.localhost"
+        )
+        assert to_email["headers"]["In-Reply-To"] == to_email["headers"]["References"]
+        assert to_email["idempotencyKey"]
+
+    verified = [Webhook(endpoint["secret"]).verify(e.body, e.headers) for e in events]
+    by_event: dict[str, int] = {}
+    for event in verified:
+        by_event[event["event"]] = by_event.get(event["event"], 0) + 1
+    assert by_event == {"message.sent": 3, "message.received": 3, "automation.triggered": 3}

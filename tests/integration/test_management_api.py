@@ -609,6 +609,8 @@ class TestOpenApi(SharedStack):
             "/api/integrations/email": ["put"],
             "/api/integrations/email/verify": ["post"],
             "/api/integrations/{channel}": ["delete", "get"],
+            "/api/automations": ["get", "post"],
+            "/api/automations/{automationId}": ["delete"],
             "/api/conversations": ["get"],
             "/api/conversations/{conversationId}": ["get"],
             "/api/conversations/{conversationId}/messages": ["get"],

@@ -96,6 +96,22 @@ class EmailContentSettings(BaseSettings):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class ConversationWorkerSettings(BaseSettings):
+    kms_key_id: str = setting("KMS_KEY_ID", min_length=1)
+    conversation_queue_url: str = setting("CONVERSATION_QUEUE_URL", min_length=1)
+    # The ConversationQueue's maxReceiveCount: on the last attempt a reply that cannot be sent is marked
+    # failed before the job goes to the DLQ.
+    conversation_max_attempts: int = setting("CONVERSATION_MAX_ATTEMPTS", 5, ge=1)
+    graph_api_base_url: str = setting("GRAPH_API_BASE_URL", "https://graph.facebook.com/v23.0", min_length=1)
+    telegram_api_base_url: str = setting("TELEGRAM_API_BASE_URL", "https://api.telegram.org", min_length=1)
+    resend_api_base_url: str = setting("RESEND_API_BASE_URL", "https://api.resend.com", min_length=1)
+    resend_api_key_parameter: str = setting("RESEND_API_KEY_PARAMETER", min_length=1)
+    resend_receiving_domain: str = setting("RESEND_RECEIVING_DOMAIN", "")
+    # How long a warm worker reuses an account's automations (a change applies within it).
+    automation_cache_seconds: int = setting("AUTOMATION_CACHE_SECONDS", 30, ge=0, le=300)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ManagementSettings(BaseSettings):
     kms_key_id: str = setting("KMS_KEY_ID", min_length=1)
     admin_key_parameter: str = setting("ADMIN_KEY_PARAMETER", min_length=1)
@@ -118,6 +134,8 @@ class FanoutSettings(BaseSettings):
     delivery_queue_url: str = setting("DELIVERY_QUEUE_URL", min_length=1)
     # Inbound emails whose content is still to be fetched from Resend.
     email_content_queue_url: str = setting("EMAIL_CONTENT_QUEUE_URL", min_length=1)
+    # Inbound messages to answer (FIFO, one group per conversation).
+    conversation_queue_url: str = setting("CONVERSATION_QUEUE_URL", min_length=1)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -85,6 +85,8 @@ def real_specs(runner_env: dict[str, str] | None = None, **overrides: Any) -> di
         "FanoutFailureQueue",
         "EmailContentQueue",
         "EmailContentDLQ",
+        "ConversationQueue",
+        "ConversationDLQ",
     ):
         arn = f"arn:aws:sqs:us-east-1:{settings.ACCOUNT_ID}:{queue}"
         registry.set(queue, f"http://sqs.local/{queue}", Arn=arn, QueueName=queue)
@@ -102,6 +104,7 @@ def test_real_template_functions_and_routes() -> None:
         "TelegramWebhookFunction",
         "EmailWebhookFunction",
         "EmailContentFunction",
+        "ConversationWorkerFunction",
     }
     webhook, management = specs["LeadWebhookFunction"], specs["ManagementApiFunction"]
     assert specs["WhatsappWebhookFunction"].http_routes == (

@@ -23,7 +23,7 @@ from leadhub.adapters.dynamodb_integrations import route_key
 from leadhub.adapters.dynamodb_items import account_pk, from_stream_image, to_item
 from leadhub.adapters.dynamodb_leads import lead_key, lead_to_values, values_to_lead
 from leadhub.adapters.dynamodb_pages import query_page
-from leadhub.adapters.dynamodb_queries import TableAdapter, get_values
+from leadhub.adapters.dynamodb_queries import TableAdapter, commit, get_values
 from leadhub.errors import StorageUnavailable
 from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
 from leadhub.models.integration import email_reply_route_key
@@ -196,6 +196,44 @@ class DynamoConversationStore(TableAdapter):
             raise
         return True
 
+    def create_reply(self, reply: Message, inbound: Message) -> Message | None:
+        """Store `reply` with a marker naming it the answer to `inbound`; the existing reply if the marker
+        is there already (a redelivered job)."""
+        marker = {
+            "pk": f"REPLY#{inbound.account_id}#{inbound.message_id}",
+            "sk": "REPLY",
+            "entity": "reply_marker",
+            "messagePk": conversation_pk(reply.account_id, reply.conversation_id),
+            "messageSk": message_sk(reply),
+        }
+        items = [self._put_new(marker), self._put_new(message_to_values(reply))]
+        if commit(self._db, items, "store reply"):
+            return None
+        key = {"pk": {"S": marker["pk"]}, "sk": {"S": "REPLY"}}
+        pointer = get_values(self._db, self._table, key, "read reply marker")
+        if pointer is None:
+            raise StorageUnavailable("The reply is being written concurrently; please retry")
+        message_key = {"pk": {"S": pointer["messagePk"]}, "sk": {"S": pointer["messageSk"]}}
+        values = get_values(self._db, self._table, message_key, "read reply")
+        if values is None:
+            raise StorageUnavailable("The reply is being written concurrently; please retry")
+        return values_to_message(values)
+
+    def mark_sent(self, sent: Message, previous: Message) -> bool:
+        items = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": to_item(message_to_values(sent)),
+                    "ConditionExpression": "#status = :status",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {":status": {"S": previous.status}},
+                }
+            },
+            {"Put": {"TableName": self._table, "Item": to_item(self._index_values(sent))}},
+        ]
+        return commit(self._db, items, "record sent message")
+
     def list_conversations(
         self,
         account_id: str,
@@ -254,15 +292,18 @@ class DynamoConversationStore(TableAdapter):
         return self._put_new(values)
 
     def _index_put(self, message: Message) -> dict[str, Any]:
+        return self._put_new(self._index_values(message))
+
+    @staticmethod
+    def _index_values(message: Message) -> dict[str, Any]:
         key = provider_index_key(message.account_id, message.channel, message.provider_message_id)
-        values = {
+        return {
             "pk": key["pk"]["S"],
             "sk": "PROVIDERMSG",
             "entity": "provider_message",
             "messagePk": conversation_pk(message.account_id, message.conversation_id),
             "messageSk": message_sk(message),
         }
-        return self._put_new(values)
 
     def _reply_route_put(self, conversation: Conversation) -> dict[str, Any]:
         """Replies to reply+{conversationId}@… find their account through this route."""

@@ -50,6 +50,15 @@ class SqsJsonQueue:
         self._url = queue_url
         self._clients = clients
 
-    def send(self, body: Mapping[str, object]) -> None:
+    def send(
+        self, body: Mapping[str, object], *, group_id: str | None = None, dedupe_id: str | None = None
+    ) -> None:
+        """Enqueue; on a FIFO queue in `group_id`, and a send with the same `dedupe_id` within five minutes
+        is dropped by SQS (a stream record processed twice)."""
+        request: dict[str, Any] = {"QueueUrl": self._url, "MessageBody": json.dumps(dict(body))}
+        if group_id is not None:
+            request["MessageGroupId"] = group_id
+        if dedupe_id is not None:
+            request["MessageDeduplicationId"] = dedupe_id
         with storage_errors("queue job"):
-            self._clients("sqs").send_message(QueueUrl=self._url, MessageBody=json.dumps(dict(body)))
+            self._clients("sqs").send_message(**request)

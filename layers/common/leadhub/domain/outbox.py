@@ -20,6 +20,8 @@ LEAD_RE_ENGAGED = "lead.re_engaged"
 CONVERSATION_CREATED = "conversation.created"
 MESSAGE_RECEIVED = "message.received"
 MESSAGE_STATUS = "message.status"
+MESSAGE_SENT = "message.sent"
+AUTOMATION_TRIGGERED = "automation.triggered"
 
 _TRACKED_FIELDS = {
     "phone": "phone",
@@ -91,17 +93,30 @@ def conversation_facts(old: Conversation | None, new: Conversation | None) -> li
 
 def message_facts(old: Message | None, new: Message | None) -> list[Fact]:
     """An inbound message stored with its content is `message.received` (an email once its content has
-    been fetched); a provider's report that moved one of our messages on (delivered, read, failed) is
-    `message.status`. Edits are not announced."""
+    been fetched). Our message accepted by the provider is `message.sent` (and `automation.triggered`
+    when an automation wrote it); any later move (delivered, read, failed) is `message.status`. Edits
+    are not announced."""
     if new is None:
         return []
     if new.direction is Direction.INBOUND:
         if new.status == RECEIVED and (old is None or old.status != RECEIVED):
             return [Fact(MESSAGE_RECEIVED, new.account_id, new.received_at, new.message_id, new.to_public())]
         return []
-    if old is None:
+    if old is None or new.status == old.status or not new.status_at:
         return []
-    if new.direction is Direction.OUTBOUND and new.status != old.status and new.status_at:
-        data = {**new.to_public(), "previousStatus": old.status}
-        return [Fact(MESSAGE_STATUS, new.account_id, new.status_at, new.message_id, data)]
-    return []
+    if old.status == "queued" and new.status == "sent":  # the provider accepted our message
+        facts = [Fact(MESSAGE_SENT, new.account_id, new.status_at, new.message_id, new.to_public())]
+        automation_id = new.content.get("automationId")
+        if automation_id:
+            data = {
+                "automationId": automation_id,
+                "conversationId": new.conversation_id,
+                "leadId": new.lead_id,
+                "channel": new.channel.value,
+                "messageId": new.message_id,
+                "inReplyTo": new.content.get("replyTo"),
+            }
+            facts.append(Fact(AUTOMATION_TRIGGERED, new.account_id, new.status_at, new.message_id, data))
+        return facts
+    data = {**new.to_public(), "previousStatus": old.status}
+    return [Fact(MESSAGE_STATUS, new.account_id, new.status_at, new.message_id, data)]

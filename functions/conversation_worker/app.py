@@ -1,0 +1,71 @@
+"""ConversationQueue consumer (SQS FIFO, one message group per conversation): answers each inbound
+message through the responder and sends the reply through the conversation's channel. A conversation's
+messages are answered in order; when one fails, the rest of its group waits for the retry."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from leadhub.adapters.channel_senders import ChannelSenders
+from leadhub.adapters.dynamodb_automations import CachedAutomations, DynamoAutomations
+from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
+from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
+from leadhub.adapters.kms_cipher import KmsCipher
+from leadhub.adapters.sqs_jobs import SqsJobQueue
+from leadhub.adapters.ssm_secrets import SsmSecret
+from leadhub.domain.replies import ReplyJob, SendRejected, answer
+from leadhub.settings import ConversationWorkerSettings, load_settings
+from leadhub.timestamps import utc_now
+
+settings = load_settings(ConversationWorkerSettings)
+logger = Logger()
+processor = SqsFifoPartialProcessor()
+
+store = DynamoConversationStore(settings.table_name)
+automations = CachedAutomations(DynamoAutomations(settings.table_name), settings.automation_cache_seconds)
+queue = SqsJobQueue(settings.conversation_queue_url)
+senders = ChannelSenders(
+    integrations=DynamoIntegrations(settings.table_name),
+    cipher=KmsCipher(settings.kms_key_id),
+    graph_base_url=settings.graph_api_base_url,
+    telegram_base_url=settings.telegram_api_base_url,
+    resend_base_url=settings.resend_api_base_url,
+    resend_api_key=SsmSecret(settings.resend_api_key_parameter),
+    receiving_domain=settings.resend_receiving_domain,
+)
+
+
+def record_handler(record: SQSRecord) -> None:
+    job = ReplyJob.from_message(json.loads(record.body))
+    attempt = int(record.attributes.approximate_receive_count or 1)
+    try:
+        outcome = answer(
+            job,
+            store=store,
+            automations=automations,
+            sender=senders,
+            now=utc_now(),
+            last_attempt=attempt >= settings.conversation_max_attempts,
+        )
+    except SendRejected as rejected:
+        if rejected.retry_after:  # the provider said when: try again then, not at the queue's pace
+            queue.delay(record.receipt_handle, int(min(rejected.retry_after, 43_200)) + 1)
+        logger.warning("reply not sent; will retry", extra={"attempt": attempt, "reason": rejected.reason})
+        raise
+    logger.info(
+        "message answered",
+        extra={"outcome": outcome.outcome, "automation_id": outcome.automation_id, "channel": job.channel},
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,66 @@
+"""Automations of the rules responder (`conversations:manage`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import deps
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from schemas import AutomationListOut, AutomationOut, AutomationRequest
+
+from leadhub.domain import automations
+from leadhub.models.account import Scope
+from leadhub.models.automation import AutomationKind
+from leadhub.timestamps import utc_now
+
+router = Router()
+TAGS = ["Automations"]
+
+
+@router.post(
+    "/api/automations",
+    summary="Add an automation: a keyword or pattern and its reply, or a greeting for first messages",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def post_automation(request: AutomationRequest) -> tuple[AutomationOut, int]:
+    caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
+    created = automations.create_automation(
+        caller.account_id,
+        AutomationKind(request.kind),
+        request.match,
+        request.reply,
+        enabled=request.enabled,
+        store=deps.automations,
+        actor=caller.key_id,
+        now=utc_now(),
+    )
+    return AutomationOut.model_validate(created.to_public()), 201
+
+
+@router.get(
+    "/api/automations",
+    summary="The automations, in the order they are tried",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def get_automations() -> AutomationListOut:
+    caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
+    found = deps.automations.list_for_account(caller.account_id)
+    return AutomationListOut(items=[AutomationOut.model_validate(a.to_public()) for a in found])
+
+
+@router.delete(
+    "/api/automations/<automationId>",
+    summary="Delete an automation",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def delete_automation(automationId: Annotated[str, Path(max_length=64)]) -> AutomationListOut:
+    caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
+    automations.delete_automation(
+        caller.account_id, automationId, store=deps.automations, actor=caller.key_id, now=utc_now()
+    )
+    found = deps.automations.list_for_account(caller.account_id)
+    return AutomationListOut(items=[AutomationOut.model_validate(a.to_public()) for a in found])

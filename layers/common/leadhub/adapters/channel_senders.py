@@ -1,0 +1,163 @@
+"""Sending a text through a conversation's channel: WhatsApp (Graph API), Telegram (sendMessage) and email
+(Resend). Provider refusals become SendRejected, permanent or retryable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from leadhub.adapters.provider_api import ProviderAnswer, ProviderApi
+from leadhub.domain.integrations import IntegrationStore
+from leadhub.domain.replies import SendRejected
+from leadhub.errors import ProviderUnavailable, SecretNotConfigured
+from leadhub.models.conversation import Channel, Conversation, Message
+from leadhub.models.integration import Integration, credential_context
+from leadhub.ports import SecretCipher, SecretSource
+from leadhub.ttl_cache import TtlCache
+
+# Graph API error codes worth retrying: rate limits and Meta's own transient failures. Every other
+# refusal (131047: the 24-hour window is closed, 131026: undeliverable, 190: token expired …) is final.
+_WHATSAPP_TRANSIENT = frozenset({1, 2, 4, 80007, 130429, 131000, 131048, 131056})
+CREDENTIAL_CACHE_SECONDS = 60
+
+
+class ChannelSenders:
+    def __init__(
+        self,
+        *,
+        integrations: IntegrationStore,
+        cipher: SecretCipher,
+        graph_base_url: str,
+        telegram_base_url: str,
+        resend_base_url: str,
+        resend_api_key: SecretSource,
+        receiving_domain: str,
+    ) -> None:
+        self._integrations = integrations
+        self._cipher = cipher
+        self._graph = ProviderApi("The Graph API", graph_base_url)
+        self._telegram = ProviderApi("The Telegram Bot API", telegram_base_url)
+        self._resend = ProviderApi("The Resend API", resend_base_url)
+        self._resend_key = resend_api_key
+        self._receiving_domain = receiving_domain
+        self._credentials: TtlCache[tuple[str, Channel], tuple[Integration, str]] = TtlCache(
+            CREDENTIAL_CACHE_SECONDS
+        )
+        self._senders: dict[Channel, Callable[[Conversation, str, Message, str], str]] = {
+            Channel.WHATSAPP: self._whatsapp,
+            Channel.TELEGRAM: self._telegram_message,
+            Channel.EMAIL: self._email,
+        }
+
+    def send_text(
+        self, conversation: Conversation, text: str, reply_to: Message, idempotency_key: str
+    ) -> str:
+        try:
+            return self._senders[conversation.channel](conversation, text, reply_to, idempotency_key)
+        except ProviderUnavailable as exc:
+            raise SendRejected(exc.message, permanent=False) from None
+
+    # -- the channels ----------------------------------------------------------------------------
+
+    def _whatsapp(self, conversation: Conversation, text: str, reply_to: Message, _key: str) -> str:
+        integration, token = self._credential(conversation)
+        phone_number_id = conversation.route.get("phoneNumberId") or integration.route_key
+        payload = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": conversation.route["waId"],
+            "type": "text",
+            "text": {"body": text},
+            "context": {"message_id": reply_to.provider_message_id},  # shown as a quote of their message
+        }
+        answer = self._graph.call(
+            "POST", f"/{phone_number_id}/messages", json=payload, headers={"Authorization": f"Bearer {token}"}
+        )
+        if answer.ok:
+            messages = answer.body.get("messages")
+            if isinstance(messages, list) and messages and isinstance(messages[0], dict):
+                return str(messages[0].get("id"))
+            raise SendRejected("The Graph API accepted the message but returned no id", permanent=False)
+        error = answer.body.get("error") if isinstance(answer.body.get("error"), dict) else {}
+        code = error.get("code")
+        reason = f"WhatsApp {code}: {error.get('message') or f'HTTP {answer.status}'}"
+        raise SendRejected(reason, permanent=answer.status != 429 and code not in _WHATSAPP_TRANSIENT)
+
+    def _telegram_message(self, conversation: Conversation, text: str, reply_to: Message, _key: str) -> str:
+        _, token = self._credential(conversation)
+        bot_id, chat_id = conversation.route["botId"], conversation.route["chatId"]
+        payload: dict[str, Any] = {"chat_id": int(chat_id), "text": text}
+        replied_id = reply_to.provider_message_id.rpartition(":")[2]
+        if replied_id.isdigit():  # a message, not a button press
+            payload["reply_parameters"] = {"message_id": int(replied_id), "allow_sending_without_reply": True}
+        answer = self._telegram.call("POST", f"/bot{token}/sendMessage", json=payload)
+        if answer.body.get("ok") is True and isinstance(answer.body.get("result"), dict):
+            return f"{bot_id}:{chat_id}:{answer.body['result'].get('message_id')}"
+        description = str(answer.body.get("description") or f"HTTP {answer.status}")
+        if answer.status == 429:
+            parameters = (
+                answer.body.get("parameters") if isinstance(answer.body.get("parameters"), dict) else {}
+            )
+            retry_after = parameters.get("retry_after")
+            raise SendRejected(
+                f"Telegram: {description}",
+                permanent=False,
+                retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
+            )
+        # 403: the user blocked the bot; 400: the chat is gone or the text is refused. Retrying cannot help.
+        raise SendRejected(f"Telegram: {description}", permanent=True)
+
+    def _email(self, conversation: Conversation, text: str, reply_to: Message, key: str) -> str:
+        integration = self._integration(conversation)
+        api_key = self._resend_key.value()
+        if not api_key:
+            raise SecretNotConfigured("The Resend API key is not configured")
+        settings = integration.settings
+        subject = str(reply_to.content.get("subject") or "")
+        payload: dict[str, Any] = {
+            "from": f"{settings.get('emailFromName', '')} <{settings['emailFromAddress']}>".strip(),
+            "to": [conversation.route["address"]],
+            "subject": subject if subject.lower().startswith("re:") else f"Re: {subject}".strip(),
+            "text": text,
+        }
+        if self._receiving_domain:
+            payload["reply_to"] = f"reply+{conversation.conversation_id}@{self._receiving_domain}"
+        thread = reply_to.content.get("messageId")
+        if thread:
+            references = reply_to.content.get("references")
+            payload["headers"] = {
+                "In-Reply-To": str(thread),
+                "References": f"{references} {thread}".strip() if references else str(thread),
+            }
+        answer = self._resend.call(
+            "POST",
+            "/emails",
+            json=payload,
+            headers={"Authorization": f"Bearer {api_key}", "Idempotency-Key": key},
+        )
+        if answer.ok and answer.body.get("id"):
+            return str(answer.body["id"])
+        raise SendRejected(f"Resend: {_resend_message(answer)}", permanent=answer.status != 429)
+
+    # -- credentials ---------------------------------------------------------------------------------
+
+    def _integration(self, conversation: Conversation) -> Integration:
+        found = self._integrations.get(conversation.account_id, conversation.channel)
+        if found is None:
+            raise SendRejected(f"No {conversation.channel.value} integration is connected", permanent=True)
+        return found
+
+    def _credential(self, conversation: Conversation) -> tuple[Integration, str]:
+        """The integration and its decrypted credential, reused for a minute by a warm worker."""
+
+        def load(key: tuple[str, Channel]) -> tuple[Integration, str]:
+            integration = self._integration(conversation)
+            context = credential_context(conversation.account_id, conversation.channel)
+            return integration, self._cipher.decrypt(integration.credential, context)
+
+        return self._credentials.get_or_load((conversation.account_id, conversation.channel), load)
+
+
+def _resend_message(answer: ProviderAnswer) -> str:
+    message = answer.body.get("message")
+    return str(message)[:300] if message else f"HTTP {answer.status}"

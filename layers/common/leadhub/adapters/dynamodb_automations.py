@@ -1,0 +1,67 @@
+"""Automations: pk ACCOUNT#{accountId}, sk AUTOMATION#{automationId} (ids sort by creation time)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leadhub.adapters.dynamodb_audit import audit_put
+from leadhub.adapters.dynamodb_items import account_pk, to_item
+from leadhub.adapters.dynamodb_queries import TableAdapter, commit, query_prefix
+from leadhub.models.audit import AuditEntry
+from leadhub.models.automation import Automation, AutomationKind
+from leadhub.ttl_cache import TtlCache
+
+
+def _values(automation: Automation) -> dict[str, Any]:
+    return {
+        "pk": account_pk(automation.account_id),
+        "sk": f"AUTOMATION#{automation.automation_id}",
+        "entity": "automation",
+        "accountId": automation.account_id,
+        "automationId": automation.automation_id,
+        "kind": automation.kind.value,
+        "match": automation.match,
+        "reply": automation.reply,
+        "enabled": automation.enabled,
+        "createdAt": automation.created_at,
+    }
+
+
+def _automation(values: dict[str, Any]) -> Automation:
+    return Automation(
+        account_id=values["accountId"],
+        automation_id=values["automationId"],
+        kind=AutomationKind(values["kind"]),
+        reply=values["reply"],
+        created_at=values["createdAt"],
+        match=values.get("match"),
+        enabled=bool(values.get("enabled", True)),
+    )
+
+
+class DynamoAutomations(TableAdapter):
+    def list_for_account(self, account_id: str) -> list[Automation]:
+        items = query_prefix(self._db, self._table, account_pk(account_id), "AUTOMATION#", "list automations")
+        return [_automation(v) for v in items]
+
+    def insert(self, automation: Automation, audit: AuditEntry) -> None:
+        put = {"Put": {"TableName": self._table, "Item": to_item(_values(automation))}}
+        commit(self._db, [put, audit_put(self._table, audit)], "store automation")
+
+    def delete(self, account_id: str, automation_id: str, audit: AuditEntry) -> bool:
+        key = {"pk": {"S": account_pk(account_id)}, "sk": {"S": f"AUTOMATION#{automation_id}"}}
+        delete = {
+            "Delete": {"TableName": self._table, "Key": key, "ConditionExpression": "attribute_exists(pk)"}
+        }
+        return commit(self._db, [delete, audit_put(self._table, audit)], "delete automation")
+
+
+class CachedAutomations:
+    """A warm conversation worker reuses an account's automations for `ttl_seconds`."""
+
+    def __init__(self, inner: DynamoAutomations, ttl_seconds: float) -> None:
+        self._inner = inner
+        self._cache: TtlCache[str, list[Automation]] = TtlCache(ttl_seconds)
+
+    def list_for_account(self, account_id: str) -> list[Automation]:
+        return self._cache.get_or_load(account_id, self._inner.list_for_account)

@@ -1,0 +1,89 @@
+"""Managing an account's automations (`conversations:manage`)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Protocol
+
+from leadhub.errors import FieldError, InvalidRequest, NotFound
+from leadhub.ids import sortable_id
+from leadhub.models.audit import AuditEntry
+from leadhub.models.automation import MAX_PATTERN_CHARS, Automation, AutomationKind
+from leadhub.timestamps import to_iso
+
+MAX_AUTOMATIONS = 100
+
+
+class AutomationStore(Protocol):
+    def list_for_account(self, account_id: str) -> list[Automation]: ...
+
+    def insert(self, automation: Automation, audit: AuditEntry) -> None: ...
+
+    def delete(self, account_id: str, automation_id: str, audit: AuditEntry) -> bool: ...
+
+
+def create_automation(
+    account_id: str,
+    kind: AutomationKind,
+    match: str | None,
+    reply: str,
+    *,
+    enabled: bool,
+    store: AutomationStore,
+    actor: str,
+    now: datetime,
+) -> Automation:
+    _check_match(kind, match)
+    if len(store.list_for_account(account_id)) >= MAX_AUTOMATIONS:
+        raise InvalidRequest(f"An account has at most {MAX_AUTOMATIONS} automations")
+    at = to_iso(now)
+    automation = Automation(
+        account_id=account_id,
+        automation_id=sortable_id("aut"),
+        kind=kind,
+        reply=reply,
+        created_at=at,
+        match=match if kind is not AutomationKind.GREETING else None,
+        enabled=enabled,
+    )
+    target = {"automationId": automation.automation_id}
+    store.insert(
+        automation, AuditEntry(account_id, "automation.created", "api", at, actor=actor, target=target)
+    )
+    return automation
+
+
+def delete_automation(
+    account_id: str, automation_id: str, *, store: AutomationStore, actor: str, now: datetime
+) -> None:
+    audit = AuditEntry(
+        account_id,
+        "automation.deleted",
+        "api",
+        to_iso(now),
+        actor=actor,
+        target={"automationId": automation_id},
+    )
+    if not store.delete(account_id, automation_id, audit):
+        raise NotFound("Automation not found")
+
+
+def _check_match(kind: AutomationKind, match: str | None) -> None:
+    if kind is AutomationKind.GREETING:
+        if match:
+            raise InvalidRequest("Invalid automation", [FieldError("match", "a greeting matches no text")])
+        return
+    if not match or not match.strip():
+        raise InvalidRequest("Invalid automation", [FieldError("match", f"a {kind.value} needs a match")])
+    if len(match) > MAX_PATTERN_CHARS:
+        raise InvalidRequest(
+            "Invalid automation", [FieldError("match", f"at most {MAX_PATTERN_CHARS} characters")]
+        )
+    if kind is AutomationKind.PATTERN:
+        try:
+            re.compile(match)
+        except re.error as exc:
+            raise InvalidRequest(
+                "Invalid automation", [FieldError("match", f"not a regular expression: {exc}")]
+            ) from None

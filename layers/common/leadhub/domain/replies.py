@@ -1,0 +1,167 @@
+"""Answering an inbound message: the responder picks a reply (rules: the account's automations), the
+reply is stored before it is sent and sent through the conversation's channel, once.
+
+A redelivered job never sends the same reply twice: the reply's id is derived from the inbound message,
+and a reply stored as sent (or failed) is not sent again. Only a crash between the provider accepting
+the message and our recording it can repeat a send; Resend gets an idempotency key for that case, the
+Graph API and Telegram have none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from leadhub.ids import derived_id
+from leadhub.models.automation import Automation, AutomationKind
+from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
+from leadhub.ports import ConversationStore
+from leadhub.timestamps import to_iso
+
+QUEUED = "queued"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyJob:
+    """The conversation queue's message: answer this inbound message (group: its conversation)."""
+
+    account_id: str
+    conversation_id: str
+    channel: Channel
+    provider_message_id: str
+
+    def to_message(self) -> dict[str, str]:
+        return {
+            "accountId": self.account_id,
+            "conversationId": self.conversation_id,
+            "channel": self.channel.value,
+            "providerMessageId": self.provider_message_id,
+        }
+
+    @classmethod
+    def from_message(cls, body: dict[str, Any]) -> ReplyJob:
+        return cls(
+            str(body["accountId"]),
+            str(body["conversationId"]),
+            Channel(body["channel"]),
+            str(body["providerMessageId"]),
+        )
+
+
+def reply_job_for(old: Message | None, new: Message | None) -> ReplyJob | None:
+    """An inbound message that has just become complete (received) asks for an answer."""
+    if new is None or new.direction is not Direction.INBOUND or new.status != "received":
+        return None
+    if old is not None and old.status == "received":
+        return None
+    return ReplyJob(new.account_id, new.conversation_id, new.channel, new.provider_message_id)
+
+
+class SendRejected(Exception):
+    """The provider refused the message. `permanent`: retrying cannot help (e.g. WhatsApp's 24-hour
+    window closed, a bot blocked by the user); otherwise retry, after `retry_after` seconds if given."""
+
+    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class ChannelSender(Protocol):
+    def send_text(
+        self, conversation: Conversation, text: str, reply_to: Message, idempotency_key: str
+    ) -> str:
+        """Send; the provider's id of the sent message. Raises SendRejected."""
+
+
+class AutomationSource(Protocol):
+    def list_for_account(self, account_id: str) -> list[Automation]:
+        """Oldest first."""
+
+
+class ReplyStore(ConversationStore, Protocol):
+    def create_reply(self, reply: Message, inbound: Message) -> Message | None:
+        """Store `reply` as the answer to `inbound` unless one exists; the existing one if so."""
+
+    def mark_sent(self, sent: Message, previous: Message) -> bool:
+        """Record that the provider accepted `sent` (and index its provider id for status reports)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyOutcome:
+    outcome: str  # replied | already_replied | no_reply | skipped | failed
+    automation_id: str | None = None
+
+
+def choose_automation(
+    automations: Sequence[Automation], inbound: Message, conversation: Conversation
+) -> Automation | None:
+    """Keywords and patterns first (in creation order), then the greeting for a first message."""
+    first_message = inbound.received_at == conversation.created_at
+    matching = [a for a in automations if a.matches(inbound.text, first_message)]
+    ordered = [a for a in matching if a.kind is not AutomationKind.GREETING]
+    ordered += [a for a in matching if a.kind is AutomationKind.GREETING]
+    return next(iter(ordered), None)
+
+
+def answer(
+    job: ReplyJob,
+    *,
+    store: ReplyStore,
+    automations: AutomationSource,
+    sender: ChannelSender,
+    now: datetime,
+    last_attempt: bool,
+) -> ReplyOutcome:
+    """Raises SendRejected for a transient refusal (the queue retries); on the last attempt, or when the
+    refusal is permanent, the reply is marked failed with the reason instead."""
+    inbound = store.find_message(job.account_id, job.channel, job.provider_message_id)
+    if inbound is None or inbound.direction is not Direction.INBOUND:
+        return ReplyOutcome("skipped")
+    conversation = store.get_conversation(job.account_id, inbound.conversation_id)
+    if conversation is None or conversation.status is not ConversationStatus.OPEN:
+        return ReplyOutcome("skipped")
+    automation = choose_automation(automations.list_for_account(job.account_id), inbound, conversation)
+    if automation is None:
+        return ReplyOutcome("no_reply")
+    at = to_iso(now)
+    reply = Message(
+        account_id=job.account_id,
+        conversation_id=conversation.conversation_id,
+        message_id=derived_id("msg", job.account_id, "reply", inbound.message_id),
+        lead_id=conversation.lead_id,
+        channel=conversation.channel,
+        direction=Direction.OUTBOUND,
+        type="text",
+        sent_at=at,
+        received_at=at,
+        status=QUEUED,
+        provider_message_id="",
+        text=automation.reply,
+        content={
+            "kind": "automation",
+            "automationId": automation.automation_id,
+            "replyTo": inbound.message_id,
+        },
+    )
+    existing = store.create_reply(reply, inbound)
+    if existing is not None:
+        if existing.status != QUEUED:
+            return ReplyOutcome("already_replied", automation.automation_id)
+        reply = existing  # an earlier attempt stored it and then failed to send or to record the send
+    try:
+        provider_id = sender.send_text(
+            conversation, reply.text or "", inbound, idempotency_key=reply.message_id
+        )
+    except SendRejected as rejected:
+        if not (rejected.permanent or last_attempt):
+            raise
+        failed = replace(reply, status="failed", status_at=to_iso(now), errors=({"reason": rejected.reason},))
+        store.replace_message(failed, previous=reply)
+        return ReplyOutcome("failed", automation.automation_id)
+    sent = replace(reply, status="sent", status_at=to_iso(now), provider_message_id=provider_id)
+    store.mark_sent(sent, previous=reply)
+    return ReplyOutcome("replied", automation.automation_id)
