@@ -254,6 +254,41 @@ class InMemoryConversations:
         self.messages[(reply.account_id, reply.message_id)] = reply
         return None
 
+    def create_outbound(self, message: Message) -> str:
+        self.messages[(message.account_id, message.message_id)] = message
+        return message.message_id
+
+    def get_message(self, account_id: str, conversation_id: str, message_key: str) -> Message | None:
+        found = self.messages.get((account_id, message_key))
+        return found if found is not None and found.conversation_id == conversation_id else None
+
+    def latest_inbound(self, account_id: str, conversation_id: str) -> Message | None:
+        mine = [
+            m
+            for (acc, _), m in self.messages.items()
+            if acc == account_id and m.conversation_id == conversation_id and m.direction.value == "inbound"
+        ]
+        return max(mine, key=lambda m: (m.sent_at, m.received_at, m.message_id), default=None)
+
+    def close(self, conversation: Conversation, lead_holds_it: bool, at: str) -> bool:
+        key = (conversation.account_id, conversation.conversation_id)
+        if self.conversations[key].status is not ConversationStatus.OPEN:
+            return False
+        self.conversations[key] = replace(
+            self.conversations[key], status=ConversationStatus.CLOSED, closed_at=at
+        )
+        lead = self.get_lead(conversation.account_id, conversation.lead_id)
+        if lead_holds_it and lead is not None:
+            pointers = {k: v for k, v in lead.open_conversations.items() if v != conversation.conversation_id}
+            self.lead_store.leads[(lead.account_id, lead.lead_id)] = replace(
+                lead, open_conversations=pointers, version=lead.version + 1
+            )
+        return True
+
+    def set_auto_reply(self, conversation: Conversation, enabled: bool) -> None:
+        key = (conversation.account_id, conversation.conversation_id)
+        self.conversations[key] = replace(self.conversations[key], auto_reply=enabled)
+
     def mark_sent(self, sent: Message, previous: Message) -> bool:
         if not self.replace_message(sent, previous):
             return False

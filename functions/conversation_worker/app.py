@@ -19,7 +19,7 @@ from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
 from leadhub.adapters.kms_cipher import KmsCipher
 from leadhub.adapters.sqs_jobs import SqsJobQueue
 from leadhub.adapters.ssm_secrets import SsmSecret
-from leadhub.domain.replies import ReplyJob, SendRejected, answer
+from leadhub.domain.replies import ReplyJob, SendRejected, answer, job_from_message, send_queued
 from leadhub.settings import ConversationWorkerSettings, load_settings
 from leadhub.timestamps import utc_now
 
@@ -42,25 +42,28 @@ senders = ChannelSenders(
 
 
 def record_handler(record: SQSRecord) -> None:
-    job = ReplyJob.from_message(json.loads(record.body))
+    job = job_from_message(json.loads(record.body))
     attempt = int(record.attributes.approximate_receive_count or 1)
+    last_attempt = attempt >= settings.conversation_max_attempts
     try:
-        outcome = answer(
-            job,
-            store=store,
-            automations=automations,
-            sender=senders,
-            now=utc_now(),
-            last_attempt=attempt >= settings.conversation_max_attempts,
-        )
+        if isinstance(job, ReplyJob):
+            outcome = answer(
+                job,
+                store=store,
+                automations=automations,
+                sender=senders,
+                now=utc_now(),
+                last_attempt=last_attempt,
+            )
+        else:  # an agent's message
+            outcome = send_queued(job, store=store, sender=senders, now=utc_now(), last_attempt=last_attempt)
     except SendRejected as rejected:
         if rejected.retry_after:  # the provider said when: try again then, not at the queue's pace
             queue.delay(record.receipt_handle, int(min(rejected.retry_after, 43_200)) + 1)
         logger.warning("reply not sent; will retry", extra={"attempt": attempt, "reason": rejected.reason})
         raise
     logger.info(
-        "message answered",
-        extra={"outcome": outcome.outcome, "automation_id": outcome.automation_id, "channel": job.channel},
+        "conversation job done", extra={"outcome": outcome.outcome, "automation_id": outcome.automation_id}
     )
 
 

@@ -24,6 +24,7 @@ from leadhub.settings import ManagementSettings, load_settings
 from leadhub.web import base_url
 
 if TYPE_CHECKING:
+    from leadhub.adapters.sqs_jobs import SqsJsonQueue
     from leadhub.domain.deliveries import DeliveryRecords, JobSender
     from leadhub.domain.email_integration import ResendDomains
     from leadhub.domain.telegram_integration import TelegramBotApiPort
@@ -115,3 +116,10 @@ def resend_domains() -> ResendDomains:
     from leadhub.adapters.resend_api import ResendApi
 
     return ResendApi(settings.resend_api_base_url, SsmSecret(settings.resend_api_key_parameter))
+
+
+@cache
+def conversation_queue() -> SqsJsonQueue:
+    from leadhub.adapters.sqs_jobs import SqsJsonQueue
+
+    return SqsJsonQueue(settings.conversation_queue_url)

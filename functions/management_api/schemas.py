@@ -250,6 +250,8 @@ class ConversationOut(BaseModel):
     createdAt: str
     lastActivityAt: str
     messageCount: int
+    autoReply: bool
+    closedAt: str | None
 
 
 class ConversationPageOut(BaseModel):
@@ -299,3 +301,11 @@ class AutomationOut(BaseModel):
 
 class AutomationListOut(BaseModel):
     items: list[AutomationOut]
+
+
+class ManualMessageRequest(_Request):
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class ConversationPatchRequest(_Request):
+    autoReply: bool

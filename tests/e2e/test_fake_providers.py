@@ -104,3 +104,54 @@ def test_every_channel_receives_and_answers_with_the_fakes(faked: StackProcess) 
     for event in verified:
         by_event[event["event"]] = by_event.get(event["event"], 0) + 1
     assert by_event == {"message.sent": 3, "message.received": 3, "automation.triggered": 3}
+
+
+def test_an_agent_writes_then_closes_and_the_next_message_opens_a_new_conversation(
+    faked: StackProcess,
+) -> None:
+    fakes = faked.ready["fakeProviders"]
+    keyed = {"X-API-Key": faked.demo["apiKey"]}
+    whatsapp = {k: fakes["whatsapp"][k] for k in ("wabaId", "phoneNumberId", "accessToken")}
+    with httpx.Client(base_url=faked.api, timeout=30) as http:
+        assert http.put("/api/integrations/whatsapp", json=whatsapp, headers=keyed).status_code == 200
+        http.post(fakes["whatsapp"]["simulate"], json={"from": "14155550999", "text": "Anyone there?"})
+
+        def conversation_of_the_writer() -> dict[str, Any] | None:
+            listed = http.get("/api/conversations", params={"channel": "whatsapp"}, headers=keyed).json()[
+                "items"
+            ]
+            for conversation in listed:
+                lead = http.get(f"/api/leads/{conversation['leadId']}", headers=keyed).json()
+                if lead["phone"] == "+14155550999" and conversation["status"] == "open":
+                    return conversation
+            return None
+
+        assert wait_until(lambda: conversation_of_the_writer() is not None, timeout=10)
+        conversation = conversation_of_the_writer()
+        assert conversation is not None
+        cid = conversation["conversationId"]
+        before = len(sent(http, fakes["whatsapp"]["simulate"]))
+
+        taken = http.patch(f"/api/conversations/{cid}", json={"autoReply": False}, headers=keyed)
+        assert taken.json()["autoReply"] is False
+        queued = http.post(
+            f"/api/conversations/{cid}/messages", json={"text": "Hi, Sam here."}, headers=keyed
+        )
+        assert queued.status_code == 202 and queued.json()["status"] == "queued"
+
+        def agent_message_sent() -> bool:
+            return any(
+                m["text"]["body"] == "Hi, Sam here."
+                for m in sent(http, fakes["whatsapp"]["simulate"])[before:]
+            )
+
+        assert wait_until(agent_message_sent, timeout=15)
+        closed = http.post(f"/api/conversations/{cid}/close", headers=keyed).json()
+        assert closed["status"] == "closed" and closed["closedAt"]
+        refused = http.post(f"/api/conversations/{cid}/messages", json={"text": "late"}, headers=keyed)
+        assert refused.status_code == 409
+
+        http.post(fakes["whatsapp"]["simulate"], json={"from": "14155550999", "text": "Me again"})
+        assert wait_until(
+            lambda: (c := conversation_of_the_writer()) is not None and c["conversationId"] != cid, timeout=10
+        )

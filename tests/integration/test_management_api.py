@@ -612,8 +612,9 @@ class TestOpenApi(SharedStack):
             "/api/automations": ["get", "post"],
             "/api/automations/{automationId}": ["delete"],
             "/api/conversations": ["get"],
-            "/api/conversations/{conversationId}": ["get"],
-            "/api/conversations/{conversationId}/messages": ["get"],
+            "/api/conversations/{conversationId}": ["get", "patch"],
+            "/api/conversations/{conversationId}/close": ["post"],
+            "/api/conversations/{conversationId}/messages": ["get", "post"],
         }
         schemes = document["components"]["securitySchemes"]
         assert schemes["apiKey"] == {"type": "apiKey", "name": "X-API-Key", "in": "header"}

@@ -60,6 +60,9 @@ def test_each_function_gets_its_environment_from_the_template(stack: Stack) -> N
         "TELEGRAM_API_BASE_URL": "https://api.telegram.org",
         "RESEND_API_BASE_URL": "https://api.resend.com",
         "RESEND_API_KEY_PARAMETER": "/leadhub/resend-api-key",
+        "CONVERSATION_QUEUE_URL": stack.specs["ConversationWorkerFunction"].environment[
+            "CONVERSATION_QUEUE_URL"
+        ],
     }
     assert webhook.handler == management.handler == "app.lambda_handler"
     assert webhook.code_dir.name == "lead_webhook" and management.code_dir.name == "management_api"

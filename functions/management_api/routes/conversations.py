@@ -7,11 +7,19 @@ from typing import Annotated
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from schemas import ConversationOut, ConversationPageOut, MessageOut, MessagePageOut
+from schemas import (
+    ConversationOut,
+    ConversationPageOut,
+    ConversationPatchRequest,
+    ManualMessageRequest,
+    MessageOut,
+    MessagePageOut,
+)
 
-from leadhub.domain import conversations
+from leadhub.domain import agents, conversations
 from leadhub.models.account import Scope
 from leadhub.models.conversation import Channel, ConversationStatus
+from leadhub.timestamps import utc_now
 
 router = Router()
 TAGS = ["Conversations"]
@@ -72,3 +80,51 @@ def get_messages(conversationId: ConversationId, limit: Limit = 50, cursor: Curs
     )
     items = [MessageOut.model_validate(m.to_public()) for m in page.items]
     return MessagePageOut(items=items, nextCursor=page.next_cursor)
+
+
+@router.post(
+    "/api/conversations/<conversationId>/messages",
+    summary="Send a message as an agent (queued behind the conversation's pending replies; 202)",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def post_message(conversationId: ConversationId, request: ManualMessageRequest) -> tuple[MessageOut, int]:
+    caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
+    message = agents.queue_manual_message(
+        caller.account_id,
+        conversationId,
+        request.text,
+        store=deps.conversations,
+        queue=deps.conversation_queue(),
+        actor=caller.key_id,
+        now=utc_now(),
+    )
+    return MessageOut.model_validate(message.to_public()), 202
+
+
+@router.post(
+    "/api/conversations/<conversationId>/close",
+    summary="Close the conversation (the lead's next message opens a new one)",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def close(conversationId: ConversationId) -> ConversationOut:
+    caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
+    closed = agents.close_conversation(
+        caller.account_id, conversationId, store=deps.conversations, now=utc_now()
+    )
+    return ConversationOut.model_validate(closed.to_public())
+
+
+@router.patch(
+    "/api/conversations/<conversationId>",
+    summary="Turn automatic replies off (an agent takes over) or on again",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def patch_conversation(conversationId: ConversationId, request: ConversationPatchRequest) -> ConversationOut:
+    caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
+    updated = agents.set_auto_reply(
+        caller.account_id, conversationId, request.autoReply, store=deps.conversations
+    )
+    return ConversationOut.model_validate(updated.to_public())

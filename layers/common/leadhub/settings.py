@@ -127,6 +127,8 @@ class ManagementSettings(BaseSettings):
     telegram_api_base_url: str = setting("TELEGRAM_API_BASE_URL", "https://api.telegram.org", min_length=1)
     resend_api_base_url: str = setting("RESEND_API_BASE_URL", "https://api.resend.com", min_length=1)
     resend_api_key_parameter: str = setting("RESEND_API_KEY_PARAMETER", min_length=1)
+    # Agents' messages are sent by the conversation worker, in order with the automatic replies.
+    conversation_queue_url: str = setting("CONVERSATION_QUEUE_URL", min_length=1)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -43,7 +43,7 @@ class ChannelSenders:
         self._credentials: TtlCache[tuple[str, Channel], tuple[Integration, str]] = TtlCache(
             CREDENTIAL_CACHE_SECONDS
         )
-        self._senders: dict[Channel, Callable[[Conversation, str, Message, str], str]] = {
+        self._senders: dict[Channel, Callable[[Conversation, str, Message | None, str], str]] = {
             Channel.WHATSAPP: self._whatsapp,
             Channel.TELEGRAM: self._telegram_message,
             Channel.EMAIL: self._email,
@@ -59,17 +59,18 @@ class ChannelSenders:
 
     # -- the channels ----------------------------------------------------------------------------
 
-    def _whatsapp(self, conversation: Conversation, text: str, reply_to: Message, _key: str) -> str:
+    def _whatsapp(self, conversation: Conversation, text: str, reply_to: Message | None, _key: str) -> str:
         integration, token = self._credential(conversation)
         phone_number_id = conversation.route.get("phoneNumberId") or integration.route_key
-        payload = {
+        payload: dict[str, Any] = {
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
             "to": conversation.route["waId"],
             "type": "text",
             "text": {"body": text},
-            "context": {"message_id": reply_to.provider_message_id},  # shown as a quote of their message
         }
+        if reply_to is not None:
+            payload["context"] = {"message_id": reply_to.provider_message_id}  # shown as a quote
         answer = self._graph.call(
             "POST", f"/{phone_number_id}/messages", json=payload, headers={"Authorization": f"Bearer {token}"}
         )
@@ -83,11 +84,13 @@ class ChannelSenders:
         reason = f"WhatsApp {code}: {error.get('message') or f'HTTP {answer.status}'}"
         raise SendRejected(reason, permanent=answer.status != 429 and code not in _WHATSAPP_TRANSIENT)
 
-    def _telegram_message(self, conversation: Conversation, text: str, reply_to: Message, _key: str) -> str:
+    def _telegram_message(
+        self, conversation: Conversation, text: str, reply_to: Message | None, _key: str
+    ) -> str:
         _, token = self._credential(conversation)
         bot_id, chat_id = conversation.route["botId"], conversation.route["chatId"]
         payload: dict[str, Any] = {"chat_id": int(chat_id), "text": text}
-        replied_id = reply_to.provider_message_id.rpartition(":")[2]
+        replied_id = reply_to.provider_message_id.rpartition(":")[2] if reply_to else ""
         if replied_id.isdigit():  # a message, not a button press
             payload["reply_parameters"] = {"message_id": int(replied_id), "allow_sending_without_reply": True}
         answer = self._telegram.call("POST", f"/bot{token}/sendMessage", json=payload)
@@ -107,13 +110,14 @@ class ChannelSenders:
         # 403: the user blocked the bot; 400: the chat is gone or the text is refused. Retrying cannot help.
         raise SendRejected(f"Telegram: {description}", permanent=True)
 
-    def _email(self, conversation: Conversation, text: str, reply_to: Message, key: str) -> str:
+    def _email(self, conversation: Conversation, text: str, reply_to: Message | None, key: str) -> str:
         integration = self._integration(conversation)
         api_key = self._resend_key.value()
         if not api_key:
             raise SecretNotConfigured("The Resend API key is not configured")
         settings = integration.settings
-        subject = str(reply_to.content.get("subject") or "")
+        content = reply_to.content if reply_to is not None else {}
+        subject = str(content.get("subject") or "")
         payload: dict[str, Any] = {
             "from": f"{settings.get('emailFromName', '')} <{settings['emailFromAddress']}>".strip(),
             "to": [conversation.route["address"]],
@@ -122,9 +126,9 @@ class ChannelSenders:
         }
         if self._receiving_domain:
             payload["reply_to"] = f"reply+{conversation.conversation_id}@{self._receiving_domain}"
-        thread = reply_to.content.get("messageId")
+        thread = content.get("messageId")
         if thread:
-            references = reply_to.content.get("references")
+            references = content.get("references")
             payload["headers"] = {
                 "In-Reply-To": str(thread),
                 "References": f"{references} {thread}".strip() if references else str(thread),

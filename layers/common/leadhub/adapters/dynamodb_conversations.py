@@ -63,6 +63,8 @@ def conversation_to_values(conversation: Conversation) -> dict[str, Any]:
         "lastActivityAt": conversation.last_activity_at,
         "route": dict(conversation.route),
         "messageCount": conversation.message_count,
+        "autoReply": conversation.auto_reply,
+        "closedAt": conversation.closed_at,
     }
 
 
@@ -77,6 +79,8 @@ def values_to_conversation(values: dict[str, Any]) -> Conversation:
         last_activity_at=values["lastActivityAt"],
         route=values.get("route", {}),
         message_count=int(values.get("messageCount", 0)),
+        auto_reply=bool(values.get("autoReply", True)),
+        closed_at=values.get("closedAt"),
     )
 
 
@@ -233,6 +237,82 @@ class DynamoConversationStore(TableAdapter):
             {"Put": {"TableName": self._table, "Item": to_item(self._index_values(sent))}},
         ]
         return commit(self._db, items, "record sent message")
+
+    def get_message(self, account_id: str, conversation_id: str, message_key: str) -> Message | None:
+        key = {"pk": {"S": conversation_pk(account_id, conversation_id)}, "sk": {"S": message_key}}
+        values = get_values(self._db, self._table, key, "read message")
+        return values_to_message(values) if values else None
+
+    def latest_inbound(self, account_id: str, conversation_id: str) -> Message | None:
+        page = query_page(
+            self._db,
+            self._table,
+            partition=("pk", conversation_pk(account_id, conversation_id)),
+            sort_prefix=("sk", "MSG#"),
+            limit=1,
+            cursor=None,
+            filters={"direction": Direction.INBOUND.value},
+        )
+        return values_to_message(page.items[0]) if page.items else None
+
+    def create_outbound(self, message: Message) -> str:
+        """Store the message; its sort key is the reference `get_message` takes."""
+        commit(self._db, [self._put_new(message_to_values(message))], "store message")
+        return message_sk(message)
+
+    def close(self, conversation: Conversation, lead_holds_it: bool, at: str) -> bool:
+        """Close the conversation (if still open) and, when the lead points at it, clear the pointer so
+        the lead's next message opens a new conversation."""
+        key = {
+            "pk": {"S": conversation_pk(conversation.account_id, conversation.conversation_id)},
+            "sk": {"S": "CONV"},
+        }
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": key,
+                    "UpdateExpression": "SET #status = :closed, closedAt = :at",
+                    "ConditionExpression": "#status = :open",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":closed": {"S": ConversationStatus.CLOSED.value},
+                        ":open": {"S": ConversationStatus.OPEN.value},
+                        ":at": {"S": at},
+                    },
+                }
+            }
+        ]
+        if lead_holds_it:
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": lead_key(conversation.account_id, conversation.lead_id),
+                        "UpdateExpression": "REMOVE openConversations.#channel SET version = version + :one",
+                        "ConditionExpression": "openConversations.#channel = :id",
+                        "ExpressionAttributeNames": {"#channel": conversation.channel.value},
+                        "ExpressionAttributeValues": {
+                            ":id": {"S": conversation.conversation_id},
+                            ":one": {"N": "1"},
+                        },
+                    }
+                }
+            )
+        return commit(self._db, items, "close conversation")
+
+    def set_auto_reply(self, conversation: Conversation, enabled: bool) -> None:
+        key = {
+            "pk": {"S": conversation_pk(conversation.account_id, conversation.conversation_id)},
+            "sk": {"S": "CONV"},
+        }
+        with storage_errors("update conversation"):
+            self._db.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression="SET autoReply = :on",
+                ExpressionAttributeValues={":on": {"BOOL": enabled}},
+            )
 
     def list_conversations(
         self,

@@ -18,6 +18,7 @@ LEAD_CREATED = "lead.created"
 LEAD_UPDATED = "lead.updated"
 LEAD_RE_ENGAGED = "lead.re_engaged"
 CONVERSATION_CREATED = "conversation.created"
+CONVERSATION_CLOSED = "conversation.closed"
 MESSAGE_RECEIVED = "message.received"
 MESSAGE_STATUS = "message.status"
 MESSAGE_SENT = "message.sent"
@@ -86,9 +87,17 @@ def endpoint_facts(old: WebhookEndpoint | None, new: WebhookEndpoint | None) -> 
 
 
 def conversation_facts(old: Conversation | None, new: Conversation | None) -> list[Fact]:
-    if old is not None or new is None:
+    if new is None:
         return []
-    return [Fact(CONVERSATION_CREATED, new.account_id, new.created_at, new.conversation_id, new.to_public())]
+    if old is None:
+        return [
+            Fact(CONVERSATION_CREATED, new.account_id, new.created_at, new.conversation_id, new.to_public())
+        ]
+    if old.status != new.status and new.closed_at:
+        return [
+            Fact(CONVERSATION_CLOSED, new.account_id, new.closed_at, new.conversation_id, new.to_public())
+        ]
+    return []
 
 
 def message_facts(old: Message | None, new: Message | None) -> list[Fact]:

@@ -34,6 +34,7 @@ class ReplyJob:
 
     def to_message(self) -> dict[str, str]:
         return {
+            "kind": "reply",
             "accountId": self.account_id,
             "conversationId": self.conversation_id,
             "channel": self.channel.value,
@@ -48,6 +49,29 @@ class ReplyJob:
             Channel(body["channel"]),
             str(body["providerMessageId"]),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SendJob:
+    """The conversation queue's message: send this stored (queued) message, e.g. an agent's."""
+
+    account_id: str
+    conversation_id: str
+    message_key: str  # the store's reference of the message (what create_outbound returned)
+
+    def to_message(self) -> dict[str, str]:
+        return {
+            "kind": "send",
+            "accountId": self.account_id,
+            "conversationId": self.conversation_id,
+            "messageKey": self.message_key,
+        }
+
+
+def job_from_message(body: dict[str, Any]) -> ReplyJob | SendJob:
+    if body.get("kind") == "send":
+        return SendJob(str(body["accountId"]), str(body["conversationId"]), str(body["messageKey"]))
+    return ReplyJob.from_message(body)
 
 
 def reply_job_for(old: Message | None, new: Message | None) -> ReplyJob | None:
@@ -72,9 +96,10 @@ class SendRejected(Exception):
 
 class ChannelSender(Protocol):
     def send_text(
-        self, conversation: Conversation, text: str, reply_to: Message, idempotency_key: str
+        self, conversation: Conversation, text: str, reply_to: Message | None, idempotency_key: str
     ) -> str:
-        """Send; the provider's id of the sent message. Raises SendRejected."""
+        """Send (as an answer to `reply_to`, when given); the provider's id of the sent message. Raises
+        SendRejected."""
 
 
 class AutomationSource(Protocol):
@@ -88,6 +113,10 @@ class ReplyStore(ConversationStore, Protocol):
 
     def mark_sent(self, sent: Message, previous: Message) -> bool:
         """Record that the provider accepted `sent` (and index its provider id for status reports)."""
+
+    def get_message(self, account_id: str, conversation_id: str, message_key: str) -> Message | None: ...
+
+    def latest_inbound(self, account_id: str, conversation_id: str) -> Message | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +153,8 @@ def answer(
     conversation = store.get_conversation(job.account_id, inbound.conversation_id)
     if conversation is None or conversation.status is not ConversationStatus.OPEN:
         return ReplyOutcome("skipped")
+    if not conversation.auto_reply:
+        return ReplyOutcome("auto_reply_off")
     automation = choose_automation(automations.list_for_account(job.account_id), inbound, conversation)
     if automation is None:
         return ReplyOutcome("no_reply")
@@ -135,7 +166,7 @@ def answer(
         lead_id=conversation.lead_id,
         channel=conversation.channel,
         direction=Direction.OUTBOUND,
-        type="text",
+        type="automation",
         sent_at=at,
         received_at=at,
         status=QUEUED,
@@ -152,16 +183,51 @@ def answer(
         if existing.status != QUEUED:
             return ReplyOutcome("already_replied", automation.automation_id)
         reply = existing  # an earlier attempt stored it and then failed to send or to record the send
+    outcome = _deliver(
+        reply, conversation, inbound, store=store, sender=sender, now=now, last_attempt=last_attempt
+    )
+    return ReplyOutcome(outcome, automation.automation_id)
+
+
+def send_queued(
+    job: SendJob, *, store: ReplyStore, sender: ChannelSender, now: datetime, last_attempt: bool
+) -> ReplyOutcome:
+    """Send a message stored as queued (an agent's); anything else was sent already."""
+    message = store.get_message(job.account_id, job.conversation_id, job.message_key)
+    if message is None or message.status != QUEUED:
+        return ReplyOutcome("skipped")
+    conversation = store.get_conversation(job.account_id, job.conversation_id)
+    if conversation is None:
+        return ReplyOutcome("skipped")
+    answered = store.latest_inbound(job.account_id, job.conversation_id)  # for quoting and threading
+    outcome = _deliver(
+        message, conversation, answered, store=store, sender=sender, now=now, last_attempt=last_attempt
+    )
+    return ReplyOutcome(outcome)
+
+
+def _deliver(
+    message: Message,
+    conversation: Conversation,
+    reply_to: Message | None,
+    *,
+    store: ReplyStore,
+    sender: ChannelSender,
+    now: datetime,
+    last_attempt: bool,
+) -> str:
     try:
         provider_id = sender.send_text(
-            conversation, reply.text or "", inbound, idempotency_key=reply.message_id
+            conversation, message.text or "", reply_to, idempotency_key=message.message_id
         )
     except SendRejected as rejected:
         if not (rejected.permanent or last_attempt):
             raise
-        failed = replace(reply, status="failed", status_at=to_iso(now), errors=({"reason": rejected.reason},))
-        store.replace_message(failed, previous=reply)
-        return ReplyOutcome("failed", automation.automation_id)
-    sent = replace(reply, status="sent", status_at=to_iso(now), provider_message_id=provider_id)
-    store.mark_sent(sent, previous=reply)
-    return ReplyOutcome("replied", automation.automation_id)
+        failed = replace(
+            message, status="failed", status_at=to_iso(now), errors=({"reason": rejected.reason},)
+        )
+        store.replace_message(failed, previous=message)
+        return "failed"
+    sent = replace(message, status="sent", status_at=to_iso(now), provider_message_id=provider_id)
+    store.mark_sent(sent, previous=message)
+    return "replied" if message.content.get("kind") == "automation" else "sent"

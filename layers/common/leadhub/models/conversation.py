@@ -44,6 +44,8 @@ class Conversation:
     # How to reach the lead on this channel (e.g. the WhatsApp number that received the message).
     route: Mapping[str, str] = field(default_factory=dict)
     message_count: int = 0
+    auto_reply: bool = True  # off: an agent has taken over, the responder stays quiet
+    closed_at: str | None = None
 
     def to_public(self) -> dict[str, Any]:
         return {
@@ -55,6 +57,8 @@ class Conversation:
             "createdAt": self.created_at,
             "lastActivityAt": self.last_activity_at,
             "messageCount": self.message_count,
+            "autoReply": self.auto_reply,
+            "closedAt": self.closed_at,
         }
 
 

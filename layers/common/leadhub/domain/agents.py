@@ -1,0 +1,90 @@
+"""What agents do with a conversation: write into it, take it over from the responder, close it.
+
+A closed conversation stays closed: the lead's next message opens a new conversation on that channel
+(its history stays readable in the old one), so every conversation has one beginning and one end."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from leadhub.domain.conversations import get_conversation
+from leadhub.domain.replies import QUEUED, SendJob
+from leadhub.errors import Conflict
+from leadhub.ids import sortable_id
+from leadhub.models.conversation import Conversation, ConversationStatus, Direction, Message
+from leadhub.models.lead import Lead
+from leadhub.ports import ConversationStore
+from leadhub.timestamps import to_iso
+
+
+class AgentStore(ConversationStore, Protocol):
+    def create_outbound(self, message: Message) -> str:
+        """Store the message; the reference `get_message` finds it by."""
+
+    def close(self, conversation: Conversation, lead_holds_it: bool, at: str) -> bool: ...
+
+    def set_auto_reply(self, conversation: Conversation, enabled: bool) -> None: ...
+
+
+class SendQueue(Protocol):
+    def send(
+        self, body: dict[str, str], *, group_id: str | None = None, dedupe_id: str | None = None
+    ) -> None: ...
+
+
+def queue_manual_message(
+    account_id: str,
+    conversation_id: str,
+    text: str,
+    *,
+    store: AgentStore,
+    queue: SendQueue,
+    actor: str,
+    now: datetime,
+) -> Message:
+    """Store the agent's message as queued and hand it to the conversation worker, behind anything
+    the conversation is already waiting for (same FIFO group); `message.sent` follows once sent."""
+    conversation = get_conversation(account_id, conversation_id, store=store)
+    if conversation.status is not ConversationStatus.OPEN:
+        raise Conflict("The conversation is closed; the lead's next message opens a new one")
+    at = to_iso(now)
+    message = Message(
+        account_id=account_id,
+        conversation_id=conversation_id,
+        message_id=sortable_id("msg"),
+        lead_id=conversation.lead_id,
+        channel=conversation.channel,
+        direction=Direction.OUTBOUND,
+        type="manual",
+        sent_at=at,
+        received_at=at,
+        status=QUEUED,
+        provider_message_id="",
+        text=text,
+        content={"kind": "manual", "actor": actor},
+    )
+    reference = store.create_outbound(message)
+    job = SendJob(account_id, conversation_id, reference)
+    queue.send(job.to_message(), group_id=conversation_id, dedupe_id=message.message_id)
+    return message
+
+
+def close_conversation(
+    account_id: str, conversation_id: str, *, store: AgentStore, now: datetime
+) -> Conversation:
+    conversation = get_conversation(account_id, conversation_id, store=store)
+    if conversation.status is ConversationStatus.CLOSED:
+        return conversation
+    lead: Lead | None = store.get_lead(account_id, conversation.lead_id)
+    holds = lead is not None and lead.open_conversations.get(conversation.channel.value) == conversation_id
+    store.close(conversation, holds, to_iso(now))
+    return get_conversation(account_id, conversation_id, store=store)
+
+
+def set_auto_reply(
+    account_id: str, conversation_id: str, enabled: bool, *, store: AgentStore
+) -> Conversation:
+    conversation = get_conversation(account_id, conversation_id, store=store)
+    store.set_auto_reply(conversation, enabled)
+    return get_conversation(account_id, conversation_id, store=store)

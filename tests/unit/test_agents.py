@@ -1,0 +1,126 @@
+"""Agents: manual messages through the conversation queue, taking over from the responder, closing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from leadhub.domain.agents import close_conversation, queue_manual_message, set_auto_reply
+from leadhub.domain.conversations import record_inbound
+from leadhub.domain.outbox import conversation_facts, message_facts
+from leadhub.domain.replies import ReplyJob, answer, job_from_message, send_queued
+from leadhub.errors import Conflict, NotFound
+from leadhub.models.automation import Automation, AutomationKind
+from leadhub.models.conversation import Channel, Contact, Conversation, InboundMessage, Message
+from tests.fakes import InMemoryConversations
+
+ACCOUNT = "acc_a"
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Queue:
+    jobs: list[tuple[dict[str, str], str | None]] = field(default_factory=list)
+
+    def send(
+        self, body: dict[str, str], *, group_id: str | None = None, dedupe_id: str | None = None
+    ) -> None:
+        self.jobs.append((body, group_id))
+
+
+@dataclass
+class Sender:
+    sent: list[tuple[str, str | None]] = field(default_factory=list)
+
+    def send_text(
+        self, conversation: Conversation, text: str, reply_to: Message | None, idempotency_key: str
+    ) -> str:
+        self.sent.append((text, reply_to.provider_message_id if reply_to else None))
+        return f"wamid.out-{len(self.sent)}"
+
+
+def write(store: InMemoryConversations, n: int, at: datetime = NOW) -> str:
+    message = InboundMessage(
+        account_id=ACCOUNT,
+        contact=Contact(Channel.WHATSAPP, "+14155550100", phone="+14155550100"),
+        provider_message_id=f"wamid.in-{n}",
+        dedupe_keys=(),
+        sent_at=at.isoformat(),
+        type="text",
+        text="hello",
+        route={"phoneNumberId": "1", "waId": "14155550100"},
+    )
+    receipt = record_inbound(message, store=store, now=at)
+    assert receipt.conversation_id is not None
+    return receipt.conversation_id
+
+
+def test_a_manual_message_is_queued_in_the_conversations_group_then_sent_as_an_answer() -> None:
+    store, queue, sender = InMemoryConversations(), Queue(), Sender()
+    conversation_id = write(store, 1)
+    message = queue_manual_message(
+        ACCOUNT, conversation_id, "An agent here", store=store, queue=queue, actor="key_1", now=NOW
+    )
+    assert (message.status, message.type, message.content["actor"]) == ("queued", "manual", "key_1")
+    [(body, group)] = queue.jobs
+    assert group == conversation_id
+    job = job_from_message(body)
+    assert not isinstance(job, ReplyJob)
+
+    outcome = send_queued(job, store=store, sender=sender, now=NOW, last_attempt=False)
+
+    assert outcome.outcome == "sent" and sender.sent == [("An agent here", "wamid.in-1")]
+    sent = store.messages[(ACCOUNT, message.message_id)]
+    [fact] = message_facts(message, sent)
+    assert (fact.event, fact.data["type"]) == ("message.sent", "manual")
+    assert send_queued(job, store=store, sender=sender, now=NOW, last_attempt=False).outcome == "skipped"
+    assert len(sender.sent) == 1
+
+
+def test_unknown_or_closed_conversations_refuse_manual_messages() -> None:
+    store, queue = InMemoryConversations(), Queue()
+    with pytest.raises(NotFound):
+        queue_manual_message(ACCOUNT, "conv_nope", "x", store=store, queue=queue, actor="k", now=NOW)
+    conversation_id = write(store, 1)
+    close_conversation(ACCOUNT, conversation_id, store=store, now=NOW)
+    with pytest.raises(Conflict):
+        queue_manual_message(ACCOUNT, conversation_id, "x", store=store, queue=queue, actor="k", now=NOW)
+    assert queue.jobs == []
+
+
+def test_closing_is_announced_and_the_next_message_opens_a_new_conversation() -> None:
+    store = InMemoryConversations()
+    first = write(store, 1)
+    before = store.conversations[(ACCOUNT, first)]
+    closed = close_conversation(ACCOUNT, first, store=store, now=NOW + timedelta(minutes=1))
+    assert (closed.status.value, closed.closed_at) == ("closed", "2026-11-23T12:01:00.000Z")
+    [fact] = conversation_facts(before, closed)
+    assert fact.event == "conversation.closed"
+    assert (
+        close_conversation(ACCOUNT, first, store=store, now=NOW).closed_at == closed.closed_at
+    )  # idempotent
+
+    second = write(store, 2, at=NOW + timedelta(minutes=5))
+    assert second != first
+    assert store.conversations[(ACCOUNT, second)].status.value == "open"
+
+
+def test_an_agent_taking_over_silences_the_responder() -> None:
+    store, sender = InMemoryConversations(), Sender()
+    conversation_id = write(store, 1)
+    greeting = Automation(ACCOUNT, "aut_1", AutomationKind.GREETING, "Welcome!", "t")
+
+    class Automations:
+        def list_for_account(self, account_id: str) -> list[Automation]:
+            return [greeting]
+
+    updated = set_auto_reply(ACCOUNT, conversation_id, False, store=store)
+    assert updated.auto_reply is False
+    job = ReplyJob(ACCOUNT, conversation_id, Channel.WHATSAPP, "wamid.in-1")
+    outcome = answer(job, store=store, automations=Automations(), sender=sender, now=NOW, last_attempt=False)
+    assert outcome.outcome == "auto_reply_off" and sender.sent == []
+    set_auto_reply(ACCOUNT, conversation_id, True, store=store)
+    outcome = answer(job, store=store, automations=Automations(), sender=sender, now=NOW, last_attempt=False)
+    assert outcome.outcome == "replied"
