@@ -51,6 +51,8 @@ bench: setup
 	$(PY) bench/cold_start.py
 	$(PY) bench/ddb_requests.py
 	$(PY) bench/ingest.py
+	$(PY) bench/delivery_batch.py
+	$(PY) bench/reply_latency.py
 
 $(SAM_VENV)/.installed:
 	test -x $(SAM_VENV)/bin/sam || $(PYTHON) -m venv $(SAM_VENV)

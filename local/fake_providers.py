@@ -76,12 +76,19 @@ class FakeProviderApi:
             daemon_threads = True
 
         self._server = Server(("127.0.0.1", port), Handler)
-        self.route("GET", r"/_sent", lambda call, match: (200, {"sent": list(self.sent)}))
+        self.route("GET", r"/_sent", self._sent_matching)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def _sent_matching(self, call: ApiCall, _: re.Match[str]) -> tuple[int, Any]:
+        """What was sent, optionally only what has the query's top-level fields (e.g. ?to=14155550123)."""
+        with self._lock:
+            sent = list(self.sent)
+        wanted = call.query
+        return 200, {"sent": [m for m in sent if all(str(m.get(k)) == v for k, v in wanted.items())]}
 
     def route(self, method: str, path_pattern: str, answer: Route) -> None:
         """Answer `method` requests whose path fully matches `path_pattern`; later routes win."""
