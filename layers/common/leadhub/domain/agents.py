@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Protocol
 
 from leadhub.domain.conversations import get_conversation
-from leadhub.domain.replies import QUEUED, SendJob
+from leadhub.domain.replies import SendJob, queued_message
 from leadhub.errors import Conflict
 from leadhub.ids import sortable_id
-from leadhub.models.conversation import Conversation, ConversationStatus, Direction, Message
+from leadhub.models.conversation import Conversation, ConversationStatus, Message
 from leadhub.models.lead import Lead
 from leadhub.ports import ConversationStore
 from leadhub.timestamps import to_iso
@@ -48,22 +48,7 @@ def queue_manual_message(
     conversation = get_conversation(account_id, conversation_id, store=store)
     if conversation.status is not ConversationStatus.OPEN:
         raise Conflict("The conversation is closed; the lead's next message opens a new one")
-    at = to_iso(now)
-    message = Message(
-        account_id=account_id,
-        conversation_id=conversation_id,
-        message_id=sortable_id("msg"),
-        lead_id=conversation.lead_id,
-        channel=conversation.channel,
-        direction=Direction.OUTBOUND,
-        type="manual",
-        sent_at=at,
-        received_at=at,
-        status=QUEUED,
-        provider_message_id="",
-        text=text,
-        content={"kind": "manual", "actor": actor},
-    )
+    message = queued_message(conversation, sortable_id("msg"), "manual", text, {"actor": actor}, now)
     reference = store.create_outbound(message)
     job = SendJob(account_id, conversation_id, reference)
     queue.send(job.to_message(), group_id=conversation_id, dedupe_id=message.message_id)

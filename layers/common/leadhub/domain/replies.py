@@ -125,6 +125,34 @@ class ReplyOutcome:
     automation_id: str | None = None
 
 
+def queued_message(
+    conversation: Conversation,
+    message_id: str,
+    kind: str,
+    text: str,
+    content: dict[str, Any],
+    now: datetime,
+) -> Message:
+    """One of our messages, stored before it is sent. `kind` (automation, manual) is also its type: how
+    it came to be, which is what subscribers of `message.sent` tell apart."""
+    at = to_iso(now)
+    return Message(
+        account_id=conversation.account_id,
+        conversation_id=conversation.conversation_id,
+        message_id=message_id,
+        lead_id=conversation.lead_id,
+        channel=conversation.channel,
+        direction=Direction.OUTBOUND,
+        type=kind,
+        sent_at=at,
+        received_at=at,
+        status=QUEUED,
+        provider_message_id="",
+        text=text,
+        content={"kind": kind, **content},
+    )
+
+
 def choose_automation(
     automations: Sequence[Automation], inbound: Message, conversation: Conversation
 ) -> Automation | None:
@@ -158,25 +186,13 @@ def answer(
     automation = choose_automation(automations.list_for_account(job.account_id), inbound, conversation)
     if automation is None:
         return ReplyOutcome("no_reply")
-    at = to_iso(now)
-    reply = Message(
-        account_id=job.account_id,
-        conversation_id=conversation.conversation_id,
-        message_id=derived_id("msg", job.account_id, "reply", inbound.message_id),
-        lead_id=conversation.lead_id,
-        channel=conversation.channel,
-        direction=Direction.OUTBOUND,
-        type="automation",
-        sent_at=at,
-        received_at=at,
-        status=QUEUED,
-        provider_message_id="",
-        text=automation.reply,
-        content={
-            "kind": "automation",
-            "automationId": automation.automation_id,
-            "replyTo": inbound.message_id,
-        },
+    reply = queued_message(
+        conversation,
+        derived_id("msg", job.account_id, "reply", inbound.message_id),
+        "automation",
+        automation.reply,
+        {"automationId": automation.automation_id, "replyTo": inbound.message_id},
+        now,
     )
     existing = store.create_reply(reply, inbound)
     if existing is not None:
