@@ -296,6 +296,40 @@ class FakeResendApi(FakeProviderApi):
         self.route("GET", r"/domains/(?P<id>[^/]+)", get_domain)
 
 
+class FakeBedrockRuntime(FakeProviderApi):
+    """The Bedrock runtime's Converse API: answers with what the lead last wrote, or `answer(request)`;
+    the next `failing` calls get a 503."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failing = 0
+        self.answer: Callable[[dict[str, Any]], str] = _echo_last_turn
+
+        def converse(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
+            request = {**(call.body or {}), "modelId": match["model"]}
+            if self.failing:
+                self.failing -= 1
+                return 503, {"message": "ServiceUnavailableException"}
+            text = self.answer(request)
+            self.sent.append({"modelId": match["model"], "messages": request.get("messages"), "reply": text})
+            message = {"role": "assistant", "content": [{"text": text}]}
+            usage = {"inputTokens": 10, "outputTokens": 10, "totalTokens": 20}
+            return 200, {
+                "output": {"message": message},
+                "stopReason": "end_turn",
+                "usage": usage,
+                "metrics": {"latencyMs": 1},
+            }
+
+        self.route("POST", r"/model/(?P<model>[^/]+)/converse", converse)
+
+
+def _echo_last_turn(request: dict[str, Any]) -> str:
+    turns = request.get("messages") or [{}]
+    last = "".join(part.get("text", "") for part in turns[-1].get("content", []))
+    return f"({request['modelId']}) You wrote: {last}"
+
+
 # The one business number, bot and API key the local stack's fakes know.
 DEMO_WHATSAPP = {
     "wabaId": "100000000000001",
@@ -342,6 +376,7 @@ class FakeProviders:
         )
         self.telegram = FakeTelegramBotApi(DEMO_TELEGRAM_BOT_TOKEN)
         self.resend = FakeResendApi(api_key="")  # the stack's RESEND_API_KEY, once it is known
+        self.bedrock = FakeBedrockRuntime()
         self.receiving_domain = receiving_domain
         self.api_url = ""
         self.secrets: dict[str, str] = {}
@@ -357,6 +392,7 @@ class FakeProviders:
             "TelegramApiBaseUrl": self.telegram.url,
             "ResendApiBaseUrl": self.resend.url,
             "ResendReceivingDomain": self.receiving_domain,
+            "BedrockEndpointUrl": self.bedrock.url,
         }
 
     def attach(self, api_url: str, secrets: dict[str, str]) -> None:
@@ -375,10 +411,12 @@ class FakeProviders:
                 "receivingDomain": self.receiving_domain,
                 "simulate": f"{self.resend.url}/_simulate/email",
             },
+            # PUT /api/responder {"responder": "bedrock", "modelId": …}: the fake echoes the lead's words.
+            "bedrock": {"endpoint": self.bedrock.url},
         }
 
     def close(self) -> None:
-        for fake in (self.graph, self.telegram, self.resend):
+        for fake in (self.graph, self.telegram, self.resend, self.bedrock):
             fake.close()
 
     # -- a person writes ---------------------------------------------------------------------

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from leadhub.domain.responders import Turn
 from leadhub.models.account import Account, ApiKey, TokenOwner
 from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Message
 from leadhub.models.lead import Lead
 from leadhub.models.page import Page
+from leadhub.models.responder import ResponderSettings
 from leadhub.models.webhook_endpoint import WebhookEndpoint
 from leadhub.ports import ChannelRoute, CommitOutcome, InboundWrite
 
@@ -246,6 +248,18 @@ class InMemoryConversations:
         key = (message.account_id, message.channel, message.provider_message_id)
         self.provider_ids[key] = message.message_id
 
+    def existing_reply(self, inbound: Message) -> Message | None:
+        reply_id = self.replies.get((inbound.account_id, inbound.message_id))
+        return self.messages[(inbound.account_id, reply_id)] if reply_id else None
+
+    def recent_messages(self, account_id: str, conversation_id: str, count: int) -> list[Message]:
+        mine = [
+            m
+            for (acc, _), m in self.messages.items()
+            if acc == account_id and m.conversation_id == conversation_id
+        ]
+        return sorted(mine, key=lambda m: (m.sent_at, m.received_at, m.message_id))[-count:]
+
     def create_reply(self, reply: Message, inbound: Message) -> Message | None:
         existing = self.replies.get((inbound.account_id, inbound.message_id))
         if existing is not None:
@@ -343,3 +357,30 @@ class InMemoryRoutes:
         self.lookups += 1
         account_id = self.routes.get((channel, key))
         return ChannelRoute(channel, key, account_id, {}) if account_id else None
+
+
+class FixedResponder:
+    """Every account answers with these responder settings (rules, auto-reply on, by default)."""
+
+    def __init__(self, settings: ResponderSettings | None = None) -> None:
+        self.settings = settings
+
+    def get(self, account_id: str) -> ResponderSettings:
+        return (
+            replace(self.settings, account_id=account_id) if self.settings else ResponderSettings(account_id)
+        )
+
+
+class ScriptedModel:
+    """A language model that answers from a script (or fails), recording what it was asked."""
+
+    def __init__(self, *answers: str | Exception) -> None:
+        self.answers = list(answers)
+        self.asked: list[tuple[str, str, list[Turn], int]] = []
+
+    def reply(self, model_id: str, system_prompt: str, turns: Sequence[Turn], max_tokens: int) -> str:
+        self.asked.append((model_id, system_prompt, list(turns), max_tokens))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer

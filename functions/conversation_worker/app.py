@@ -12,10 +12,12 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from leadhub.adapters.bedrock_model import BedrockModel
 from leadhub.adapters.channel_senders import ChannelSenders
 from leadhub.adapters.dynamodb_automations import CachedAutomations, DynamoAutomations
 from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
 from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
+from leadhub.adapters.dynamodb_responder import CachedResponderSettings, DynamoResponderSettings
 from leadhub.adapters.kms_cipher import KmsCipher
 from leadhub.adapters.sqs_jobs import SqsJobQueue
 from leadhub.adapters.ssm_secrets import SsmSecret
@@ -25,10 +27,15 @@ from leadhub.timestamps import utc_now
 
 settings = load_settings(ConversationWorkerSettings)
 logger = Logger()
-processor = SqsFifoPartialProcessor()
+# A failing conversation holds back only its own later messages, not the other conversations in the batch.
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 store = DynamoConversationStore(settings.table_name)
 automations = CachedAutomations(DynamoAutomations(settings.table_name), settings.automation_cache_seconds)
+responders = CachedResponderSettings(
+    DynamoResponderSettings(settings.table_name), settings.automation_cache_seconds
+)
+model = BedrockModel(settings.bedrock_endpoint_url, settings.bedrock_timeout_seconds)
 queue = SqsJobQueue(settings.conversation_queue_url)
 senders = ChannelSenders(
     integrations=DynamoIntegrations(settings.table_name),
@@ -51,6 +58,8 @@ def record_handler(record: SQSRecord) -> None:
                 job,
                 store=store,
                 automations=automations,
+                responders=responders,
+                model=model,
                 sender=senders,
                 now=utc_now(),
                 last_attempt=last_attempt,

@@ -15,6 +15,7 @@ from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
 from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
 from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
+from leadhub.adapters.dynamodb_responder import DynamoResponderSettings
 from leadhub.adapters.kms_cipher import KmsCipher
 from leadhub.adapters.ssm_secrets import SsmSecret
 from leadhub.domain.api_keys import authenticate, require_scope
@@ -39,6 +40,7 @@ admin_key = SsmSecret(settings.admin_key_parameter)
 conversations = DynamoConversationStore(settings.table_name)
 integrations = DynamoIntegrations(settings.table_name)
 automations = DynamoAutomations(settings.table_name)
+responders = DynamoResponderSettings(settings.table_name)
 
 API_KEY_SECURITY = [{"apiKey": []}]
 ADMIN_KEY_SECURITY = [{"adminKey": []}]

@@ -309,3 +309,24 @@ class ManualMessageRequest(_Request):
 
 class ConversationPatchRequest(_Request):
     autoReply: bool
+
+
+class ResponderRequest(_Request):
+    responder: Literal["rules", "bedrock"] = "rules"
+    autoReply: bool = True
+    modelId: str | None = Field(default=None, min_length=1, max_length=200)
+    systemPrompt: str = Field(default="", max_length=8000)
+    historyMessages: int = Field(default=10, ge=1, le=50)
+    maxReplyChars: int = Field(default=1000, ge=20, le=4096)
+    fallbackReply: str | None = Field(default=None, min_length=1, max_length=4096)
+
+
+class ResponderOut(BaseModel):
+    responder: str
+    autoReply: bool
+    modelId: str | None
+    systemPrompt: str
+    historyMessages: int
+    maxReplyChars: int
+    fallbackReply: str | None
+    updatedAt: str | None

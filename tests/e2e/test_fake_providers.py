@@ -155,3 +155,30 @@ def test_an_agent_writes_then_closes_and_the_next_message_opens_a_new_conversati
         assert wait_until(
             lambda: (c := conversation_of_the_writer()) is not None and c["conversationId"] != cid, timeout=10
         )
+
+
+def test_the_bedrock_responder_answers_with_the_models_words(faked: StackProcess) -> None:
+    fakes = faked.ready["fakeProviders"]
+    account_request = {"name": "Model shop", "plan": "pro"}
+    with httpx.Client(base_url=faked.api, timeout=30) as http:
+        created = http.post(
+            "/api/admin/accounts", json=account_request, headers={"X-Admin-Key": faked.ready["adminKey"]}
+        ).json()
+        keyed = {"X-API-Key": created["apiKey"]}
+        bot = {"telegramBotToken": fakes["telegram"]["telegramBotToken"]}
+        assert http.put("/api/integrations/telegram", json=bot, headers=keyed).status_code == 200
+        responder = {
+            "responder": "bedrock",
+            "modelId": "anthropic.claude-3-haiku",
+            "systemPrompt": "Be brief.",
+        }
+        assert http.put("/api/responder", json=responder, headers=keyed).json()["responder"] == "bedrock"
+        assert http.put("/api/responder", json={"responder": "bedrock"}, headers=keyed).status_code == 400
+        said = http.post(fakes["telegram"]["simulate"], json={"from": 77, "text": "Do you have parking?"})
+        assert said.json()["leadhubStatus"] == 200
+
+        def model_reply() -> list[dict[str, Any]]:
+            return [m for m in sent(http, fakes["telegram"]["simulate"]) if m.get("chat_id") == 77]
+
+        assert wait_until(lambda: bool(model_reply()), timeout=20)
+        assert model_reply()[0]["text"] == "(anthropic.claude-3-haiku) You wrote: Do you have parking?"

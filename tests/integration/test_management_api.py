@@ -611,6 +611,7 @@ class TestOpenApi(SharedStack):
             "/api/integrations/{channel}": ["delete", "get"],
             "/api/automations": ["get", "post"],
             "/api/automations/{automationId}": ["delete"],
+            "/api/responder": ["get", "put"],
             "/api/conversations": ["get"],
             "/api/conversations/{conversationId}": ["get", "patch"],
             "/api/conversations/{conversationId}/close": ["post"],

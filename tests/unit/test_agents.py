@@ -14,7 +14,7 @@ from leadhub.domain.replies import ReplyJob, answer, job_from_message, send_queu
 from leadhub.errors import Conflict, NotFound
 from leadhub.models.automation import Automation, AutomationKind
 from leadhub.models.conversation import Channel, Contact, Conversation, InboundMessage, Message
-from tests.fakes import InMemoryConversations
+from tests.fakes import FixedResponder, InMemoryConversations, ScriptedModel
 
 ACCOUNT = "acc_a"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -119,8 +119,9 @@ def test_an_agent_taking_over_silences_the_responder() -> None:
     updated = set_auto_reply(ACCOUNT, conversation_id, False, store=store)
     assert updated.auto_reply is False
     job = ReplyJob(ACCOUNT, conversation_id, Channel.WHATSAPP, "wamid.in-1")
-    outcome = answer(job, store=store, automations=Automations(), sender=sender, now=NOW, last_attempt=False)
+    ports = {"automations": Automations(), "responders": FixedResponder(), "model": ScriptedModel()}
+    outcome = answer(job, store=store, sender=sender, now=NOW, last_attempt=False, **ports)
     assert outcome.outcome == "auto_reply_off" and sender.sent == []
     set_auto_reply(ACCOUNT, conversation_id, True, store=store)
-    outcome = answer(job, store=store, automations=Automations(), sender=sender, now=NOW, last_attempt=False)
+    outcome = answer(job, store=store, sender=sender, now=NOW, last_attempt=False, **ports)
     assert outcome.outcome == "replied"

@@ -20,7 +20,7 @@ from leadhub.models.conversation import (
     InboundMessage,
     Message,
 )
-from tests.fakes import InMemoryConversations
+from tests.fakes import FixedResponder, InMemoryConversations, ScriptedModel
 
 ACCOUNT = "acc_r"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -80,7 +80,14 @@ RULES = [
 
 def run(store, sender, job, *, last_attempt: bool = False, rules=RULES):
     return answer(
-        job, store=store, automations=Automations(rules), sender=sender, now=NOW, last_attempt=last_attempt
+        job,
+        store=store,
+        automations=Automations(rules),
+        responders=FixedResponder(),
+        model=ScriptedModel(),  # rules only: asking it would fail the test
+        sender=sender,
+        now=NOW,
+        last_attempt=last_attempt,
     )
 
 

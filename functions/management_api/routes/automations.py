@@ -1,4 +1,5 @@
-"""Automations of the rules responder (`conversations:manage`)."""
+"""How conversations are answered (`conversations:manage`): the responder, and the rules responder's
+automations."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from typing import Annotated
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from schemas import AutomationListOut, AutomationOut, AutomationRequest
+from schemas import AutomationListOut, AutomationOut, AutomationRequest, ResponderOut, ResponderRequest
 
 from leadhub.domain import automations
 from leadhub.models.account import Scope
 from leadhub.models.automation import AutomationKind
+from leadhub.models.responder import ResponderKind, ResponderSettings
 from leadhub.timestamps import utc_now
 
 router = Router()
@@ -64,3 +66,33 @@ def delete_automation(automationId: Annotated[str, Path(max_length=64)]) -> Auto
     )
     found = deps.automations.list_for_account(caller.account_id)
     return AutomationListOut(items=[AutomationOut.model_validate(a.to_public()) for a in found])
+
+
+@router.get(
+    "/api/responder", summary="How conversations are answered", security=deps.API_KEY_SECURITY, tags=TAGS
+)
+def get_responder() -> ResponderOut:
+    caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
+    return ResponderOut.model_validate(deps.responders.get(caller.account_id).to_public())
+
+
+@router.put(
+    "/api/responder",
+    summary="Choose the responder (rules or a Bedrock model) and turn automatic replies on or off",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+)
+def put_responder(request: ResponderRequest) -> ResponderOut:
+    caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
+    settings = ResponderSettings(
+        account_id=caller.account_id,
+        kind=ResponderKind(request.responder),
+        auto_reply=request.autoReply,
+        model_id=request.modelId,
+        system_prompt=request.systemPrompt,
+        history_messages=request.historyMessages,
+        max_reply_chars=request.maxReplyChars,
+        fallback_reply=request.fallbackReply,
+    )
+    saved = automations.save_responder(settings, store=deps.responders, actor=caller.key_id, now=utc_now())
+    return ResponderOut.model_validate(saved.to_public())

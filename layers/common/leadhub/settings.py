@@ -107,8 +107,12 @@ class ConversationWorkerSettings(BaseSettings):
     resend_api_base_url: str = setting("RESEND_API_BASE_URL", "https://api.resend.com", min_length=1)
     resend_api_key_parameter: str = setting("RESEND_API_KEY_PARAMETER", min_length=1)
     resend_receiving_domain: str = setting("RESEND_RECEIVING_DOMAIN", "")
-    # How long a warm worker reuses an account's automations (a change applies within it).
+    # How long a warm worker reuses an account's automations and responder settings.
     automation_cache_seconds: int = setting("AUTOMATION_CACHE_SECONDS", 30, ge=0, le=300)
+    # Bedrock runtime endpoint; empty: the region's own. A setting so tests use a loopback fake.
+    bedrock_endpoint_url: str = setting("BEDROCK_ENDPOINT_URL", "")
+    # A model that takes longer is a failure: the fallback reply (if any) is sent instead.
+    bedrock_timeout_seconds: float = setting("BEDROCK_TIMEOUT_SECONDS", 20, gt=0, le=120)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -133,6 +133,10 @@ def values_to_message(values: dict[str, Any]) -> Message:
     )
 
 
+def _reply_marker_key(inbound: Message) -> dict[str, Any]:
+    return {"pk": {"S": f"REPLY#{inbound.account_id}#{inbound.message_id}"}, "sk": {"S": "REPLY"}}
+
+
 def provider_index_key(account_id: str, channel: Channel, provider_message_id: str) -> dict[str, Any]:
     pk = f"PROVIDERMSG#{account_id}#{channel.value}#{provider_message_id}"
     return {"pk": {"S": pk}, "sk": {"S": "PROVIDERMSG"}}
@@ -204,24 +208,36 @@ class DynamoConversationStore(TableAdapter):
         """Store `reply` with a marker naming it the answer to `inbound`; the existing reply if the marker
         is there already (a redelivered job)."""
         marker = {
-            "pk": f"REPLY#{inbound.account_id}#{inbound.message_id}",
-            "sk": "REPLY",
+            **{k: v["S"] for k, v in _reply_marker_key(inbound).items()},
             "entity": "reply_marker",
             "messagePk": conversation_pk(reply.account_id, reply.conversation_id),
             "messageSk": message_sk(reply),
         }
-        items = [self._put_new(marker), self._put_new(message_to_values(reply))]
-        if commit(self._db, items, "store reply"):
+        if commit(self._db, [self._put_new(marker), self._put_new(message_to_values(reply))], "store reply"):
             return None
-        key = {"pk": {"S": marker["pk"]}, "sk": {"S": "REPLY"}}
-        pointer = get_values(self._db, self._table, key, "read reply marker")
-        if pointer is None:
+        existing = self.existing_reply(inbound)
+        if existing is None:
             raise StorageUnavailable("The reply is being written concurrently; please retry")
+        return existing
+
+    def existing_reply(self, inbound: Message) -> Message | None:
+        pointer = get_values(self._db, self._table, _reply_marker_key(inbound), "read reply marker")
+        if pointer is None:
+            return None
         message_key = {"pk": {"S": pointer["messagePk"]}, "sk": {"S": pointer["messageSk"]}}
         values = get_values(self._db, self._table, message_key, "read reply")
-        if values is None:
-            raise StorageUnavailable("The reply is being written concurrently; please retry")
-        return values_to_message(values)
+        return values_to_message(values) if values else None
+
+    def recent_messages(self, account_id: str, conversation_id: str, count: int) -> list[Message]:
+        page = query_page(
+            self._db,
+            self._table,
+            partition=("pk", conversation_pk(account_id, conversation_id)),
+            sort_prefix=("sk", "MSG#"),
+            limit=count,
+            cursor=None,
+        )
+        return [values_to_message(v) for v in reversed(page.items)]
 
     def mark_sent(self, sent: Message, previous: Message) -> bool:
         items = [

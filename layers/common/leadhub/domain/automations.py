@@ -1,8 +1,9 @@
-"""Managing an account's automations (`conversations:manage`)."""
+"""Managing how an account's conversations are answered: its responder and its automations."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
@@ -10,9 +11,37 @@ from leadhub.errors import FieldError, InvalidRequest, NotFound
 from leadhub.ids import sortable_id
 from leadhub.models.audit import AuditEntry
 from leadhub.models.automation import MAX_PATTERN_CHARS, Automation, AutomationKind
+from leadhub.models.responder import ResponderKind, ResponderSettings
 from leadhub.timestamps import to_iso
 
 MAX_AUTOMATIONS = 100
+
+
+class ResponderStore(Protocol):
+    def get(self, account_id: str) -> ResponderSettings: ...
+
+    def save(self, settings: ResponderSettings, audit: AuditEntry) -> None: ...
+
+
+def save_responder(
+    settings: ResponderSettings, *, store: ResponderStore, actor: str, now: datetime
+) -> ResponderSettings:
+    if settings.kind is ResponderKind.BEDROCK and not settings.model_id:
+        raise InvalidRequest(
+            "Invalid responder", [FieldError("modelId", "the bedrock responder needs a modelId")]
+        )
+    at = to_iso(now)
+    saved = replace(settings, updated_at=at)
+    audit = AuditEntry(
+        settings.account_id,
+        "responder.updated",
+        "api",
+        at,
+        actor=actor,
+        target={"responder": settings.kind.value},
+    )
+    store.save(saved, audit)
+    return saved
 
 
 class AutomationStore(Protocol):

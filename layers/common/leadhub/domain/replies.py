@@ -14,9 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from leadhub.domain.responders import LanguageModel, ModelFailed, bounded, max_tokens_for, turns_from
 from leadhub.ids import derived_id
 from leadhub.models.automation import Automation, AutomationKind
 from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
+from leadhub.models.responder import ResponderKind, ResponderSettings
 from leadhub.ports import ConversationStore
 from leadhub.timestamps import to_iso
 
@@ -107,9 +109,19 @@ class AutomationSource(Protocol):
         """Oldest first."""
 
 
+class ResponderSource(Protocol):
+    def get(self, account_id: str) -> ResponderSettings: ...
+
+
 class ReplyStore(ConversationStore, Protocol):
+    def existing_reply(self, inbound: Message) -> Message | None:
+        """The reply stored for `inbound`, if any."""
+
     def create_reply(self, reply: Message, inbound: Message) -> Message | None:
         """Store `reply` as the answer to `inbound` unless one exists; the existing one if so."""
+
+    def recent_messages(self, account_id: str, conversation_id: str, count: int) -> list[Message]:
+        """The conversation's last `count` messages, oldest first."""
 
     def mark_sent(self, sent: Message, previous: Message) -> bool:
         """Record that the provider accepted `sent` (and index its provider id for status reports)."""
@@ -169,6 +181,8 @@ def answer(
     *,
     store: ReplyStore,
     automations: AutomationSource,
+    responders: ResponderSource,
+    model: LanguageModel,
     sender: ChannelSender,
     now: datetime,
     last_attempt: bool,
@@ -181,28 +195,70 @@ def answer(
     conversation = store.get_conversation(job.account_id, inbound.conversation_id)
     if conversation is None or conversation.status is not ConversationStatus.OPEN:
         return ReplyOutcome("skipped")
-    if not conversation.auto_reply:
-        return ReplyOutcome("auto_reply_off")
-    automation = choose_automation(automations.list_for_account(job.account_id), inbound, conversation)
-    if automation is None:
-        return ReplyOutcome("no_reply")
-    reply = queued_message(
-        conversation,
-        derived_id("msg", job.account_id, "reply", inbound.message_id),
-        "automation",
-        automation.reply,
-        {"automationId": automation.automation_id, "replyTo": inbound.message_id},
-        now,
-    )
-    existing = store.create_reply(reply, inbound)
-    if existing is not None:
+    existing = store.existing_reply(inbound)
+    if existing is not None:  # a redelivered job: never choose (or pay a model for) a second reply
         if existing.status != QUEUED:
-            return ReplyOutcome("already_replied", automation.automation_id)
-        reply = existing  # an earlier attempt stored it and then failed to send or to record the send
+            return ReplyOutcome("already_replied", existing.content.get("automationId"))
+        outcome = _deliver(
+            existing, conversation, inbound, store=store, sender=sender, now=now, last_attempt=last_attempt
+        )
+        return ReplyOutcome(outcome, existing.content.get("automationId"))
+    settings = responders.get(job.account_id)
+    if not (settings.auto_reply and conversation.auto_reply):
+        return ReplyOutcome("auto_reply_off")
+    reply_id = derived_id("msg", job.account_id, "reply", inbound.message_id)
+    if settings.kind is ResponderKind.BEDROCK:
+        reply = _model_reply(settings, conversation, inbound, reply_id, store=store, model=model, now=now)
+    else:
+        automation = choose_automation(automations.list_for_account(job.account_id), inbound, conversation)
+        if automation is None:
+            return ReplyOutcome("no_reply")
+        content = {"automationId": automation.automation_id, "replyTo": inbound.message_id}
+        reply = queued_message(conversation, reply_id, "automation", automation.reply, content, now)
+    raced = store.create_reply(reply, inbound)
+    if raced is not None:  # another delivery of the job stored its reply first
+        return ReplyOutcome("already_replied", raced.content.get("automationId"))
+    if reply.status != QUEUED:  # the model failed and there is no fallback: recorded, nothing to send
+        return ReplyOutcome("model_failed")
     outcome = _deliver(
         reply, conversation, inbound, store=store, sender=sender, now=now, last_attempt=last_attempt
     )
-    return ReplyOutcome(outcome, automation.automation_id)
+    return ReplyOutcome(outcome, reply.content.get("automationId"))
+
+
+def _model_reply(
+    settings: ResponderSettings,
+    conversation: Conversation,
+    inbound: Message,
+    reply_id: str,
+    *,
+    store: ReplyStore,
+    model: LanguageModel,
+    now: datetime,
+) -> Message:
+    """The model's reply; on a model failure the fallback reply, or a failed reply recording the error."""
+    content: dict[str, Any] = {"modelId": settings.model_id, "replyTo": inbound.message_id}
+    history = store.recent_messages(
+        conversation.account_id, conversation.conversation_id, settings.history_messages
+    )
+    try:
+        text = model.reply(
+            settings.model_id or "",
+            settings.system_prompt,
+            turns_from(history),
+            max_tokens_for(settings.max_reply_chars),
+        )
+        return queued_message(
+            conversation, reply_id, "ai", bounded(text, settings.max_reply_chars), content, now
+        )
+    except ModelFailed as failure:
+        content["responderError"] = str(failure)
+        if settings.fallback_reply:
+            return queued_message(conversation, reply_id, "ai", settings.fallback_reply, content, now)
+        failed = queued_message(conversation, reply_id, "ai", "", content, now)
+        return replace(
+            failed, text=None, status="failed", status_at=to_iso(now), errors=({"reason": str(failure)},)
+        )
 
 
 def send_queued(
@@ -246,4 +302,4 @@ def _deliver(
         return "failed"
     sent = replace(message, status="sent", status_at=to_iso(now), provider_message_id=provider_id)
     store.mark_sent(sent, previous=message)
-    return "replied" if message.content.get("kind") == "automation" else "sent"
+    return "replied" if message.content.get("kind") in ("automation", "ai") else "sent"

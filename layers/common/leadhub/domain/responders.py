@@ -1,0 +1,56 @@
+"""The model responder: the conversation's last messages as turns for a language model, and its reply
+bounded in length. Model errors are the caller's to turn into a fallback reply or a recorded failure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from leadhub.models.conversation import Direction, Message
+
+
+class ModelFailed(Exception):
+    """The model could not answer (an error, a timeout, an empty reply); the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    role: str  # "user" (the lead) or "assistant" (us)
+    text: str
+
+
+class LanguageModel(Protocol):
+    def reply(self, model_id: str, system_prompt: str, turns: Sequence[Turn], max_tokens: int) -> str: ...
+
+
+def turns_from(history: Sequence[Message]) -> list[Turn]:
+    """Oldest first, alternating, starting and ending with the lead (as the Converse API requires):
+    consecutive messages of one side are joined, our opening messages dropped, messages without text
+    skipped."""
+    turns: list[Turn] = []
+    for message in history:
+        if not message.text:
+            continue
+        role = "user" if message.direction is Direction.INBOUND else "assistant"
+        if turns and turns[-1].role == role:
+            turns[-1] = Turn(role, f"{turns[-1].text}\n{message.text}")
+        elif turns or role == "user":
+            turns.append(Turn(role, message.text))
+    while turns and turns[-1].role != "user":
+        turns.pop()
+    return turns
+
+
+def bounded(text: str, max_chars: int) -> str:
+    """At most `max_chars`, cut at a word boundary when one is near."""
+    text = text.strip()
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > max_chars * 0.8 else cut).rstrip() + "…"
+
+
+def max_tokens_for(max_chars: int) -> int:
+    return max(64, max_chars // 3)  # ~3-4 characters per token: enough room, still bounded
