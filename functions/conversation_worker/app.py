@@ -18,9 +18,12 @@ from leadhub.adapters.dynamodb_automations import CachedAutomations, DynamoAutom
 from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
 from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
 from leadhub.adapters.dynamodb_responder import CachedResponderSettings, DynamoResponderSettings
+from leadhub.adapters.graph_api import GraphApi
 from leadhub.adapters.kms_cipher import KmsCipher
+from leadhub.adapters.resend_api import ResendApi
 from leadhub.adapters.sqs_jobs import SqsJobQueue
 from leadhub.adapters.ssm_secrets import SsmSecret
+from leadhub.adapters.telegram_bot_api import TelegramBotApi
 from leadhub.domain.replies import ReplyJob, SendRejected, answer, job_from_message, send_queued
 from leadhub.settings import ConversationWorkerSettings, load_settings
 from leadhub.timestamps import utc_now
@@ -40,10 +43,9 @@ queue = SqsJobQueue(settings.conversation_queue_url)
 senders = ChannelSenders(
     integrations=DynamoIntegrations(settings.table_name),
     cipher=KmsCipher(settings.kms_key_id),
-    graph_base_url=settings.graph_api_base_url,
-    telegram_base_url=settings.telegram_api_base_url,
-    resend_base_url=settings.resend_api_base_url,
-    resend_api_key=SsmSecret(settings.resend_api_key_parameter),
+    graph=GraphApi(settings.graph_api_base_url),
+    telegram=TelegramBotApi(settings.telegram_api_base_url),
+    resend=ResendApi(settings.resend_api_base_url, SsmSecret(settings.resend_api_key_parameter)),
     receiving_domain=settings.resend_receiving_domain,
 )
 

@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 
 from leadhub.adapters.channel_senders import ChannelSenders
+from leadhub.adapters.graph_api import GraphApi
+from leadhub.adapters.resend_api import ResendApi
+from leadhub.adapters.telegram_bot_api import TelegramBotApi
 from leadhub.domain.replies import SendRejected
 from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
 from leadhub.models.integration import Integration
@@ -64,10 +67,9 @@ def senders(fakes) -> ChannelSenders:
     return ChannelSenders(
         integrations=Integrations(),
         cipher=PlainCipher(),
-        graph_base_url=graph.base_url,
-        telegram_base_url=telegram.url,
-        resend_base_url=resend.url,
-        resend_api_key=Secret(),
+        graph=GraphApi(graph.base_url),
+        telegram=TelegramBotApi(telegram.url),
+        resend=ResendApi(resend.url, Secret()),
         receiving_domain="inbound.shop.example",
     )
 

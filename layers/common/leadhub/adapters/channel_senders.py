@@ -6,13 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from leadhub.adapters.provider_api import ProviderAnswer, ProviderApi
+from leadhub.adapters.graph_api import GraphApi, graph_error
+from leadhub.adapters.resend_api import ResendApi, resend_message
+from leadhub.adapters.telegram_bot_api import TelegramBotApi, telegram_description
 from leadhub.domain.integrations import IntegrationStore
 from leadhub.domain.replies import SendRejected
-from leadhub.errors import ProviderUnavailable, SecretNotConfigured
+from leadhub.domain.telegram_integration import TelegramRefused
+from leadhub.errors import ProviderUnavailable
 from leadhub.models.conversation import Channel, Conversation, Message
 from leadhub.models.integration import Integration, credential_context
-from leadhub.ports import SecretCipher, SecretSource
+from leadhub.ports import SecretCipher
 from leadhub.ttl_cache import TtlCache
 
 # Graph API error codes worth retrying: rate limits and Meta's own transient failures. Every other
@@ -27,18 +30,16 @@ class ChannelSenders:
         *,
         integrations: IntegrationStore,
         cipher: SecretCipher,
-        graph_base_url: str,
-        telegram_base_url: str,
-        resend_base_url: str,
-        resend_api_key: SecretSource,
+        graph: GraphApi,
+        telegram: TelegramBotApi,
+        resend: ResendApi,
         receiving_domain: str,
     ) -> None:
         self._integrations = integrations
         self._cipher = cipher
-        self._graph = ProviderApi("The Graph API", graph_base_url)
-        self._telegram = ProviderApi("The Telegram Bot API", telegram_base_url)
-        self._resend = ProviderApi("The Resend API", resend_base_url)
-        self._resend_key = resend_api_key
+        self._graph = graph
+        self._telegram = telegram
+        self._resend = resend
         self._receiving_domain = receiving_domain
         self._credentials: TtlCache[tuple[str, Channel], tuple[Integration, str]] = TtlCache(
             CREDENTIAL_CACHE_SECONDS
@@ -71,17 +72,14 @@ class ChannelSenders:
         }
         if reply_to is not None:
             payload["context"] = {"message_id": reply_to.provider_message_id}  # shown as a quote
-        answer = self._graph.call(
-            "POST", f"/{phone_number_id}/messages", json=payload, headers={"Authorization": f"Bearer {token}"}
-        )
+        answer = self._graph.send_message(phone_number_id, token, payload)
         if answer.ok:
             messages = answer.body.get("messages")
             if isinstance(messages, list) and messages and isinstance(messages[0], dict):
                 return str(messages[0].get("id"))
             raise SendRejected("The Graph API accepted the message but returned no id", permanent=False)
-        error = answer.body.get("error") if isinstance(answer.body.get("error"), dict) else {}
-        code = error.get("code")
-        reason = f"WhatsApp {code}: {error.get('message') or f'HTTP {answer.status}'}"
+        code, message = graph_error(answer)
+        reason = f"WhatsApp {code}: {message}"
         raise SendRejected(reason, permanent=answer.status != 429 and code not in _WHATSAPP_TRANSIENT)
 
     def _telegram_message(
@@ -93,10 +91,13 @@ class ChannelSenders:
         replied_id = reply_to.provider_message_id.rpartition(":")[2] if reply_to else ""
         if replied_id.isdigit():  # a message, not a button press
             payload["reply_parameters"] = {"message_id": int(replied_id), "allow_sending_without_reply": True}
-        answer = self._telegram.call("POST", f"/bot{token}/sendMessage", json=payload)
+        try:
+            answer = self._telegram.send_message(token, payload)
+        except TelegramRefused as refused:
+            raise SendRejected(f"Telegram: {refused}", permanent=True) from None
         if answer.body.get("ok") is True and isinstance(answer.body.get("result"), dict):
             return f"{bot_id}:{chat_id}:{answer.body['result'].get('message_id')}"
-        description = str(answer.body.get("description") or f"HTTP {answer.status}")
+        description = telegram_description(answer)
         if answer.status == 429:
             parameters = (
                 answer.body.get("parameters") if isinstance(answer.body.get("parameters"), dict) else {}
@@ -111,11 +112,7 @@ class ChannelSenders:
         raise SendRejected(f"Telegram: {description}", permanent=True)
 
     def _email(self, conversation: Conversation, text: str, reply_to: Message | None, key: str) -> str:
-        integration = self._integration(conversation)
-        api_key = self._resend_key.value()
-        if not api_key:
-            raise SecretNotConfigured("The Resend API key is not configured")
-        settings = integration.settings
+        settings = self._integration(conversation).settings
         content = reply_to.content if reply_to is not None else {}
         subject = str(content.get("subject") or "")
         payload: dict[str, Any] = {
@@ -133,15 +130,10 @@ class ChannelSenders:
                 "In-Reply-To": str(thread),
                 "References": f"{references} {thread}".strip() if references else str(thread),
             }
-        answer = self._resend.call(
-            "POST",
-            "/emails",
-            json=payload,
-            headers={"Authorization": f"Bearer {api_key}", "Idempotency-Key": key},
-        )
+        answer = self._resend.send_email(payload, idempotency_key=key)
         if answer.ok and answer.body.get("id"):
             return str(answer.body["id"])
-        raise SendRejected(f"Resend: {_resend_message(answer)}", permanent=answer.status != 429)
+        raise SendRejected(f"Resend: {resend_message(answer)}", permanent=answer.status != 429)
 
     # -- credentials ---------------------------------------------------------------------------------
 
@@ -160,8 +152,3 @@ class ChannelSenders:
             return integration, self._cipher.decrypt(integration.credential, context)
 
         return self._credentials.get_or_load((conversation.account_id, conversation.channel), load)
-
-
-def _resend_message(answer: ProviderAnswer) -> str:
-    message = answer.body.get("message")
-    return str(message)[:300] if message else f"HTTP {answer.status}"

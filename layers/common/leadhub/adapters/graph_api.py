@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadhub.adapters.provider_api import ProviderApi
+from leadhub.adapters.provider_api import ProviderAnswer, ProviderApi
 from leadhub.domain.whatsapp_integration import GraphRefused
 
 
@@ -21,7 +21,7 @@ class GraphApi:
             headers=_bearer(access_token),
         )
         if not answer.ok:
-            raise GraphRefused(_error_message(answer.body, answer.status))
+            raise GraphRefused(graph_error(answer)[1])
         data = answer.body.get("data")
         return [n for n in data if isinstance(n, dict)] if isinstance(data, list) else []
 
@@ -29,15 +29,25 @@ class GraphApi:
         """Subscribe our app to the business account's webhooks (idempotent on Meta's side)."""
         answer = self._api.call("POST", f"/{waba_id}/subscribed_apps", headers=_bearer(access_token))
         if not answer.ok or answer.body.get("success") is False:
-            raise GraphRefused(_error_message(answer.body, answer.status))
+            raise GraphRefused(graph_error(answer)[1])
+
+    def send_message(
+        self, phone_number_id: str, access_token: str, payload: dict[str, Any]
+    ) -> ProviderAnswer:
+        """POST /{phone-number-id}/messages; the answer as it came (the caller judges refusals)."""
+        return self._api.call(
+            "POST", f"/{phone_number_id}/messages", json=payload, headers=_bearer(access_token)
+        )
+
+
+def graph_error(answer: ProviderAnswer) -> tuple[int | None, str]:
+    """Meta's error code and message of a refused request."""
+    error = answer.body.get("error")
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        code = error.get("code")
+        return (code if isinstance(code, int) else None), error["message"][:300]
+    return None, f"HTTP {answer.status}"
 
 
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def _error_message(body: dict[str, Any], status: int) -> str:
-    error = body.get("error")
-    if isinstance(error, dict) and isinstance(error.get("message"), str):
-        return error["message"][:300]
-    return f"HTTP {status}"

@@ -23,7 +23,7 @@ class ResendApi:
         if answer.status == 404:
             return None
         if not answer.ok:
-            raise ProviderUnavailable(f"The Resend API refused to return the email: {_message(answer)}")
+            raise ProviderUnavailable(f"The Resend API refused to return the email: {resend_message(answer)}")
         return answer.body
 
     def create_domain(self, name: str) -> dict[str, Any]:
@@ -35,19 +35,26 @@ class ResendApi:
     def get_domain(self, domain_id: str) -> dict[str, Any]:
         return self._expect_ok(self._call("GET", f"/domains/{quote(domain_id, safe='')}"))
 
-    def _call(self, method: str, path: str, json: Any = None) -> ProviderAnswer:
+    def send_email(self, payload: dict[str, Any], idempotency_key: str) -> ProviderAnswer:
+        """POST /emails; a repeated key gets the first send's answer. Returned as it came."""
+        return self._call("POST", "/emails", json=payload, headers={"Idempotency-Key": idempotency_key})
+
+    def _call(
+        self, method: str, path: str, json: Any = None, headers: dict[str, str] | None = None
+    ) -> ProviderAnswer:
         key = self._key.value()
         if not key:
             raise SecretNotConfigured("The Resend API key is not configured")
-        return self._api.call(method, path, json=json, headers={"Authorization": f"Bearer {key}"})
+        headers = {"Authorization": f"Bearer {key}", **(headers or {})}
+        return self._api.call(method, path, json=json, headers=headers)
 
     @staticmethod
     def _expect_ok(answer: ProviderAnswer) -> dict[str, Any]:
         if not answer.ok:
-            raise ResendRefused(_message(answer))
+            raise ResendRefused(resend_message(answer))
         return answer.body
 
 
-def _message(answer: ProviderAnswer) -> str:
+def resend_message(answer: ProviderAnswer) -> str:
     message = answer.body.get("message")
     return str(message)[:300] if message else f"HTTP {answer.status}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadhub.adapters.provider_api import ProviderApi
+from leadhub.adapters.provider_api import ProviderAnswer, ProviderApi
 from leadhub.domain.telegram_integration import TelegramRefused
 
 
@@ -26,11 +26,22 @@ class TelegramBotApi:
     def delete_webhook(self, bot_token: str) -> None:
         self._call(bot_token, "deleteWebhook", {})
 
+    def send_message(self, bot_token: str, payload: dict[str, Any]) -> ProviderAnswer:
+        """sendMessage; the answer as it came (the caller judges refusals and `retry_after`)."""
+        return self._post(bot_token, "sendMessage", payload)
+
     def _call(self, bot_token: str, method: str, payload: dict[str, Any] | None) -> Any:
+        answer = self._post(bot_token, method, payload)
+        if answer.body.get("ok") is not True:
+            raise TelegramRefused(telegram_description(answer))
+        return answer.body.get("result")
+
+    def _post(self, bot_token: str, method: str, payload: dict[str, Any] | None) -> ProviderAnswer:
         if not bot_token or "/" in bot_token:
             raise TelegramRefused("Not Found")  # would change the URL's path: never send it
-        answer = self._api.call("POST", f"/bot{bot_token}/{method}", json=payload)
-        if answer.body.get("ok") is not True:
-            description = answer.body.get("description")
-            raise TelegramRefused(str(description)[:300] if description else f"HTTP {answer.status}")
-        return answer.body.get("result")
+        return self._api.call("POST", f"/bot{bot_token}/{method}", json=payload)
+
+
+def telegram_description(answer: ProviderAnswer) -> str:
+    description = answer.body.get("description")
+    return str(description)[:300] if description else f"HTTP {answer.status}"
