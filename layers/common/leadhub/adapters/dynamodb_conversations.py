@@ -17,11 +17,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from leadhub.adapters.aws import error_code, storage_errors
+from leadhub.adapters.aws import ClientFactory, client, error_code, storage_errors
 from leadhub.adapters.dynamodb_audit import audit_put
 from leadhub.adapters.dynamodb_integrations import route_key
-from leadhub.adapters.dynamodb_items import account_pk, from_stream_image, to_item
-from leadhub.adapters.dynamodb_leads import lead_key, lead_to_values, values_to_lead
+from leadhub.adapters.dynamodb_items import account_pk, from_stream_image, key_values, to_item
+from leadhub.adapters.dynamodb_leads import DynamoLeadRepository, lead_key, lead_to_values
 from leadhub.adapters.dynamodb_pages import query_page
 from leadhub.adapters.dynamodb_queries import TableAdapter, commit, get_values
 from leadhub.errors import StorageUnavailable
@@ -133,6 +133,16 @@ def values_to_message(values: dict[str, Any]) -> Message:
     )
 
 
+def _pointer_values(key: dict[str, Any], entity: str, message: Message) -> dict[str, Any]:
+    """An item at `key` that names where `message` is stored."""
+    return {
+        **key_values(key),
+        "entity": entity,
+        "messagePk": conversation_pk(message.account_id, message.conversation_id),
+        "messageSk": message_sk(message),
+    }
+
+
 def _reply_marker_key(inbound: Message) -> dict[str, Any]:
     return {"pk": {"S": f"REPLY#{inbound.account_id}#{inbound.message_id}"}, "sk": {"S": "REPLY"}}
 
@@ -143,9 +153,12 @@ def provider_index_key(account_id: str, channel: Channel, provider_message_id: s
 
 
 class DynamoConversationStore(TableAdapter):
+    def __init__(self, table_name: str, clients: ClientFactory = client) -> None:
+        super().__init__(table_name, clients)
+        self._leads = DynamoLeadRepository(table_name, clients)
+
     def get_lead(self, account_id: str, lead_id: str) -> Lead | None:
-        values = get_values(self._db, self._table, lead_key(account_id, lead_id), "read lead")
-        return values_to_lead(values) if values else None
+        return self._leads.get(account_id, lead_id)
 
     def commit_inbound(self, write: InboundWrite) -> CommitOutcome:
         message = write.message
@@ -173,13 +186,7 @@ class DynamoConversationStore(TableAdapter):
         return values_to_conversation(values) if values else None
 
     def find_message(self, account_id: str, channel: Channel, provider_message_id: str) -> Message | None:
-        index_key = provider_index_key(account_id, channel, provider_message_id)
-        pointer = get_values(self._db, self._table, index_key, "find message")
-        if pointer is None:
-            return None
-        key = {"pk": {"S": pointer["messagePk"]}, "sk": {"S": pointer["messageSk"]}}
-        values = get_values(self._db, self._table, key, "read message")
-        return values_to_message(values) if values else None
+        return self._pointed_message(provider_index_key(account_id, channel, provider_message_id))
 
     def replace_message(self, message: Message, previous: Message) -> bool:
         condition = "#status = :status AND "
@@ -207,12 +214,7 @@ class DynamoConversationStore(TableAdapter):
     def create_reply(self, reply: Message, inbound: Message) -> Message | None:
         """Store `reply` with a marker naming it the answer to `inbound`; the existing reply if the marker
         is there already (a redelivered job)."""
-        marker = {
-            **{k: v["S"] for k, v in _reply_marker_key(inbound).items()},
-            "entity": "reply_marker",
-            "messagePk": conversation_pk(reply.account_id, reply.conversation_id),
-            "messageSk": message_sk(reply),
-        }
+        marker = _pointer_values(_reply_marker_key(inbound), "reply_marker", reply)
         if commit(self._db, [self._put_new(marker), self._put_new(message_to_values(reply))], "store reply"):
             return None
         existing = self.existing_reply(inbound)
@@ -221,12 +223,7 @@ class DynamoConversationStore(TableAdapter):
         return existing
 
     def existing_reply(self, inbound: Message) -> Message | None:
-        pointer = get_values(self._db, self._table, _reply_marker_key(inbound), "read reply marker")
-        if pointer is None:
-            return None
-        message_key = {"pk": {"S": pointer["messagePk"]}, "sk": {"S": pointer["messageSk"]}}
-        values = get_values(self._db, self._table, message_key, "read reply")
-        return values_to_message(values) if values else None
+        return self._pointed_message(_reply_marker_key(inbound))
 
     def recent_messages(self, account_id: str, conversation_id: str, count: int) -> list[Message]:
         page = query_page(
@@ -255,9 +252,7 @@ class DynamoConversationStore(TableAdapter):
         return commit(self._db, items, "record sent message")
 
     def get_message(self, account_id: str, conversation_id: str, message_key: str) -> Message | None:
-        key = {"pk": {"S": conversation_pk(account_id, conversation_id)}, "sk": {"S": message_key}}
-        values = get_values(self._db, self._table, key, "read message")
-        return values_to_message(values) if values else None
+        return self._message_at(conversation_pk(account_id, conversation_id), message_key)
 
     def latest_inbound(self, account_id: str, conversation_id: str) -> Message | None:
         page = query_page(
@@ -393,19 +388,22 @@ class DynamoConversationStore(TableAdapter):
     @staticmethod
     def _index_values(message: Message) -> dict[str, Any]:
         key = provider_index_key(message.account_id, message.channel, message.provider_message_id)
-        return {
-            "pk": key["pk"]["S"],
-            "sk": "PROVIDERMSG",
-            "entity": "provider_message",
-            "messagePk": conversation_pk(message.account_id, message.conversation_id),
-            "messageSk": message_sk(message),
-        }
+        return _pointer_values(key, "provider_message", message)
+
+    def _pointed_message(self, pointer_key: dict[str, Any]) -> Message | None:
+        """The message a pointer item (provider index entry, reply marker) names."""
+        pointer = get_values(self._db, self._table, pointer_key, "find message")
+        return self._message_at(pointer["messagePk"], pointer["messageSk"]) if pointer else None
+
+    def _message_at(self, pk: str, sk: str) -> Message | None:
+        values = get_values(self._db, self._table, {"pk": {"S": pk}, "sk": {"S": sk}}, "read message")
+        return values_to_message(values) if values else None
 
     def _reply_route_put(self, conversation: Conversation) -> dict[str, Any]:
         """Replies to reply+{conversationId}@… find their account through this route."""
         key = route_key(Channel.EMAIL, email_reply_route_key(conversation.conversation_id))
         values = {
-            **{k: v["S"] for k, v in key.items()},
+            **key_values(key),
             "entity": "route",
             "accountId": conversation.account_id,
             "details": {"conversationId": conversation.conversation_id},

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from leadhub.adapters.dynamodb_audit import audit_put
-from leadhub.adapters.dynamodb_items import account_pk, to_item
+from leadhub.adapters.dynamodb_items import account_pk, key_values, to_item
 from leadhub.adapters.dynamodb_queries import TableAdapter, commit, get_values
 from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import Channel
@@ -42,7 +42,7 @@ class DynamoIntegrations(TableAdapter):
         """Store the integration and claim its route; False when another account holds the route."""
         channel = integration.channel
         values = {
-            **{k: v["S"] for k, v in _integration_key(integration.account_id, channel).items()},
+            **key_values(_integration_key(integration.account_id, channel)),
             "entity": "integration",
             "accountId": integration.account_id,
             "channel": channel.value,
@@ -52,7 +52,7 @@ class DynamoIntegrations(TableAdapter):
             "settings": dict(integration.settings),
         }
         route = {
-            **{k: v["S"] for k, v in route_key(channel, integration.route_key).items()},
+            **key_values(route_key(channel, integration.route_key)),
             "entity": "route",
             "accountId": integration.account_id,
             "details": dict(integration.settings),

@@ -35,6 +35,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def key_values(key: dict[str, Any]) -> dict[str, str]:
+    """A key in DynamoDB JSON ({"pk": {"S": …}, …}) as plain values, to build its item from."""
+    return {name: value["S"] for name, value in key.items()}
+
+
 def account_pk(account_id: str) -> str:
     return f"ACCOUNT#{account_id}"
 

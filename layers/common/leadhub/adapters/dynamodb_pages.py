@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from leadhub.adapters.aws import storage_errors
-from leadhub.adapters.dynamodb_items import from_item
+from leadhub.adapters.dynamodb_items import from_item, key_values
 from leadhub.errors import FieldError, InvalidRequest
 from leadhub.ids import decode_cursor, encode_cursor
 from leadhub.models.page import Page
@@ -64,7 +64,7 @@ def query_page(
     if len(items) > limit:  # continue after the last item returned, not after the last one read
         items = items[:limit]
         last = {k: items[-1][k] for k in key_attributes}
-    next_cursor = encode_cursor({k: v["S"] for k, v in last.items()}) if last else None
+    next_cursor = encode_cursor(key_values(last)) if last else None
     return Page([from_item(item) for item in items], next_cursor)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from leadhub.adapters.dynamodb_audit import audit_put
-from leadhub.adapters.dynamodb_items import account_pk, to_item
+from leadhub.adapters.dynamodb_items import account_pk, key_values, to_item
 from leadhub.adapters.dynamodb_queries import TableAdapter, commit, get_values
 from leadhub.models.audit import AuditEntry
 from leadhub.models.responder import ResponderKind, ResponderSettings
@@ -35,7 +35,7 @@ class DynamoResponderSettings(TableAdapter):
 
     def save(self, settings: ResponderSettings, audit: AuditEntry) -> None:
         values = {
-            **{k: v["S"] for k, v in _key(settings.account_id).items()},
+            **key_values(_key(settings.account_id)),
             "entity": "responder",
             "accountId": settings.account_id,
             "responder": settings.kind.value,
