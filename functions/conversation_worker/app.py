@@ -24,7 +24,8 @@ from leadhub.adapters.resend_api import ResendApi
 from leadhub.adapters.sqs_jobs import SqsJobQueue
 from leadhub.adapters.ssm_secrets import SsmSecret
 from leadhub.adapters.telegram_bot_api import TelegramBotApi
-from leadhub.domain.replies import ReplyJob, SendRejected, answer, job_from_message, send_queued
+from leadhub.domain.conversation_jobs import ReplyJob, job_from_message
+from leadhub.domain.replies import SendRejected, answer, send_queued
 from leadhub.settings import ConversationWorkerSettings, load_settings
 from leadhub.timestamps import utc_now
 

@@ -15,7 +15,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
 from leadhub.adapters.resend_api import ResendApi
 from leadhub.adapters.ssm_secrets import SsmSecret
-from leadhub.domain.email_content import ContentJob, complete_email
+from leadhub.domain.conversation_jobs import ContentJob
+from leadhub.domain.email_content import complete_email
 from leadhub.settings import EmailContentSettings, load_settings
 
 settings = load_settings(EmailContentSettings)

@@ -20,10 +20,9 @@ from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoi
 from leadhub.adapters.dynamodb_leads import lead_from_image
 from leadhub.adapters.endpoints_per_batch import EndpointsPerBatch
 from leadhub.adapters.sqs_jobs import SqsJobQueue, SqsJsonQueue
-from leadhub.domain.email_content import content_job_for
+from leadhub.domain.conversation_jobs import content_job_for, reply_job_for
 from leadhub.domain.fanout import fan_out
 from leadhub.domain.outbox import conversation_facts, endpoint_facts, lead_facts, message_facts
-from leadhub.domain.replies import reply_job_for
 from leadhub.settings import FanoutSettings, load_settings
 from leadhub.timestamps import to_iso, utc_now
 

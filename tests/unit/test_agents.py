@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from leadhub.domain.agents import close_conversation, queue_manual_message, set_auto_reply
+from leadhub.domain.conversation_jobs import ReplyJob, job_from_message
 from leadhub.domain.conversations import record_inbound
 from leadhub.domain.outbox import conversation_facts, message_facts
-from leadhub.domain.replies import ReplyJob, answer, job_from_message, send_queued
+from leadhub.domain.replies import answer, send_queued
 from leadhub.errors import Conflict, NotFound
 from leadhub.models.automation import Automation, AutomationKind
 from leadhub.models.conversation import Channel, Contact, Conversation, InboundMessage, Message

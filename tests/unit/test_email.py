@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from leadhub.domain.email_content import ContentJob, complete_email, content_job_for, html_to_text, new_text
+from leadhub.domain.conversation_jobs import ContentJob, content_job_for
+from leadhub.domain.email_content import complete_email, html_to_text, new_text
 from leadhub.domain.email_inbound import check_svix_signature, receive_email_event
 from leadhub.domain.outbox import message_facts
 from leadhub.errors import InvalidRequest, SecretNotConfigured, Unauthorized

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from leadhub.domain.conversation_jobs import reply_job_for
 from leadhub.domain.conversations import record_inbound
 from leadhub.domain.outbox import message_facts
-from leadhub.domain.replies import answer, reply_job_for
+from leadhub.domain.replies import answer
 from leadhub.domain.responders import ModelFailed, Turn, bounded, turns_from
 from leadhub.models.conversation import Channel, Contact, Direction, InboundMessage, Message
 from leadhub.models.responder import ResponderKind, ResponderSettings

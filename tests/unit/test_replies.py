@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from leadhub.domain.conversation_jobs import ReplyJob, reply_job_for
 from leadhub.domain.conversations import record_inbound
 from leadhub.domain.outbox import message_facts
-from leadhub.domain.replies import ReplyJob, SendRejected, answer, reply_job_for
+from leadhub.domain.replies import SendRejected, answer
 from leadhub.models.automation import Automation, AutomationKind
 from leadhub.models.conversation import (
     Channel,

@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from leadhub.domain.conversation_jobs import SendJob
 from leadhub.domain.conversations import get_conversation
-from leadhub.domain.replies import SendJob, queued_message
+from leadhub.domain.replies import queued_message
 from leadhub.errors import Conflict
 from leadhub.ids import sortable_id
 from leadhub.models.conversation import Conversation, ConversationStatus, Message

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, Protocol
 
+from leadhub.domain.conversation_jobs import ContentJob
 from leadhub.domain.conversations import record_content
-from leadhub.models.conversation import AWAITING_CONTENT, Channel, Message
+from leadhub.models.conversation import AWAITING_CONTENT, Channel
 from leadhub.ports import ConversationStore
 
 MAX_TEXT_CHARS = 20_000
@@ -28,28 +28,6 @@ _SIGNATURES = [
     re.compile(r"^Sent from my \w+", re.IGNORECASE),
     re.compile(r"^Get Outlook for \w+", re.IGNORECASE),
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class ContentJob:
-    """The queue message asking for one email's content."""
-
-    account_id: str
-    email_id: str
-
-    def to_message(self) -> dict[str, str]:
-        return {"accountId": self.account_id, "emailId": self.email_id}
-
-    @classmethod
-    def from_message(cls, body: dict[str, Any]) -> ContentJob:
-        return cls(str(body["accountId"]), str(body["emailId"]))
-
-
-def content_job_for(old: Message | None, new: Message | None) -> ContentJob | None:
-    """A stream change that stored an email still awaiting its content asks for that content."""
-    if old is not None or new is None or new.channel is not Channel.EMAIL or new.status != AWAITING_CONTENT:
-        return None
-    return ContentJob(new.account_id, new.provider_message_id)
 
 
 class ReceivedEmails(Protocol):

@@ -14,75 +14,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from leadhub.domain.conversation_jobs import ReplyJob, SendJob
 from leadhub.domain.responders import LanguageModel, ModelFailed, bounded, max_tokens_for, turns_from
 from leadhub.ids import derived_id
 from leadhub.models.automation import Automation, AutomationKind
-from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
+from leadhub.models.conversation import Conversation, ConversationStatus, Direction, Message
 from leadhub.models.responder import ResponderKind, ResponderSettings
 from leadhub.ports import ConversationStore
 from leadhub.timestamps import to_iso
 
 QUEUED = "queued"
-
-
-@dataclass(frozen=True, slots=True)
-class ReplyJob:
-    """The conversation queue's message: answer this inbound message (group: its conversation)."""
-
-    account_id: str
-    conversation_id: str
-    channel: Channel
-    provider_message_id: str
-
-    def to_message(self) -> dict[str, str]:
-        return {
-            "kind": "reply",
-            "accountId": self.account_id,
-            "conversationId": self.conversation_id,
-            "channel": self.channel.value,
-            "providerMessageId": self.provider_message_id,
-        }
-
-    @classmethod
-    def from_message(cls, body: dict[str, Any]) -> ReplyJob:
-        return cls(
-            str(body["accountId"]),
-            str(body["conversationId"]),
-            Channel(body["channel"]),
-            str(body["providerMessageId"]),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class SendJob:
-    """The conversation queue's message: send this stored (queued) message, e.g. an agent's."""
-
-    account_id: str
-    conversation_id: str
-    message_key: str  # the store's reference of the message (what create_outbound returned)
-
-    def to_message(self) -> dict[str, str]:
-        return {
-            "kind": "send",
-            "accountId": self.account_id,
-            "conversationId": self.conversation_id,
-            "messageKey": self.message_key,
-        }
-
-
-def job_from_message(body: dict[str, Any]) -> ReplyJob | SendJob:
-    if body.get("kind") == "send":
-        return SendJob(str(body["accountId"]), str(body["conversationId"]), str(body["messageKey"]))
-    return ReplyJob.from_message(body)
-
-
-def reply_job_for(old: Message | None, new: Message | None) -> ReplyJob | None:
-    """An inbound message that has just become complete (received) asks for an answer."""
-    if new is None or new.direction is not Direction.INBOUND or new.status != "received":
-        return None
-    if old is not None and old.status == "received":
-        return None
-    return ReplyJob(new.account_id, new.conversation_id, new.channel, new.provider_message_id)
 
 
 class SendRejected(Exception):
