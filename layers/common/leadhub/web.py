@@ -14,14 +14,7 @@ from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
-from leadhub.errors import (
-    FieldError,
-    InvalidRequest,
-    LeadhubError,
-    PayloadTooLarge,
-    SecretNotConfigured,
-    StorageUnavailable,
-)
+from leadhub.errors import FieldError, InvalidRequest, LeadhubError, PayloadTooLarge
 
 JSON = "application/json"
 
@@ -60,7 +53,7 @@ def register_error_handlers(app: ApiGatewayResolver, logger: Logger) -> None:
 
     @app.exception_handler(LeadhubError)
     def _domain_error(exc: LeadhubError) -> Response:
-        if isinstance(exc, StorageUnavailable | SecretNotConfigured):
+        if exc.status_code >= 500:  # our storage, a secret or a provider failed: the caller retries
             logger.exception("service unavailable")
             return json_response(exc.status_code, exc.body(), {"Retry-After": "1"})
         logger.info("request refused", extra={"status": exc.status_code, "reason": type(exc).__name__})
