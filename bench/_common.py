@@ -514,14 +514,9 @@ class EmailChannel:
         event = _sample("resend/email-received-docs.json")
         event["data"] |= {"email_id": message_id, "from": sender, "to": [f"hello@{self.domain}"]}
         body = json.dumps(event).encode()
-        msg_id, now = f"msg_{message_id}", int(time.time())
-        key = base64.b64decode(RESEND_WEBHOOK_SECRET.removeprefix("whsec_"))
-        digest = hmac.new(key, f"{msg_id}.{now}.".encode() + body, hashlib.sha256).digest()
-        headers = {
-            "svix-id": msg_id,
-            "svix-timestamp": str(now),
-            "svix-signature": "v1," + base64.b64encode(digest).decode(),
-        }
+        from local.fake_providers import svix_headers  # signed as Resend signs, like the local fakes
+
+        headers = svix_headers(RESEND_WEBHOOK_SECRET, f"msg_{message_id}", body)
         return http_api_event("POST /api/webhooks/email", headers, body)
 
     def outcome(self, body: Mapping[str, Any]) -> str:

@@ -21,7 +21,7 @@ from leadhub.adapters.dynamodb_responder import CachedResponderSettings, DynamoR
 from leadhub.adapters.graph_api import GraphApi
 from leadhub.adapters.kms_cipher import KmsCipher
 from leadhub.adapters.resend_api import ResendApi
-from leadhub.adapters.sqs_jobs import SqsJobQueue
+from leadhub.adapters.sqs_jobs import SqsJsonQueue
 from leadhub.adapters.ssm_secrets import SsmSecret
 from leadhub.adapters.telegram_bot_api import TelegramBotApi
 from leadhub.domain.conversation_jobs import ReplyJob, job_from_message
@@ -40,7 +40,7 @@ responders = CachedResponderSettings(
     DynamoResponderSettings(settings.table_name), settings.automation_cache_seconds
 )
 model = BedrockModel(settings.bedrock_endpoint_url, settings.bedrock_timeout_seconds)
-queue = SqsJobQueue(settings.conversation_queue_url)
+queue = SqsJsonQueue(settings.conversation_queue_url)
 senders = ChannelSenders(
     integrations=DynamoIntegrations(settings.table_name),
     cipher=KmsCipher(settings.kms_key_id),

@@ -4,11 +4,7 @@ conversation's reply address land in the same conversation."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +12,7 @@ from typing import Any
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from local.fake_providers import FakeResendApi
+from local.fake_providers import FakeResendApi, svix_headers
 from tests.e2e.conftest import RECEIVING_DOMAIN, STACK_ENV, wait_until
 from tests.receiver import Receiver
 
@@ -26,14 +22,9 @@ NewAccount = Callable[..., dict[str, str]]
 
 def post_signed(http: httpx.Client, event: dict[str, Any], msg_id: str) -> httpx.Response:
     body = json.dumps(event).encode()
-    now = int(time.time())
-    key = base64.b64decode(STACK_ENV["RESEND_WEBHOOK_SECRET"].removeprefix("whsec_"))
-    digest = hmac.new(key, f"{msg_id}.{now}.".encode() + body, hashlib.sha256).digest()
     headers = {
         "content-type": "application/json",
-        "svix-id": msg_id,
-        "svix-timestamp": str(now),
-        "svix-signature": f"v1,{base64.b64encode(digest).decode()}",
+        **svix_headers(STACK_ENV["RESEND_WEBHOOK_SECRET"], msg_id, body),
     }
     return http.post("/api/webhooks/email", content=body, headers=headers)
 

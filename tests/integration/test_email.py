@@ -4,8 +4,6 @@ handler, the fan-out asking for the content, the content worker fetching it, and
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +14,7 @@ import pytest
 
 from leadhub.adapters.dynamodb_conversations import message_from_image
 from leadhub.domain.outbox import message_facts
-from local.fake_providers import FakeResendApi
+from local.fake_providers import FakeResendApi, svix_headers
 from tests.integration.conftest import (
     Account,
     Api,
@@ -77,15 +75,7 @@ def connected(channel_api: Api) -> Account:
 
 def post(module: ModuleType, event: dict[str, Any], msg_id: str) -> HttpResult:
     body = json.dumps(event).encode()
-    now = int(__import__("time").time())
-    key = base64.b64decode(WEBHOOK_SECRET.removeprefix("whsec_"))
-    digest = hmac.new(key, f"{msg_id}.{now}.".encode() + body, hashlib.sha256).digest()
-    headers = {
-        "content-type": "application/json",
-        "svix-id": msg_id,
-        "svix-timestamp": str(now),
-        "svix-signature": f"v1,{base64.b64encode(digest).decode()}",
-    }
+    headers = {"content-type": "application/json", **svix_headers(WEBHOOK_SECRET, msg_id, body)}
     return invoke(
         module,
         http_event(

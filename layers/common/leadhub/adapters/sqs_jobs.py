@@ -13,7 +13,9 @@ from leadhub.models.delivery import DeliveryJob
 SQS_BATCH = 10
 
 
-class SqsJobQueue:
+class _Queue:
+    """One queue, on the cached SQS client; a received message's next attempt can be pushed back."""
+
     def __init__(self, queue_url: str, clients: ClientFactory = client) -> None:
         self._url = queue_url
         self._clients = clients
@@ -21,6 +23,17 @@ class SqsJobQueue:
     @property
     def _sqs(self) -> Any:
         return self._clients("sqs")
+
+    def delay(self, receipt_handle: str, seconds: int) -> None:
+        """The message becomes visible again (for its next attempt) after `seconds`."""
+        with storage_errors("schedule retry"):
+            self._sqs.change_message_visibility(
+                QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+            )
+
+
+class SqsJobQueue(_Queue):
+    """The delivery queue."""
 
     def send(self, jobs: Sequence[DeliveryJob], delay_seconds: int = 0) -> list[str]:
         failed: list[str] = []
@@ -35,20 +48,9 @@ class SqsJobQueue:
             failed += [chunk[int(entry["Id"])].delivery_id for entry in result.get("Failed", [])]
         return failed
 
-    def delay(self, receipt_handle: str, seconds: int) -> None:
-        """The message becomes visible again (for its next attempt) after `seconds`."""
-        with storage_errors("schedule retry"):
-            self._sqs.change_message_visibility(
-                QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
-            )
 
-
-class SqsJsonQueue:
-    """A queue of JSON job messages (e.g. inbound emails whose content is to be fetched)."""
-
-    def __init__(self, queue_url: str, clients: ClientFactory = client) -> None:
-        self._url = queue_url
-        self._clients = clients
+class SqsJsonQueue(_Queue):
+    """A queue of JSON job messages (inbound emails to complete, conversations to answer)."""
 
     def send(
         self, body: Mapping[str, object], *, group_id: str | None = None, dedupe_id: str | None = None
@@ -61,4 +63,4 @@ class SqsJsonQueue:
         if dedupe_id is not None:
             request["MessageDeduplicationId"] = dedupe_id
         with storage_errors("queue job"):
-            self._clients("sqs").send_message(**request)
+            self._sqs.send_message(**request)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from email.utils import getaddresses, parseaddr
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 from leadhub.domain.conversations import record_inbound
 from leadhub.domain.signing import verify_standard_signature
 from leadhub.errors import InvalidRequest, PayloadTooLarge, SecretNotConfigured, Unauthorized
-from leadhub.models.conversation import Channel, Contact, InboundMessage
+from leadhub.models.conversation import Channel, ChannelReceipt, Contact, InboundMessage
 from leadhub.models.integration import email_reply_route_key
 from leadhub.ports import ChannelRoute, ChannelRoutes, ConversationStore
 from leadhub.timestamps import to_iso
@@ -24,14 +23,6 @@ SIGNATURE_TOLERANCE_SECONDS = 5 * 60  # both ways, as Svix and Standard Webhooks
 EMAIL_RECEIVED = "email.received"
 REPLY_LOCAL_PART = "reply+"
 _SVIX_HEADERS = ("id", "timestamp", "signature")
-
-
-@dataclass(frozen=True, slots=True)
-class EmailReceipt:
-    outcome: str  # stored | duplicate | ignored
-
-    def to_public(self) -> dict[str, object]:
-        return {"received": True, "outcome": self.outcome}
 
 
 def check_svix_signature(body: bytes, headers: Mapping[str, str], secret: str, now: datetime) -> str:
@@ -57,7 +48,7 @@ def receive_email_event(
     routes: ChannelRoutes,
     store: ConversationStore,
     now: datetime,
-) -> EmailReceipt:
+) -> ChannelReceipt:
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"Body exceeds {MAX_BODY_BYTES} bytes")
     if webhook_secret is None:
@@ -65,17 +56,17 @@ def receive_email_event(
     delivery_id = check_svix_signature(body, headers, webhook_secret, now)
     event = _parse_event(body)
     if event.get("type") != EMAIL_RECEIVED:
-        return EmailReceipt("ignored")
+        return ChannelReceipt("ignored")
     data = event.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("email_id"), str) or not data["email_id"]:
         raise InvalidRequest("email.received without data.email_id")
     sender_name, sender = parseaddr(str(data.get("from") or ""))
     if "@" not in sender:
-        return EmailReceipt("ignored")  # bounces and mailer daemons without a sender address
+        return ChannelReceipt("ignored")  # bounces and mailer daemons without a sender address
     recipients = _addresses(data, "to", "cc", "received_for")
     target = _route(recipients, receiving_domain, routes)
     if target is None:
-        return EmailReceipt("ignored")  # sent to a domain no account connected
+        return ChannelReceipt("ignored")  # sent to a domain no account connected
     route, conversation_id = target
     address = sender.lower()
     message = InboundMessage(
@@ -91,7 +82,7 @@ def receive_email_event(
         awaiting_content=True,
     )
     receipt = record_inbound(message, store=store, now=now)
-    return EmailReceipt("stored" if receipt.stored else "duplicate")
+    return ChannelReceipt("stored" if receipt.stored else "duplicate")
 
 
 def _parse_event(body: bytes) -> dict[str, Any]:

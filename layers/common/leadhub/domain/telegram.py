@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from leadhub.domain.conversations import record_edit, record_inbound
 from leadhub.errors import InvalidRequest, PayloadTooLarge, Unauthorized
 from leadhub.ids import token_hash
-from leadhub.models.conversation import Channel, Contact, InboundMessage
+from leadhub.models.conversation import Channel, ChannelReceipt, Contact, InboundMessage
 from leadhub.ports import ChannelRoutes, ConversationStore
 from leadhub.timestamps import from_unix_or, to_iso
 
@@ -23,14 +22,6 @@ _EDIT_KINDS = ("edited_message", "edited_channel_post")
 _MEDIA_KINDS = ("photo", "video", "document", "audio", "voice", "animation", "video_note")
 
 
-@dataclass(frozen=True, slots=True)
-class TelegramReceipt:
-    outcome: str  # stored | duplicate | edited | ignored
-
-    def to_public(self) -> dict[str, object]:
-        return {"received": True, "outcome": self.outcome}
-
-
 def receive_telegram(
     body: bytes,
     secret_token: str | None,
@@ -38,7 +29,7 @@ def receive_telegram(
     routes: ChannelRoutes,
     store: ConversationStore,
     now: datetime,
-) -> TelegramReceipt:
+) -> ChannelReceipt:
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"Body exceeds {MAX_BODY_BYTES} bytes")
     if not secret_token:
@@ -59,7 +50,7 @@ def receive_telegram(
     if isinstance(update.get("callback_query"), dict):
         inbound = callback_reply(route.account_id, bot_id, update["callback_query"], dedupe, now)
         return _stored(inbound, store, now)
-    return TelegramReceipt("ignored")
+    return ChannelReceipt("ignored")
 
 
 def parse_update(body: bytes) -> dict[str, Any]:
@@ -122,11 +113,11 @@ def callback_reply(
     )
 
 
-def _stored(inbound: InboundMessage | None, store: ConversationStore, now: datetime) -> TelegramReceipt:
+def _stored(inbound: InboundMessage | None, store: ConversationStore, now: datetime) -> ChannelReceipt:
     if inbound is None:
-        return TelegramReceipt("ignored")
+        return ChannelReceipt("ignored")
     receipt = record_inbound(inbound, store=store, now=now)
-    return TelegramReceipt("stored" if receipt.stored else "duplicate")
+    return ChannelReceipt("stored" if receipt.stored else "duplicate")
 
 
 def _edited(
@@ -136,15 +127,15 @@ def _edited(
     dedupe: str,
     store: ConversationStore,
     now: datetime,
-) -> TelegramReceipt:
+) -> ChannelReceipt:
     inbound = inbound_message(account_id, bot_id, message, dedupe, now)
     if inbound is None:
-        return TelegramReceipt("ignored")
+        return ChannelReceipt("ignored")
     edited_at = from_unix_or(message.get("edit_date"), now)
     if record_edit(
         account_id, Channel.TELEGRAM, inbound.provider_message_id, inbound.text, edited_at, store=store
     ):
-        return TelegramReceipt("edited")
+        return ChannelReceipt("edited")
     return _stored(inbound, store, now)  # the original never reached us: keep the edited text
 
 

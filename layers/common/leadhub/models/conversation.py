@@ -147,3 +147,14 @@ class StatusUpdate:
     status: str
     at: str
     errors: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelReceipt:
+    """What a one-event channel webhook (Telegram, email) did with the event: stored, duplicate, edited
+    or ignored; always answered 200."""
+
+    outcome: str
+
+    def to_public(self) -> dict[str, object]:
+        return {"received": True, "outcome": self.outcome}
