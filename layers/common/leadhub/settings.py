@@ -91,21 +91,27 @@ class EmailWebhookSettings(BaseSettings):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class EmailContentSettings(BaseSettings):
+    """Resend's API; its key is a deployment secret in SSM."""
+
     resend_api_base_url: str = setting("RESEND_API_BASE_URL", "https://api.resend.com", min_length=1)
     resend_api_key_parameter: str = setting("RESEND_API_KEY_PARAMETER", min_length=1)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ConversationWorkerSettings(BaseSettings):
+class ProviderApiSettings(EmailContentSettings):
+    """Every provider API. Base URLs are settings so that tests and the local stack use loopback fakes."""
+
+    graph_api_base_url: str = setting("GRAPH_API_BASE_URL", "https://graph.facebook.com/v23.0", min_length=1)
+    telegram_api_base_url: str = setting("TELEGRAM_API_BASE_URL", "https://api.telegram.org", min_length=1)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConversationWorkerSettings(ProviderApiSettings):
     kms_key_id: str = setting("KMS_KEY_ID", min_length=1)
     conversation_queue_url: str = setting("CONVERSATION_QUEUE_URL", min_length=1)
     # The ConversationQueue's maxReceiveCount: on the last attempt a reply that cannot be sent is marked
     # failed before the job goes to the DLQ.
     conversation_max_attempts: int = setting("CONVERSATION_MAX_ATTEMPTS", 5, ge=1)
-    graph_api_base_url: str = setting("GRAPH_API_BASE_URL", "https://graph.facebook.com/v23.0", min_length=1)
-    telegram_api_base_url: str = setting("TELEGRAM_API_BASE_URL", "https://api.telegram.org", min_length=1)
-    resend_api_base_url: str = setting("RESEND_API_BASE_URL", "https://api.resend.com", min_length=1)
-    resend_api_key_parameter: str = setting("RESEND_API_KEY_PARAMETER", min_length=1)
     resend_receiving_domain: str = setting("RESEND_RECEIVING_DOMAIN", "")
     # How long a warm worker reuses an account's automations and responder settings.
     automation_cache_seconds: int = setting("AUTOMATION_CACHE_SECONDS", 30, ge=0, le=300)
@@ -116,7 +122,7 @@ class ConversationWorkerSettings(BaseSettings):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ManagementSettings(BaseSettings):
+class ManagementSettings(ProviderApiSettings):
     kms_key_id: str = setting("KMS_KEY_ID", min_length=1)
     admin_key_parameter: str = setting("ADMIN_KEY_PARAMETER", min_length=1)
     # Base of the webhook URLs we hand out; empty means "the domain the request came in on".
@@ -126,11 +132,6 @@ class ManagementSettings(BaseSettings):
     # How long a rotated-out endpoint secret keeps signing next to the new one.
     webhook_secret_overlap_hours: float = setting("WEBHOOK_SECRET_OVERLAP_HOURS", 24, ge=0, le=24 * 30)
     delivery_queue_url: str = setting("DELIVERY_QUEUE_URL", min_length=1)
-    # Provider APIs, settings so that tests and the local stack can use loopback fakes.
-    graph_api_base_url: str = setting("GRAPH_API_BASE_URL", "https://graph.facebook.com/v23.0", min_length=1)
-    telegram_api_base_url: str = setting("TELEGRAM_API_BASE_URL", "https://api.telegram.org", min_length=1)
-    resend_api_base_url: str = setting("RESEND_API_BASE_URL", "https://api.resend.com", min_length=1)
-    resend_api_key_parameter: str = setting("RESEND_API_KEY_PARAMETER", min_length=1)
     # Agents' messages are sent by the conversation worker, in order with the automatic replies.
     conversation_queue_url: str = setting("CONVERSATION_QUEUE_URL", min_length=1)
 
