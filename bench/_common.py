@@ -83,6 +83,26 @@ def emit(document: Mapping[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile (`fraction` of 1) of non-empty `values`."""
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
+    return ordered[index]
+
+
+def latency_figures(values: list[float], digits: int = 1) -> dict[str, float | None]:
+    """p50, p90, p99, max and mean of latencies in ms (None each when there are none)."""
+    if not values:
+        return dict.fromkeys(("p50", "p90", "p99", "max", "mean"))
+    figures = {
+        "p50": statistics.median(values),
+        "p90": percentile(values, 0.90),
+        "p99": percentile(values, 0.99),
+    }
+    figures |= {"max": max(values), "mean": statistics.fmean(values)}
+    return {name: round(value, digits) for name, value in figures.items()}
+
+
 def summary(values: list[float]) -> dict[str, float]:
     return {
         "median": round(statistics.median(values), 1),

@@ -28,6 +28,7 @@ sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "layers" / "common")]
 
 import boto3  # noqa: E402
 import phonenumbers  # noqa: E402
+from _common import latency_figures, percentile  # noqa: E402
 
 from tests.stack_process import StackProcess  # noqa: E402
 
@@ -133,12 +134,6 @@ def leads_in_table(emulator: str, account_id: str) -> int:
             return count
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
-    return ordered[index]
-
-
 def main() -> None:
     # `timeout` and CI send SIGTERM: exit through `finally`, which stops the stack.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -182,13 +177,7 @@ def main() -> None:
         "warmupPosts": WARMUP_POSTS,
         "seconds": round(elapsed, 2),
         "postsPerSecond": round(len(latencies) / elapsed, 1),
-        "latencyMs": {
-            "p50": round(p50, 2),
-            "p90": round(percentile(latencies, 0.90), 2),
-            "p99": round(p99, 2),
-            "max": round(max(latencies), 2),
-            "mean": round(statistics.fmean(latencies), 2),
-        },
+        "latencyMs": latency_figures(latencies, digits=2),
         "status": {str(code): statuses.count(code) for code in sorted(set(statuses))},
         "transportErrors": len(errors),
         "leadsInTable": stored,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import statistics
 import sys
 import tempfile
 import threading
@@ -25,6 +24,8 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO_ROOT)]
+
+from _common import latency_figures  # noqa: E402
 
 from tests.stack_process import StackProcess  # noqa: E402
 
@@ -40,11 +41,6 @@ def call(method: str, url: str, body: Any = None, headers: dict[str, str] | None
     )
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
         return json.loads(response.read() or b"null")
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
 class Conversations(threading.Thread):
@@ -121,13 +117,7 @@ def main() -> None:
         "channel": "whatsapp (Graph API fake), rules responder (greeting)",
         "seconds": round(elapsed, 2),
         "repliesPerSecond": round(len(latencies) / elapsed, 1) if elapsed else None,
-        "latencyMs": {
-            "p50": round(percentile(latencies, 0.50), 1) if latencies else None,
-            "p90": round(percentile(latencies, 0.90), 1) if latencies else None,
-            "p99": round(percentile(latencies, 0.99), 1) if latencies else None,
-            "max": round(max(latencies), 1) if latencies else None,
-            "mean": round(statistics.mean(latencies), 1) if latencies else None,
-        },
+        "latencyMs": latency_figures(latencies),
         "replied": len(latencies),
         "errors": errors[:10],
         "errorCount": len(errors),
