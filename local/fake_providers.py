@@ -95,11 +95,6 @@ class FakeProviderApi:
         with self._lock:
             self._routes.insert(0, (method, re.compile(path_pattern), answer))
 
-    def calls_to(self, method: str, path_pattern: str) -> list[ApiCall]:
-        pattern = re.compile(path_pattern)
-        with self._lock:
-            return [c for c in self.calls if c.method == method and pattern.fullmatch(c.path)]
-
     def _answer(self, call: ApiCall) -> tuple[int, Any]:
         with self._lock:
             self.calls.append(call)
