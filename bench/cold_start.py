@@ -61,6 +61,12 @@ def child_main() -> None:
     sys.path[0:0] = spec["sys_path"]
     module_name, _, attr = spec["handler"].rpartition(".")
 
+    profiler = None
+    if spec.get("profile"):
+        import cProfile  # only when asked: it slows everything it watches
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     cpu_before = time.process_time()
     before_import = time.perf_counter()
     module = importlib.import_module(module_name)
@@ -69,6 +75,9 @@ def child_main() -> None:
     response = getattr(module, attr)(spec["event"], _LambdaContext(os.environ["AWS_LAMBDA_FUNCTION_NAME"]))
     after_request = time.perf_counter()
     cpu_after_request = time.process_time()
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(spec["profile"])
 
     sys.stdout.flush()
     json.dump(
@@ -204,6 +213,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7, help="measured cold starts per subject (>= 5)")
     parser.add_argument("--warmup", type=int, default=1, help="discarded rounds (fill the bytecode cache)")
     parser.add_argument("--verbose", action="store_true", help="show the handlers' output on stderr")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="after the measured rounds, one more cold start per subject under cProfile into DIR/<name>.prof",
+    )
     args = parser.parse_args()
     load_before = round(os.getloadavg()[0], 2)
 
@@ -312,12 +326,13 @@ def main() -> None:
         everything = {**subjects, **references}
         samples: dict[str, list[dict]] = {name: [] for name in everything}
 
-        def cold_start(name: str, subject: dict) -> dict:
+        def cold_start(name: str, subject: dict, profile: str | None = None) -> dict:
             spec = {
                 "sys_path": subject["sys_path"],
                 "handler": subject["handler"],
                 "event": subject["event"](),
                 "verbose": args.verbose,
+                "profile": profile,
             }
             spawned = time.monotonic()
             child = subprocess.run(
@@ -356,6 +371,11 @@ def main() -> None:
                     samples[name].append(result)
             if not any(Path(pycache).iterdir()):
                 raise SystemExit("the children wrote no bytecode cache: is PYTHONDONTWRITEBYTECODE forced?")
+        if args.profile:
+            Path(args.profile).mkdir(parents=True, exist_ok=True)
+            for name, subject in everything.items():
+                cold_start(name, subject, profile=str(Path(args.profile).resolve() / f"{name}.prof"))
+            rounds += 1
         if receiver.requests != rounds:
             raise SystemExit(f"the worker's receiver got {receiver.requests} deliveries, expected {rounds}")
         receiver.close()
