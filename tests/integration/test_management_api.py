@@ -329,6 +329,7 @@ class TestLeads:
             "updatedAt": at,
             "lastActivityAt": at,
             "reEngagedAt": None,
+            "lastConversationAt": None,
             "channelIds": {},
         }
         assert result.body["nextCursor"] is None

@@ -6,7 +6,7 @@ import copy
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 from leadhub.domain.conversations import record_inbound
 from leadhub.domain.lead_intake import parse_lead_submission
 from leadhub.domain.leads import lead_id_for_phone, upsert_lead
+from leadhub.domain.outbox import lead_facts
 from leadhub.domain.whatsapp import (
     answer_subscription,
     check_signature,
@@ -237,6 +238,35 @@ def test_the_writer_is_the_same_lead_as_a_crm_posted_one_with_that_phone() -> No
     assert lead is not None and len(leads.leads) == 1
     assert (lead.name, lead.source, lead.version) == ("From CRM", "webhook", crm.version + 1)
     assert lead.open_conversations["whatsapp"] == next(iter(store.conversations.values())).conversation_id
+
+
+def test_a_writer_back_after_30_days_is_re_engaged_with_when_they_last_wrote(store, routes) -> None:
+    receive(store, routes, sample("text-pywa"), now=NOW)
+    lead_id = lead_id_for_phone(ACCOUNT, "+972987654321")
+    before = store.get_lead(ACCOUNT, lead_id)
+    assert before is not None and before.last_conversation_at == "2026-11-23T12:00:00.000Z"
+    back = NOW + timedelta(days=40)
+    later = with_message(
+        {**sample("text-pywa")["entry"][0]["changes"][0]["value"]["messages"][0], "id": "wamid.2"}
+    )
+
+    receive(store, routes, later, now=back)
+
+    after = store.get_lead(ACCOUNT, lead_id)
+    assert after is not None and after.last_conversation_at == "2027-01-02T12:00:00.000Z"
+    [fact] = lead_facts(before, after)
+    assert fact.event == "lead.re_engaged"
+    assert (fact.data["lastConversationAt"], fact.data["inactiveDays"]) == ("2026-11-23T12:00:00.000Z", 40)
+
+
+def test_a_crm_lead_who_never_wrote_has_no_last_conversation() -> None:
+    leads = InMemoryLeads()
+    submission = parse_lead_submission({"phone": "+14155552671"}, "US")
+    crm = upsert_lead(ACCOUNT, submission, leads=leads, now=NOW, source="webhook").lead
+    back = upsert_lead(ACCOUNT, submission, leads=leads, now=NOW + timedelta(days=31), source="webhook").lead
+    [fact] = lead_facts(crm, back)
+    assert fact.event == "lead.re_engaged"
+    assert fact.data["lastConversationAt"] is None
 
 
 def test_every_entry_and_change_is_handled_and_unknown_numbers_are_ignored(store, routes) -> None:

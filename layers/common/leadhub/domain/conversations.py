@@ -148,6 +148,7 @@ def _lead_with_message(
             captured_at=at,
             updated_at=at,
             last_activity_at=at,
+            last_conversation_at=at,
             source=channel,
             phone=contact.phone,
             name=contact.name,
@@ -164,6 +165,7 @@ def _lead_with_message(
         channel_ids={**existing.channel_ids, channel: contact.key},
         open_conversations={**existing.open_conversations, channel: conversation_id},
         last_activity_at=at,
+        last_conversation_at=at,
         version=existing.version + 1,
     )
     if (lead.name, lead.phone, lead.email) != (existing.name, existing.phone, existing.email):

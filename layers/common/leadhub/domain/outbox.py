@@ -58,6 +58,8 @@ def lead_facts(old: Lead | None, new: Lead | None) -> list[Fact]:
             **new.to_public(),
             "previousActivityAt": new.previous_activity_at,
             "inactiveDays": silent.days,
+            # Before this message (the new image already counts it); None: the lead never wrote.
+            "lastConversationAt": old.last_conversation_at,
         }
         facts.append(Fact(LEAD_RE_ENGAGED, new.account_id, new.re_engaged_at, new.lead_id, data))
     return facts

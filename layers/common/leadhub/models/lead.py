@@ -28,6 +28,8 @@ class Lead:
     custom_fields: Mapping[str, str] = field(default_factory=dict)
     re_engaged_at: str | None = None
     previous_activity_at: str | None = None
+    # When the lead last wrote on any channel (None: never).
+    last_conversation_at: str | None = None
     # Identities on the channels the lead wrote from, e.g. {"telegram": "12345"}.
     channel_ids: Mapping[str, str] = field(default_factory=dict)
     # The open conversation per channel; a new inbound message joins it (storage detail, not public).
@@ -49,5 +51,6 @@ class Lead:
             "updatedAt": self.updated_at,
             "lastActivityAt": self.last_activity_at,
             "reEngagedAt": self.re_engaged_at,
+            "lastConversationAt": self.last_conversation_at,
             "channelIds": dict(self.channel_ids),
         }
