@@ -42,6 +42,7 @@ class FakeProviderApi:
         self.calls: list[ApiCall] = []
         self.sent: list[dict[str, Any]] = []  # messages Leadhub sent through this provider
         self._routes: list[tuple[str, re.Pattern[str], Route]] = []
+        self._failures: list[tuple[int, Any]] = []  # answers for the next API calls (an outage)
         self._lock = threading.Lock()
         fake = self
 
@@ -77,6 +78,7 @@ class FakeProviderApi:
 
         self._server = Server(("127.0.0.1", port), Handler)
         self.route("GET", r"/_sent", self._sent_matching)
+        self.route("POST", r"/_fail", self._fail_from_request)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     @property
@@ -90,6 +92,17 @@ class FakeProviderApi:
         wanted = call.query
         return 200, {"sent": [m for m in sent if all(str(m.get(k)) == v for k, v in wanted.items())]}
 
+    def fail_next(self, count: int = 1, status: int = 500, body: Any = None) -> None:
+        """Answer the next `count` API calls (the fake's own `/_…` routes aside) with `status`."""
+        with self._lock:
+            self._failures += [(status, body or {"message": "the fake provider is down"})] * count
+
+    def _fail_from_request(self, call: ApiCall, _: re.Match[str]) -> tuple[int, Any]:
+        """POST /_fail {"count": 3, "status": 500}: the same, over HTTP (for the local stack)."""
+        wanted = call.body if isinstance(call.body, dict) else {}
+        self.fail_next(int(wanted.get("count", 1)), int(wanted.get("status", 500)))
+        return 200, {"failing": len(self._failures)}
+
     def route(self, method: str, path_pattern: str, answer: Route) -> None:
         """Answer `method` requests whose path fully matches `path_pattern`; later routes win."""
         with self._lock:
@@ -99,6 +112,8 @@ class FakeProviderApi:
         with self._lock:
             self.calls.append(call)
             routes = list(self._routes)
+            if self._failures and not call.path.startswith("/_"):
+                return self._failures.pop(0)
         for method, pattern, answer in routes:
             match = pattern.fullmatch(call.path)
             if method == call.method and match:
@@ -200,7 +215,6 @@ class FakeResendApi(FakeProviderApi):
         self.api_key = api_key
         self.emails: dict[str, dict[str, Any]] = {}
         self.domains: dict[str, dict[str, Any]] = {}
-        self.failing = 0  # answer this many next email reads with 500
 
         def authorised(call: ApiCall) -> bool:
             return call.headers.get("authorization") == f"Bearer {self.api_key}"
@@ -211,9 +225,6 @@ class FakeResendApi(FakeProviderApi):
         def get_email(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
             if not authorised(call):
                 return unauthorised()
-            if self.failing:
-                self.failing -= 1
-                return 500, {"message": "internal"}
             email = self.emails.get(match["id"])
             return (
                 (200, email)
@@ -293,18 +304,14 @@ class FakeResendApi(FakeProviderApi):
 
 class FakeBedrockRuntime(FakeProviderApi):
     """The Bedrock runtime's Converse API: answers with what the lead last wrote, or `answer(request)`;
-    the next `failing` calls get a 503."""
+    `fail_next(…, status=503)` plays an outage."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.failing = 0
         self.answer: Callable[[dict[str, Any]], str] = _echo_last_turn
 
         def converse(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
             request = {**(call.body or {}), "modelId": match["model"]}
-            if self.failing:
-                self.failing -= 1
-                return 503, {"message": "ServiceUnavailableException"}
             text = self.answer(request)
             self.sent.append({"modelId": match["model"], "messages": request.get("messages"), "reply": text})
             message = {"role": "assistant", "content": [{"text": text}]}

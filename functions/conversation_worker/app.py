@@ -5,6 +5,7 @@ messages are answered in order; when one fails, the rest of its group waits for 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -25,7 +26,8 @@ from leadhub.adapters.sqs_jobs import SqsJsonQueue
 from leadhub.adapters.ssm_secrets import SsmSecret
 from leadhub.adapters.telegram_bot_api import TelegramBotApi
 from leadhub.domain.conversation_jobs import ReplyJob, job_from_message
-from leadhub.domain.replies import SendRejected, answer, send_queued
+from leadhub.domain.replies import EXHAUSTED, SendRejected, answer, send_queued
+from leadhub.domain.retry_schedule import next_delay
 from leadhub.settings import ConversationWorkerSettings, load_settings
 from leadhub.timestamps import utc_now
 
@@ -33,6 +35,9 @@ settings = load_settings(ConversationWorkerSettings)
 logger = Logger()
 # A failing conversation holds back only its own later messages, not the other conversations in the batch.
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+# A batch whose every record failed is reported like any other (its constructor has no such parameter):
+# raising would skip release_skipped below.
+processor.raise_on_entire_batch_failure = False
 
 store = DynamoConversationStore(settings.table_name)
 automations = CachedAutomations(DynamoAutomations(settings.table_name), settings.automation_cache_seconds)
@@ -41,6 +46,9 @@ responders = CachedResponderSettings(
 )
 model = BedrockModel(settings.bedrock_endpoint_url, settings.bedrock_timeout_seconds)
 queue = SqsJsonQueue(settings.conversation_queue_url)
+dead_letters = SqsJsonQueue(settings.conversation_dlq_url)
+retry_schedule = settings.retry_schedule
+attempted: set[str] = set()  # this batch's records that were tried, not skipped behind a failure
 senders = ChannelSenders(
     integrations=DynamoIntegrations(settings.table_name),
     cipher=KmsCipher(settings.kms_key_id),
@@ -52,9 +60,10 @@ senders = ChannelSenders(
 
 
 def record_handler(record: SQSRecord) -> None:
+    attempted.add(record.message_id)
     job = job_from_message(json.loads(record.body))
     attempt = int(record.attributes.approximate_receive_count or 1)
-    last_attempt = attempt >= settings.conversation_max_attempts
+    last_attempt = attempt >= len(retry_schedule)
     try:
         if isinstance(job, ReplyJob):
             outcome = answer(
@@ -70,10 +79,16 @@ def record_handler(record: SQSRecord) -> None:
         else:  # an agent's message
             outcome = send_queued(job, store=store, sender=senders, now=utc_now(), last_attempt=last_attempt)
     except SendRejected as rejected:
-        if rejected.retry_after:  # the provider said when: try again then, not at the queue's pace
-            queue.delay(record.receipt_handle, int(min(rejected.retry_after, 43_200)) + 1)
+        asked = None if rejected.retry_after is None else str(math.ceil(rejected.retry_after))
+        delay = next_delay(retry_schedule, attempt, retry_after=asked) or 0
+        queue.delay(record.receipt_handle, math.ceil(delay))
         logger.warning("reply not sent; will retry", extra={"attempt": attempt, "reason": rejected.reason})
         raise
+    if outcome.outcome == EXHAUSTED:
+        # Moved by us, not by the queue's redrive: the conversation's next messages need not wait for it.
+        dead_letters.send(
+            json.loads(record.body), group_id=record.attributes.message_group_id, dedupe_id=record.message_id
+        )
     logger.info(
         "conversation job done", extra={"outcome": outcome.outcome, "automation_id": outcome.automation_id}
     )
@@ -81,6 +96,19 @@ def record_handler(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(
+    attempted.clear()
+    response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+    release_skipped(event, response)
+    return response
+
+
+def release_skipped(event: dict[str, Any], response: dict[str, Any]) -> None:
+    """Make the records skipped behind a failed one visible again now: their group stays locked while
+    its failed head waits out its retry delay, and resumes, in order, as soon as that ends (instead of
+    after the queue's visibility timeout, which is what the skipped records would otherwise wait)."""
+    failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+    for record in event["Records"]:
+        if record["messageId"] in failed - attempted:
+            queue.delay(record["receiptHandle"], 0)

@@ -71,6 +71,7 @@ class LeadOut(BaseModel):
     updatedAt: str
     lastActivityAt: str
     reEngagedAt: str | None
+    lastConversationAt: str | None
     channelIds: dict[str, str]
 
 
@@ -283,11 +284,30 @@ class MessagePageOut(BaseModel):
     nextCursor: str | None
 
 
+class OpeningHoursIn(_Request):
+    timezone: str = Field(max_length=64, description="IANA time zone, e.g. Europe/Berlin")
+    days: list[str] = Field(
+        default=["mon", "tue", "wed", "thu", "fri"], max_length=7, description="the days it opens: mon … sun"
+    )
+    opens: str = Field(max_length=5, description="HH:MM local time")
+    closes: str = Field(max_length=5, description="HH:MM local time; at or before `opens`: the next day")
+
+
+class OpeningHoursOut(BaseModel):
+    timezone: str
+    days: list[str]
+    opens: str
+    closes: str
+
+
 class AutomationRequest(_Request):
-    kind: Literal["keyword", "pattern", "greeting"]
+    kind: Literal["keyword", "pattern", "greeting", "out_of_hours"]
     match: str | None = Field(default=None, max_length=200)
     reply: str = Field(min_length=1, max_length=4096)
     enabled: bool = True
+    hours: OpeningHoursIn | None = Field(
+        default=None, description="out_of_hours only: when the business is open"
+    )
 
 
 class AutomationOut(BaseModel):
@@ -296,6 +316,7 @@ class AutomationOut(BaseModel):
     match: str | None
     reply: str
     enabled: bool
+    hours: OpeningHoursOut | None
     createdAt: str
 
 

@@ -168,7 +168,7 @@ def test_an_email_is_stored_then_completed_with_its_fetched_text_then_announced(
     [job] = content_jobs(stack)
     assert json.loads(job["Body"]) == {"accountId": connected.account_id, "emailId": "e-1"}
 
-    resend.failing = 1  # Resend has a bad moment: the job fails alone and is retried
+    resend.fail_next(1)  # Resend has a bad moment: the job fails alone and is retried
     content = stack.load_function("EmailContentFunction", RESEND_API_BASE_URL=resend.url)
     failed = content.lambda_handler(sqs_event([job]), LambdaContext())
     assert failed["batchItemFailures"] == [{"itemIdentifier": job["MessageId"]}]

@@ -12,7 +12,7 @@ from leadhub.domain.conversation_jobs import ReplyJob, reply_job_for
 from leadhub.domain.conversations import record_inbound
 from leadhub.domain.outbox import message_facts
 from leadhub.domain.replies import SendRejected, answer
-from leadhub.models.automation import Automation, AutomationKind
+from leadhub.models.automation import Automation, AutomationKind, OpeningHours
 from leadhub.models.conversation import (
     Channel,
     Contact,
@@ -79,7 +79,7 @@ RULES = [
 ]
 
 
-def run(store, sender, job, *, last_attempt: bool = False, rules=RULES):
+def run(store, sender, job, *, last_attempt: bool = False, rules=RULES, now: datetime = NOW):
     return answer(
         job,
         store=store,
@@ -87,7 +87,7 @@ def run(store, sender, job, *, last_attempt: bool = False, rules=RULES):
         responders=FixedResponder(),
         model=ScriptedModel(),  # rules only: asking it would fail the test
         sender=sender,
-        now=NOW,
+        now=now,
         last_attempt=last_attempt,
     )
 
@@ -150,10 +150,12 @@ def test_a_permanent_refusal_marks_the_reply_failed_with_the_reason() -> None:
     assert run(store, sender, job).outcome == "already_replied"
 
 
-def test_the_last_attempt_marks_a_transient_failure_failed_instead_of_raising() -> None:
+def test_the_last_attempt_marks_a_transient_failure_failed_and_the_job_exhausted() -> None:
     refusal = SendRejected("Graph API down", permanent=False)
     store, sender = InMemoryConversations(), Sender(refusals=[refusal])
-    assert run(store, sender, inbound(store, "price", 1), last_attempt=True).outcome == "failed"
+    assert run(store, sender, inbound(store, "price", 1), last_attempt=True).outcome == "exhausted"
+    [reply] = [m for m in store.messages.values() if m.direction.value == "outbound"]
+    assert (reply.status, reply.errors) == ("failed", ({"reason": "Graph API down"},))
 
 
 def test_sending_is_announced_as_message_sent_and_automation_triggered() -> None:
@@ -185,3 +187,44 @@ def test_a_message_of_a_closed_or_unknown_conversation_is_skipped() -> None:
     unknown = ReplyJob(ACCOUNT, "conv_x", Channel.WHATSAPP, "wamid.nope")
     assert run(store, sender, unknown).outcome == "skipped"
     assert sender.sent == []
+
+
+# -- out of hours --------------------------------------------------------------------------------
+
+# Open Monday to Friday, 09:00-18:00 UTC; NOW (Monday 12:00) is open.
+OFFICE = OpeningHours("UTC", ("mon", "tue", "wed", "thu", "fri"), "09:00", "18:00")
+OUT_OF_HOURS = automation(AutomationKind.OUT_OF_HOURS, "Closed; we answer from 9:00.", n=4, hours=OFFICE)
+NIGHT = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)  # Monday 22:00
+
+
+def replies(sender: Sender) -> list[str]:
+    return [t for _, t, _ in sender.sent]
+
+
+def test_outside_the_hours_the_out_of_hours_message_answers_instead_of_the_greeting() -> None:
+    store, sender = InMemoryConversations(), Sender()
+    outcome = run(store, sender, inbound(store, "hello", 1, at=NIGHT), rules=[*RULES, OUT_OF_HOURS])
+    assert (outcome.outcome, outcome.automation_id) == ("replied", "aut_4")
+    assert replies(sender) == ["Closed; we answer from 9:00."]
+
+
+def test_a_keyword_still_answers_at_night_and_in_hours_there_is_no_out_of_hours_message() -> None:
+    store, sender = InMemoryConversations(), Sender()
+    run(store, sender, inbound(store, "price?", 1, at=NIGHT), rules=[*RULES, OUT_OF_HOURS])
+    assert replies(sender) == ["Prices: see acme.test/prices"]
+    store, sender = InMemoryConversations(), Sender()
+    run(store, sender, inbound(store, "hello", 1, at=NOW), rules=[*RULES, OUT_OF_HOURS])
+    assert replies(sender) == ["Welcome! How can we help?"]
+
+
+def test_the_out_of_hours_message_goes_out_once_per_closed_period() -> None:
+    store, sender = InMemoryConversations(), Sender()
+
+    def answered(text: str, n: int, at: datetime) -> str:
+        return run(store, sender, inbound(store, text, n, at=at), rules=[OUT_OF_HOURS], now=at).outcome
+
+    assert answered("hello", 1, NIGHT) == "replied"
+    assert answered("anyone?", 2, NIGHT + timedelta(hours=3)) == "no_reply"
+    assert answered("good morning", 3, NIGHT + timedelta(hours=12)) == "no_reply"  # Tuesday 10:00
+    assert answered("hello again", 4, NIGHT + timedelta(days=1)) == "replied"  # Tuesday night
+    assert replies(sender) == ["Closed; we answer from 9:00."] * 2

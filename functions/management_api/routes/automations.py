@@ -8,11 +8,18 @@ from typing import Annotated
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from schemas import AutomationListOut, AutomationOut, AutomationRequest, ResponderOut, ResponderRequest
+from schemas import (
+    AutomationListOut,
+    AutomationOut,
+    AutomationRequest,
+    OpeningHoursIn,
+    ResponderOut,
+    ResponderRequest,
+)
 
 from leadhub.domain import automations
 from leadhub.models.account import Scope
-from leadhub.models.automation import AutomationKind
+from leadhub.models.automation import AutomationKind, OpeningHours
 from leadhub.models.responder import ResponderKind, ResponderSettings
 from leadhub.timestamps import utc_now
 
@@ -22,7 +29,7 @@ TAGS = ["Automations"]
 
 @router.post(
     "/api/automations",
-    summary="Add an automation: a keyword or pattern and its reply, or a greeting for first messages",
+    summary="Add an automation: a keyword or pattern and its reply, a greeting, or an out-of-hours message",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
 )
@@ -34,11 +41,18 @@ def post_automation(request: AutomationRequest) -> tuple[AutomationOut, int]:
         request.match,
         request.reply,
         enabled=request.enabled,
+        hours=opening_hours(request.hours),
         store=deps.automations,
         actor=caller.key_id,
         now=utc_now(),
     )
     return AutomationOut.model_validate(created.to_public()), 201
+
+
+def opening_hours(hours: OpeningHoursIn | None) -> OpeningHours | None:
+    if hours is None:
+        return None
+    return OpeningHours(hours.timezone, tuple(dict.fromkeys(hours.days)), hours.opens, hours.closes)
 
 
 @router.get(

@@ -8,7 +8,7 @@ from leadhub.adapters.dynamodb_audit import audit_put
 from leadhub.adapters.dynamodb_items import account_pk, to_item
 from leadhub.adapters.dynamodb_queries import TableAdapter, commit, query_prefix
 from leadhub.models.audit import AuditEntry
-from leadhub.models.automation import Automation, AutomationKind
+from leadhub.models.automation import Automation, AutomationKind, OpeningHours
 from leadhub.ttl_cache import TtlCache
 
 
@@ -24,6 +24,7 @@ def _values(automation: Automation) -> dict[str, Any]:
         "reply": automation.reply,
         "enabled": automation.enabled,
         "createdAt": automation.created_at,
+        "hours": automation.hours.to_public() if automation.hours else None,
     }
 
 
@@ -36,7 +37,14 @@ def _automation(values: dict[str, Any]) -> Automation:
         created_at=values["createdAt"],
         match=values.get("match"),
         enabled=bool(values.get("enabled", True)),
+        hours=_hours(values.get("hours")),
     )
+
+
+def _hours(values: dict[str, Any] | None) -> OpeningHours | None:
+    if not values:
+        return None
+    return OpeningHours(values["timezone"], tuple(values["days"]), values["opens"], values["closes"])
 
 
 class DynamoAutomations(TableAdapter):

@@ -6,11 +6,12 @@ import re
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from leadhub.errors import FieldError, InvalidRequest, NotFound
+from leadhub.errors import Conflict, FieldError, InvalidRequest, NotFound
 from leadhub.ids import sortable_id
 from leadhub.models.audit import AuditEntry
-from leadhub.models.automation import MAX_PATTERN_CHARS, Automation, AutomationKind
+from leadhub.models.automation import MAX_PATTERN_CHARS, WEEKDAYS, Automation, AutomationKind, OpeningHours
 from leadhub.models.responder import ResponderKind, ResponderSettings
 from leadhub.timestamps import to_iso
 
@@ -62,10 +63,15 @@ def create_automation(
     store: AutomationStore,
     actor: str,
     now: datetime,
+    hours: OpeningHours | None = None,
 ) -> Automation:
     _check_match(kind, match)
-    if len(store.list_for_account(account_id)) >= MAX_AUTOMATIONS:
+    _check_hours(kind, hours)
+    existing = store.list_for_account(account_id)
+    if len(existing) >= MAX_AUTOMATIONS:
         raise InvalidRequest(f"An account has at most {MAX_AUTOMATIONS} automations")
+    if kind is AutomationKind.OUT_OF_HOURS and any(a.kind is kind for a in existing):
+        raise Conflict("The account has an out-of-hours automation already; delete it to replace it")
     at = to_iso(now)
     automation = Automation(
         account_id=account_id,
@@ -73,8 +79,9 @@ def create_automation(
         kind=kind,
         reply=reply,
         created_at=at,
-        match=match if kind is not AutomationKind.GREETING else None,
+        match=match if kind in _MATCHING else None,
         enabled=enabled,
+        hours=hours if kind is AutomationKind.OUT_OF_HOURS else None,
     )
     target = {"automationId": automation.automation_id}
     store.insert(
@@ -98,10 +105,15 @@ def delete_automation(
         raise NotFound("Automation not found")
 
 
+_MATCHING = frozenset({AutomationKind.KEYWORD, AutomationKind.PATTERN})
+
+
 def _check_match(kind: AutomationKind, match: str | None) -> None:
-    if kind is AutomationKind.GREETING:
+    if kind not in _MATCHING:
         if match:
-            raise InvalidRequest("Invalid automation", [FieldError("match", "a greeting matches no text")])
+            raise InvalidRequest(
+                "Invalid automation", [FieldError("match", f"a {kind.value} matches no text")]
+            )
         return
     if not match or not match.strip():
         raise InvalidRequest("Invalid automation", [FieldError("match", f"a {kind.value} needs a match")])
@@ -116,3 +128,30 @@ def _check_match(kind: AutomationKind, match: str | None) -> None:
             raise InvalidRequest(
                 "Invalid automation", [FieldError("match", f"not a regular expression: {exc}")]
             ) from None
+
+
+def _check_hours(kind: AutomationKind, hours: OpeningHours | None) -> None:
+    if kind is not AutomationKind.OUT_OF_HOURS:
+        if hours is not None:
+            raise InvalidRequest("Invalid automation", [FieldError("hours", "only out_of_hours has hours")])
+        return
+    if hours is None:
+        raise InvalidRequest(
+            "Invalid automation", [FieldError("hours", "out_of_hours needs its opening hours")]
+        )
+    problems = []
+    try:
+        ZoneInfo(hours.timezone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        problems.append(FieldError("hours.timezone", "not an IANA time zone (e.g. Europe/Berlin)"))
+    unknown = sorted(set(hours.days) - set(WEEKDAYS))
+    if unknown:
+        problems.append(FieldError("hours.days", f"unknown days {unknown}; use {', '.join(WEEKDAYS)}"))
+    for name in ("opens", "closes"):
+        if not _HH_MM.fullmatch(getattr(hours, name)):
+            problems.append(FieldError(f"hours.{name}", "a time of day as HH:MM (00:00-23:59)"))
+    if problems:
+        raise InvalidRequest("Invalid automation", problems)
+
+
+_HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")

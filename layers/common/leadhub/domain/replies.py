@@ -9,7 +9,7 @@ Graph API and Telegram have none.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -21,9 +21,12 @@ from leadhub.models.automation import Automation, AutomationKind
 from leadhub.models.conversation import Conversation, ConversationStatus, Direction, Message
 from leadhub.models.responder import ResponderKind, ResponderSettings
 from leadhub.ports import ConversationStore
-from leadhub.timestamps import to_iso
+from leadhub.timestamps import from_iso, to_iso
 
 QUEUED = "queued"
+# The outcome of a job whose last attempt met a refusal that might have passed: the message is failed,
+# and the job belongs in the dead-letter queue.
+EXHAUSTED = "exhausted"
 
 
 class SendRejected(Exception):
@@ -74,7 +77,9 @@ class ReplyStore(ConversationStore, Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ReplyOutcome:
-    outcome: str  # replied | already_replied | no_reply | skipped | failed
+    # replied | sent | already_replied | no_reply | auto_reply_off | model_failed | skipped | failed |
+    # exhausted
+    outcome: str
     automation_id: str | None = None
 
 
@@ -106,15 +111,41 @@ def queued_message(
     )
 
 
+_ORDER = {AutomationKind.OUT_OF_HOURS: 1, AutomationKind.GREETING: 2}  # keywords and patterns: 0
+# How far back a conversation is searched for the out-of-hours message it already got.
+OUT_OF_HOURS_LOOKBACK_MESSAGES = 20
+
+
 def choose_automation(
-    automations: Sequence[Automation], inbound: Message, conversation: Conversation
+    automations: Sequence[Automation],
+    inbound: Message,
+    conversation: Conversation,
+    history: Callable[[], Sequence[Message]],
 ) -> Automation | None:
-    """Keywords and patterns first (in creation order), then the greeting for a first message."""
+    """Keywords and patterns first (in creation order), then the out-of-hours message (once per closed
+    period: `history`, the conversation's recent messages, says whether it went out already), then the
+    greeting for a first message."""
     first_message = inbound.received_at == conversation.created_at
-    matching = [a for a in automations if a.matches(inbound.text, first_message)]
-    ordered = [a for a in matching if a.kind is not AutomationKind.GREETING]
-    ordered += [a for a in matching if a.kind is AutomationKind.GREETING]
-    return next(iter(ordered), None)
+    at = from_iso(inbound.received_at)
+    matching = sorted(
+        (a for a in automations if a.matches(inbound.text, first_message, at)),
+        key=lambda a: _ORDER.get(a.kind, 0),
+    )
+    for automation in matching:
+        if automation.kind is AutomationKind.OUT_OF_HOURS and _told_already(automation, at, history()):
+            continue
+        return automation
+    return None
+
+
+def _told_already(automation: Automation, at: datetime, history: Sequence[Message]) -> bool:
+    since = automation.hours.closed_since(at) if automation.hours else None
+    return any(
+        m.direction is Direction.OUTBOUND
+        and m.content.get("automationId") == automation.automation_id
+        and (since is None or from_iso(m.received_at) >= since)
+        for m in history
+    )
 
 
 def answer(
@@ -151,7 +182,14 @@ def answer(
     if settings.kind is ResponderKind.BEDROCK:
         reply = _model_reply(settings, conversation, inbound, reply_id, store=store, model=model, now=now)
     else:
-        automation = choose_automation(automations.list_for_account(job.account_id), inbound, conversation)
+        automation = choose_automation(
+            automations.list_for_account(job.account_id),
+            inbound,
+            conversation,
+            lambda: store.recent_messages(
+                job.account_id, conversation.conversation_id, OUT_OF_HOURS_LOOKBACK_MESSAGES
+            ),
+        )
         if automation is None:
             return ReplyOutcome("no_reply")
         content = {"automationId": automation.automation_id, "replyTo": inbound.message_id}
@@ -240,7 +278,7 @@ def _deliver(
             message, status="failed", status_at=to_iso(now), errors=({"reason": rejected.reason},)
         )
         store.replace_message(failed, previous=message)
-        return "failed"
+        return "failed" if rejected.permanent else EXHAUSTED
     sent = replace(message, status="sent", status_at=to_iso(now), provider_message_id=provider_id)
     store.mark_sent(sent, previous=message)
     return "replied" if message.content.get("kind") in ("automation", "ai") else "sent"
