@@ -449,7 +449,10 @@ class FakeProviders:
             + hmac.new(self.secrets.get("FB_APP_SECRET", "").encode(), body, hashlib.sha256).hexdigest()
         )
         return self._forward(
-            self.api_url + "/api/webhooks/meta-whatsapp", body, {"x-hub-signature-256": signature}
+            self.api_url + "/api/webhooks/meta-whatsapp",
+            body,
+            {"x-hub-signature-256": signature},
+            message_id=message["id"],
         )
 
     def _telegram_message(self, call: ApiCall, _: re.Match[str]) -> tuple[int, Any]:
@@ -473,7 +476,7 @@ class FakeProviders:
             {"update_id": update_id, "message": message | {"text": str(given.get("text", "Hi!"))}}
         ).encode()
         headers = {"x-telegram-bot-api-secret-token": self.telegram.webhook["secret_token"]}
-        return self._forward(self.telegram.webhook["url"], body, headers)
+        return self._forward(self.telegram.webhook["url"], body, headers, message_id=update_id)
 
     def _email(self, call: ApiCall, _: re.Match[str]) -> tuple[int, Any]:
         """{"from", "to", "subject", "text"} → the content kept for the API, a signed email.received."""
@@ -509,9 +512,13 @@ class FakeProviders:
             self.api_url + "/api/webhooks/email",
             body,
             svix_headers(self.secrets.get("RESEND_WEBHOOK_SECRET", ""), f"msg_{email_id}", body),
+            message_id=email_id,
         )
 
-    def _forward(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
-        """Post as the provider would; the simulate call answers with Leadhub's answer."""
+    def _forward(
+        self, url: str, body: bytes, headers: dict[str, str], *, message_id: str | int
+    ) -> tuple[int, Any]:
+        """Post as the provider would; the simulate call answers with the provider's id of the message
+        and Leadhub's answer."""
         status, answer = _post_json(url, body, headers)
-        return 200, {"leadhubStatus": status, "leadhubAnswer": answer}
+        return 200, {"messageId": message_id, "leadhubStatus": status, "leadhubAnswer": answer}

@@ -5,10 +5,13 @@ the signed webhooks), and watch the replies arrive at the fakes and the events a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import boto3
 import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
@@ -21,7 +24,12 @@ from tests.stack_process import StackProcess
 @pytest.fixture(scope="module")
 def faked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
     state_dir: Path = tmp_path_factory.mktemp("leadhub-fakes")
-    env = {"LEADHUB_FAKE_PROVIDERS": "1", "PORT": "0", "ALLOW_PRIVATE_WEBHOOK_TARGETS": "true"}
+    env = {
+        "LEADHUB_FAKE_PROVIDERS": "1",
+        "PORT": "0",
+        "ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
+        "CONVERSATION_RETRY_SCHEDULE": "0s,1s",  # a failing provider is given up on within seconds
+    }
     with (state_dir / "stack.log").open("wb") as log:
         process = StackProcess(state_dir, env=env, log=log)
         process.start()
@@ -182,3 +190,129 @@ def test_the_bedrock_responder_answers_with_the_models_words(faked: StackProcess
 
         assert wait_until(lambda: bool(model_reply()), timeout=20)
         assert model_reply()[0]["text"] == "(anthropic.claude-3-haiku) You wrote: Do you have parking?"
+
+
+def emulator_sqs(faked: StackProcess) -> Any:
+    """SQS of the local stack's emulator, to look into its queues."""
+    return boto3.client(
+        "sqs",
+        endpoint_url=faked.ready["emulator"],
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def queue_url(sqs: Any, logical_id: str) -> str:
+    [url] = [url for url in sqs.list_queues()["QueueUrls"] if logical_id in url]
+    return url
+
+
+def telegram_shop(http: httpx.Client, faked: StackProcess, name: str) -> dict[str, str]:
+    """A new account with the fake bot connected and a keyword automation for "order"; its API key."""
+    admin = {"X-Admin-Key": faked.ready["adminKey"]}
+    created = http.post("/api/admin/accounts", json={"name": name, "plan": "pro"}, headers=admin).json()
+    keyed = {"X-API-Key": created["apiKey"]}
+    bot = {"telegramBotToken": faked.ready["fakeProviders"]["telegram"]["telegramBotToken"]}
+    assert http.put("/api/integrations/telegram", json=bot, headers=keyed).status_code == 200
+    rule = {"kind": "keyword", "match": "order", "reply": "Noted."}
+    assert http.post("/api/automations", json=rule, headers=keyed).status_code == 201
+    return keyed
+
+
+def test_each_conversation_is_answered_in_order_while_the_others_go_on(faked: StackProcess) -> None:
+    simulate = faked.ready["fakeProviders"]["telegram"]["simulate"]
+    writers = [7101, 7102, 7103]
+    with httpx.Client(base_url=faked.api, timeout=30) as http:
+        telegram_shop(http, faked, "Ordered shop")
+
+        def write_five(user: int) -> list[int]:
+            """One person's messages, each sent once the previous one was acknowledged."""
+            ids = []
+            for n in range(5):
+                said = httpx.post(simulate, json={"from": user, "text": f"order {n}"}, timeout=30).json()
+                assert said["leadhubStatus"] == 200
+                ids.append(said["messageId"])
+            return ids
+
+        with ThreadPoolExecutor(len(writers)) as pool:  # three people write at the same time
+            written = dict(zip(writers, pool.map(write_five, writers), strict=True))
+
+        def answered(user: int) -> list[int]:
+            return [
+                m["reply_parameters"]["message_id"] for m in sent(http, simulate) if m.get("chat_id") == user
+            ]
+
+        assert wait_until(lambda: all(len(answered(user)) == 5 for user in writers), timeout=60)
+        for user in writers:
+            assert answered(user) == written[user]  # each reply quotes its message, in order
+
+
+def test_a_provider_that_keeps_failing_leaves_the_reply_failed_and_the_job_in_the_dlq(
+    faked: StackProcess,
+) -> None:
+    simulate = faked.ready["fakeProviders"]["telegram"]["simulate"]
+    with httpx.Client(base_url=faked.api, timeout=30) as http:
+        keyed = telegram_shop(http, faked, "Unlucky shop")
+        outage = httpx.post(simulate.rsplit("/_simulate", 1)[0] + "/_fail", json={"count": 2, "status": 500})
+        assert outage.json() == {"failing": 2}
+        assert httpx.post(simulate, json={"from": 7201, "text": "order one"}).json()["leadhubStatus"] == 200
+
+        def reply() -> dict[str, Any] | None:
+            conversations = http.get("/api/conversations", headers=keyed).json()["items"]
+            if not conversations:
+                return None
+            cid = conversations[0]["conversationId"]
+            messages = http.get(f"/api/conversations/{cid}/messages", headers=keyed).json()["items"]
+            outbound = [m for m in messages if m["direction"] == "outbound"]
+            return outbound[0] if outbound and outbound[0]["status"] != "queued" else None
+
+        assert wait_until(lambda: reply() is not None, timeout=30)
+        failed = reply()
+        assert failed is not None and failed["status"] == "failed"
+        assert "answered HTTP 500" in failed["errors"][0]["reason"]
+
+    sqs = emulator_sqs(faked)
+    dlq_url = queue_url(sqs, "ConversationDLQ")
+    dead = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=5)["Messages"]
+    assert [json.loads(m["Body"])["conversationId"] for m in dead] == [failed["conversationId"]]
+    with httpx.Client(timeout=30) as http:
+        assert not [m for m in sent(http, simulate) if m.get("chat_id") == 7201]
+
+
+def test_a_job_delivered_twice_is_answered_once(faked: StackProcess) -> None:
+    simulate = faked.ready["fakeProviders"]["telegram"]["simulate"]
+    with httpx.Client(base_url=faked.api, timeout=30) as http:
+        keyed = telegram_shop(http, faked, "Repeat shop")
+        assert httpx.post(simulate, json={"from": 7301, "text": "order it"}).json()["leadhubStatus"] == 200
+
+        def replies() -> list[dict[str, Any]]:
+            return [m for m in sent(http, simulate) if m.get("chat_id") == 7301]
+
+        assert wait_until(lambda: len(replies()) == 1, timeout=20)
+        [conversation] = http.get("/api/conversations", headers=keyed).json()["items"]
+        cid = conversation["conversationId"]
+        messages = http.get(f"/api/conversations/{cid}/messages", headers=keyed).json()["items"]
+        [inbound] = [m for m in messages if m["direction"] == "inbound"]
+
+        # SQS delivers at least once: the same job again, as a new message of the conversation's group.
+        sqs = emulator_sqs(faked)
+        url = queue_url(sqs, "ConversationQueue")
+        job = {
+            "kind": "reply",
+            "accountId": conversation["accountId"],
+            "conversationId": cid,
+            "channel": "telegram",
+            "providerMessageId": inbound["providerMessageId"],
+        }
+        sqs.send_message(
+            QueueUrl=url, MessageBody=json.dumps(job), MessageGroupId=cid, MessageDeduplicationId="again"
+        )
+
+        def drained() -> bool:
+            names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+            return all(counts[name] == "0" for name in names)
+
+        assert wait_until(drained, timeout=20)
+        assert len(replies()) == 1
