@@ -223,7 +223,11 @@ class InMemoryConversations:
             if existing is None or existing.status is not ConversationStatus.OPEN:
                 return CommitOutcome.CONVERSATION_GONE
             self.conversations[conversation_key] = replace(
-                existing, last_activity_at=write.at, message_count=existing.message_count + 1
+                existing,
+                last_activity_at=write.at,
+                message_count=existing.message_count + 1,
+                unreachable_at=None,
+                unreachable_reason=None,
             )
         else:
             self.conversations[conversation_key] = write.new_conversation
@@ -298,6 +302,12 @@ class InMemoryConversations:
                 lead, open_conversations=pointers, version=lead.version + 1
             )
         return True
+
+    def mark_unreachable(self, conversation: Conversation, reason: str, at: str) -> None:
+        key = (conversation.account_id, conversation.conversation_id)
+        self.conversations[key] = replace(
+            self.conversations[key], unreachable_at=at, unreachable_reason=reason
+        )
 
     def set_auto_reply(self, conversation: Conversation, enabled: bool) -> None:
         key = (conversation.account_id, conversation.conversation_id)

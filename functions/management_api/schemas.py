@@ -253,6 +253,10 @@ class ConversationOut(BaseModel):
     messageCount: int
     autoReply: bool
     closedAt: str | None
+    unreachableAt: str | None = Field(
+        description="since when the lead cannot be written to (blocked the bot)"
+    )
+    unreachableReason: str | None
 
 
 class ConversationPageOut(BaseModel):

@@ -207,6 +207,7 @@ def test_telegram_429_says_when_to_retry_and_403_is_final(senders, fakes) -> Non
     with pytest.raises(SendRejected) as blocked:
         senders.send_text(target, "x", inbound(Channel.TELEGRAM, "7000001:42:1"), "k")
     assert blocked.value.permanent and "blocked" in blocked.value.reason
+    assert blocked.value.unreachable and not limited.value.unreachable
 
 
 def test_email_replies_thread_and_carry_an_idempotency_key(senders, fakes) -> None:

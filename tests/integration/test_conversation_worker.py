@@ -266,3 +266,23 @@ def test_out_of_hours_automations_that_cannot_work_are_400(
     result = pipeline.api.call("POST", "/api/automations", api_key=pipeline.account.api_key, json_body=rule)
     assert result.status == 400
     assert [d["field"] for d in result.body["details"]] == [field_name]
+
+
+def test_a_lead_who_blocked_the_bot_is_marked_unreachable_until_they_write_again(pipeline: Pipeline) -> None:
+    blocked = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+    pipeline.bot_api.route("POST", r"/bot(?P<token>[^/]+)/sendMessage", lambda call, match: (403, blocked))
+    pipeline.write(1001, "price?")
+    pipeline.fan_out()
+    assert pipeline.work(pipeline.receive(1)) == []  # final: not retried
+
+    api, key = pipeline.api, pipeline.account.api_key
+    [conversation] = api.call("GET", "/api/conversations", api_key=key).body["items"]
+    assert conversation["unreachableAt"] and "blocked" in conversation["unreachableReason"]
+    path = f"/api/conversations/{conversation['conversationId']}/messages"
+    refused = api.call("POST", path, api_key=key, json_body={"text": "Hello?"})
+    assert refused.status == 409 and "cannot be written to" in refused.body["error"]
+
+    pipeline.write(1001, "sorry, unblocked you")
+    [conversation] = api.call("GET", "/api/conversations", api_key=key).body["items"]
+    assert (conversation["unreachableAt"], conversation["unreachableReason"]) == (None, None)
+    assert api.call("POST", path, api_key=key, json_body={"text": "Welcome back"}).status == 202

@@ -11,7 +11,7 @@ from leadhub.domain.agents import close_conversation, queue_manual_message, set_
 from leadhub.domain.conversation_jobs import ReplyJob, job_from_message
 from leadhub.domain.conversations import record_inbound
 from leadhub.domain.outbox import conversation_facts, message_facts
-from leadhub.domain.replies import answer, send_queued
+from leadhub.domain.replies import SendRejected, answer, send_queued
 from leadhub.errors import Conflict, NotFound
 from leadhub.models.automation import Automation, AutomationKind
 from leadhub.models.conversation import Channel, Contact, Conversation, InboundMessage, Message
@@ -126,3 +126,34 @@ def test_an_agent_taking_over_silences_the_responder() -> None:
     set_auto_reply(ACCOUNT, conversation_id, True, store=store)
     outcome = answer(job, store=store, sender=sender, now=NOW, last_attempt=False, **ports)
     assert outcome.outcome == "replied"
+
+
+def test_a_lead_who_blocked_the_channel_is_marked_until_they_write_again() -> None:
+    store, queue = InMemoryConversations(), Queue()
+    conversation_id = write(store, 1)
+
+    class Blocked:
+        def send_text(self, conversation, text, reply_to, idempotency_key) -> str:
+            raise SendRejected(
+                "Telegram: Forbidden: bot was blocked by the user", permanent=True, unreachable=True
+            )
+
+    queue_manual_message(
+        ACCOUNT, conversation_id, "Still there?", store=store, queue=queue, actor="k", now=NOW
+    )
+    job = job_from_message(queue.jobs[0][0])
+    assert send_queued(job, store=store, sender=Blocked(), now=NOW, last_attempt=False).outcome == "failed"
+
+    marked = store.conversations[(ACCOUNT, conversation_id)]
+    assert marked.to_public()["unreachableAt"] == "2026-11-23T12:00:00.000Z"
+    assert "blocked" in (marked.unreachable_reason or "")
+    with pytest.raises(Conflict, match="cannot be written to"):
+        queue_manual_message(ACCOUNT, conversation_id, "Hello?", store=store, queue=queue, actor="k", now=NOW)
+    assert len(queue.jobs) == 1
+
+    write(store, 2, at=NOW + timedelta(minutes=5))  # they write again: reachable
+    assert store.conversations[(ACCOUNT, conversation_id)].unreachable_at is None
+    queue_manual_message(
+        ACCOUNT, conversation_id, "Welcome back", store=store, queue=queue, actor="k", now=NOW
+    )
+    assert len(queue.jobs) == 2

@@ -108,8 +108,9 @@ class ChannelSenders:
                 permanent=False,
                 retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
             )
-        # 403: the user blocked the bot; 400: the chat is gone or the text is refused. Retrying cannot help.
-        raise SendRejected(f"Telegram: {description}", permanent=True)
+        # 403: the user blocked the bot (or is gone): nothing reaches them until they write again.
+        # 400: the chat is gone or the text is refused. Retrying cannot help either way.
+        raise SendRejected(f"Telegram: {description}", permanent=True, unreachable=answer.status == 403)
 
     def _email(self, conversation: Conversation, text: str, reply_to: Message | None, key: str) -> str:
         settings = self._integration(conversation).settings

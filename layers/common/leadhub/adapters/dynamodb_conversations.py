@@ -65,6 +65,8 @@ def conversation_to_values(conversation: Conversation) -> dict[str, Any]:
         "messageCount": conversation.message_count,
         "autoReply": conversation.auto_reply,
         "closedAt": conversation.closed_at,
+        "unreachableAt": conversation.unreachable_at,
+        "unreachableReason": conversation.unreachable_reason,
     }
 
 
@@ -81,6 +83,8 @@ def values_to_conversation(values: dict[str, Any]) -> Conversation:
         message_count=int(values.get("messageCount", 0)),
         auto_reply=bool(values.get("autoReply", True)),
         closed_at=values.get("closedAt"),
+        unreachable_at=values.get("unreachableAt"),
+        unreachable_reason=values.get("unreachableReason"),
     )
 
 
@@ -312,6 +316,20 @@ class DynamoConversationStore(TableAdapter):
             )
         return commit(self._db, items, "close conversation")
 
+    def mark_unreachable(self, conversation: Conversation, reason: str, at: str) -> None:
+        key = {
+            "pk": {"S": conversation_pk(conversation.account_id, conversation.conversation_id)},
+            "sk": {"S": "CONV"},
+        }
+        with storage_errors("update conversation"):
+            self._db.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression="SET unreachableAt = :at, unreachableReason = :reason",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":at": {"S": at}, ":reason": {"S": reason}},
+            )
+
     def set_auto_reply(self, conversation: Conversation, enabled: bool) -> None:
         key = {
             "pk": {"S": conversation_pk(conversation.account_id, conversation.conversation_id)},
@@ -430,7 +448,11 @@ class DynamoConversationStore(TableAdapter):
             "Update": {
                 "TableName": self._table,
                 "Key": {"pk": {"S": conversation_pk(account_id, conversation_id)}, "sk": {"S": "CONV"}},
-                "UpdateExpression": "SET lastActivityAt = :at, gsi1sk = :order ADD messageCount :one",
+                # A lead who writes can be written to again.
+                "UpdateExpression": (
+                    "SET lastActivityAt = :at, gsi1sk = :order ADD messageCount :one "
+                    "REMOVE unreachableAt, unreachableReason"
+                ),
                 "ConditionExpression": "attribute_exists(pk) AND #status = :open",
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": {

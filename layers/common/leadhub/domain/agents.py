@@ -49,6 +49,11 @@ def queue_manual_message(
     conversation = get_conversation(account_id, conversation_id, store=store)
     if conversation.status is not ConversationStatus.OPEN:
         raise Conflict("The conversation is closed; the lead's next message opens a new one")
+    if conversation.unreachable_at:
+        raise Conflict(
+            f"The lead cannot be written to here ({conversation.unreachable_reason}); "
+            "that changes when they write again"
+        )
     message = queued_message(conversation, sortable_id("msg"), "manual", text, {"actor": actor}, now)
     reference = store.create_outbound(message)
     job = SendJob(account_id, conversation_id, reference)

@@ -31,13 +31,17 @@ EXHAUSTED = "exhausted"
 
 class SendRejected(Exception):
     """The provider refused the message. `permanent`: retrying cannot help (e.g. WhatsApp's 24-hour
-    window closed, a bot blocked by the user); otherwise retry, after `retry_after` seconds if given."""
+    window closed, a bot blocked by the user); otherwise retry, after `retry_after` seconds if given.
+    `unreachable`: nothing can reach the lead on this conversation until they write again."""
 
-    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, *, permanent: bool, retry_after: float | None = None, unreachable: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.permanent = permanent
+        self.permanent = permanent or unreachable
         self.retry_after = retry_after
+        self.unreachable = unreachable
 
 
 class ChannelSender(Protocol):
@@ -73,6 +77,8 @@ class ReplyStore(ConversationStore, Protocol):
     def get_message(self, account_id: str, conversation_id: str, message_key: str) -> Message | None: ...
 
     def latest_inbound(self, account_id: str, conversation_id: str) -> Message | None: ...
+
+    def mark_unreachable(self, conversation: Conversation, reason: str, at: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +284,8 @@ def _deliver(
             message, status="failed", status_at=to_iso(now), errors=({"reason": rejected.reason},)
         )
         store.replace_message(failed, previous=message)
+        if rejected.unreachable:
+            store.mark_unreachable(conversation, rejected.reason, to_iso(now))
         return "failed" if rejected.permanent else EXHAUSTED
     sent = replace(message, status="sent", status_at=to_iso(now), provider_message_id=provider_id)
     store.mark_sent(sent, previous=message)

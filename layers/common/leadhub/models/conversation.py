@@ -46,6 +46,10 @@ class Conversation:
     message_count: int = 0
     auto_reply: bool = True  # off: an agent has taken over, the responder stays quiet
     closed_at: str | None = None
+    # The lead cannot be written to on this channel (e.g. they blocked the bot), since when and why;
+    # cleared when they write again.
+    unreachable_at: str | None = None
+    unreachable_reason: str | None = None
 
     def to_public(self) -> dict[str, Any]:
         return {
@@ -59,6 +63,8 @@ class Conversation:
             "messageCount": self.message_count,
             "autoReply": self.auto_reply,
             "closedAt": self.closed_at,
+            "unreachableAt": self.unreachable_at,
+            "unreachableReason": self.unreachable_reason,
         }
 
 
