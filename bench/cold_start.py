@@ -135,13 +135,12 @@ def new_lead_stream_event(stack: Any, account_id: str, phone: str) -> dict:
     """Lambda's stream event for a new lead (as the lead webhook stores it): one INSERT record."""
     from leadhub.adapters.dynamodb_leads import DynamoLeadRepository, lead_key
     from leadhub.domain.leads import upsert_lead
-    from leadhub.models.lead_submission import LeadSubmission
+    from leadhub.models.lead_submission import validate_submission
     from leadhub.timestamps import utc_now
     from local.pollers import stream_event
 
-    submission = LeadSubmission.model_validate(
-        {"phone": phone, "name": "Ada Lovelace", "email": "ada@example.com", "tags": ["bench"]},
-        context={"default_region": "US"},
+    submission = validate_submission(
+        {"phone": phone, "name": "Ada Lovelace", "email": "ada@example.com", "tags": ["bench"]}, "US"
     )
     leads = DynamoLeadRepository(stack.table_name, clients=stack.clients.client)
     lead = upsert_lead(account_id, submission, leads=leads, now=utc_now(), source="webhook").lead
