@@ -377,6 +377,8 @@ class WhatsappChannel:
     """A WhatsApp Business number connected to the account; Meta's signed notifications for it."""
 
     phone_number_id: str
+    waba_id: str = ""
+    access_token: str = ""  # what the Graph API knows the business by (the conversation worker sends with it)
     function_id: str = "WhatsappWebhookFunction"
     first_request: str = (
         "POST /api/webhooks/meta-whatsapp: a signed text message (tests/fixtures/samples/whatsapp/"
@@ -390,12 +392,14 @@ class WhatsappChannel:
     def new_message_id(self) -> str:
         return f"wamid.{secrets.token_hex(16)}"
 
-    def text_event(self, sender: str, message_id: str) -> dict[str, Any]:
+    def text_event(self, sender: str, message_id: str, text: str | None = None) -> dict[str, Any]:
         notification = _sample("whatsapp/text-pywa.json")
         value = notification["entry"][0]["changes"][0]["value"]
         value["metadata"]["phone_number_id"] = self.phone_number_id
         value["contacts"][0]["wa_id"] = sender
         value["messages"][0] |= {"from": sender, "id": message_id, "timestamp": str(int(time.time()))}
+        if text is not None:
+            value["messages"][0]["text"]["body"] = text
         body = json.dumps(notification).encode()
         signature = "sha256=" + hmac.new(META_APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
         return http_api_event("POST /api/webhooks/meta-whatsapp", {"x-hub-signature-256": signature}, body)
@@ -415,6 +419,7 @@ def whatsapp_channel(stack: LocalStack, account: DemoAccount) -> WhatsappChannel
     from leadhub.timestamps import utc_now
 
     waba_id, phone_number_id = (str(random.randrange(10**14, 10**15)) for _ in range(2))
+    access_token = f"EAAG{secrets.token_urlsafe(24)}"
 
     class GraphApi:  # the Graph API's answers for this business account
         def phone_numbers(self, waba: str, access_token: str) -> list[dict[str, Any]]:
@@ -426,7 +431,7 @@ def whatsapp_channel(stack: LocalStack, account: DemoAccount) -> WhatsappChannel
 
     connect_whatsapp(
         account.account_id,
-        WhatsAppConnection(waba_id, phone_number_id, f"EAAG{secrets.token_urlsafe(24)}"),
+        WhatsAppConnection(waba_id, phone_number_id, access_token),
         graph=GraphApi(),
         actor="bench",
         now=utc_now(),
@@ -436,7 +441,7 @@ def whatsapp_channel(stack: LocalStack, account: DemoAccount) -> WhatsappChannel
     stack.clients.client("ssm").put_parameter(
         Name=parameter, Value=META_APP_SECRET, Type="SecureString", Overwrite=True
     )
-    return WhatsappChannel(phone_number_id)
+    return WhatsappChannel(phone_number_id, waba_id, access_token)
 
 
 _telegram_ids = itertools.count(random.randrange(10**8, 2 * 10**8))

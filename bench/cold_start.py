@@ -6,13 +6,16 @@ channel webhooks (_common.CHANNELS: WhatsApp, Telegram): a new person's text mes
 account, signed or with the account's secret token, stored; management API: GET /api/accounts/current with
 a valid key; event fan-out: a stream batch with one new lead's INSERT record, turned into one delivery job
 for the account's endpoint; delivery worker: an SQS batch with one delivery job to a loopback endpoint
-answering 200). Two references make the same first DynamoDB call (GetItem of the webhook token) in the
-same run:
+answering 200; conversation worker: an SQS FIFO batch with one reply job for a stored WhatsApp text that the
+account's keyword automation answers, the reply sent to a loopback Graph API fake; email content: an SQS
+batch with one content job for a stored inbound email, fetched from a loopback Resend fake). Each first
+request's outcome is checked, not only its status. Two references make the same first DynamoDB call
+(GetItem of the webhook token) in the same run:
   floor - bench/references/floor: import boto3, create the one client, call it;
   idiom - bench/references/idiom: the call as `sam init` writes a Powertools handler (Logger, Tracer,
           Metrics, APIGatewayRestResolver with validation, a boto3 resource), invoked with a REST event.
 Targets: every webhook function total <= floor + 200 ms; every function total <= 0.7 x idiom (medians).
-(The fan-out and the worker are queue and stream consumers, not webhooks: only the idiom target applies.)
+(The fan-out and the workers are queue and stream consumers, not webhooks: only the idiom target applies.)
 
 Usage: python bench/cold_start.py [--runs 7] [--warmup 1] [--verbose]
 """
@@ -132,13 +135,12 @@ def new_lead_stream_event(stack: Any, account_id: str, phone: str) -> dict:
     """Lambda's stream event for a new lead (as the lead webhook stores it): one INSERT record."""
     from leadhub.adapters.dynamodb_leads import DynamoLeadRepository, lead_key
     from leadhub.domain.leads import upsert_lead
-    from leadhub.models.lead_submission import LeadSubmission
+    from leadhub.models.lead_submission import validate_submission
     from leadhub.timestamps import utc_now
     from local.pollers import stream_event
 
-    submission = LeadSubmission.model_validate(
-        {"phone": phone, "name": "Ada Lovelace", "email": "ada@example.com", "tags": ["bench"]},
-        context={"default_region": "US"},
+    submission = validate_submission(
+        {"phone": phone, "name": "Ada Lovelace", "email": "ada@example.com", "tags": ["bench"]}, "US"
     )
     leads = DynamoLeadRepository(stack.table_name, clients=stack.clients.client)
     lead = upsert_lead(account_id, submission, leads=leads, now=utc_now(), source="webhook").lead
@@ -185,6 +187,165 @@ def delivery_job_event(stack: Any, endpoint: Any) -> dict:
     )
     record["body"] = DeliveryJob(delivery_id, owner, endpoint.endpoint_id, envelope).to_message()
     return event
+
+
+class ConversationReplies:
+    """The conversation worker's first requests: each a new person's WhatsApp text, stored as the webhook
+    stores it, to a number connected to an account whose keyword automation answers it; the worker sends
+    the reply to a loopback fake of the Graph API (local/fake_providers.py)."""
+
+    KEYWORD = "price"
+    TEXT = "Hi! What is the price of the 2-bedroom flat?"
+    REPLY = "Thanks for asking! Our price list: https://example.com/prices"
+
+    def __init__(self, stack: Any) -> None:
+        from _common import whatsapp_channel
+
+        from leadhub.adapters.dynamodb_automations import DynamoAutomations
+        from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
+        from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
+        from leadhub.domain.automations import create_automation
+        from leadhub.models.automation import AutomationKind
+        from leadhub.timestamps import utc_now
+        from local.fake_providers import FakeGraphApi
+
+        account = stack.create_account("Bench Replies")
+        self.account_id = account.account_id
+        self.channel = whatsapp_channel(stack, account)
+        self.graph = FakeGraphApi(
+            self.channel.waba_id, self.channel.phone_number_id, self.channel.access_token
+        )
+        self.env = {"GRAPH_API_BASE_URL": self.graph.base_url}
+        self.store = DynamoConversationStore(stack.table_name, clients=stack.clients.client)
+        self.routes = DynamoIntegrations(stack.table_name, clients=stack.clients.client)
+        automations = DynamoAutomations(stack.table_name, clients=stack.clients.client)
+        create_automation(
+            self.account_id,
+            AutomationKind.KEYWORD,
+            self.KEYWORD,
+            self.REPLY,
+            enabled=True,
+            store=automations,
+            actor="bench",
+            now=utc_now(),
+        )
+        self.senders: list[str] = []
+
+    def event(self) -> dict:
+        """events/conversation_worker/reply-job.json carrying the reply job the fan-out derives for a newly
+        stored inbound message."""
+        from _common import EVENTS_DIR, META_APP_SECRET
+
+        from leadhub.domain.conversation_jobs import reply_job_for
+        from leadhub.domain.whatsapp import receive_whatsapp
+        from leadhub.models.conversation import Channel
+        from leadhub.timestamps import utc_now
+
+        sender, provider_id = self.channel.new_sender(), self.channel.new_message_id()
+        request = self.channel.text_event(sender, provider_id, self.TEXT)
+        receipt = receive_whatsapp(
+            request["body"].encode(),
+            request["headers"]["x-hub-signature-256"],
+            app_secret=META_APP_SECRET,
+            skip_signature_check=False,
+            routes=self.routes,
+            store=self.store,
+            now=utc_now(),
+        )
+        assert receipt.stored == 1, receipt
+        inbound = self.store.find_message(self.account_id, Channel.WHATSAPP, provider_id)
+        job = reply_job_for(None, inbound)
+        assert inbound is not None and job is not None
+        self.senders.append(sender)
+        event = json.loads((EVENTS_DIR / "conversation_worker" / "reply-job.json").read_text())
+        record = event["Records"][0]
+        record["body"] = json.dumps(job.to_message())
+        record["attributes"] |= {
+            "MessageGroupId": job.conversation_id,
+            "MessageDeduplicationId": inbound.message_id,
+        }
+        return event
+
+    def verify(self) -> str | None:
+        """The Graph API fake got the automation's reply to the latest sender (and one per run)."""
+        sent = list(self.graph.sent)
+        expected = {"to": self.senders[-1], "text": {"body": self.REPLY}}
+        if len(sent) != len(self.senders) or {k: sent[-1].get(k) for k in expected} != expected:
+            return f"expected the reply {expected} as send #{len(self.senders)}, the fake got {sent[-1:]}"
+        return None
+
+
+class EmailContents:
+    """The email content worker's first requests: each an inbound email stored as the email webhook stores
+    it (awaiting its content); the worker fetches it from a loopback fake of Resend's API and stores its
+    text."""
+
+    CONTENT = "received-email-get-response-docs.json"  # html only: the worker extracts the text
+    TEXT = "Congrats on sending your first email!"
+
+    def __init__(self, stack: Any) -> None:
+        import secrets
+
+        from _common import SAMPLES_DIR, email_channel
+
+        from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
+        from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
+        from local.fake_providers import FakeResendApi
+
+        account = stack.create_account("Bench Mail")
+        self.account_id = account.account_id
+        self.channel = email_channel(stack, account)
+        api_key = f"re_{secrets.token_urlsafe(24)}"
+        parameter = stack.specs["EmailContentFunction"].environment["RESEND_API_KEY_PARAMETER"]
+        stack.clients.client("ssm").put_parameter(
+            Name=parameter, Value=api_key, Type="SecureString", Overwrite=True
+        )
+        self.resend = FakeResendApi(api_key)
+        self.env = {"RESEND_API_BASE_URL": self.resend.url}
+        self.content = json.loads((SAMPLES_DIR / "resend" / self.CONTENT).read_text())
+        self.store = DynamoConversationStore(stack.table_name, clients=stack.clients.client)
+        self.routes = DynamoIntegrations(stack.table_name, clients=stack.clients.client)
+        self.email_ids: list[str] = []
+
+    def event(self) -> dict:
+        """events/email_content/content-job.json carrying the content job the fan-out derives for a newly
+        stored inbound email."""
+        from _common import EVENTS_DIR, RESEND_WEBHOOK_SECRET
+
+        from leadhub.domain.conversation_jobs import content_job_for
+        from leadhub.domain.email_inbound import receive_email_event
+        from leadhub.models.conversation import Channel
+        from leadhub.timestamps import utc_now
+
+        email_id = self.channel.new_message_id()
+        request = self.channel.text_event(self.channel.new_sender(), email_id)
+        receipt = receive_email_event(
+            request["body"].encode(),
+            request["headers"],
+            webhook_secret=RESEND_WEBHOOK_SECRET,
+            receiving_domain="",
+            routes=self.routes,
+            store=self.store,
+            now=utc_now(),
+        )
+        assert receipt.outcome == "stored", receipt
+        job = content_job_for(None, self.store.find_message(self.account_id, Channel.EMAIL, email_id))
+        assert job is not None
+        self.resend.emails[email_id] = {**self.content, "id": email_id}
+        self.email_ids.append(email_id)
+        event = json.loads((EVENTS_DIR / "email_content" / "content-job.json").read_text())
+        event["Records"][0]["body"] = json.dumps(job.to_message())
+        return event
+
+    def verify(self) -> str | None:
+        """The latest email's message now holds the text of the content fetched from the fake."""
+        from leadhub.models.conversation import Channel
+
+        message = self.store.find_message(self.account_id, Channel.EMAIL, self.email_ids[-1])
+        stored = (message.status, message.text) if message is not None else None
+        if stored != ("received", self.TEXT):
+            return f"expected the message completed with {self.TEXT!r}, found {stored}"
+        return None
 
 
 def main() -> None:
@@ -302,6 +463,26 @@ def main() -> None:
             # The local stack's setting: the loopback receiver is a private address.
             "env_overrides": {"ALLOW_PRIVATE_WEBHOOK_TARGETS": "true"},
         }
+        replies = ConversationReplies(stack)
+        subjects["ConversationWorkerFunction"] = {
+            "kind": "queue consumer",
+            "request": "SQS FIFO batch: one reply job (events/conversation_worker/reply-job.json) for a new "
+            "WhatsApp text matching the account's keyword automation -> reply sent to the Graph API fake",
+            "expect": {"batch_item_failures": []},
+            "event": replies.event,
+            "verify": replies.verify,
+            "env_overrides": replies.env,
+        }
+        contents = EmailContents(stack)
+        subjects["EmailContentFunction"] = {
+            "kind": "queue consumer",
+            "request": "SQS batch: one content job (events/email_content/content-job.json) for a stored "
+            "inbound email -> fetched from the Resend fake, its text stored",
+            "expect": {"batch_item_failures": []},
+            "event": contents.event,
+            "verify": contents.verify,
+            "env_overrides": contents.env,
+        }
         for function_id, subject in subjects.items():
             spec = stack.specs[function_id]
             subject.update(sys_path=[*stack.sys_path(function_id), sites["functions"]], handler=spec.handler)
@@ -353,6 +534,9 @@ def main() -> None:
             result = json.loads(child.stdout)
             if any(result[key] != value for key, value in subject["expect"].items()):
                 raise SystemExit(f"{name}: expected {subject['expect']}, got {result}\n{child.stderr}")
+            problem = subject["verify"]() if "verify" in subject else None
+            if problem:
+                raise SystemExit(f"{name}: {problem}")
             if "expect_outcome" in subject:
                 outcome = subject["outcome"](json.loads(result["body"]))
                 if outcome != subject["expect_outcome"]:
@@ -379,6 +563,8 @@ def main() -> None:
         if receiver.requests != rounds:
             raise SystemExit(f"the worker's receiver got {receiver.requests} deliveries, expected {rounds}")
         receiver.close()
+        replies.graph.close()
+        contents.resend.close()
 
     def figures(name: str) -> dict:
         runs = samples[name]

@@ -133,7 +133,7 @@ def _import_handler(stack: LocalStack, function_id: str) -> Callable[..., dict[s
 def lead_webhook(stack: LocalStack) -> dict[str, Any]:
     from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
     from leadhub.domain.leads import upsert_lead
-    from leadhub.models.lead_submission import LeadSubmission
+    from leadhub.models.lead_submission import validate_submission
     from leadhub.timestamps import utc_now
 
     section = FreshFunction(stack, "LeadWebhookFunction")
@@ -143,7 +143,7 @@ def lead_webhook(stack: LocalStack) -> dict[str, Any]:
     section.post("duplicate_lead_warm_token_cache", lead_event(first, "+14155550102"), 200)
     # Informational: a duplicate whose token this environment has not looked up yet. The lead is
     # written beforehand through another client, so only the handler's requests are counted.
-    existing = LeadSubmission.model_validate({"phone": "+14155550103"}, context={"default_region": "US"})
+    existing = validate_submission({"phone": "+14155550103"}, "US")
     upsert_lead(
         second.account_id,
         existing,

@@ -4,6 +4,11 @@ messages are answered in order; when one fails, the rest of its group waits for 
 
 from __future__ import annotations
 
+import gc
+
+# Cold start: no garbage collection while the modules below load; it resumes at the end of this module.
+gc.disable()
+
 import json
 import math
 from typing import Any
@@ -112,3 +117,10 @@ def release_skipped(event: dict[str, Any], response: dict[str, Any]) -> None:
     for record in event["Records"]:
         if record["messageId"] in failed - attempted:
             queue.delay(record["receiptHandle"], 0)
+
+
+# The cold start's imports are done. What they created lives as long as the execution environment: frozen,
+# it is left out of every later collection. (Collecting while they loaded, over and over the same ~300k
+# objects, cost each cold start ~100 ms.)
+gc.freeze()
+gc.enable()

@@ -4,6 +4,11 @@ in its DLQ; each record fails alone."""
 
 from __future__ import annotations
 
+import gc
+
+# Cold start: no garbage collection while the modules below load; it resumes at the end of this module.
+gc.disable()
+
 import json
 from typing import Any
 
@@ -39,3 +44,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+
+
+# The cold start's imports are done. What they created lives as long as the execution environment: frozen,
+# it is left out of every later collection. (Collecting while they loaded, over and over the same ~300k
+# objects, cost each cold start ~100 ms.)
+gc.freeze()
+gc.enable()

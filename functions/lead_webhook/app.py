@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+
+# Cold start: no garbage collection while the modules below load; it resumes at the end of this module.
+gc.disable()
+
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -44,3 +49,10 @@ def post_lead(token: str) -> Response:
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+# The cold start's imports are done. What they created lives as long as the execution environment: frozen,
+# it is left out of every later collection. (Collecting while they loaded, over and over the same ~300k
+# objects, cost each cold start ~100 ms.)
+gc.freeze()
+gc.enable()

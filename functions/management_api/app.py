@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+
+# Cold start: no garbage collection while the modules below load; it resumes at the end of this module.
+gc.disable()
+
 import threading
 from typing import Any
 
@@ -77,3 +82,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if str(event.get("rawPath", "")).endswith(DOCS_PATH):  # also behind a stage prefix
         _register_docs_page()
     return app.resolve(event, context)
+
+
+# The cold start's imports are done. What they created lives as long as the execution environment: frozen,
+# it is left out of every later collection. (Collecting while they loaded, over and over the same ~300k
+# objects, cost each cold start ~100 ms.)
+gc.freeze()
+gc.enable()

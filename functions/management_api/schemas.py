@@ -5,13 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from leadhub.models.account import Plan, Scope
 
 
-class _Request(BaseModel):
+class _Schema(BaseModel):
+    # Each model's validator and serializer are built when it is first used, not at import: a cold start
+    # serves one route and needs one or two of these models, not all of them (~70 ms to build).
+    model_config = ConfigDict(defer_build=True)
+
+
+class _Request(_Schema):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -28,9 +33,13 @@ class CreateAccountRequest(_Request):
     @field_validator("defaultRegion")
     @classmethod
     def _known_region(cls, value: str | None) -> str | None:
-        if value is not None and value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        if value is None:
+            return None
+        import phonenumbers  # here: only account creation needs it, and its import costs ~30 ms
+
+        if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError("not a supported ISO 3166 region code")
-        return value.upper() if value else None
+        return value.upper()
 
 
 class CreateApiKeyRequest(_Request):
@@ -38,7 +47,7 @@ class CreateApiKeyRequest(_Request):
     scopes: list[Scope] = Field(min_length=1)
 
 
-class AccountOut(BaseModel):
+class AccountOut(_Schema):
     accountId: str
     name: str
     plan: Plan
@@ -53,12 +62,12 @@ class CreatedAccountOut(AccountOut):
     apiKey: str = Field(description="Shown once: store it now.")
 
 
-class WebhookTokenOut(BaseModel):
+class WebhookTokenOut(_Schema):
     webhookToken: str
     webhookUrl: str
 
 
-class LeadOut(BaseModel):
+class LeadOut(_Schema):
     leadId: str
     accountId: str
     phone: str | None
@@ -75,12 +84,12 @@ class LeadOut(BaseModel):
     channelIds: dict[str, str]
 
 
-class LeadPageOut(BaseModel):
+class LeadPageOut(_Schema):
     items: list[LeadOut]
     nextCursor: str | None
 
 
-class ApiKeyOut(BaseModel):
+class ApiKeyOut(_Schema):
     keyId: str
     name: str
     scopes: list[str]
@@ -92,11 +101,11 @@ class CreatedApiKeyOut(ApiKeyOut):
     apiKey: str = Field(description="Shown once: store it now.")
 
 
-class ApiKeyListOut(BaseModel):
+class ApiKeyListOut(_Schema):
     items: list[ApiKeyOut]
 
 
-class AuditEntryOut(BaseModel):
+class AuditEntryOut(_Schema):
     entryId: str
     action: str
     source: str
@@ -105,7 +114,7 @@ class AuditEntryOut(BaseModel):
     target: dict[str, str]
 
 
-class AuditPageOut(BaseModel):
+class AuditPageOut(_Schema):
     items: list[AuditEntryOut]
     nextCursor: str | None
 
@@ -131,13 +140,13 @@ class EndpointRequest(_Request):
     enabled: bool | None = None
 
 
-class EndpointVerificationOut(BaseModel):
+class EndpointVerificationOut(_Schema):
     status: str
     verifiedAt: str | None
     error: str | None
 
 
-class EndpointOut(BaseModel):
+class EndpointOut(_Schema):
     endpointId: str
     name: str
     url: str
@@ -157,11 +166,11 @@ class EndpointWithSecretOut(EndpointOut):
     secret: str = Field(description="The signing secret (whsec_...). Shown only in this response.")
 
 
-class EndpointListOut(BaseModel):
+class EndpointListOut(_Schema):
     items: list[EndpointOut]
 
 
-class DeliveryOut(BaseModel):
+class DeliveryOut(_Schema):
     deliveryId: str
     endpointId: str
     eventId: str
@@ -177,7 +186,7 @@ class DeliveryOut(BaseModel):
     updatedAt: str
 
 
-class AttemptOut(BaseModel):
+class AttemptOut(_Schema):
     attempt: int
     at: str
     durationMs: float
@@ -193,7 +202,7 @@ class DeliveryDetailOut(DeliveryOut):
     attemptLog: list[AttemptOut]
 
 
-class DeliveryPageOut(BaseModel):
+class DeliveryPageOut(_Schema):
     items: list[DeliveryOut]
     nextCursor: str | None
 
@@ -204,11 +213,11 @@ class RecoverRequest(_Request):
     )
 
 
-class RecoverOut(BaseModel):
+class RecoverOut(_Schema):
     requeued: int
 
 
-class TestSendOut(BaseModel):
+class TestSendOut(_Schema):
     delivered: bool
     statusCode: int | None
     durationMs: float
@@ -233,7 +242,7 @@ class EmailConnectRequest(_Request):
     emailFromName: str = Field(min_length=1, max_length=100)
 
 
-class IntegrationOut(BaseModel):
+class IntegrationOut(_Schema):
     """A connected channel; provider credentials are never shown."""
 
     model_config = ConfigDict(extra="allow")
@@ -242,7 +251,7 @@ class IntegrationOut(BaseModel):
     webhookUrl: str
 
 
-class ConversationOut(BaseModel):
+class ConversationOut(_Schema):
     conversationId: str
     accountId: str
     leadId: str
@@ -259,12 +268,12 @@ class ConversationOut(BaseModel):
     unreachableReason: str | None
 
 
-class ConversationPageOut(BaseModel):
+class ConversationPageOut(_Schema):
     items: list[ConversationOut]
     nextCursor: str | None
 
 
-class MessageOut(BaseModel):
+class MessageOut(_Schema):
     messageId: str
     conversationId: str
     accountId: str
@@ -283,7 +292,7 @@ class MessageOut(BaseModel):
     providerMessageId: str
 
 
-class MessagePageOut(BaseModel):
+class MessagePageOut(_Schema):
     items: list[MessageOut]
     nextCursor: str | None
 
@@ -314,7 +323,7 @@ class AutomationRequest(_Request):
     )
 
 
-class AutomationOut(BaseModel):
+class AutomationOut(_Schema):
     automationId: str
     kind: str
     match: str | None
@@ -324,7 +333,7 @@ class AutomationOut(BaseModel):
     createdAt: str
 
 
-class AutomationListOut(BaseModel):
+class AutomationListOut(_Schema):
     items: list[AutomationOut]
 
 
@@ -346,7 +355,7 @@ class ResponderRequest(_Request):
     fallbackReply: str | None = Field(default=None, min_length=1, max_length=4096)
 
 
-class ResponderOut(BaseModel):
+class ResponderOut(_Schema):
     responder: str
     autoReply: bool
     modelId: str | None

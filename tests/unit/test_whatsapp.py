@@ -497,10 +497,10 @@ def test_statuses_of_messages_we_did_not_send_are_ignored(store, routes) -> None
 
 def test_a_lead_written_meanwhile_is_read_again(store) -> None:
     from leadhub.domain.whatsapp import inbound_messages
-    from leadhub.models.whatsapp_payload import WaNotification
+    from leadhub.models.whatsapp_payload import read_notification
     from leadhub.ports import CommitOutcome
 
-    value = WaNotification.model_validate(sample("text-pywa")).entry[0].changes[0].value
+    value = read_notification(sample("text-pywa")).entry[0].changes[0].value
     [message], _ = inbound_messages(ACCOUNT, value, NOW)
     store.interfere = [CommitOutcome.LEAD_CHANGED, CommitOutcome.CONVERSATION_GONE]
     receipt = record_inbound(message, store=store, now=NOW)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from leadhub.models.account import Account, ApiKey, TokenOwner
-from leadhub.models.audit import AuditEntry
-from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Message
-from leadhub.models.lead import Lead
-from leadhub.models.page import Page
-from leadhub.models.webhook_endpoint import WebhookEndpoint
+if TYPE_CHECKING:  # annotations only: a function imports the models it uses, not every port's
+    from leadhub.models.account import Account, ApiKey, TokenOwner
+    from leadhub.models.audit import AuditEntry
+    from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Message
+    from leadhub.models.lead import Lead
+    from leadhub.models.page import Page
+    from leadhub.models.webhook_endpoint import WebhookEndpoint
 
 
 class TokenOwners(Protocol):

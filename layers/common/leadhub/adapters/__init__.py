@@ -1,1 +1,1 @@
-"""The only modules that talk to AWS (boto3) or HTTP; everything else takes their ports."""
+"""The only modules that talk to AWS (botocore) or HTTP; everything else takes their ports."""

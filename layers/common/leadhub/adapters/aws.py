@@ -1,5 +1,9 @@
 """AWS clients: created on first use and cached per execution environment, so warm invocations reuse
-connections and the emulator (AWS_ENDPOINT_URL) or moto can intercept them."""
+connections and the emulator (AWS_ENDPOINT_URL) or moto can intercept them.
+
+botocore's clients, not boto3's: boto3 adds nothing to a client but its import (s3transfer,
+multiprocessing, the resource layer; ~30 ms of every cold start). All clients come from one botocore
+session, so the files they share (endpoints, partitions, retry rules) are loaded once."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -16,8 +20,9 @@ from leadhub.errors import StorageUnavailable
 
 _CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 _clients: dict[str, Any] = {}
-# Creating clients from several threads at once is not safe (boto3's default session is shared), and the
-# delivery worker's threads create theirs on first use: creation is serialised, once per service.
+_session: botocore.session.Session | None = None  # created with the first client
+# Creating clients from several threads at once is not safe (the session is shared), and the delivery
+# worker's threads create theirs on first use: creation is serialised, once per service.
 _creating = threading.Lock()
 
 
@@ -27,8 +32,21 @@ def client(service: str) -> Any:
         with _creating:
             found = _clients.get(service)
             if found is None:
-                found = _clients[service] = boto3.client(service, config=_CONFIG)
+                found = _clients[service] = _new_client(service, _CONFIG)
     return found
+
+
+def new_client(service: str, config: Config, endpoint_url: str | None = None) -> Any:
+    """A client of its own (not cached here) for a caller with its own settings, from the shared session."""
+    with _creating:
+        return _new_client(service, config, endpoint_url)
+
+
+def _new_client(service: str, config: Config, endpoint_url: str | None = None) -> Any:
+    global _session
+    if _session is None:
+        _session = botocore.session.get_session()
+    return _session.create_client(service, config=config, endpoint_url=endpoint_url)
 
 
 client.cache_clear = _clients.clear  # type: ignore[attr-defined]  # as with functools.cache: start afresh

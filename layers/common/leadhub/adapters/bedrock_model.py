@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from leadhub.adapters.aws import new_client
 from leadhub.domain.responders import ModelFailed, Turn
 
 
@@ -23,9 +23,7 @@ class BedrockModel:
 
     def reply(self, model_id: str, system_prompt: str, turns: Sequence[Turn], max_tokens: int) -> str:
         if self._client is None:  # created on first use: only accounts with a model pay for it
-            self._client = boto3.client(
-                "bedrock-runtime", endpoint_url=self._endpoint_url, config=self._config
-            )
+            self._client = new_client("bedrock-runtime", self._config, self._endpoint_url)
         request: dict[str, Any] = {
             "modelId": model_id,
             "messages": [{"role": t.role, "content": [{"text": t.text}]} for t in turns],

@@ -1,38 +1,113 @@
-"""Plain Python values <-> DynamoDB attribute values, and the table's key layout."""
+"""Plain Python values <-> DynamoDB attribute values, and the table's key layout.
+
+The conversion is boto3's (`boto3.dynamodb.types`: the same types each way, the same refusals, numbers in
+DynamoDB's decimal context), with numbers read back as int or float and binaries as bytes. It is written
+out here because importing that module imports all of boto3 (~30 ms of every cold start), which nothing
+else in the functions needs; tests/unit/test_dynamodb_items.py checks it against boto3's."""
 
 from __future__ import annotations
 
 import base64
-from decimal import Decimal
+from collections.abc import Mapping, Set
+from decimal import Clamped, Context, Decimal, Inexact, Overflow, Rounded, Underflow
 from typing import Any
 
-from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+# DynamoDB's numbers: 38 significant digits, exponents -128..126; anything that would be rounded raises.
+_DYNAMODB_CONTEXT = Context(
+    Emin=-128, Emax=126, prec=38, traps=[Clamped, Overflow, Inexact, Rounded, Underflow]
+)
+_BINARY_TYPES = (bytes, bytearray)
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
     """Attribute values for a plain dict; None values are left out (items stay sparse)."""
-    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+    return {k: to_attribute(v) for k, v in values.items() if v is not None}
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+    return {k: from_attribute(v) for k, v in item.items()}
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, Binary):
-        return bytes(value.value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, set):
-        return {_plain(v) for v in value}
-    return value
+def to_attribute(value: Any) -> dict[str, Any]:
+    """The attribute value of `value`: None, bool, int/Decimal (not float), str, bytes, sets of numbers,
+    strings or bytes, mappings, lists and tuples. TypeError for anything else."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if _is_number(value):
+        return {"N": _number_text(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, _BINARY_TYPES):
+        return {"B": value}
+    if isinstance(value, Set):
+        if all(map(_is_number, value)):
+            return {"NS": [_number_text(v) for v in value]}
+        if all(isinstance(v, str) for v in value):
+            return {"SS": list(value)}
+        if all(isinstance(v, _BINARY_TYPES) for v in value):
+            return {"BS": list(value)}
+    if isinstance(value, Mapping):
+        return {"M": {k: to_attribute(v) for k, v in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"L": [to_attribute(v) for v in value]}
+    raise TypeError(f'Unsupported type "{type(value)}" for value "{value}"')
+
+
+def from_attribute(value: Mapping[str, Any]) -> Any:
+    """The plain value of an attribute value: numbers as int (when integral) or float, binaries as bytes,
+    sets as sets."""
+    if not value:
+        raise TypeError("Value must be a nonempty dictionary whose key is a valid dynamodb type.")
+    kind = next(iter(value))
+    inner = value[kind]
+    match kind.upper():
+        case "NULL":
+            return None
+        case "BOOL" | "S":
+            return inner
+        case "N":
+            return _number(inner)
+        case "B":
+            return _binary(inner)
+        case "SS":
+            return set(inner)
+        case "NS":
+            return {_number(v) for v in inner}
+        case "BS":
+            return {_binary(v) for v in inner}
+        case "L":
+            return [from_attribute(v) for v in inner]
+        case "M":
+            return {k: from_attribute(v) for k, v in inner.items()}
+    raise TypeError(f"Dynamodb type {kind} is not supported")
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, int | Decimal):
+        return True
+    if isinstance(value, float):
+        raise TypeError("Float types are not supported. Use Decimal types instead.")
+    return False
+
+
+def _number_text(value: int | Decimal) -> str:
+    text = str(_DYNAMODB_CONTEXT.create_decimal(value))
+    if text in ("Infinity", "NaN"):
+        raise TypeError("Infinity and NaN not supported")
+    return text
+
+
+def _number(text: str) -> int | float:
+    number = _DYNAMODB_CONTEXT.create_decimal(text)
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _binary(value: Any) -> bytes:
+    if not isinstance(value, _BINARY_TYPES):
+        raise TypeError("Value must be of the following types: <class 'bytearray'>, <class 'bytes'>")
+    return bytes(value)
 
 
 def key_values(key: dict[str, Any]) -> dict[str, str]:

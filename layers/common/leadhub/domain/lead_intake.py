@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import codecs
 import json
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
-
-from pydantic import ValidationError
 
 from leadhub.errors import FieldError, InvalidRequest, UnsupportedMediaType
 from leadhub.models.lead_submission import (
@@ -16,6 +15,7 @@ from leadhub.models.lead_submission import (
     MAX_CUSTOM_VALUE_CHARS,
     LeadSubmission,
     extra_as_text,
+    validate_submission,
 )
 
 MAX_BODY_BYTES = 64 * 1024
@@ -42,11 +42,8 @@ def decode_lead_payload(body: bytes, content_type: str | None) -> dict[str, Any]
 
 def parse_lead_submission(payload: dict[str, Any], default_region: str) -> LeadSubmission:
     """Validate the fields; every problem is reported with the field it concerns."""
-    try:
-        submission = LeadSubmission.model_validate(payload, context={"default_region": default_region})
-    except ValidationError as exc:
-        raise InvalidRequest("Invalid lead", [_field_error(e) for e in exc.errors()]) from None
-    _check_custom_fields(submission.model_extra or {})
+    submission = validate_submission(payload, default_region)
+    _check_custom_fields(submission.extra)
     return submission
 
 
@@ -104,13 +101,7 @@ def _parse_form(text: str, charset: str) -> dict[str, Any]:
     return payload
 
 
-def _field_error(error: Any) -> FieldError:
-    location = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
-    message = error["msg"].removeprefix("Value error, ")
-    return FieldError(location.lstrip(".") or "body", message)
-
-
-def _check_custom_fields(extras: dict[str, Any]) -> None:
+def _check_custom_fields(extras: Mapping[str, Any]) -> None:
     if len(extras) > MAX_CUSTOM_FIELDS_PER_REQUEST:
         raise InvalidRequest(
             "Invalid lead",

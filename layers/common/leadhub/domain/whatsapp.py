@@ -11,12 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from leadhub.domain.conversations import record_inbound, record_status
 from leadhub.errors import Forbidden, InvalidRequest, PayloadTooLarge, SecretNotConfigured, Unauthorized
 from leadhub.models.conversation import Channel, Contact, InboundMessage, StatusUpdate
-from leadhub.models.whatsapp_payload import WaContact, WaNotification, WaValue
+from leadhub.models.whatsapp_payload import (
+    NotANotification,
+    WaContact,
+    WaNotification,
+    WaValue,
+    read_notification,
+)
 from leadhub.ports import ChannelRoutes, ConversationStore
 from leadhub.timestamps import from_unix_or
 
@@ -123,11 +127,9 @@ def parse_notification(body: bytes) -> WaNotification:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidRequest(f"Body is not valid JSON: {exc}") from None
     try:
-        return WaNotification.model_validate(payload)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise InvalidRequest(f"Not a WhatsApp notification: {where}: {first['msg']}") from None
+        return read_notification(payload)
+    except NotANotification as exc:
+        raise InvalidRequest(f"Not a WhatsApp notification: {exc}") from None
 
 
 def inbound_messages(account_id: str, value: WaValue, now: datetime) -> tuple[list[InboundMessage], int]:

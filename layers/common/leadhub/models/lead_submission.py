@@ -1,13 +1,21 @@
-"""The lead a webhook caller sends, validated (pydantic). Apart from the stored `Lead` so that functions
-which only read or relay leads (fan-out, management API reads) do not import pydantic models for it."""
+"""The lead a webhook caller sends, validated. Apart from the stored `Lead` so that functions which only
+read or relay leads (fan-out, management API reads) do not import it.
+
+A frozen dataclass with its validator rather than a pydantic model: the lead webhook validates nothing
+else, and importing pydantic and building the model's validators cost every cold start of the webhook
+~150 ms. The rules and the messages are those the pydantic model had, which callers see in 400 details:
+fields reported in the order phone, name, email, tags (each list item on its own); strings stripped of
+Unicode white space; pydantic's wording for types and lengths. tests/unit/test_lead_submission.py holds
+the two to each other."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
-
+from leadhub.errors import FieldError, InvalidRequest
 from leadhub.models.phone import to_e164
 
 # Limits a submission must respect (documented in README "Lead webhook").
@@ -19,22 +27,67 @@ MAX_CUSTOM_FIELDS_PER_REQUEST = 50
 MAX_CUSTOM_KEY_CHARS = 64
 MAX_CUSTOM_VALUE_CHARS = 1000
 
-
-def _phone_as_text(value: Any) -> Any:
-    # CRMs often send numbers as JSON numbers; bool is an int in Python but never a phone.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"+{value}" if value > 0 else str(value)
-    return value
-
-
-def _tags_as_list(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.split(",")
-    return value
+# What string fields are stripped of: Unicode's White_Space characters (as pydantic strips them; unlike
+# str.strip(), not the ASCII separators \x1c-\x1f).
+_WHITE_SPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+_KNOWN_FIELDS = frozenset({"phone", "name", "email", "tags"})
+_REQUIRED = object()
 
 
-def _blank_as_none(value: Any) -> Any:
-    return None if isinstance(value, str) and not value.strip() else value
+@dataclass(frozen=True, slots=True)
+class LeadSubmission:
+    """A lead as posted to the webhook; build it with `validate_submission`."""
+
+    phone: str  # E.164
+    name: str | None = None
+    email: str | None = None
+    tags: list[str] = field(default_factory=list)
+    extra: Mapping[str, Any] = field(default_factory=dict)  # every other field, as sent
+
+    @property
+    def custom_fields(self) -> dict[str, str]:
+        """Extra fields worth keeping: non-empty strings, numbers and booleans (as text)."""
+        fields = {k: extra_as_text(v) for k, v in self.extra.items()}
+        return {k: v.strip() for k, v in fields.items() if v is not None and v.strip()}
+
+    @property
+    def ignored_fields(self) -> list[str]:
+        """Extra fields we did not store: objects and arrays (null and empty values are simply absent)."""
+        return [k for k, v in self.extra.items() if isinstance(v, dict | list)]
+
+
+def validate_submission(payload: Mapping[str, Any], default_region: str) -> LeadSubmission:
+    """The submission in a decoded body (JSON values or form fields); national phone numbers are read in
+    `default_region`. InvalidRequest names every invalid field at once."""
+    errors: list[FieldError] = []
+
+    def checked(name: str, validate: Callable[[Any], Any], default: Any = None) -> Any:
+        if name not in payload:
+            if default is _REQUIRED:
+                errors.append(FieldError(name, "Field required"))
+            return default
+        try:
+            return validate(payload[name])
+        except _ItemErrors as problems:
+            errors.extend(problems.errors)
+        except ValueError as exc:
+            errors.append(FieldError(name, str(exc)))
+        return None
+
+    def phone(value: Any) -> str:
+        return to_e164(_text(_phone_as_text(value), min_length=1), default_region)
+
+    phone = checked("phone", phone, _REQUIRED)
+    name = checked("name", lambda v: _optional_text(v, MAX_NAME_CHARS))
+    email = checked("email", lambda v: _email(_optional_text(v, MAX_EMAIL_CHARS)))
+    tags = checked("tags", _tags, [])
+    if errors:
+        raise InvalidRequest("Invalid lead", errors)
+    extra = {k: v for k, v in payload.items() if k not in _KNOWN_FIELDS}
+    return LeadSubmission(phone=phone, name=name, email=email, tags=tags, extra=extra)
 
 
 def extra_as_text(value: Any) -> str | None:
@@ -46,53 +99,73 @@ def extra_as_text(value: Any) -> str | None:
     return None
 
 
-class LeadSubmission(BaseModel):
-    """A lead as posted to the webhook. Validate with `context={"default_region": "US"}`."""
+class _ItemErrors(ValueError):
+    """Problems with items of a list field, each reported under its own index."""
 
-    model_config = ConfigDict(extra="allow", str_strip_whitespace=True, frozen=True)
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("invalid items")
+        self.errors = errors
 
-    phone: Annotated[str, BeforeValidator(_phone_as_text)] = Field(min_length=1)
-    name: Annotated[str | None, BeforeValidator(_blank_as_none)] = Field(None, max_length=MAX_NAME_CHARS)
-    email: Annotated[str | None, BeforeValidator(_blank_as_none)] = Field(None, max_length=MAX_EMAIL_CHARS)
-    tags: Annotated[list[str], BeforeValidator(_tags_as_list)] = Field(default_factory=list)
 
-    @field_validator("phone")
-    @classmethod
-    def _normalise_phone(cls, value: str, info: ValidationInfo) -> str:
-        region = (info.context or {}).get("default_region", "US")
-        return to_e164(value, region)
+def _text(value: Any, *, min_length: int = 0, max_length: int | None = None) -> str:
+    if not isinstance(value, str):
+        raise ValueError("Input should be a valid string")
+    text = value.strip(_WHITE_SPACE)
+    if len(text) < min_length:
+        raise ValueError(f"String should have at least {min_length} character{_plural(min_length)}")
+    if max_length is not None and len(text) > max_length:
+        raise ValueError(f"String should have at most {max_length} character{_plural(max_length)}")
+    return text
 
-    @field_validator("email")
-    @classmethod
-    def _check_email(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        # Imported here: most leads arrive without an email, and cold start counts.
-        from email_validator import EmailNotValidError, validate_email
 
+def _plural(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
+def _phone_as_text(value: Any) -> Any:
+    # CRMs often send numbers as JSON numbers; bool is an int in Python but never a phone.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"+{value}" if value > 0 else str(value)
+    return value
+
+
+def _optional_text(value: Any, max_length: int) -> str | None:
+    """Blank (or null) is absent."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _text(value, max_length=max_length)
+
+
+def _email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    # Imported here: most leads arrive without an email, and cold start counts.
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _tags(value: Any) -> list[str]:
+    """A list of strings, or one comma-separated string; blanks and repeats dropped."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple):
+        raise ValueError("Input should be a valid list")
+    items: list[str] = []
+    problems: list[FieldError] = []
+    for index, item in enumerate(value):
         try:
-            return validate_email(value, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            raise ValueError(str(exc)) from None
-
-    @field_validator("tags")
-    @classmethod
-    def _normalise_tags(cls, value: list[str]) -> list[str]:
-        tags = list(dict.fromkeys(t.strip() for t in value if t.strip()))
-        if len(tags) > MAX_TAGS_PER_REQUEST:
-            raise ValueError(f"at most {MAX_TAGS_PER_REQUEST} tags per request")
-        too_long = [t for t in tags if len(t) > MAX_TAG_CHARS]
-        if too_long:
-            raise ValueError(f"tags are at most {MAX_TAG_CHARS} characters")
-        return tags
-
-    @property
-    def custom_fields(self) -> dict[str, str]:
-        """Extra fields worth keeping: non-empty strings, numbers and booleans (as text)."""
-        fields = {k: extra_as_text(v) for k, v in (self.model_extra or {}).items()}
-        return {k: v.strip() for k, v in fields.items() if v is not None and v.strip()}
-
-    @property
-    def ignored_fields(self) -> list[str]:
-        """Extra fields we did not store: objects and arrays (null and empty values are simply absent)."""
-        return [k for k, v in (self.model_extra or {}).items() if isinstance(v, dict | list)]
+            items.append(_text(item))
+        except ValueError as exc:
+            problems.append(FieldError(f"tags[{index}]", str(exc)))
+    if problems:
+        raise _ItemErrors(problems)
+    tags = list(dict.fromkeys(t.strip() for t in items if t.strip()))
+    if len(tags) > MAX_TAGS_PER_REQUEST:
+        raise ValueError(f"at most {MAX_TAGS_PER_REQUEST} tags per request")
+    if any(len(t) > MAX_TAG_CHARS for t in tags):
+        raise ValueError(f"tags are at most {MAX_TAG_CHARS} characters")
+    return tags

@@ -1,0 +1,182 @@
+"""Typed settings, read from the environment that template.yaml declares and validated at cold start.
+
+Plain frozen dataclasses with a small reader rather than pydantic models: every function reads its
+settings at cold start, and the stream and queue consumers use pydantic for nothing else (importing it
+and building the models would cost them ~90 ms of cold start). Each field names its environment variable
+and its bounds; `load_settings` converts by the field's type and reports every problem by variable name.
+
+Each function's settings class lives in a module of its own (leadhub.settings.<function>) and is
+imported from here on first use, so that a cold start creates its own classes, not all eleven (a frozen
+dataclass takes ~1.5 ms to create).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import re
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
+
+if TYPE_CHECKING:
+    from leadhub.settings.conversation_worker import ConversationWorkerSettings
+    from leadhub.settings.delivery_worker import DeliveryWorkerSettings
+    from leadhub.settings.email_content import EmailContentSettings
+    from leadhub.settings.email_webhook import EmailWebhookSettings
+    from leadhub.settings.fanout import FanoutSettings
+    from leadhub.settings.lead_webhook import LeadWebhookSettings
+    from leadhub.settings.management import ManagementSettings
+    from leadhub.settings.provider_api import ProviderApiSettings
+    from leadhub.settings.telegram_webhook import TelegramWebhookSettings
+    from leadhub.settings.whatsapp_webhook import WhatsappWebhookSettings
+
+__all__ = [
+    "BaseSettings",
+    "ConversationWorkerSettings",
+    "DeliveryWorkerSettings",
+    "EmailContentSettings",
+    "EmailWebhookSettings",
+    "FanoutSettings",
+    "LeadWebhookSettings",
+    "ManagementSettings",
+    "ProviderApiSettings",
+    "SettingsError",
+    "TelegramWebhookSettings",
+    "WhatsappWebhookSettings",
+    "load_settings",
+    "setting",
+]
+
+S = TypeVar("S", bound="BaseSettings")
+
+# Each function's settings class -> the module that defines it.
+_SETTINGS_MODULES = {
+    "ConversationWorkerSettings": "conversation_worker",
+    "DeliveryWorkerSettings": "delivery_worker",
+    "EmailContentSettings": "email_content",
+    "EmailWebhookSettings": "email_webhook",
+    "FanoutSettings": "fanout",
+    "LeadWebhookSettings": "lead_webhook",
+    "ManagementSettings": "management",
+    "ProviderApiSettings": "provider_api",
+    "TelegramWebhookSettings": "telegram_webhook",
+    "WhatsappWebhookSettings": "whatsapp_webhook",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """`from leadhub.settings import LeadWebhookSettings` imports that class's module only."""
+    module = _SETTINGS_MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "f", "false", "n", "no", "off"})
+
+
+def schedule_check(value: str) -> None:
+    """For retry schedules ("0s,5s,5m,…"): raises ValueError naming the bad entry."""
+    from leadhub.domain.retry_schedule import parse_schedule  # only when such a setting is read
+
+    parse_schedule(value)
+
+
+def setting(
+    env: str,
+    default: Any = dataclasses.MISSING,
+    *,
+    min_length: int | None = None,
+    pattern: str | None = None,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    check: Callable[[Any], None] | None = None,
+) -> Any:
+    """A field read from the environment variable `env` (required when there is no default); `check`
+    raises ValueError for a value the bounds cannot express."""
+    rules = {"min_length": min_length, "pattern": pattern, "ge": ge, "gt": gt, "le": le, "lt": lt}
+    metadata = {"env": env, "check": check, "rules": {k: v for k, v in rules.items() if v is not None}}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BaseSettings:
+    table_name: str = setting("TABLE_NAME", min_length=1)
+    default_phone_region: str = setting("DEFAULT_PHONE_REGION", "US", pattern=r"^[A-Z]{2}$")
+
+    def problems(self) -> list[str]:
+        """Checks across settings, as "VARIABLE: message"."""
+        return []
+
+
+class SettingsError(RuntimeError):
+    pass
+
+
+def load_settings(model: type[S], environ: Mapping[str, str] | None = None) -> S:
+    """`model` read from `environ` (the process environment); SettingsError names every bad variable."""
+    environ = os.environ if environ is None else environ
+    types = get_type_hints(model)
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for spec in dataclasses.fields(model):
+        env = spec.metadata["env"]
+        raw = environ.get(env)
+        if raw is None:
+            if spec.default is dataclasses.MISSING:
+                problems.append(f"{env}: Field required")
+            continue
+        try:
+            values[spec.name] = _converted(raw, types[spec.name], spec.metadata)
+        except ValueError as exc:
+            problems.append(f"{env}: {exc}")
+    if not problems:
+        settings = model(**values)
+        problems = settings.problems()
+    if problems:
+        raise SettingsError(f"invalid configuration: {'; '.join(problems)}")
+    return settings
+
+
+def _converted(raw: str, kind: Any, metadata: Mapping[str, Any]) -> Any:
+    if kind in (int, int | None):
+        try:
+            value: Any = int(raw.strip())
+        except ValueError:
+            raise ValueError("Input should be a valid integer, unable to parse the string") from None
+    elif kind is float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise ValueError("Input should be a valid number, unable to parse string as a number") from None
+    elif kind is bool:
+        text = raw.strip().lower()
+        if text not in _TRUE | _FALSE:
+            raise ValueError("Input should be a valid boolean, unable to interpret input")
+        value = text in _TRUE
+    else:
+        value = raw
+    _check_rules(value, metadata["rules"])
+    if metadata["check"] is not None:
+        metadata["check"](value)
+    return value
+
+
+def _check_rules(value: Any, rules: Mapping[str, Any]) -> None:
+    if "min_length" in rules and len(value) < rules["min_length"]:
+        raise ValueError(f"String should have at least {rules['min_length']} character")
+    if "pattern" in rules and not re.search(rules["pattern"], value):
+        raise ValueError(f"String should match pattern '{rules['pattern']}'")
+    bounds = {
+        "ge": (lambda a, b: a >= b, "greater than or equal to"),
+        "gt": (lambda a, b: a > b, "greater than"),
+        "le": (lambda a, b: a <= b, "less than or equal to"),
+        "lt": (lambda a, b: a < b, "less than"),
+    }
+    for name, (holds, words) in bounds.items():
+        if name in rules and not holds(value, rules[name]):
+            raise ValueError(f"Input should be {words} {rules[name]}")
