@@ -4,11 +4,9 @@ messages are answered in order; when one fails, the rest of its group waits for 
 
 from __future__ import annotations
 
-import gc
+from leadhub import cold_start  # first: garbage collection waits until imports_done() below
 
-# Cold start: no garbage collection while the modules below load; it resumes at the end of this module.
-gc.disable()
-
+# isort: split
 import json
 import math
 from typing import Any
@@ -119,8 +117,4 @@ def release_skipped(event: dict[str, Any], response: dict[str, Any]) -> None:
             queue.delay(record["receiptHandle"], 0)
 
 
-# The cold start's imports are done. What they created lives as long as the execution environment: frozen,
-# it is left out of every later collection. (Collecting while they loaded, over and over the same ~300k
-# objects, cost each cold start ~100 ms.)
-gc.freeze()
-gc.enable()
+cold_start.imports_done()
