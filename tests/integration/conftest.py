@@ -19,9 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
-from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 from moto import mock_aws
 from moto.kms import models as moto_kms_models
 
@@ -80,12 +78,9 @@ def fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def reset_process_caches() -> None:
-    """What a fresh execution environment would not have: cached AWS clients and cached parameter values.
-    (Powertools' providers are kept, only their values dropped: a new provider means a new boto3 session,
-    and loading its service models costs ~0.3 s a test.)"""
+    """What a fresh execution environment would not have: cached AWS clients. (Their botocore session is
+    kept: a new one would parse the service models again, ~0.3 s a test.)"""
     client.cache_clear()
-    for provider in DEFAULT_PROVIDERS.values():
-        provider.clear_cache()
 
 
 _shared: dict[str, Any] = {}
@@ -97,14 +92,6 @@ def shared_clients() -> ClientFactory:
     if "clients" not in _shared:
         _shared["clients"] = ClientFactory(None)  # type: ignore[arg-type]
     return _shared["clients"]
-
-
-def shared_default_session() -> boto3.session.Session:
-    """The session `boto3.client()` uses. mock_aws resets boto3's default session on every start; giving
-    it back a long-lived one keeps the handlers' client creation real but cheap (models parsed once)."""
-    if "session" not in _shared:
-        _shared["session"] = boto3.session.Session()
-    return _shared["session"]
 
 
 @dataclass
@@ -176,7 +163,6 @@ def provisioned_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     reset_process_caches()
     try:
         with mock_aws():
-            boto3.DEFAULT_SESSION = shared_default_session()  # restored by mock_aws on exit
             template_ = template()
             clients = shared_clients()
             registry = provision(template_, clients)
