@@ -63,7 +63,7 @@ ports = DeliveryPorts(
     endpoints=DynamoEndpointRepository(settings.table_name),
     cipher=DecryptionCache(KmsCipher(settings.kms_key_id)),
     resolver=SystemResolver(),
-    http=PinnedHttpSender(allow_private=settings.allow_private_webhook_targets),
+    http=PinnedHttpSender(),
 )
 config = DeliveryConfig(
     schedule=settings.retry_schedule,

@@ -65,7 +65,7 @@ def outbound() -> Outbound:
         records=DynamoDeliveryLog(settings.table_name),
         queue=SqsJobQueue(settings.delivery_queue_url),
         resolver=SystemResolver(),
-        http=PinnedHttpSender(allow_private=settings.allow_private_webhook_targets),
+        http=PinnedHttpSender(),
     )
 
 

@@ -153,7 +153,7 @@ def loopback_target(receiver: Receiver, path: str = "/hook", host: str = "127.0.
 def post(
     target: SafeTarget, *, timeout_s: float = 5.0, sender: PinnedHttpSender | None = None, **headers: str
 ):
-    sender = sender or PinnedHttpSender(LOOPBACK, allow_private=True)
+    sender = sender or PinnedHttpSender()
     return sender.post(
         target, b'{"event":"lead.created"}', {"Content-Type": "application/json", **headers}, timeout_s
     )
@@ -237,49 +237,19 @@ def test_nothing_listening_is_a_connect_error(start_receiver) -> None:
     assert (outcome.status, outcome.error_class) == (None, HttpErrorClass.CONNECT_ERROR)
 
 
-# --- pinning and rebinding ---------------------------------------------------------------------------
+# --- pinning (the checks at every send, rebinding included, are the caller's: tests/unit/test_delivery.py)
 
 
-def test_the_connection_goes_to_the_pinned_address_with_the_real_host_header(start_receiver) -> None:
+def test_the_connection_goes_to_the_checked_address_with_the_real_host_header(start_receiver) -> None:
     # The receiver listens on 127.0.0.2 only: had the client resolved "localhost" itself (127.0.0.1) it
     # would have found nothing there.
     receiver = start_receiver(respond(200), host="127.0.0.2")
     resolver = FakeResolver(["127.0.0.2"])
     target = check_webhook_url(f"http://localhost:{receiver.port}/in", resolver, allow_private=True)
-    outcome = post(target, sender=PinnedHttpSender(resolver, allow_private=True))
+    outcome = post(target)
     assert (outcome.status, outcome.remote_address) == (200, "127.0.0.2")
     assert receiver.seen[0].headers["host"] == f"localhost:{receiver.port}"
-    assert resolver.lookups == ["localhost", "localhost"]  # at save, and again at send
-
-
-def test_a_name_rebound_to_loopback_after_save_is_refused_without_connecting(start_receiver) -> None:
-    receiver = start_receiver(respond(200))
-    resolver = FakeResolver(["93.184.215.14"], ["127.0.0.1"])
-    target = check_webhook_url(f"https://rebind.example.com:{receiver.port}/hook", resolver)
-    outcome = post(target, sender=PinnedHttpSender(resolver))
-    assert (outcome.status, outcome.error_class) == (None, HttpErrorClass.BLOCKED_ADDRESS)
-    assert outcome.error_detail == "rebind.example.com resolves to a loopback address (127.0.0.1)"
-    assert receiver.seen == [] and receiver.connections == 0
-
-
-def test_a_loopback_target_is_refused_when_private_targets_are_not_allowed(start_receiver) -> None:
-    receiver = start_receiver(respond(200))
-    outcome = post(loopback_target(receiver), sender=PinnedHttpSender(LOOPBACK))
-    assert outcome.error_class == HttpErrorClass.BLOCKED_ADDRESS
-    assert receiver.connections == 0
-
-
-def test_a_host_that_no_longer_resolves_is_a_dns_error(start_receiver) -> None:
-    class Gone:
-        def resolve(self, host: str, port: int) -> list[str]:
-            raise UnresolvableHost(host)
-
-    target = loopback_target(start_receiver(respond(200)), host="localhost")
-    outcome = post(target, sender=PinnedHttpSender(Gone(), allow_private=True))
-    assert (outcome.error_class, outcome.error_detail) == (
-        HttpErrorClass.DNS_ERROR,
-        "localhost could not be resolved",
-    )
+    assert resolver.lookups == ["localhost"]  # by the check; the sender resolves nothing itself
 
 
 def test_the_shared_client_cannot_connect_anywhere_without_a_checked_pin(start_receiver) -> None:
@@ -372,7 +342,7 @@ def test_tls_to_a_pinned_address_verifies_the_certificate_for_the_real_host(star
     receiver = start_receiver(respond(200, b"secure"), tls=server_tls)
     resolver = FakeResolver(["127.0.0.1"])
     target = check_webhook_url(f"https://hooks.example.com:{receiver.port}/in", resolver, allow_private=True)
-    sender = PinnedHttpSender(resolver, allow_private=True, ssl_context=client_tls)
+    sender = PinnedHttpSender(ssl_context=client_tls)
     outcome = post(target, sender=sender)
     assert (outcome.status, outcome.body_snippet, outcome.remote_address) == (200, b"secure", "127.0.0.1")
     assert server_names[-1] == "hooks.example.com"
@@ -384,7 +354,7 @@ def test_tls_refuses_a_certificate_for_another_host_at_the_same_address(start_re
     receiver = start_receiver(respond(200), tls=server_tls)
     resolver = FakeResolver(["127.0.0.1"])
     target = check_webhook_url(f"https://other.example.com:{receiver.port}/in", resolver, allow_private=True)
-    outcome = post(target, sender=PinnedHttpSender(resolver, allow_private=True, ssl_context=client_tls))
+    outcome = post(target, sender=PinnedHttpSender(ssl_context=client_tls))
     assert (outcome.status, outcome.error_class) == (None, HttpErrorClass.TLS_ERROR)
     assert "other.example.com" in (outcome.error_detail or "")
     assert receiver.seen == []
@@ -394,7 +364,7 @@ def test_tls_to_an_ip_literal_checks_the_certificate_against_the_ip(start_receiv
     server_tls, client_tls, _ = tls_pair
     receiver = start_receiver(respond(200), tls=server_tls)
     target = check_webhook_url(f"https://127.0.0.1:{receiver.port}/in", LOOPBACK, allow_private=True)
-    outcome = post(target, sender=PinnedHttpSender(LOOPBACK, allow_private=True, ssl_context=client_tls))
+    outcome = post(target, sender=PinnedHttpSender(ssl_context=client_tls))
     assert outcome.error_class == HttpErrorClass.TLS_ERROR
 
 

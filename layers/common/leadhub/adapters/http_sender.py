@@ -1,12 +1,13 @@
 """Outbound webhook POSTs that connect only to checked addresses (the `HttpPost` port).
 
-Before every send the target's host is resolved again and every address re-checked with the save-time
-rules (DNS rebinding: a name that now resolves to a private address is refused and no connection is
-made). The request keeps the real URL, so the Host header, TLS SNI and certificate verification all use
-the real host name, and the connection pool is keyed by that name. Only the TCP connect is redirected: a
-network backend dials the checked addresses pinned for the current request instead of resolving the host
-again. Redirects are never followed, proxies from the environment are ignored, every socket operation is
-bounded by the request's total deadline, and at most MAX_SNIPPET_BYTES of the response body are read.
+The caller checks the target right before every send (`check_webhook_url`: a fresh DNS answer under the
+save-time rules, so a name rebound to a private address is refused) and hands over the `SafeTarget`;
+the sender resolves nothing itself and connects only to its addresses. The request keeps the real URL,
+so the Host header, TLS SNI and certificate verification all use the real host name, and the connection
+pool is keyed by that name. Only the TCP connect is redirected: a network backend dials the addresses
+pinned for the current request. Redirects are never followed, proxies from the environment are ignored,
+every socket operation is bounded by the request's total deadline, and at most MAX_SNIPPET_BYTES of the
+response body are read.
 """
 
 from __future__ import annotations
@@ -23,17 +24,12 @@ from typing import Any
 import httpcore
 import httpx
 
-from leadhub.adapters.dns_resolver import SystemResolver
 from leadhub.domain.url_safety import (
     DEFAULT_USER_AGENT,
     MAX_SNIPPET_BYTES,
-    HostNotResolved,
     HttpErrorClass,
     HttpOutcome,
-    Resolver,
     SafeTarget,
-    UnsafeUrl,
-    check_webhook_url,
 )
 
 POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
@@ -174,18 +170,11 @@ def _default_client() -> httpx.Client:
 
 
 class PinnedHttpSender:
-    """Implements `HttpPost`. `allow_private` is the local-dev setting ALLOW_PRIVATE_WEBHOOK_TARGETS."""
+    """Implements `HttpPost`."""
 
     def __init__(
-        self,
-        resolver: Resolver | None = None,
-        *,
-        allow_private: bool = False,
-        ssl_context: ssl.SSLContext | None = None,
-        user_agent: str = DEFAULT_USER_AGENT,
+        self, *, ssl_context: ssl.SSLContext | None = None, user_agent: str = DEFAULT_USER_AGENT
     ) -> None:
-        self._resolver = resolver or SystemResolver()
-        self._allow_private = allow_private
         self._ssl_context = ssl_context
         self._user_agent = user_agent
         self._own_client: httpx.Client | None = None
@@ -213,22 +202,14 @@ class PinnedHttpSender:
                 remote_address=remote,
             )
 
-        try:
-            # Same rules as at save time, on a fresh DNS answer (the URL was normalised when saved).
-            checked = check_webhook_url(target.url, self._resolver, allow_private=self._allow_private)
-        except UnsafeUrl as exc:
-            is_dns = isinstance(exc, HostNotResolved)
-            return outcome(
-                HttpErrorClass.DNS_ERROR if is_dns else HttpErrorClass.BLOCKED_ADDRESS, exc.message
-            )
         request_headers = {"User-Agent": self._user_agent, "Accept-Encoding": "identity"}
         request_headers |= {k: v for k, v in headers.items() if k.lower() not in _MANAGED_HEADERS}
         remote: str | None = None
-        with _pinned(_Pin(checked.host, checked.addresses, deadline)):
+        with _pinned(_Pin(target.host, target.addresses, deadline)):
             try:
                 timeout = httpx.Timeout(max(deadline - time.monotonic(), 0.001))
                 with self._client.stream(
-                    "POST", checked.url, content=body, headers=request_headers, timeout=timeout
+                    "POST", target.url, content=body, headers=request_headers, timeout=timeout
                 ) as response:
                     remote = _remote_address(response)
                     snippet = _read_snippet(response.iter_raw())

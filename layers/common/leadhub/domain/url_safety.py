@@ -114,7 +114,8 @@ class HttpPost(Protocol):
     def post(
         self, target: SafeTarget, body: bytes, headers: Mapping[str, str], timeout_s: float
     ) -> HttpOutcome:
-        """POST `body` to `target`, re-checking its addresses first; never raises for network failures."""
+        """POST `body` to `target`, connecting only to its checked addresses (check it right before: a
+        fresh DNS answer at every send); never raises for network failures."""
 
 
 # --- URL parsing ---------------------------------------------------------------------------------------
