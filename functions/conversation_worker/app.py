@@ -51,7 +51,6 @@ model = BedrockModel(settings.bedrock_endpoint_url, settings.bedrock_timeout_sec
 queue = SqsJsonQueue(settings.conversation_queue_url)
 dead_letters = SqsJsonQueue(settings.conversation_dlq_url)
 retry_schedule = settings.retry_schedule
-attempted: set[str] = set()  # this batch's records that were tried, not skipped behind a failure
 senders = ChannelSenders(
     integrations=DynamoIntegrations(settings.table_name),
     cipher=KmsCipher(settings.kms_key_id),
@@ -63,7 +62,6 @@ senders = ChannelSenders(
 
 
 def record_handler(record: SQSRecord) -> None:
-    attempted.add(record.message_id)
     job = job_from_message(json.loads(record.body))
     attempt = int(record.attributes.approximate_receive_count or 1)
     last_attempt = attempt >= len(retry_schedule)
@@ -99,7 +97,6 @@ def record_handler(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    attempted.clear()
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
@@ -112,9 +109,14 @@ def release_skipped(event: dict[str, Any], response: dict[str, Any]) -> None:
     its failed head waits out its retry delay, and resumes, in order, as soon as that ends (instead of
     after the queue's visibility timeout, which is what the skipped records would otherwise wait)."""
     failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+    failed_groups: set[str | None] = set()
     for record in event["Records"]:
-        if record["messageId"] in failed - attempted:
+        if record["messageId"] not in failed:
+            continue
+        group = record["attributes"].get("MessageGroupId")
+        if group in failed_groups:  # behind its group's first failure: skipped, never tried
             queue.delay(record["receiptHandle"], 0)
+        failed_groups.add(group)
 
 
 cold_start.imports_done()
