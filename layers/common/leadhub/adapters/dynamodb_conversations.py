@@ -43,6 +43,10 @@ def conversation_pk(account_id: str, conversation_id: str) -> str:
     return f"{account_pk(account_id)}#CONV#{conversation_id}"
 
 
+def conversation_key(account_id: str, conversation_id: str) -> dict[str, Any]:
+    return {"pk": {"S": conversation_pk(account_id, conversation_id)}, "sk": {"S": "CONV"}}
+
+
 def conversations_index_pk(account_id: str) -> str:
     return f"{account_pk(account_id)}#CONVS"
 
@@ -185,7 +189,7 @@ class DynamoConversationStore(TableAdapter):
         return CommitOutcome.STORED
 
     def get_conversation(self, account_id: str, conversation_id: str) -> Conversation | None:
-        key = {"pk": {"S": conversation_pk(account_id, conversation_id)}, "sk": {"S": "CONV"}}
+        key = conversation_key(account_id, conversation_id)
         values = get_values(self._db, self._table, key, "read conversation")
         return values_to_conversation(values) if values else None
 
@@ -278,10 +282,7 @@ class DynamoConversationStore(TableAdapter):
     def close(self, conversation: Conversation, lead_holds_it: bool, at: str) -> bool:
         """Close the conversation (if still open) and, when the lead points at it, clear the pointer so
         the lead's next message opens a new conversation."""
-        key = {
-            "pk": {"S": conversation_pk(conversation.account_id, conversation.conversation_id)},
-            "sk": {"S": "CONV"},
-        }
+        key = conversation_key(conversation.account_id, conversation.conversation_id)
         items: list[dict[str, Any]] = [
             {
                 "Update": {
@@ -317,30 +318,21 @@ class DynamoConversationStore(TableAdapter):
         return commit(self._db, items, "close conversation")
 
     def mark_unreachable(self, conversation: Conversation, reason: str, at: str) -> None:
-        key = {
-            "pk": {"S": conversation_pk(conversation.account_id, conversation.conversation_id)},
-            "sk": {"S": "CONV"},
-        }
-        with storage_errors("update conversation"):
-            self._db.update_item(
-                TableName=self._table,
-                Key=key,
-                UpdateExpression="SET unreachableAt = :at, unreachableReason = :reason",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":at": {"S": at}, ":reason": {"S": reason}},
-            )
+        values = {":at": {"S": at}, ":reason": {"S": reason}}
+        self._set(conversation, "unreachableAt = :at, unreachableReason = :reason", values)
 
     def set_auto_reply(self, conversation: Conversation, enabled: bool) -> None:
-        key = {
-            "pk": {"S": conversation_pk(conversation.account_id, conversation.conversation_id)},
-            "sk": {"S": "CONV"},
-        }
+        self._set(conversation, "autoReply = :on", {":on": {"BOOL": enabled}})
+
+    def _set(self, conversation: Conversation, assignments: str, values: dict[str, Any]) -> None:
+        """SET `assignments` on the stored conversation (which must exist)."""
         with storage_errors("update conversation"):
             self._db.update_item(
                 TableName=self._table,
-                Key=key,
-                UpdateExpression="SET autoReply = :on",
-                ExpressionAttributeValues={":on": {"BOOL": enabled}},
+                Key=conversation_key(conversation.account_id, conversation.conversation_id),
+                UpdateExpression=f"SET {assignments}",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=values,
             )
 
     def list_conversations(
@@ -447,7 +439,7 @@ class DynamoConversationStore(TableAdapter):
         return {
             "Update": {
                 "TableName": self._table,
-                "Key": {"pk": {"S": conversation_pk(account_id, conversation_id)}, "sk": {"S": "CONV"}},
+                "Key": conversation_key(account_id, conversation_id),
                 # A lead who writes can be written to again.
                 "UpdateExpression": (
                     "SET lastActivityAt = :at, gsi1sk = :order ADD messageCount :one "
