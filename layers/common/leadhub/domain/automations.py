@@ -6,7 +6,6 @@ import re
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from leadhub.errors import Conflict, FieldError, InvalidRequest, NotFound
 from leadhub.ids import sortable_id
@@ -139,6 +138,8 @@ def _check_hours(kind: AutomationKind, hours: OpeningHours | None) -> None:
         raise InvalidRequest(
             "Invalid automation", [FieldError("hours", "out_of_hours needs its opening hours")]
         )
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only out-of-hours automations need it
+
     problems = []
     try:
         ZoneInfo(hours.timezone)

@@ -7,8 +7,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 MAX_PATTERN_CHARS = 200
 MAX_REPLY_CHARS = 4096
@@ -43,6 +45,9 @@ class OpeningHours:
         return max(ends, default=None)
 
     def _windows_around(self, at: datetime) -> list[tuple[datetime, datetime]]:
+        # Imported here: only accounts with opening hours need it, not every worker's cold start.
+        from zoneinfo import ZoneInfo
+
         zone = ZoneInfo(self.timezone)
         today = at.astimezone(zone).date()
         # A week back covers the last closing before `at` even with a single opening day.
