@@ -13,7 +13,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -95,3 +96,15 @@ class StackProcess:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+@contextmanager
+def running_stack(state_dir: Path, env: Mapping[str, str]) -> Iterator[StackProcess]:
+    """`make run` with `env`, its output in state_dir/stack.log, stopped (Ctrl-C) on exit."""
+    with (state_dir / "stack.log").open("wb") as log:
+        process = StackProcess(state_dir, env=env, log=log)
+        process.start()
+        try:
+            yield process
+        finally:
+            process.stop()

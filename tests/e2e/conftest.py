@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from local.fake_providers import FakeGraphApi, FakeResendApi, FakeTelegramBotApi
-from tests.stack_process import StackProcess
+from tests.stack_process import StackProcess, running_stack
 
 # Short enough that the token-rotation test waits seconds, not the default minute.
 TOKEN_CACHE_SECONDS = 2
@@ -69,19 +69,13 @@ def stack(
     resend: FakeResendApi,
 ) -> Iterator[StackProcess]:
     state_dir = tmp_path_factory.mktemp("leadhub-state")
-    log_path = state_dir / "stack.log"
     providers = (
         f"GraphApiBaseUrl={graph.base_url} TelegramApiBaseUrl={telegram_api.url} "
         f"ResendApiBaseUrl={resend.url} ResendReceivingDomain={RECEIVING_DOMAIN}"
     )
     env = {**STACK_ENV, "LEADHUB_PARAMETERS": f"{STACK_ENV['LEADHUB_PARAMETERS']} {providers}"}
-    with log_path.open("wb") as log:
-        process = StackProcess(state_dir, env=env, log=log)
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+    with running_stack(state_dir, env) as process:
+        yield process
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.e2e.conftest import wait_until
 from tests.receiver import Receiver
-from tests.stack_process import StackProcess
+from tests.stack_process import StackProcess, running_stack
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +30,8 @@ def faked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
         "ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
         "CONVERSATION_RETRY_SCHEDULE": "0s,1s",  # a failing provider is given up on within seconds
     }
-    with (state_dir / "stack.log").open("wb") as log:
-        process = StackProcess(state_dir, env=env, log=log)
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+    with running_stack(state_dir, env) as process:
+        yield process
 
 
 def sent(http: httpx.Client, simulate_url: str) -> list[dict[str, Any]]:
