@@ -41,6 +41,7 @@ class Pipeline:
     account: Account
     bot_api: FakeTelegramBotApi
     webhook: ModuleType
+    fanout: ModuleType
     worker: ModuleType
     secret: str
     seen: int = 0
@@ -75,8 +76,7 @@ class Pipeline:
 
     def fan_out(self) -> None:
         records = stream_records(self.stack)
-        fanout = self.stack.load_function("EventFanoutFunction")
-        result = fanout.lambda_handler(
+        result = self.fanout.lambda_handler(
             stream_event(records[self.seen :], self.stack.stream_arn), LambdaContext()
         )
         assert result["batchItemFailures"] == []
@@ -149,6 +149,7 @@ def pipeline_with(stack: Stack, bot_api: FakeTelegramBotApi, **worker_env: str) 
         account,
         bot_api,
         webhook=stack.load_function("TelegramWebhookFunction"),
+        fanout=stack.load_function("EventFanoutFunction"),
         worker=stack.load_function(
             "ConversationWorkerFunction", TELEGRAM_API_BASE_URL=bot_api.url, **worker_env
         ),
