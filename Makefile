@@ -6,7 +6,7 @@ SAM_VENV ?= .venv-sam
 # sam build (no container) needs the function runtime's interpreter on PATH.
 PY313_DIR := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
 
-.PHONY: setup run test unit integration e2e lint format invoke bench validate build clean
+.PHONY: setup run test unit integration e2e lint format invoke bench validate build clean botocore-data
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -45,6 +45,10 @@ format: setup
 ##   make invoke FUNCTION=LeadWebhookFunction EVENT=events/lead_webhook/new-lead.json
 invoke: setup
 	@$(PY) -m local.invoke $(FUNCTION) $(EVENT)
+
+## Regenerate the layer's botocore model bundle (after changing botocore's pin or the operations we call).
+botocore-data: setup
+	$(PY) -m local.botocore_data
 
 ## Benchmarks (not part of `make test`); each prints JSON.
 bench: setup
