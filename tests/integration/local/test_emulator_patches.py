@@ -9,10 +9,16 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
+from moto.core.responses import ActionResult
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
-from local.emulator_main import get_records_dumped_directly, query_reading_one_partition
+from local.emulator_main import (
+    get_records_dumped_directly,
+    item_results_dumped_directly,
+    query_reading_one_partition,
+)
 from tests.integration.conftest import fake_aws_environment, shared_clients
 
 TABLE = "patched"
@@ -24,29 +30,34 @@ def clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     fake_aws_environment(monkeypatch)
     with mock_aws():
         factory = shared_clients()
-        factory.client("dynamodb").create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "gsi1pk", "gsi1sk")
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "gsi1",
-                    "KeySchema": [
-                        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )
+        create_table(factory.client("dynamodb"), TABLE)
         yield factory
+
+
+def create_table(db: Any, name: str) -> None:
+    db.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": attribute, "AttributeType": "S"}
+            for attribute in ("pk", "sk", "gsi1pk", "gsi1sk")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "gsi1",
+                "KeySchema": [
+                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
 
 
 def every_attribute_type(rng: random.Random) -> dict[str, Any]:
@@ -65,7 +76,7 @@ def every_attribute_type(rng: random.Random) -> dict[str, Any]:
     }
 
 
-def fill(db: Any, rng: random.Random) -> None:
+def fill(db: Any, rng: random.Random, table: str = TABLE) -> list[dict[str, Any]]:
     """Items spread over several partitions (some in the index), then updates and deletes, so that the
     stream has INSERT, MODIFY and REMOVE records with every attribute type."""
     keys = []
@@ -75,17 +86,18 @@ def fill(db: Any, rng: random.Random) -> None:
         item = {"pk": {"S": pk}, "sk": {"S": sk}, **every_attribute_type(rng)}
         if number % 3 == 0:
             item |= {"gsi1pk": {"S": f"PHONE#{number % 4}"}, "gsi1sk": {"S": sk}}
-        db.put_item(TableName=TABLE, Item=item)
+        db.put_item(TableName=table, Item=item)
         keys.append({"pk": item["pk"], "sk": item["sk"]})
     for key in rng.sample(keys, 20):
         db.update_item(
-            TableName=TABLE,
+            TableName=table,
             Key=key,
             UpdateExpression="SET score = :s",
             ExpressionAttributeValues={":s": {"N": "99"}},
         )
     for key in rng.sample(keys, 10):
-        db.delete_item(TableName=TABLE, Key=key)
+        db.delete_item(TableName=table, Key=key)
+    return keys
 
 
 QUERIES: list[dict[str, Any]] = [
@@ -187,3 +199,109 @@ def test_stream_records_are_answered_as_moto_answers_them(
 
     monkeypatch.setattr(DynamoDBStreamsHandler, "get_records", get_records_dumped_directly)
     assert stream_pages(streams, stream_arn, 40) == expected
+
+
+def item_requests(db: Any, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every item request the app makes (and a few it does not), reads and writes, with their answers."""
+    missing = {"pk": {"S": "ACCOUNT#none"}, "sk": {"S": "LEAD#none"}}
+    some = keys[:25]
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("get_item", {"Key": keys[0], "ConsistentRead": True}),
+        ("get_item", {"Key": missing}),
+        (
+            "get_item",
+            {
+                "Key": keys[1],
+                "ProjectionExpression": "sk, custom.#s",
+                "ExpressionAttributeNames": {"#s": "source"},
+            },
+        ),
+        ("batch_get_item", {"RequestItems": {table: {"Keys": [*some, missing], "ConsistentRead": True}}}),
+        (
+            "transact_get_items",
+            {"TransactItems": [{"Get": {"TableName": table, "Key": k}} for k in some[:5]]},
+        ),
+        ("scan", {"Limit": 30, "ReturnConsumedCapacity": "TOTAL"}),
+        ("query", {**QUERIES[0], "ReturnConsumedCapacity": "TOTAL"}),
+        ("query", {**QUERIES[4]}),
+        ("put_item", {"Item": {**keys[2], "name": {"S": "New"}}, "ReturnValues": "ALL_OLD"}),
+        ("put_item", {"Item": {"pk": {"S": "ACCOUNT#new"}, "sk": {"S": "LEAD#1"}, "n": {"N": "1"}}}),
+        (
+            "update_item",
+            {
+                "Key": keys[3],
+                "UpdateExpression": "SET score = score + :one, tags = :t REMOVE nothing",
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":t": {"SS": ["z"]}},
+                "ReturnValues": "ALL_NEW",
+            },
+        ),
+        (
+            "update_item",
+            {
+                "Key": keys[4],
+                "UpdateExpression": "SET active = :f",
+                "ExpressionAttributeValues": {":f": {"BOOL": False}},
+                "ReturnValues": "UPDATED_OLD",
+            },
+        ),
+        ("delete_item", {"Key": keys[5], "ReturnValues": "ALL_OLD"}),
+        ("delete_item", {"Key": missing}),
+        (
+            "transact_write_items",
+            {
+                "TransactItems": [
+                    {"Put": {"TableName": table, "Item": {"pk": {"S": "ACCOUNT#t"}, "sk": {"S": "A#1"}}}},
+                    {"Delete": {"TableName": table, "Key": keys[6]}},
+                ]
+            },
+        ),
+        ("batch_write_item", {"RequestItems": {table: [{"DeleteRequest": {"Key": keys[7]}}]}}),
+    ]
+    answered = []
+    for operation, request in calls:
+        if operation not in (
+            "batch_get_item",
+            "transact_get_items",
+            "transact_write_items",
+            "batch_write_item",
+        ):
+            request = {"TableName": table, **request}
+        answer = getattr(db, operation)(**request)
+        answer.pop("ResponseMetadata")
+        if operation == "batch_get_item":  # in no particular order
+            answer["Responses"][table].sort(key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
+        answered.append({operation: answer})
+    return answered
+
+
+def test_item_requests_are_answered_as_moto_answers_them(
+    clients: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = clients.client("dynamodb")
+    create_table(db, "plain")
+    expected = item_requests(db, "plain", fill(db, random.Random(13), "plain"))
+    assert {"Item"} <= set(expected[0]["get_item"]) and expected[3]["batch_get_item"]["Responses"]["plain"]
+
+    monkeypatch.setattr(DynamoHandler, "serialized", item_results_dumped_directly(DynamoHandler.serialized))
+    generic = []
+    execute_result = ActionResult.execute_result
+
+    def spied(self: ActionResult, context: Any) -> Any:
+        generic.append(context.operation_model.name)
+        return execute_result(self, context)
+
+    monkeypatch.setattr(ActionResult, "execute_result", spied)
+    create_table(db, "patched-twin")
+    answers = item_requests(db, "patched-twin", fill(db, random.Random(13), "patched-twin"))
+
+    assert answers == _renamed(expected, {"plain": "patched-twin"})
+    assert generic == ["CreateTable"]  # every item request was dumped directly
+
+
+def _renamed(value: Any, names: dict[str, str]) -> Any:
+    """`value` with the table names in it replaced (keys and ConsumedCapacity's TableName)."""
+    if isinstance(value, dict):
+        return {names.get(k, k): _renamed(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(v, names) for v in value]
+    return names.get(value, value) if isinstance(value, str) else value
