@@ -75,6 +75,7 @@ class FakeProviderApi:
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True
+            request_queue_size = 64  # workers open connections in bursts; the default backlog is 5
 
         self._server = Server(("127.0.0.1", port), Handler)
         self.route("GET", r"/_sent", self._sent_matching)

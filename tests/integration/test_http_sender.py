@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import pytest
+from urllib3.exceptions import NewConnectionError
 
 from leadhub.adapters import http_sender
 from leadhub.adapters.dns_resolver import SystemResolver
@@ -53,6 +53,11 @@ class Receiver:
     @property
     def port(self) -> int:
         return self.server.server_address[1]
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64  # a burst of concurrent connects must not overflow the listen backlog (5)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -116,9 +121,10 @@ def drip_headers(handler: BaseHTTPRequestHandler) -> None:
 def start_receiver() -> Iterator[Callable[..., Receiver]]:
     servers: list[ThreadingHTTPServer] = []
 
-    def start(behaviour: Behaviour, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> Receiver:
-        server = ThreadingHTTPServer((host, 0), _Handler)
-        server.daemon_threads = True
+    def start(
+        behaviour: Behaviour, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None, port: int = 0
+    ) -> Receiver:
+        server = _Server((host, port), _Handler)
         if tls is not None:
             server.socket = tls.wrap_socket(server.socket, server_side=True)
         receiver = Receiver(server, behaviour)
@@ -254,30 +260,43 @@ def test_the_connection_goes_to_the_checked_address_with_the_real_host_header(st
 
 def test_the_shared_client_cannot_connect_anywhere_without_a_checked_pin(start_receiver) -> None:
     receiver = start_receiver(respond(200))
-    with pytest.raises(httpx.ConnectError, match="no checked address"):
-        http_sender._default_client().post(f"http://127.0.0.1:{receiver.port}/")
+    with pytest.raises(NewConnectionError, match="no checked address"):
+        http_sender._default_pools().request("POST", f"http://127.0.0.1:{receiver.port}/", retries=False)
     assert receiver.connections == 0
 
     # Nor reuse a kept-alive connection that a checked send left in the pool.
     assert post(loopback_target(receiver)).status == 200
-    with pytest.raises(httpx.NetworkError, match="no checked address"):
-        http_sender._default_client().post(f"http://127.0.0.1:{receiver.port}/")
+    with pytest.raises(NewConnectionError, match="no checked address"):
+        http_sender._default_pools().request("POST", f"http://127.0.0.1:{receiver.port}/", retries=False)
     assert len(receiver.seen) == 1
 
 
-def test_a_cold_batch_creates_one_shared_client(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_kept_alive_connection_serves_only_a_pin_holding_its_address(start_receiver) -> None:
+    # One name, one pool ("localhost:port"); its address moves from 127.0.0.1 to 127.0.0.2 (same port).
+    old = start_receiver(respond(200))
+    new = start_receiver(respond(200), host="127.0.0.2", port=old.port)
+    url = f"http://localhost:{old.port}/hook"
+
+    assert post(check_webhook_url(url, FakeResolver(["127.0.0.1"]), allow_private=True)).status == 200
+    moved = post(check_webhook_url(url, FakeResolver(["127.0.0.2"]), allow_private=True))
+
+    assert (moved.status, moved.remote_address) == (200, "127.0.0.2")
+    assert (len(old.seen), len(new.seen)) == (1, 1)  # not sent on the kept-alive connection to the old one
+
+
+def test_a_cold_batch_creates_one_shared_tls_context(monkeypatch: pytest.MonkeyPatch) -> None:
     created: list[ssl.SSLContext] = []
 
     def counted_ssl_context() -> ssl.SSLContext:
         created.append(ssl.create_default_context())
-        time.sleep(0.05)  # loading the CA bundle takes a while: the other threads ask meanwhile
+        time.sleep(0.05)  # loading the CA store takes a while: the other threads ask meanwhile
         return created[-1]
 
-    monkeypatch.setattr(http_sender, "_shared_client", None)
-    monkeypatch.setattr(http_sender.httpx, "create_ssl_context", counted_ssl_context)
+    monkeypatch.setattr(http_sender, "_shared_tls", None)
+    monkeypatch.setattr(http_sender, "_create_tls_context", counted_ssl_context)
     with ThreadPoolExecutor(10) as pool:
-        clients = list(pool.map(lambda _: http_sender._default_client(), range(10)))
-    assert len(created) == 1 and all(c is clients[0] for c in clients)
+        contexts = list(pool.map(lambda _: http_sender._default_tls_context(), range(10)))
+    assert len(created) == 1 and all(c is contexts[0] for c in contexts)
 
 
 def test_kept_alive_connections_are_reused_and_concurrent_sends_do_not_serialise(start_receiver) -> None:
@@ -410,7 +429,7 @@ def _ipv6_loopback_available() -> bool:
 
 @pytest.mark.skipif(not _ipv6_loopback_available(), reason="no IPv6 loopback here")
 def test_an_ipv6_literal_target_is_pinned_to_itself(start_receiver) -> None:
-    class V6Server(ThreadingHTTPServer):
+    class V6Server(_Server):
         address_family = socket.AF_INET6
 
     server = V6Server(("::1", 0), _Handler)

@@ -7,6 +7,7 @@ import io
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -337,6 +338,10 @@ def test_function_may_set_its_own_request_id_header(client: httpx.Client, invoke
 def test_access_log_shows_route_keys_not_raw_paths(client: httpx.Client, log: io.StringIO) -> None:
     client.post("/api/webhooks/leads/secret-token-value", content=b"{}")
     client.get("/nowhere")
+    # The server writes a request's access line after sending its response: wait for the last one.
+    deadline = time.monotonic() + 5
+    while "[api] GET (-) -> 404" not in log.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
     text = log.getvalue()
     assert "[api] POST /api/webhooks/leads/{token} -> 200" in text
     assert "[api] GET (-) -> 404" in text

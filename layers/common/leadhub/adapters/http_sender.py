@@ -4,25 +4,42 @@ The caller checks the target right before every send (`check_webhook_url`: a fre
 save-time rules, so a name rebound to a private address is refused) and hands over the `SafeTarget`;
 the sender resolves nothing itself and connects only to its addresses. The request keeps the real URL,
 so the Host header, TLS SNI and certificate verification all use the real host name, and the connection
-pool is keyed by that name. Only the TCP connect is redirected: a network backend dials the addresses
-pinned for the current request. Redirects are never followed, proxies from the environment are ignored,
-every socket operation is bounded by the request's total deadline, and at most MAX_SNIPPET_BYTES of the
+pool is keyed by that name. Only the TCP connect is redirected: the connection dials the addresses
+pinned for the current request, and a kept-alive connection is used again only by a request whose pin
+holds the address it is connected to. Redirects are never followed, proxies are never used, the
+request's total deadline bounds everything (a watchdog shuts the connection down when it passes, so a
+server dripping its answer byte by byte cannot hold a sender), and at most MAX_SNIPPET_BYTES of the
 response body are read.
+
+urllib3 (botocore's HTTP stack, loaded anyway) rather than httpx: importing httpx and building its
+client cost ~90 ms of the delivery worker's cold start; urllib3 builds the one shared TLS context
+(system CA store) on the first HTTPS connection.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import http.client
+import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
-import httpcore
-import httpx
+import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
 
 from leadhub.domain.url_safety import (
     DEFAULT_USER_AGENT,
@@ -32,141 +49,138 @@ from leadhub.domain.url_safety import (
     SafeTarget,
 )
 
-POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
+MAX_CONNECTIONS_PER_HOST = 20  # kept alive per host; a busier host gets extra ones, closed after use
+MAX_HOSTS = 100  # host pools kept
 # Set by us, never by the caller's custom headers.
 _MANAGED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "accept-encoding"})
 _MAX_DETAIL_CHARS = 200
+_READ_CHUNK = 1024
 
 
-@dataclass(frozen=True, slots=True)
 class _Pin:
-    """Where the current request may connect, and when it must be over."""
+    """Where the current request may connect, when it must be over, and the sockets it is using (shut
+    down by the watchdog at the deadline)."""
 
-    host: str
-    addresses: tuple[str, ...]
-    deadline: float  # time.monotonic()
+    __slots__ = ("addresses", "deadline", "expired", "host", "sockets")
 
-    def remaining(self, timeout: float | None) -> float:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise httpcore.ReadTimeout("the request's total timeout elapsed")
-        return left if timeout is None else min(timeout, left)
+    def __init__(self, host: str, addresses: tuple[str, ...], deadline: float) -> None:
+        self.host = host
+        self.addresses = addresses
+        self.deadline = deadline  # time.monotonic()
+        self.expired = False
+        self.sockets: list[socket.socket] = []
+
+    def remaining(self) -> float:
+        return max(self.deadline - time.monotonic(), 0.001)
+
+    def expire(self) -> None:
+        self.expired = True
+        for sock in list(self.sockets):
+            # socket.socket's own shutdown: for TLS, SSLSocket's would also drop its TLS state.
+            with contextlib.suppress(OSError):  # closed meanwhile, or detached by the TLS wrapping
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 # Per request (contextvars are per thread), so concurrent sends from a thread pool never share a pin.
 _current_pin: contextvars.ContextVar[_Pin | None] = contextvars.ContextVar("leadhub_http_pin", default=None)
 
 
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connection whose reads and writes never outlast the deadline of the request using it, and which
-    only a checked request may use (a kept-alive connection is not a way around the check)."""
-
-    def __init__(self, stream: httpcore.NetworkStream) -> None:
-        self._stream = stream
-
-    def _timeout(self, timeout: float | None, unpinned: type[httpcore.NetworkError]) -> float:
-        pin = _current_pin.get()
-        if pin is None:
-            raise unpinned("no checked address for this request")
-        return pin.remaining(timeout)
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, self._timeout(timeout, httpcore.ReadError))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, self._timeout(timeout, httpcore.WriteError))
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        tls = self._stream.start_tls(
-            ssl_context, server_hostname, self._timeout(timeout, httpcore.ConnectError)
-        )
-        return _DeadlineStream(tls)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
+def _pin_for(connection: HTTPConnection) -> _Pin:
+    pin = _current_pin.get()
+    if pin is None or pin.host != connection.host.strip("[]"):
+        raise NewConnectionError(connection, f"no checked address for {connection.host}")
+    return pin
 
 
-class _PinnedBackend(httpcore.NetworkBackend):
-    """Dials the addresses checked for the current request; refuses any connection without a pin."""
-
-    def __init__(self) -> None:
-        self._system = httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        pin = _current_pin.get()
-        if pin is None or pin.host != host.strip("[]"):
-            raise httpcore.ConnectError(f"no checked address for {host}")
-        last_error: Exception | None = None
+class _PinnedConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        pin = _pin_for(self)
+        last_error: OSError | None = None
         # A name with several addresses: try the next (also checked) one if one cannot be reached.
         for address in pin.addresses:
             try:
-                stream = self._system.connect_tcp(
-                    address, port, pin.remaining(timeout), local_address, socket_options
-                )
-            except httpcore.ConnectError as exc:
+                sock = socket.create_connection((address, self.port), timeout=pin.remaining())
+            except TimeoutError as exc:
+                raise ConnectTimeoutError(self, f"Connection to {self.host} timed out") from exc
+            except OSError as exc:
                 last_error = exc
                 continue
-            return _DeadlineStream(stream)
-        raise last_error or httpcore.ConnectError(f"no address to connect to for {host}")
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            pin.sockets.append(sock)  # a TLS handshake that outlasts the deadline is cut too
+            return sock
+        raise NewConnectionError(self, f"Failed to establish a new connection: {last_error}")
 
-    def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        raise httpcore.ConnectError("unix sockets are not webhook targets")
+    def connect(self) -> None:
+        super().connect()
+        _pin_for(self).sockets.append(self.sock)  # the TLS socket, once wrapped
 
-    def sleep(self, seconds: float) -> None:
-        self._system.sleep(seconds)
-
-
-class _PinnedTransport(httpx.HTTPTransport):
-    def __init__(self, ssl_context: ssl.SSLContext) -> None:
-        super().__init__(verify=ssl_context, trust_env=False, http1=True, http2=False, limits=POOL_LIMITS)
-        # httpx does not expose the network backend; the pool is rebuilt with the same settings plus ours.
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=POOL_LIMITS.max_connections,
-            max_keepalive_connections=POOL_LIMITS.max_keepalive_connections,
-            keepalive_expiry=POOL_LIMITS.keepalive_expiry,
-            http1=True,
-            http2=False,
-            retries=0,
-            network_backend=_PinnedBackend(),
-        )
+    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        pin = _pin_for(self)
+        if self.sock is not None:  # kept alive: only for a request whose pin holds its address
+            try:
+                peer = self.sock.getpeername()[0]
+            except OSError:
+                peer = None
+            if peer not in pin.addresses:
+                self.close()  # connects afresh, to a pinned address
+            else:
+                pin.sockets.append(self.sock)
+        super().request(*args, **kwargs)
 
 
-def _new_client(ssl_context: ssl.SSLContext) -> httpx.Client:
-    return httpx.Client(
-        transport=_PinnedTransport(ssl_context), follow_redirects=False, trust_env=False, timeout=15.0
-    )
+class _PinnedHTTPSConnection(_PinnedConnection, HTTPSConnection):
+    pass
 
 
-_shared_client: httpx.Client | None = None
-_creating_client = threading.Lock()
+class _PinnedPool(HTTPConnectionPool):
+    ConnectionCls = _PinnedConnection
 
 
-def _default_client() -> httpx.Client:
-    """One client per execution environment, so warm invocations reuse connections. Created under a
-    lock: the threads of a cold batch all ask for it at once, and each would load the CA bundle."""
-    global _shared_client
-    with _creating_client:
-        if _shared_client is None:
-            _shared_client = _new_client(httpx.create_ssl_context())
-        return _shared_client
+class _PinnedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PinnedHTTPSConnection
+
+
+_tls_lock = threading.Lock()
+_shared_tls: ssl.SSLContext | None = None
+_create_tls_context = ssl.create_default_context  # the system CA store
+
+
+def _default_tls_context() -> ssl.SSLContext:
+    """One per execution environment, made on the first HTTPS send. Under a lock: the threads of a cold
+    batch all ask at once, and each would load the CA store."""
+    global _shared_tls
+    with _tls_lock:
+        if _shared_tls is None:
+            _shared_tls = _create_tls_context()
+        return _shared_tls
+
+
+class _PinnedPools(urllib3.PoolManager):
+    def __init__(self, ssl_context: ssl.SSLContext | None) -> None:
+        super().__init__(num_pools=MAX_HOSTS, maxsize=MAX_CONNECTIONS_PER_HOST, block=False, retries=False)
+        self.pool_classes_by_scheme = {"http": _PinnedPool, "https": _PinnedHTTPSPool}
+        self._ssl_context = ssl_context
+
+    def _new_pool(
+        self, scheme: str, host: str, port: int, request_context: dict[str, Any] | None = None
+    ) -> Any:
+        if scheme == "https":
+            request_context = dict(request_context or self.connection_pool_kw)
+            request_context["ssl_context"] = self._ssl_context or _default_tls_context()
+        return super()._new_pool(scheme, host, port, request_context)
+
+
+_shared_pools: _PinnedPools | None = None
+_creating_pools = threading.Lock()
+
+
+def _default_pools() -> _PinnedPools:
+    """One per execution environment, so warm invocations reuse connections."""
+    global _shared_pools
+    with _creating_pools:
+        if _shared_pools is None:
+            _shared_pools = _PinnedPools(None)
+        return _shared_pools
 
 
 class PinnedHttpSender:
@@ -177,52 +191,69 @@ class PinnedHttpSender:
     ) -> None:
         self._ssl_context = ssl_context
         self._user_agent = user_agent
-        self._own_client: httpx.Client | None = None
+        self._own_pools: _PinnedPools | None = None
 
     @property
-    def _client(self) -> httpx.Client:
+    def _pools(self) -> _PinnedPools:
         if self._ssl_context is None:
-            return _default_client()
-        if self._own_client is None:  # created on first use, like the shared one
-            self._own_client = _new_client(self._ssl_context)
-        return self._own_client
+            return _default_pools()
+        if self._own_pools is None:  # created on first use, like the shared ones
+            self._own_pools = _PinnedPools(self._ssl_context)
+        return self._own_pools
 
     def post(
         self, target: SafeTarget, body: bytes, headers: Mapping[str, str], timeout_s: float
     ) -> HttpOutcome:
         started = time.monotonic()
-        deadline = started + timeout_s
-
-        def outcome(error_class: HttpErrorClass, detail: str, remote: str | None = None) -> HttpOutcome:
-            return HttpOutcome(
-                status=None,
-                duration_ms=_elapsed_ms(started),
-                error_class=error_class,
-                error_detail=detail[:_MAX_DETAIL_CHARS],
-                remote_address=remote,
-            )
-
+        pin = _Pin(target.host, target.addresses, started + timeout_s)
         request_headers = {"User-Agent": self._user_agent, "Accept-Encoding": "identity"}
         request_headers |= {k: v for k, v in headers.items() if k.lower() not in _MANAGED_HEADERS}
+        watchdog = threading.Timer(timeout_s, pin.expire)
+        watchdog.daemon = True
         remote: str | None = None
-        with _pinned(_Pin(target.host, target.addresses, deadline)):
+        complete = False
+        with _pinned(pin):
+            watchdog.start()
             try:
-                timeout = httpx.Timeout(max(deadline - time.monotonic(), 0.001))
-                with self._client.stream(
-                    "POST", target.url, content=body, headers=request_headers, timeout=timeout
-                ) as response:
+                response = self._pools.request(
+                    "POST",
+                    target.url,
+                    body=body,
+                    headers=request_headers,
+                    timeout=urllib3.Timeout(connect=timeout_s, read=timeout_s),
+                    redirect=False,
+                    retries=False,
+                    preload_content=False,
+                    decode_content=False,
+                )
+                try:
                     remote = _remote_address(response)
-                    snippet = _read_snippet(response.iter_raw())
-                    return HttpOutcome(
-                        status=response.status_code,
-                        headers={k.lower(): v for k, v in _joined_headers(response.headers.multi_items())},
+                    snippet, complete = _read_snippet(response)
+                    outcome = HttpOutcome(
+                        status=response.status,
+                        headers=dict(_joined_headers(response.headers.items())),
                         body_snippet=snippet,
                         duration_ms=_elapsed_ms(started),
                         remote_address=remote,
                     )
-            except httpx.HTTPError as exc:
-                error_class, detail = classify_error(exc)
-                return outcome(error_class, detail, remote)
+                finally:
+                    if not complete:  # the rest is never read: the connection cannot be used again
+                        response.close()
+                    response.release_conn()
+                return outcome
+            except (HTTPError, OSError) as exc:
+                error_class, detail = (
+                    (HttpErrorClass.TIMEOUT, "timed out") if pin.expired else classify_error(exc)
+                )
+                return HttpOutcome(
+                    status=None,
+                    duration_ms=_elapsed_ms(started),
+                    error_class=error_class,
+                    error_detail=detail[:_MAX_DETAIL_CHARS],
+                    remote_address=remote,
+                )
+            finally:
+                watchdog.cancel()
 
 
 @contextmanager
@@ -234,17 +265,18 @@ def _pinned(pin: _Pin) -> Iterator[None]:
         _current_pin.reset(token)
 
 
-def _read_snippet(chunks: Iterator[bytes]) -> bytes:
-    """At most MAX_SNIPPET_BYTES of the body; the rest is never read (the connection is dropped)."""
+def _read_snippet(response: urllib3.BaseHTTPResponse) -> tuple[bytes, bool]:
+    """At most MAX_SNIPPET_BYTES of the body, and whether that was all of it."""
     snippet = b""
-    for chunk in chunks:
-        snippet += chunk[: MAX_SNIPPET_BYTES - len(snippet)]
-        if len(snippet) >= MAX_SNIPPET_BYTES:
-            break
-    return snippet
+    while len(snippet) < MAX_SNIPPET_BYTES:
+        chunk = response.read(min(_READ_CHUNK, MAX_SNIPPET_BYTES - len(snippet)))
+        if not chunk:
+            return snippet, True
+        snippet += chunk
+    return snippet, response.read(1) == b""
 
 
-def _joined_headers(items: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+def _joined_headers(items: Iterator[tuple[str, str]]) -> Iterator[tuple[str, str]]:
     merged: dict[str, str] = {}
     for name, value in items:
         key = name.lower()
@@ -252,38 +284,49 @@ def _joined_headers(items: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
     return iter(merged.items())
 
 
-def _remote_address(response: httpx.Response) -> str | None:
-    stream = response.extensions.get("network_stream")
-    server_addr = stream.get_extra_info("server_addr") if stream is not None else None
-    return str(server_addr[0]) if server_addr else None
+def _remote_address(response: urllib3.BaseHTTPResponse) -> str | None:
+    connection = getattr(response, "connection", None)
+    sock = getattr(connection, "sock", None)
+    try:
+        return str(sock.getpeername()[0]) if sock is not None else None
+    except OSError:
+        return None
 
 
-def classify_error(exc: httpx.HTTPError) -> tuple[HttpErrorClass, str]:
+def classify_error(exc: BaseException) -> tuple[HttpErrorClass, str]:
     """The delivery-log error class for a failed attempt, with a short description."""
     causes = list(_causes(exc))
     detail = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.TimeoutException):
+    if any(isinstance(c, ReadTimeoutError | ConnectTimeoutError | TimeoutError) for c in causes) and not any(
+        isinstance(c, NewConnectionError) for c in causes
+    ):
         return HttpErrorClass.TIMEOUT, "timed out"
-    if any(isinstance(c, ssl.SSLError | ssl.CertificateError) for c in causes):
+    if any(isinstance(c, SSLError | ssl.SSLError | ssl.CertificateError) for c in causes):
         return HttpErrorClass.TLS_ERROR, detail
+    if isinstance(exc, NewConnectionError):
+        return HttpErrorClass.CONNECT_ERROR, detail
+    if any(isinstance(c, http.client.RemoteDisconnected) for c in causes):  # before: it is a reset too
+        return HttpErrorClass.RESET, "the server closed the connection without a response"
     if any(isinstance(c, ConnectionResetError | BrokenPipeError | ConnectionAbortedError) for c in causes):
         return HttpErrorClass.RESET, "connection reset by the server"
-    if isinstance(exc, httpx.ConnectError):
-        return HttpErrorClass.CONNECT_ERROR, detail
-    if isinstance(exc, httpx.RemoteProtocolError):
-        if "disconnected" in detail.lower():
-            return HttpErrorClass.RESET, "the server closed the connection without a response"
+    if isinstance(exc, ProtocolError):
         return HttpErrorClass.PROTOCOL_ERROR, detail
     return HttpErrorClass.NETWORK_ERROR, detail
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc`, its causes and contexts, and exceptions carried in its arguments (urllib3's ProtocolError
+    carries the socket error that way)."""
     seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
         seen.add(id(current))
         yield current
-        current = current.__cause__ or current.__context__
+        pending += [a for a in current.args if isinstance(a, BaseException)]
+        pending += [c for c in (current.__cause__, current.__context__) if c is not None]
 
 
 def _elapsed_ms(started: float) -> float:
