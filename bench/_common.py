@@ -246,6 +246,29 @@ class LoopbackReceiver:
 
 
 @contextmanager
+def receivers_process(count: int, delay_s: float) -> Iterator[list[str]]:
+    """`count` webhook endpoints answering 200 after `delay_s`, served by bench/loopback_receivers.py in a
+    process of their own; yields their URLs."""
+    import subprocess
+
+    script = Path(__file__).resolve().with_name("loopback_receivers.py")
+    process = subprocess.Popen(
+        [sys.executable, str(script), "--count", str(count), "--delay", str(delay_s)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        ports = json.loads(process.stdout.readline())["ports"]
+        yield [f"http://127.0.0.1:{port}/hooks" for port in ports]
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        process.wait(timeout=10)
+
+
+@contextmanager
 def local_stack() -> Iterator[LocalStack]:
     """Start the emulator, provision template.yaml into it, and stop it afterwards."""
     from local.cfn import Template

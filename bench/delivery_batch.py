@@ -30,7 +30,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from _common import LoopbackReceiver, emit, local_stack, log, summary
+from _common import emit, local_stack, log, receivers_process, summary
 
 BATCH = 10
 RESPONSE_DELAY_S = 0.100
@@ -65,7 +65,11 @@ def main() -> None:
     args = parser.parse_args()
 
     # The handler logs to stdout; keep stdout for the JSON result.
-    with local_stack() as stack, contextlib.redirect_stdout(sys.stderr):
+    with (
+        local_stack() as stack,
+        receivers_process(BATCH, RESPONSE_DELAY_S) as receiver_urls,
+        contextlib.redirect_stdout(sys.stderr),
+    ):
         function_id = "DeliveryWorkerFunction"
         os.environ.update(stack.environment(function_id))
         os.environ["ALLOW_PRIVATE_WEBHOOK_TARGETS"] = "true"  # loopback receivers, as in the local stack
@@ -98,7 +102,7 @@ def main() -> None:
         cipher = KmsCipher(os.environ["KMS_KEY_ID"], clients=stack.clients.client)
         log_writer = DynamoDeliveryLog(table, clients=stack.clients.client)
 
-        def new_endpoint(receiver: LoopbackReceiver) -> WebhookEndpoint:
+        def new_endpoint(url: str) -> WebhookEndpoint:
             endpoint_id = sortable_id("wep")
             stamp = to_iso(utc_now())
             secret = cipher.encrypt(new_endpoint_secret(), secret_context(OWNER, endpoint_id))
@@ -106,7 +110,7 @@ def main() -> None:
                 account_id=OWNER,
                 endpoint_id=endpoint_id,
                 name="Bench CRM",
-                url=receiver.url,
+                url=url,
                 secrets=(EndpointSecret(secret, stamp),),
                 created_at=stamp,
                 updated_at=stamp,
@@ -156,10 +160,9 @@ def main() -> None:
 
         counter: RequestCounter | None = None
         scenarios: dict[str, Any] = {}
-        receivers = [LoopbackReceiver(delay_s=RESPONSE_DELAY_S) for _ in range(BATCH)]
         layouts = {
-            "one_endpoint": [new_endpoint(receivers[0])],
-            "ten_endpoints": [new_endpoint(receiver) for receiver in receivers],
+            "one_endpoint": [new_endpoint(receiver_urls[0])],
+            "ten_endpoints": [new_endpoint(url) for url in receiver_urls],
         }
         for name, endpoints in layouts.items():
             times: list[float] = []

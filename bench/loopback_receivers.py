@@ -1,0 +1,59 @@
+"""Customers' webhook endpoints on loopback, in a process of their own: `count` HTTP servers on
+127.0.0.1 answering every POST with 200 after `delay` seconds. Prints one JSON line with their ports,
+then serves until its stdin closes (the benchmark holds the other end).
+
+A benchmark that runs a handler in its own process starts its receivers here, so that they do not
+compete with the handler's threads for one interpreter (a real endpoint is on another machine).
+
+Usage: python bench/loopback_receivers.py --count 10 --delay 0.1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+def serve(count: int, delay_s: float) -> list[ThreadingHTTPServer]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if delay_s:
+                time.sleep(delay_s)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 64  # a batch opens up to 10 connections at once; the default backlog is 5
+
+    servers = [Server(("127.0.0.1", 0), Handler) for _ in range(count)]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    return servers
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=1)
+    parser.add_argument("--delay", type=float, default=0.0)
+    args = parser.parse_args()
+    servers = serve(args.count, args.delay)
+    print(json.dumps({"ports": [s.server_address[1] for s in servers]}), flush=True)
+    sys.stdin.read()  # until the benchmark exits
+
+
+if __name__ == "__main__":
+    main()
