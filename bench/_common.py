@@ -201,40 +201,22 @@ class LocalStack:
 
 
 class LoopbackReceiver:
-    """A customer's webhook endpoint on loopback: answers every POST with 200 after `delay_s`."""
+    """A customer's webhook endpoint on loopback, in this process: answers every POST with 200 after
+    `delay_s`, and counts them."""
 
     def __init__(self, delay_s: float = 0.0) -> None:
         import threading
-        import time
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from loopback_receivers import receiver_server
 
         self.requests = 0
         lock = threading.Lock()
-        receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        def count() -> None:
+            with lock:
+                self.requests += 1
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if delay_s:
-                    time.sleep(delay_s)
-                with lock:
-                    receiver.requests += 1
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 64  # a batch opens up to 10 connections at once; the default backlog is 5
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = receiver_server(delay_s, count)
 
     @property
     def url(self) -> str:

@@ -15,11 +15,15 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
-def serve(count: int, delay_s: float) -> list[ThreadingHTTPServer]:
+def receiver_server(delay_s: float, on_request: Callable[[], None] = lambda: None) -> ThreadingHTTPServer:
+    """A started HTTP server on 127.0.0.1 (a free port) answering every POST with 200 after `delay_s`,
+    calling `on_request` for each."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -30,6 +34,7 @@ def serve(count: int, delay_s: float) -> list[ThreadingHTTPServer]:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if delay_s:
                 time.sleep(delay_s)
+            on_request()
             self.send_response(200)
             self.send_header("Content-Length", "2")
             self.end_headers()
@@ -39,10 +44,9 @@ def serve(count: int, delay_s: float) -> list[ThreadingHTTPServer]:
         daemon_threads = True
         request_queue_size = 64  # a batch opens up to 10 connections at once; the default backlog is 5
 
-    servers = [Server(("127.0.0.1", 0), Handler) for _ in range(count)]
-    for server in servers:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    return servers
+    server = Server(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def main() -> None:
@@ -50,7 +54,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--delay", type=float, default=0.0)
     args = parser.parse_args()
-    servers = serve(args.count, args.delay)
+    servers = [receiver_server(args.delay) for _ in range(args.count)]
     print(json.dumps({"ports": [s.server_address[1] for s in servers]}), flush=True)
     sys.stdin.read()  # until the benchmark exits
 
