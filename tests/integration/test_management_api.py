@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -578,6 +580,44 @@ class TestRequestRefusals(SharedStack):
 
 
 class TestOpenApi(SharedStack):
+    def test_each_route_module_loads_for_the_paths_it_serves(self, api: Api) -> None:
+        # A cold start imports only the route modules its path may need (app.ROUTE_MODULES); a route
+        # whose module the map does not name for its path would answer 404 on a fresh environment.
+        app = api.management
+        app.include_routes(app.ALL_ROUTE_MODULES)
+        served = {
+            (rule, name)
+            for name in app.ALL_ROUTE_MODULES
+            for rule, *_ in sys.modules[f"routes.{name}"].router._routes
+        }
+
+        assert {name for _, name in served} == {
+            path.stem
+            for path in (Path(app.__file__).parent / "routes").glob("*.py")
+            if path.stem != "__init__"
+        }
+        assert [(rule, name) for rule, name in served if name not in app.route_modules_for(rule)] == []
+        assert app.route_modules_for("/prod/api/leads/lead_1") == ("leads",)  # behind a stage prefix
+        assert app.route_modules_for("/api/nowhere") == () == app.route_modules_for("/elsewhere")
+
+    def test_a_fresh_environment_serves_a_route_of_a_module_it_has_not_loaded(
+        self, api: Api, account: Account
+    ) -> None:
+        fresh = api.stack.load_function("ManagementApiFunction")  # a cold start: no route module loaded
+        assert fresh._included == set()
+
+        event = http_event(
+            "GET",
+            "/api/audit",
+            route_key="GET /api/{proxy+}",
+            headers={"x-api-key": account.api_key},
+            path_parameters={"proxy": "audit"},
+        )
+        result = invoke(fresh, event)
+
+        assert result.status == 200
+        assert fresh._included == {"audit"}
+
     def test_openapi_document_lists_the_routes(self, api: Api) -> None:
         result = api.call("GET", "/api/openapi.json")
 
