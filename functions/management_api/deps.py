@@ -1,4 +1,7 @@
-"""What the management routes depend on, built once per execution environment (clients stay lazy)."""
+"""What the management routes depend on, built once per execution environment (clients stay lazy).
+
+What only some resources' routes use is built, and its modules imported, on first use: a cold start
+serving one route does not import every repository (PEP 562 `__getattr__` below, ~25 ms)."""
 
 from __future__ import annotations
 
@@ -10,37 +13,86 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from leadhub.adapters.dynamodb_accounts import DynamoAccountRepository
-from leadhub.adapters.dynamodb_automations import DynamoAutomations
-from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
-from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
-from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
-from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
-from leadhub.adapters.dynamodb_responder import DynamoResponderSettings
 from leadhub.adapters.kms_cipher import KmsCipher
 from leadhub.adapters.ssm_secrets import SsmSecret
 from leadhub.domain.api_keys import authenticate, require_scope
-from leadhub.domain.webhook_endpoints import EndpointContext
 from leadhub.models.account import Principal, Scope
 from leadhub.settings import ManagementSettings, load_settings
 from leadhub.web import base_url
 
 if TYPE_CHECKING:
+    from leadhub.adapters.dynamodb_automations import DynamoAutomations
+    from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
+    from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
+    from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
+    from leadhub.adapters.dynamodb_responder import DynamoResponderSettings
     from leadhub.adapters.sqs_jobs import SqsJsonQueue
     from leadhub.domain.deliveries import DeliveryRecords, JobSender
     from leadhub.domain.email_integration import ResendDomains
     from leadhub.domain.telegram_integration import TelegramBotApiPort
     from leadhub.domain.url_safety import HttpPost, Resolver
+    from leadhub.domain.webhook_endpoints import EndpointContext
     from leadhub.domain.whatsapp_integration import GraphApiPort
+
+    leads: DynamoLeadRepository
+    conversations: DynamoConversationStore
+    integrations: DynamoIntegrations
+    automations: DynamoAutomations
+    responders: DynamoResponderSettings
 
 settings = load_settings(ManagementSettings)
 accounts = DynamoAccountRepository(settings.table_name)
-leads = DynamoLeadRepository(settings.table_name)
 cipher = KmsCipher(settings.kms_key_id)
 admin_key = SsmSecret(settings.admin_key_parameter)
-conversations = DynamoConversationStore(settings.table_name)
-integrations = DynamoIntegrations(settings.table_name)
-automations = DynamoAutomations(settings.table_name)
-responders = DynamoResponderSettings(settings.table_name)
+
+
+def _leads() -> DynamoLeadRepository:
+    from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
+
+    return DynamoLeadRepository(settings.table_name)
+
+
+def _conversations() -> DynamoConversationStore:
+    from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
+
+    return DynamoConversationStore(settings.table_name)
+
+
+def _integrations() -> DynamoIntegrations:
+    from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
+
+    return DynamoIntegrations(settings.table_name)
+
+
+def _automations() -> DynamoAutomations:
+    from leadhub.adapters.dynamodb_automations import DynamoAutomations
+
+    return DynamoAutomations(settings.table_name)
+
+
+def _responders() -> DynamoResponderSettings:
+    from leadhub.adapters.dynamodb_responder import DynamoResponderSettings
+
+    return DynamoResponderSettings(settings.table_name)
+
+
+_BUILT_ON_FIRST_USE = {
+    "leads": _leads,
+    "conversations": _conversations,
+    "integrations": _integrations,
+    "automations": _automations,
+    "responders": _responders,
+}
+
+
+def __getattr__(name: str) -> object:
+    """`deps.leads` etc.: built on first use, then an ordinary module attribute."""
+    build = _BUILT_ON_FIRST_USE.get(name)
+    if build is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = build()
+    return value
+
 
 API_KEY_SECURITY = [{"apiKey": []}]
 ADMIN_KEY_SECURITY = [{"adminKey": []}]
@@ -80,7 +132,9 @@ class Outbound:
 @cache
 def endpoint_context() -> EndpointContext:
     """Built on first use: only endpoint routes pay for the HTTP client and DNS resolver imports."""
+    from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
     from leadhub.domain.endpoint_verification import handshake_verifier
+    from leadhub.domain.webhook_endpoints import EndpointContext
 
     resolver, http = outbound().resolver, outbound().http
     allow_private = settings.allow_private_webhook_targets
