@@ -4,7 +4,10 @@ against plain moto and once with the patch installed, and botocore must parse th
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +25,7 @@ from local.emulator_main import (
 )
 from tests.integration.conftest import fake_aws_environment, shared_clients
 
+REPO_ROOT = Path(__file__).resolve().parents[3]
 TABLE = "patched"
 PARTITIONS = ("ACCOUNT#a", "ACCOUNT#b", "ENDPOINTS#a", "ENDPOINTS#empty-looking")
 
@@ -329,3 +333,19 @@ def _renamed(value: Any, names: dict[str, str]) -> Any:
     if isinstance(value, list):
         return [_renamed(v, names) for v in value]
     return names.get(value, value) if isinstance(value, str) else value
+
+
+def test_full_collections_leave_their_survivors_frozen() -> None:
+    # In a process of its own: freezing this one would change every later test's garbage collection.
+    code = (
+        "import gc\n"
+        "from local.emulator_main import freeze_survivors_of_full_collections\n"
+        "survivors = [[n] for n in range(1000)]\n"
+        "assert gc.get_freeze_count() == 0\n"
+        "freeze_survivors_of_full_collections()\n"
+        "gc.collect(1)\n"
+        "assert gc.get_freeze_count() == 0, 'a younger collection froze objects'\n"
+        "gc.collect()\n"
+        "assert gc.get_freeze_count() >= len(survivors), gc.get_freeze_count()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, timeout=60)
