@@ -13,14 +13,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository
 
-def receiver_server(delay_s: float, on_request: Callable[[], None] = lambda: None) -> ThreadingHTTPServer:
+from local.loopback_server import LoopbackHTTPServer
+
+
+def receiver_server(delay_s: float, on_request: Callable[[], None] = lambda: None) -> LoopbackHTTPServer:
     """A started HTTP server on 127.0.0.1 (a free port) answering every POST with 200 after `delay_s`,
     calling `on_request` for each."""
 
@@ -40,12 +44,8 @@ def receiver_server(delay_s: float, on_request: Callable[[], None] = lambda: Non
             self.end_headers()
             self.wfile.write(b"ok")
 
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-        request_queue_size = 64  # a batch opens up to 10 connections at once; the default backlog is 5
-
-    server = Server(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = LoopbackHTTPServer(("127.0.0.1", 0), Handler)
+    server.serve_in_background()
     return server
 
 

@@ -19,9 +19,11 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from local.loopback_server import LoopbackHTTPServer
 
 
 @dataclass(frozen=True)
@@ -73,14 +75,10 @@ class FakeProviderApi:
 
             do_GET = do_POST = do_DELETE = do_PUT = _handle
 
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 64  # workers open connections in bursts; the default backlog is 5
-
-        self._server = Server(("127.0.0.1", port), Handler)
+        self._server = LoopbackHTTPServer(("127.0.0.1", port), Handler)
         self.route("GET", r"/_sent", self._sent_matching)
         self.route("POST", r"/_fail", self._fail_from_request)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server.serve_in_background()
 
     @property
     def url(self) -> str:

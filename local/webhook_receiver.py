@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from local.loopback_server import LoopbackHTTPServer
 
 
 def signature_check(secret: str | None, body: bytes, headers: dict[str, str]) -> str:
@@ -63,11 +65,6 @@ def make_handler(secret: str | None, status: int) -> type[BaseHTTPRequestHandler
     return Handler
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 64  # a delivery batch opens up to 10 connections at once; the default backlog is 5
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m local.webhook_receiver", description=__doc__.split("\n\n")[0]
@@ -76,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--secret", help="the endpoint's whsec_ secret, to check signatures")
     parser.add_argument("--status", type=int, default=200, help="answer deliveries with this status")
     args = parser.parse_args(argv)
-    server = _Server(("127.0.0.1", args.port), make_handler(args.secret, args.status))
+    server = LoopbackHTTPServer(("127.0.0.1", args.port), make_handler(args.secret, args.status))
     print(f"listening on http://127.0.0.1:{server.server_address[1]}/hooks (Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()

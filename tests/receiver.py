@@ -14,8 +14,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from local.loopback_server import LoopbackHTTPServer
 
 
 @dataclass(frozen=True)
@@ -63,15 +65,12 @@ class LoopbackServer:
                 except OSError:  # the client gave up (timeout)
                     self.close_connection = True
 
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 64  # a delivery batch opens up to 10 connections at once
-
+        class Server(LoopbackHTTPServer):
             def handle_error(self, request: Any, client_address: Any) -> None:
                 pass  # resets and timeouts are the point of some tests
 
         self._server = Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server.serve_in_background()
 
     @property
     def port(self) -> int:

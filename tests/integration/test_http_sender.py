@@ -7,7 +7,6 @@ import ipaddress
 import socket
 import ssl
 import struct
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,7 @@ from leadhub.domain.url_safety import (
     UnresolvableHost,
     check_webhook_url,
 )
+from local.loopback_server import LoopbackHTTPServer
 
 Behaviour = Callable[[BaseHTTPRequestHandler], None]
 
@@ -53,11 +53,6 @@ class Receiver:
     @property
     def port(self) -> int:
         return self.server.server_address[1]
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 64  # a burst of concurrent connects must not overflow the listen backlog (5)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -124,12 +119,12 @@ def start_receiver() -> Iterator[Callable[..., Receiver]]:
     def start(
         behaviour: Behaviour, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None, port: int = 0
     ) -> Receiver:
-        server = _Server((host, port), _Handler)
+        server = LoopbackHTTPServer((host, port), _Handler)
         if tls is not None:
             server.socket = tls.wrap_socket(server.socket, server_side=True)
         receiver = Receiver(server, behaviour)
         server.receiver = receiver  # type: ignore[attr-defined]
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        server.serve_in_background(poll_interval=0.05)
         servers.append(server)
         return receiver
 
@@ -429,13 +424,13 @@ def _ipv6_loopback_available() -> bool:
 
 @pytest.mark.skipif(not _ipv6_loopback_available(), reason="no IPv6 loopback here")
 def test_an_ipv6_literal_target_is_pinned_to_itself(start_receiver) -> None:
-    class V6Server(_Server):
+    class V6Server(LoopbackHTTPServer):
         address_family = socket.AF_INET6
 
     server = V6Server(("::1", 0), _Handler)
     receiver = Receiver(server, respond(200))
     server.receiver = receiver  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    server.serve_in_background(poll_interval=0.05)
     try:
         target = check_webhook_url(f"http://[::1]:{receiver.port}/v6", LOOPBACK, allow_private=True)
         outcome = post(target)

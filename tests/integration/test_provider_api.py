@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ import pytest
 
 from leadhub.adapters.provider_api import ProviderApi
 from leadhub.errors import ProviderUnavailable
+from local.loopback_server import LoopbackHTTPServer
 
 
 @dataclass
@@ -68,9 +68,8 @@ def provider() -> Iterator[Callable[..., Provider]]:
 
             do_GET = do_POST = do_DELETE = _serve
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        server = LoopbackHTTPServer(("127.0.0.1", 0), Handler)
+        server.serve_in_background(poll_interval=0.05)
         servers.append(server)
         fake.url = f"http://127.0.0.1:{server.server_address[1]}/v1/"
         return fake
