@@ -463,26 +463,30 @@ def main() -> None:
             # The local stack's setting: the loopback receiver is a private address.
             "env_overrides": {"ALLOW_PRIVATE_WEBHOOK_TARGETS": "true"},
         }
-        replies = ConversationReplies(stack)
-        subjects["ConversationWorkerFunction"] = {
-            "kind": "queue consumer",
-            "request": "SQS FIFO batch: one reply job (events/conversation_worker/reply-job.json) for a new "
+
+        def consumer_of_a_fake(request: str, source: ConversationReplies | EmailContents) -> dict:
+            """A queue consumer whose first request calls a provider fake: `source` makes its events,
+            checks what the fake received and points the function at it."""
+            return {
+                "kind": "queue consumer",
+                "request": request,
+                "expect": {"batch_item_failures": []},
+                "event": source.event,
+                "verify": source.verify,
+                "env_overrides": source.env,
+            }
+
+        replies, contents = ConversationReplies(stack), EmailContents(stack)
+        subjects["ConversationWorkerFunction"] = consumer_of_a_fake(
+            "SQS FIFO batch: one reply job (events/conversation_worker/reply-job.json) for a new "
             "WhatsApp text matching the account's keyword automation -> reply sent to the Graph API fake",
-            "expect": {"batch_item_failures": []},
-            "event": replies.event,
-            "verify": replies.verify,
-            "env_overrides": replies.env,
-        }
-        contents = EmailContents(stack)
-        subjects["EmailContentFunction"] = {
-            "kind": "queue consumer",
-            "request": "SQS batch: one content job (events/email_content/content-job.json) for a stored "
+            replies,
+        )
+        subjects["EmailContentFunction"] = consumer_of_a_fake(
+            "SQS batch: one content job (events/email_content/content-job.json) for a stored "
             "inbound email -> fetched from the Resend fake, its text stored",
-            "expect": {"batch_item_failures": []},
-            "event": contents.event,
-            "verify": contents.verify,
-            "env_overrides": contents.env,
-        }
+            contents,
+        )
         for function_id, subject in subjects.items():
             spec = stack.specs[function_id]
             subject.update(sys_path=[*stack.sys_path(function_id), sites["functions"]], handler=spec.handler)
