@@ -230,6 +230,32 @@ def test_after_the_last_attempt_the_reply_is_failed_and_the_job_moves_to_the_dlq
     assert pipeline.texts_to(1001) == [PRICE_REPLY]
 
 
+def test_a_job_moved_back_from_the_dlq_sends_the_reply_its_attempts_could_not(
+    stack: Stack, bot_api: FakeTelegramBotApi
+) -> None:
+    pipeline = pipeline_with(stack, bot_api, CONVERSATION_RETRY_SCHEDULE="0s")
+    pipeline.write(1001, "price?")
+    pipeline.fan_out()
+    bot_api.fail_next(1)
+    assert pipeline.work(pipeline.receive(1)) == []  # the only attempt: failed, moved to the DLQ
+    [dead] = pipeline.receive(1, url=pipeline.dlq_url)
+    assert pipeline.conversation_messages(1001)[-1]["errors"][0]["retryable"] is True
+
+    # The operator moves it back once Telegram is healthy (as a DLQ redrive does: a new message).
+    shared_clients().client("sqs").send_message(
+        QueueUrl=pipeline.queue_url,
+        MessageBody=dead["Body"],
+        MessageGroupId=dead["Attributes"]["MessageGroupId"],
+        MessageDeduplicationId=f"redrive-{dead['MessageId']}",
+    )
+    [job] = pipeline.receive(1)
+    assert pipeline.work([job]) == []
+    assert pipeline.work([job]) == []  # delivered again: still one reply
+    assert pipeline.texts_to(1001) == [PRICE_REPLY]
+    reply = pipeline.conversation_messages(1001)[-1]
+    assert (reply["direction"], reply["status"], reply["errors"]) == ("outbound", "sent", [])
+
+
 def test_out_of_hours_the_closed_message_answers_once(pipeline: Pipeline) -> None:
     api, key = pipeline.api, pipeline.account.api_key
     never_open = {"timezone": "Europe/Berlin", "days": [], "opens": "09:00", "closes": "17:00"}

@@ -157,3 +157,24 @@ def test_a_lead_who_blocked_the_channel_is_marked_until_they_write_again() -> No
         ACCOUNT, conversation_id, "Welcome back", store=store, queue=queue, actor="k", now=NOW
     )
     assert len(queue.jobs) == 2
+
+
+def test_a_manual_message_whose_attempts_ran_out_is_sent_when_its_job_is_redriven() -> None:
+    store, queue = InMemoryConversations(), Queue()
+    conversation_id = write(store, 1)
+
+    class Down:
+        def send_text(self, conversation, text, reply_to, idempotency_key) -> str:
+            raise SendRejected("Telegram: Too Many Requests", permanent=False)
+
+    message = queue_manual_message(
+        ACCOUNT, conversation_id, "Are you there?", store=store, queue=queue, actor="k", now=NOW
+    )
+    job = job_from_message(queue.jobs[0][0])
+    assert send_queued(job, store=store, sender=Down(), now=NOW, last_attempt=True).outcome == "exhausted"
+    assert store.messages[(ACCOUNT, message.message_id)].status == "failed"
+
+    sender = Sender()
+    assert send_queued(job, store=store, sender=sender, now=NOW, last_attempt=False).outcome == "sent"
+    assert sender.sent == [("Are you there?", "wamid.in-1")]
+    assert store.messages[(ACCOUNT, message.message_id)].status == "sent"

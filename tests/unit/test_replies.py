@@ -155,7 +155,36 @@ def test_the_last_attempt_marks_a_transient_failure_failed_and_the_job_exhausted
     store, sender = InMemoryConversations(), Sender(refusals=[refusal])
     assert run(store, sender, inbound(store, "price", 1), last_attempt=True).outcome == "exhausted"
     [reply] = [m for m in store.messages.values() if m.direction.value == "outbound"]
-    assert (reply.status, reply.errors) == ("failed", ({"reason": "Graph API down"},))
+    assert (reply.status, reply.errors) == ("failed", ({"reason": "Graph API down", "retryable": True},))
+
+
+def test_a_job_redriven_from_the_dlq_sends_its_exhausted_reply_and_announces_only_the_send() -> None:
+    refusal = SendRejected("Graph API down", permanent=False)
+    store, sender = InMemoryConversations(), Sender(refusals=[refusal])
+    job = inbound(store, "price", 1)
+    assert run(store, sender, job, last_attempt=True).outcome == "exhausted"
+    [failed] = [m for m in store.messages.values() if m.direction.value == "outbound"]
+
+    later = NOW + timedelta(hours=3)  # the operator moves the job back once the provider is healthy
+    assert run(store, sender, job, now=later).outcome == "replied"
+    assert run(store, sender, job, now=later).outcome == "already_replied"
+    assert sender.sent == [(job.conversation_id, "Prices: see acme.test/prices", failed.message_id)]
+    sent = store.messages[(ACCOUNT, failed.message_id)]
+    assert (sent.status, sent.errors, sent.status_at) == ("sent", (), "2026-11-23T15:00:00.000Z")
+    requeued = replace(sent, status="queued", status_at=None, provider_message_id="")
+    assert message_facts(failed, requeued) == []
+    assert [f.event for f in message_facts(requeued, sent)] == ["message.sent", "automation.triggered"]
+
+
+def test_a_redriven_job_whose_provider_still_refuses_fails_the_reply_again() -> None:
+    refusals = [SendRejected("Graph API down", permanent=False), SendRejected("still down", permanent=False)]
+    store, sender = InMemoryConversations(), Sender(refusals=refusals)
+    job = inbound(store, "price", 1)
+    assert run(store, sender, job, last_attempt=True).outcome == "exhausted"
+    assert run(store, sender, job, last_attempt=True).outcome == "exhausted"
+    [reply] = [m for m in store.messages.values() if m.direction.value == "outbound"]
+    assert (reply.status, reply.errors) == ("failed", ({"reason": "still down", "retryable": True},))
+    assert sender.sent == []
 
 
 def test_sending_is_announced_as_message_sent_and_automation_triggered() -> None:

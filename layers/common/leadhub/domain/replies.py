@@ -2,9 +2,13 @@
 reply is stored before it is sent and sent through the conversation's channel, once.
 
 A redelivered job never sends the same reply twice: the reply's id is derived from the inbound message,
-and a reply stored as sent (or failed) is not sent again. Only a crash between the provider accepting
-the message and our recording it can repeat a send; Resend gets an idempotency key for that case, the
-Graph API and Telegram have none.
+and a reply stored as sent (or failed for good) is not sent again. Only a crash between the provider
+accepting the message and our recording it can repeat a send; Resend gets an idempotency key for that
+case, the Graph API and Telegram have none.
+
+A reply that failed only because its attempts ran out (the provider refused for now, every time) is
+marked `retryable`: when an operator moves its job back from the dead-letter queue, the job sends it
+again instead of finding it failed.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ QUEUED = "queued"
 # The outcome of a job whose last attempt met a refusal that might have passed: the message is failed,
 # and the job belongs in the dead-letter queue.
 EXHAUSTED = "exhausted"
+# In a failed message's error: the refusal might pass, so a job redriven from the DLQ sends it again.
+RETRYABLE = "retryable"
 
 
 class SendRejected(Exception):
@@ -175,6 +181,7 @@ def answer(
         return ReplyOutcome("skipped")
     existing = store.existing_reply(inbound)
     if existing is not None:  # a redelivered job: never choose (or pay a model for) a second reply
+        existing = _requeued_if_retryable(existing, store)
         if existing.status != QUEUED:
             return ReplyOutcome("already_replied", existing.content.get("automationId"))
         outcome = _deliver(
@@ -251,6 +258,8 @@ def send_queued(
 ) -> ReplyOutcome:
     """Send a message stored as queued (an agent's); anything else was sent already."""
     message = store.get_message(job.account_id, job.conversation_id, job.message_key)
+    if message is not None:
+        message = _requeued_if_retryable(message, store)
     if message is None or message.status != QUEUED:
         return ReplyOutcome("skipped")
     conversation = store.get_conversation(job.account_id, job.conversation_id)
@@ -261,6 +270,16 @@ def send_queued(
         message, conversation, answered, store=store, sender=sender, now=now, last_attempt=last_attempt
     )
     return ReplyOutcome(outcome)
+
+
+def _requeued_if_retryable(message: Message, store: ReplyStore) -> Message:
+    """A message failed only by running out of attempts is queued again (its job was redriven from the
+    DLQ); anything else as it is. Queuing again is not announced: the send's outcome will be."""
+    if message.status != "failed" or not any(error.get(RETRYABLE) for error in message.errors):
+        return message
+    queued = replace(message, status=QUEUED, status_at=None, errors=())
+    # Lost to a concurrent delivery of the same job: that one sends it.
+    return queued if store.replace_message(queued, previous=message) else message
 
 
 def _deliver(
@@ -280,9 +299,10 @@ def _deliver(
     except SendRejected as rejected:
         if not (rejected.permanent or last_attempt):
             raise
-        failed = replace(
-            message, status="failed", status_at=to_iso(now), errors=({"reason": rejected.reason},)
-        )
+        error: dict[str, Any] = {"reason": rejected.reason}
+        if not rejected.permanent:
+            error[RETRYABLE] = True
+        failed = replace(message, status="failed", status_at=to_iso(now), errors=(error,))
         store.replace_message(failed, previous=message)
         if rejected.unreachable:
             store.mark_unreachable(conversation, rejected.reason, to_iso(now))
