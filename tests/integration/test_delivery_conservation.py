@@ -37,6 +37,7 @@ from leadhub.adapters.dynamodb_items import from_item, to_item
 from leadhub.adapters.endpoints_per_batch import EndpointsPerBatch
 from leadhub.adapters.kms_cipher import KmsCipher
 from leadhub.adapters.sqs_jobs import SqsJobQueue
+from leadhub.domain.delivery import INTERRUPTED_REASON
 from leadhub.domain.fanout import fan_out
 from leadhub.domain.outbox import LEAD_CREATED, Fact
 from leadhub.domain.signing import WEBHOOK_ID, new_endpoint_secret
@@ -391,6 +392,7 @@ class Logged:
     attempts: int
     delivered_at: str | None
     next_attempt_at: str | None
+    last_error: str | None
 
 
 def read_log(stack: Stack) -> tuple[dict[str, Logged], dict[str, list[tuple[int, int | None, str | None]]]]:
@@ -398,7 +400,7 @@ def read_log(stack: Stack) -> tuple[dict[str, Logged], dict[str, list[tuple[int,
     order, from one scan of the table that leaves out what the test does not read (moto takes ~2 ms to
     answer with an item whole)."""
     names = ["entity", "deliveryId", "endpointId", "eventId", "status", "attempts", "deliveredAt"]
-    names += ["nextAttemptAt", "number", "statusCode", "errorClass"]
+    names += ["nextAttemptAt", "lastError", "number", "statusCode", "errorClass"]
     projection = {f"#a{n}": name for n, name in enumerate(names)}
     items: list[dict[str, Any]] = []
     pages = stack.ddb.get_paginator("scan").paginate(
@@ -418,6 +420,7 @@ def read_log(stack: Stack) -> tuple[dict[str, Logged], dict[str, list[tuple[int,
             int(i["attempts"]),
             i.get("deliveredAt"),
             i.get("nextAttemptAt"),
+            i.get("lastError"),
         )
         for i in items
         if i.get("entity") == "delivery"
@@ -549,14 +552,15 @@ def test_a_thousand_events_with_random_faults_are_each_delivered_or_dead_lettere
             # Dead-lettered as well only when the result of its last receive was lost.
             assert not in_dlq or (delivery_id, MAX_ATTEMPTS) in source.lost
             outcomes["delivered"] += 1
-        elif delivery.status is DeliveryStatus.FAILED:
-            assert in_dlq and len(receives) == MAX_ATTEMPTS and not last.crashed and last.seen != (200, None)
-            assert delivery.next_attempt_at is None
-            outcomes["failed"] += 1
-        else:  # the worker died on the last receive: in the DLQ, its record still pending
-            assert delivery.status is DeliveryStatus.PENDING, delivery
-            assert in_dlq and len(receives) == MAX_ATTEMPTS and last.crashed
-            outcomes["pending"] += 1
+        else:  # never left pending: marked failed before the last attempt, in case the worker dies in it
+            assert delivery.status is DeliveryStatus.FAILED, delivery
+            assert in_dlq and len(receives) == MAX_ATTEMPTS and delivery.next_attempt_at is None
+            if last.crashed:  # the worker died on the last receive
+                assert delivery.last_error == INTERRUPTED_REASON
+                outcomes["interrupted"] += 1
+            else:
+                assert last.seen != (200, None)
+                outcomes["failed"] += 1
         outcomes["in the DLQ, yet delivered"] += in_dlq and delivery_id in delivered
 
     all_sends = [s for sends in sender.sends.values() for s in sends]
@@ -565,7 +569,7 @@ def test_a_thousand_events_with_random_faults_are_each_delivered_or_dead_lettere
         f"{EVENTS} events: {len(delivered)} delivered, {len(dead_ids)} in the DLQ "
         f"({outcomes['in the DLQ, yet delivered']} of those delivered too), {duplicates} duplicate 2xx; "
         f"log: {outcomes['delivered']} delivered, {outcomes['failed']} failed, "
-        f"{outcomes['pending']} pending; "
+        f"{outcomes['interrupted']} failed by a death in the last attempt; "
         f"{len(all_sends)} sends, answers {dict(sorted(kinds.items()))}, {late} late; "
         f"{sum(s.crashed for s in all_sends)} deaths after a send, {len(source.lost)} results lost, "
         f"{source.batches} batches; fan-out {fanned_out - started:.1f}s, drain {drained - fanned_out:.1f}s "

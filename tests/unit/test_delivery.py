@@ -17,6 +17,7 @@ from standardwebhooks.webhooks import Webhook
 
 from leadhub.domain.delivery import (
     GONE_REASON,
+    INTERRUPTED_REASON,
     AttemptResult,
     BatchDeliveries,
     BatchEndpoints,
@@ -605,6 +606,30 @@ def test_a_crash_after_sending_sends_again_with_the_same_webhook_id(world: World
     first, second = world.http.requests
     assert first.headers["webhook-id"] == second.headers["webhook-id"] == make_job().delivery_id
     assert [a.number for a in world.log.attempt_log] == [1]  # the crashed attempt was never recorded
+
+
+def test_a_crash_during_the_last_attempt_leaves_the_delivery_failed_not_pending(world: World) -> None:
+    world.http = ScriptedHttp(failure(503))
+    world.log.crash_on_record = True
+    with pytest.raises(RuntimeError):
+        world.attempt(receive_count=8)  # its message goes to the DLQ at the next receive
+    delivery = world.delivery()
+    assert (delivery.status, delivery.next_attempt_at) == (DeliveryStatus.FAILED, None)
+    assert delivery.last_error == INTERRUPTED_REASON
+
+
+def test_a_last_attempt_that_finishes_records_its_own_outcome(world: World) -> None:
+    assert world.attempt(receive_count=8).disposition is Disposition.DELIVERED
+    delivery = world.delivery()
+    assert (delivery.status, delivery.last_error) == (DeliveryStatus.DELIVERED, None)
+
+
+def test_earlier_and_manual_attempts_are_not_marked_before_they_finish(world: World) -> None:
+    world.log.crash_on_record = True
+    for job, receive_count in ((make_job(), 7), (make_job(manual=True), 8)):
+        with pytest.raises(RuntimeError):
+            world.attempt(job, receive_count=receive_count)
+        assert world.delivery().status is DeliveryStatus.PENDING
 
 
 # --- auto-disable --------------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ record of undelivered events. A manual job (the API's "retry now") makes one att
 reschedules or dead-letters its message; the delivery's own schedule, if any, carries on.
 
 At-least-once: the request goes out before the attempt is recorded, so a crash in between sends the
-same delivery again on the next receive. Every request of a delivery carries the same `webhook-id`
+same delivery again on the next receive. Before the last attempt the delivery is marked failed
+(`INTERRUPTED_REASON`), so a crash during it leaves the log showing what SQS does: the message is in
+the DLQ, and `recover` finds the delivery. Every request of a delivery carries the same `webhook-id`
 (the delivery id), which is what receivers deduplicate on; a delivery already recorded as delivered
 is never sent again.
 """
@@ -55,6 +57,8 @@ from leadhub.ports import SecretCipher
 from leadhub.timestamps import from_iso, to_iso
 
 GONE_REASON = "gone: the endpoint answered 410"
+# What a delivery shows when its last attempt never recorded an outcome (the message is in the DLQ).
+INTERRUPTED_REASON = "interrupted: the last attempt stopped before its outcome was recorded"
 _ENDPOINT_WRITE_TRIES = 3  # a disable that loses a race with an API edit re-reads and tries again
 
 
@@ -141,9 +145,21 @@ def attempt_delivery(
     if endpoint is None or reason is not None:
         return _skip(delivery, job, reason or "endpoint deleted", ports, now)
 
+    attempt_number = max(receive_count, 1)
+    if not job.manual and attempt_number >= len(config.schedule):
+        # Should the worker die before this attempt is recorded, SQS still dead-letters the message
+        # (its next receive exceeds maxReceiveCount): the log must not say pending for ever.
+        ports.log.save(
+            replace(
+                delivery,
+                status=DeliveryStatus.FAILED,
+                next_attempt_at=None,
+                last_error=INTERRUPTED_REASON,
+                updated_at=to_iso(now),
+            )
+        )
     outcome = _send(job, endpoint, ports, config, now)
     result = classify(outcome.status, outcome.error_class)
-    attempt_number = max(receive_count, 1)
     finished = now + timedelta(milliseconds=outcome.duration_ms)
     update: dict[str, Any] = {
         "attempts": delivery.attempts + 1,
