@@ -59,7 +59,7 @@ class HttpResult:
 
 def _purge_sibling_modules() -> None:
     for name in list(sys.modules):
-        if name in _SIBLING_MODULES or name.startswith("routes."):
+        if name.partition(".")[0] in _SIBLING_MODULES:
             del sys.modules[name]
 
 

@@ -48,6 +48,7 @@ def test_each_function_gets_its_environment_from_the_template(stack: Stack) -> N
         "POWERTOOLS_SERVICE_NAME": "leadhub",
         "POWERTOOLS_METRICS_NAMESPACE": "Leadhub",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
     }
 
     assert dict(webhook.environment) == {**common, "TOKEN_CACHE_SECONDS": "60"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from schemas import AccountOut, WebhookTokenOut
+from schemas.accounts import AccountOut, WebhookTokenOut
 
 from leadhub.domain.accounts import current_account, rotate_webhook_token, webhook_url
 from leadhub.models.account import Scope

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from schemas import CreateAccountRequest, CreatedAccountOut
+from schemas.accounts import CreateAccountRequest, CreatedAccountOut
 
 from leadhub.domain.accounts import create_account
 from leadhub.domain.api_keys import check_admin_key

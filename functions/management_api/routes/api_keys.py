@@ -8,7 +8,7 @@ import deps
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from schemas import ApiKeyListOut, ApiKeyOut, CreateApiKeyRequest, CreatedApiKeyOut
+from schemas.api_keys import ApiKeyListOut, ApiKeyOut, CreateApiKeyRequest, CreatedApiKeyOut
 
 from leadhub.domain.api_keys import create_api_key, list_api_keys, revoke_api_key
 from leadhub.models.account import Scope

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from schemas import AuditEntryOut, AuditPageOut
+from schemas.audit import AuditEntryOut, AuditPageOut
 
 from leadhub.models.account import Scope
 from routes.leads import Cursor, Limit

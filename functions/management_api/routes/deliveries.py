@@ -7,7 +7,7 @@ from typing import Annotated
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from schemas import (
+from schemas.deliveries import (
     AttemptOut,
     DeliveryDetailOut,
     DeliveryOut,

@@ -7,7 +7,12 @@ from typing import Annotated, Any
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from schemas import EmailConnectRequest, IntegrationOut, TelegramConnectRequest, WhatsAppConnectRequest
+from schemas.integrations import (
+    EmailConnectRequest,
+    IntegrationOut,
+    TelegramConnectRequest,
+    WhatsAppConnectRequest,
+)
 
 from leadhub.domain import email_integration as email
 from leadhub.domain import integrations

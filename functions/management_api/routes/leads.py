@@ -7,7 +7,7 @@ from typing import Annotated
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from schemas import LeadOut, LeadPageOut
+from schemas.leads import LeadOut, LeadPageOut
 
 from leadhub.domain.leads import get_lead, list_leads
 from leadhub.models.account import Scope

@@ -9,7 +9,7 @@ import deps
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from schemas import EndpointListOut, EndpointOut, EndpointRequest, EndpointWithSecretOut
+from schemas.webhook_endpoints import EndpointListOut, EndpointOut, EndpointRequest, EndpointWithSecretOut
 
 from leadhub.domain import webhook_endpoints as endpoints
 from leadhub.models.account import Scope

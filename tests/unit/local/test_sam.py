@@ -160,6 +160,7 @@ def test_real_template_environment_is_resolved() -> None:
         "POWERTOOLS_SERVICE_NAME": "leadhub",
         "POWERTOOLS_METRICS_NAMESPACE": "Leadhub",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
         "TOKEN_CACHE_SECONDS": "60",
     }
     management = dict(specs["ManagementApiFunction"].environment)

@@ -1,0 +1,63 @@
+"""Conversations, their messages and agents' actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from schemas import RequestSchema, Schema
+
+
+class ConversationOut(Schema):
+    conversationId: str
+    accountId: str
+    leadId: str
+    channel: str
+    status: str
+    createdAt: str
+    lastActivityAt: str
+    messageCount: int
+    autoReply: bool
+    closedAt: str | None
+    unreachableAt: str | None = Field(
+        description="since when the lead cannot be written to (blocked the bot)"
+    )
+    unreachableReason: str | None
+
+
+class ConversationPageOut(Schema):
+    items: list[ConversationOut]
+    nextCursor: str | None
+
+
+class MessageOut(Schema):
+    messageId: str
+    conversationId: str
+    accountId: str
+    leadId: str
+    channel: str
+    direction: str
+    type: str
+    text: str | None
+    content: dict[str, Any]
+    status: str
+    statusAt: str | None
+    errors: list[dict[str, Any]]
+    sentAt: str
+    receivedAt: str
+    editedAt: str | None
+    providerMessageId: str
+
+
+class MessagePageOut(Schema):
+    items: list[MessageOut]
+    nextCursor: str | None
+
+
+class ManualMessageRequest(RequestSchema):
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class ConversationPatchRequest(RequestSchema):
+    autoReply: bool

@@ -1,0 +1,63 @@
+"""Deliveries, their attempts, retries, recovery and test sends."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from schemas import RequestSchema, Schema
+
+
+class DeliveryOut(Schema):
+    deliveryId: str
+    endpointId: str
+    eventId: str
+    event: str
+    accountId: str
+    status: str
+    attempts: int
+    lastStatusCode: int | None
+    lastError: str | None
+    nextAttemptAt: str | None
+    deliveredAt: str | None
+    createdAt: str
+    updatedAt: str
+
+
+class AttemptOut(Schema):
+    attempt: int
+    at: str
+    durationMs: float
+    statusCode: int | None
+    errorClass: str | None
+    responseSnippet: str
+    nextAttemptAt: str | None
+    manual: bool
+
+
+class DeliveryDetailOut(DeliveryOut):
+    payload: dict = Field(description="The event envelope as delivered (before any payload template)")
+    attemptLog: list[AttemptOut]
+
+
+class DeliveryPageOut(Schema):
+    items: list[DeliveryOut]
+    nextCursor: str | None
+
+
+class RecoverRequest(RequestSchema):
+    since: datetime = Field(
+        description="Re-enqueue failed deliveries created since then (at most 14 days ago)"
+    )
+
+
+class RecoverOut(Schema):
+    requeued: int
+
+
+class TestSendOut(Schema):
+    delivered: bool
+    statusCode: int | None
+    durationMs: float
+    error: str | None
