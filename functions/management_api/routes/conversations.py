@@ -20,12 +20,11 @@ from leadhub.domain import agents, conversations
 from leadhub.models.account import Scope
 from leadhub.models.conversation import Channel, ConversationStatus
 from leadhub.timestamps import utc_now
+from routes.paging import Cursor, Limit
 
 router = Router()
 TAGS = ["Conversations"]
 ConversationId = Annotated[str, Path(max_length=64)]
-Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
-Cursor = Annotated[str | None, Query(max_length=2048, description="`nextCursor` of the previous page")]
 
 
 @router.get(

@@ -6,16 +6,14 @@ from typing import Annotated
 
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from schemas.leads import LeadOut, LeadPageOut
 
 from leadhub.domain.leads import get_lead, list_leads
 from leadhub.models.account import Scope
+from routes.paging import Cursor, Limit
 
 router = Router()
-
-Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
-Cursor = Annotated[str | None, Query(max_length=2048, description="`nextCursor` of the previous page")]
 
 
 @router.get("/api/leads", summary="List leads, newest first", security=deps.API_KEY_SECURITY, tags=["Leads"])
