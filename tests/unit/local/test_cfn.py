@@ -525,3 +525,40 @@ def test_the_repository_template_drops_alarm_actions_without_a_topic() -> None:
         props = Evaluator(template, values).resolve(template.resources["Api5xxAlarm"]["Properties"])
         assert props.get("AlarmActions") == expected
         assert props["Dimensions"] == [{"Name": "ApiId", "Value": "api123"}]
+
+
+def _dead_letter_queues(resources: dict[str, Any]) -> set[str]:
+    """Queues named as a redrive policy's dead-letter target or as an event source's failure destination."""
+    found: set[str] = set()
+
+    def visit(node: Any, key: str = "") -> None:
+        if isinstance(node, dict):
+            target = node.get("Fn::GetAtt")
+            if key in ("deadLetterTargetArn", "Destination") and isinstance(target, list):
+                found.add(target[0])
+            for child_key, child in node.items():
+                visit(child, child_key)
+        elif isinstance(node, list):
+            for child in node:
+                visit(child, key)
+
+    visit(resources)
+    return found
+
+
+def test_every_dead_letter_queue_of_the_template_has_an_alarm_that_notifies_the_topic() -> None:
+    template = Template.from_file(settings.DEFAULT_TEMPLATE, parameter_overrides={"AlarmTopicArn": "arn:t"})
+    values = FakeValues()
+    dead_letter_queues = _dead_letter_queues(template.resources)
+    assert {"DeliveryDLQ", "ConversationDLQ", "EmailContentDLQ", "FanoutFailureQueue"} <= dead_letter_queues
+    watched = {}
+    for name, resource in template.resources.items():
+        if resource["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        props = resource["Properties"]
+        if props["Namespace"] == "AWS/SQS" and props["MetricName"] == "ApproximateNumberOfMessagesVisible":
+            [dimension] = props["Dimensions"]
+            watched[dimension["Value"]["Fn::GetAtt"][0]] = name
+            actions = Evaluator(template, values).resolve(props["AlarmActions"])
+            assert (props["Threshold"], actions) == (1, ["arn:t"]), name
+    assert sorted(dead_letter_queues - set(watched)) == []
