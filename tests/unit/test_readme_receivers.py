@@ -1,0 +1,102 @@
+"""The README's plain-HMAC receivers (Python and Node.js), run as printed, accept our signatures and
+reject tampered, stale and foreign ones: receivers copied from the README must work."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leadhub.domain.signing import new_endpoint_secret, signature_headers
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+BODY = json.dumps({"id": "evt_1", "event": "lead.created", "data": {"name": "Zoë"}}).encode()
+
+
+def readme_block(heading: str, language: str) -> str:
+    """The first `language` code block after `heading` in the README."""
+    text = README.read_text()
+    start = text.index(f"\n{heading}\n")
+    match = re.compile(rf"```{language}\n(.*?)```", re.S).search(text, start)
+    assert match is not None, f"no {language} block after {heading!r}"
+    return match.group(1)
+
+
+class Headers(dict[str, str]):
+    """Looked up case-insensitively, as the README asks of a receiver's header mapping."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        super().__init__({name.lower(): value for name, value in headers.items()})
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(name.lower(), default)
+
+
+def signed(secrets: list[str], body: bytes = BODY, at: float | None = None) -> dict[str, str]:
+    timestamp = int(time.time() if at is None else at)
+    return signature_headers(secrets, "msg_01readme", timestamp, body, "lead.created")
+
+
+NEW, OLD, OTHER = new_endpoint_secret(), new_endpoint_secret(), new_endpoint_secret()
+# (secret the receiver holds, headers, body, expected by verify, expected by verify_simple)
+CASES: list[tuple[str, dict[str, str], bytes, bool, bool]] = [
+    (NEW, signed([NEW]), BODY, True, True),
+    (NEW, signed([NEW, OLD]), BODY, True, True),  # during a rotation, with the new secret
+    (OLD, signed([NEW, OLD]), BODY, True, False),  # ... and with the previous one (webhook-signature only)
+    (OTHER, signed([NEW, OLD]), BODY, False, False),
+    (NEW, signed([NEW]), BODY + b" ", False, False),  # not the bytes that were signed
+    (NEW, signed([NEW], at=time.time() - 600), BODY, False, True),  # replayed 10 minutes later
+    (NEW, {**signed([NEW]), "webhook-id": "msg_other"}, BODY, False, True),
+    (NEW, {**signed([NEW]), "webhook-timestamp": "12e9"}, BODY, False, True),
+    (NEW, {}, BODY, False, False),
+]
+
+
+def test_the_python_receiver_accepts_our_signatures_and_nothing_else() -> None:
+    namespace: dict[str, Any] = {}
+    exec(readme_block("### Python — plain HMAC, no library", "python"), namespace)  # noqa: S102 - our README
+    verify, verify_simple = namespace["verify_leadhub"], namespace["verify_leadhub_simple"]
+
+    results = [
+        (verify(secret, Headers(headers), body), verify_simple(secret, Headers(headers), body))
+        for secret, headers, body, *_ in CASES
+    ]
+
+    assert results == [(expected, simple) for *_, expected, simple in CASES]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_the_node_receiver_accepts_our_signatures_and_nothing_else(tmp_path: Path) -> None:
+    (tmp_path / "verify.mjs").write_text(readme_block("### Node.js — plain HMAC, no library", "js"))
+    (tmp_path / "main.mjs").write_text(
+        'import { readFileSync } from "node:fs";\n'
+        'import { verifyLeadhub, verifyLeadhubSimple } from "./verify.mjs";\n'
+        'const cases = JSON.parse(readFileSync(0, "utf8"));\n'
+        "console.log(JSON.stringify(cases.map(([secret, headers, body]) => {\n"
+        '  const raw = Buffer.from(body, "base64");\n'
+        "  return [verifyLeadhub(secret, headers, raw), verifyLeadhubSimple(secret, headers, raw)];\n"
+        "})));\n"
+    )
+    # Node lower-cases incoming header names; the README's code relies on it.
+    cases = [
+        [secret, {name.lower(): value for name, value in headers.items()}, base64.b64encode(body).decode()]
+        for secret, headers, body, *_ in CASES
+    ]
+
+    node = subprocess.run(
+        ["node", str(tmp_path / "main.mjs")],
+        input=json.dumps(cases),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+
+    assert json.loads(node.stdout) == [[expected, simple] for *_, expected, simple in CASES]
