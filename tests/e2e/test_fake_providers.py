@@ -6,6 +6,9 @@ the signed webhooks), and watch the replies arrive at the fakes and the events a
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -203,6 +206,9 @@ def queue_url(sqs: Any, logical_id: str) -> str:
     return url
 
 
+ORDER_REPLY = "Noted."
+
+
 def telegram_shop(http: httpx.Client, faked: StackProcess, name: str) -> dict[str, str]:
     """A new account with the fake bot connected and a keyword automation for "order"; its API key."""
     admin = {"X-Admin-Key": faked.ready["adminKey"]}
@@ -210,7 +216,7 @@ def telegram_shop(http: httpx.Client, faked: StackProcess, name: str) -> dict[st
     keyed = {"X-API-Key": created["apiKey"]}
     bot = {"telegramBotToken": faked.ready["fakeProviders"]["telegram"]["telegramBotToken"]}
     assert http.put("/api/integrations/telegram", json=bot, headers=keyed).status_code == 200
-    rule = {"kind": "keyword", "match": "order", "reply": "Noted."}
+    rule = {"kind": "keyword", "match": "order", "reply": ORDER_REPLY}
     assert http.post("/api/automations", json=rule, headers=keyed).status_code == 201
     return keyed
 
@@ -269,10 +275,27 @@ def test_a_provider_that_keeps_failing_leaves_the_reply_failed_and_the_job_in_th
 
     sqs = emulator_sqs(faked)
     dlq_url = queue_url(sqs, "ConversationDLQ")
-    dead = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=5)["Messages"]
+    dead = sqs.receive_message(
+        QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=5, VisibilityTimeout=0
+    )["Messages"]
     assert [json.loads(m["Body"])["conversationId"] for m in dead] == [failed["conversationId"]]
     with httpx.Client(timeout=30) as http:
         assert not [m for m in sent(http, simulate) if m.get("chat_id") == 7201]
+
+    # The provider is healthy again: the operator moves the job back, and the reply goes out, once.
+    moved = subprocess.run(
+        [sys.executable, "-m", "local.redrive", "ConversationDLQ"],
+        env={**os.environ, "LEADHUB_STATE_DIR": str(faked.state_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(moved.stdout)["moved"] == 1
+    with httpx.Client(base_url=faked.api, timeout=30) as http:
+        assert wait_until(lambda: [m for m in sent(http, simulate) if m.get("chat_id") == 7201], timeout=30)
+        assert wait_until(lambda: (reply() or {}).get("status") == "sent", timeout=30)
+        assert [m["text"] for m in sent(http, simulate) if m.get("chat_id") == 7201] == [ORDER_REPLY]
 
 
 def test_a_job_delivered_twice_is_answered_once(faked: StackProcess) -> None:
