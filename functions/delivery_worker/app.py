@@ -39,15 +39,9 @@ from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
 from leadhub.adapters.http_sender import PinnedHttpSender
 from leadhub.adapters.kms_cipher import KmsCipher
 from leadhub.adapters.sqs_jobs import SqsJobQueue
-from leadhub.domain.delivery import (
-    AttemptResult,
-    BatchDeliveries,
-    BatchEndpoints,
-    DecryptionCache,
-    DeliveryConfig,
-    DeliveryPorts,
-    attempt_delivery,
-)
+from leadhub.domain.decryption_cache import DecryptionCache
+from leadhub.domain.delivery import AttemptResult, DeliveryConfig, DeliveryPorts, attempt_delivery
+from leadhub.domain.delivery_batch import BatchDeliveries, BatchEndpoints
 from leadhub.errors import StorageUnavailable
 from leadhub.models.delivery import DeliveryJob
 from leadhub.settings import DeliveryWorkerSettings, load_settings
