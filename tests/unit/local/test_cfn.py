@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -562,3 +563,11 @@ def test_every_dead_letter_queue_of_the_template_has_an_alarm_that_notifies_the_
             actions = Evaluator(template, values).resolve(props["AlarmActions"])
             assert (props["Threshold"], actions) == (1, ["arn:t"]), name
     assert sorted(dead_letter_queues - set(watched)) == []
+
+
+def test_the_readme_tells_operators_what_to_do_about_every_alarm() -> None:
+    template = Template.from_file(settings.DEFAULT_TEMPLATE)
+    alarms = {name for name, r in template.resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    readme = (settings.REPO_ROOT / "README.md").read_text()
+    documented = set(re.findall(r"^\| `(\w+Alarm)` \|", readme, re.M))
+    assert documented == alarms
