@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from local import gateway, settings
+from local import gateway, lambda_api, settings
 from local.workers import InvokeResult, LogSink
 
 Invoker = Callable[[str, dict[str, Any], str], InvokeResult]
@@ -123,6 +123,8 @@ class ApiServer:
         self.router = router
         self.invoker = invoker
         self.api_ids = dict(api_ids or {})
+        # Function name or logical id -> logical id, for Lambda's Invoke API (`local.lambda_api`).
+        self.functions: dict[str, str] = {}
         self.sink = sink or LogSink()
         self.access_log_enabled = access_log
         self._server = _Server((host, port), _Handler, bind_and_activate=True)
@@ -153,6 +155,10 @@ class ApiServer:
 
     def handle(self, request: gateway.HttpRequest) -> tuple[gateway.HttpResponse, str]:
         assert self.router is not None and self.invoker is not None
+        function = lambda_api.invoked_function(request)
+        if function is not None:
+            response = lambda_api.handle_invoke(request, function, self.functions, self.invoker)
+            return response, f"Invoke {function}"
         match = self.router.match(request.method, request.raw_path)
         if match is None:
             return gateway.not_found(), "-"

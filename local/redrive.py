@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
-from local import settings
+from local import running, settings
 
 
 class RedriveError(Exception):
@@ -70,26 +67,12 @@ def move_back(sqs: Any, dlq_url: str) -> tuple[int, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.redrive", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "queue", help="the dead-letter queue's logical id in template.yaml, e.g. ConversationDLQ"
-    )
+    parser.add_argument("queue", help="the dead-letter queue's logical id in template.yaml, e.g. DeliveryDLQ")
     args = parser.parse_args(argv)
-    state = Path(os.environ.get("LEADHUB_STATE_DIR") or settings.DEFAULT_STATE_DIR) / "local.json"
     try:
-        emulator = json.loads(state.read_text())["emulator"]
-    except (OSError, ValueError, KeyError):
-        parser.error(f"no running local stack: {state} is missing (start one with `make run`)")
-    credentials = settings.fake_credentials_env()
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=emulator,
-        region_name=settings.REGION,
-        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-    )
-    try:
+        sqs = running.client("sqs", running.ready_document()["emulator"])
         moved, destination = move_back(sqs, queue_url(sqs, args.queue))
-    except RedriveError as exc:
+    except (running.NotRunning, RedriveError) as exc:
         print(f"local.redrive: {exc}", file=sys.stderr)
         return 1
     print(json.dumps({"moved": moved, "from": args.queue, "to": destination.rsplit("/", 1)[-1]}))

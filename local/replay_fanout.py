@@ -8,6 +8,7 @@ Lambda would, and deletes the failure message once the fan-out succeeded for eve
 safe: delivery ids derive from event and endpoint, so a record fanned out before queues nothing twice.
 
     python -m local.replay_fanout --stack-name leadhub [--region eu-west-1] [--dry-run]
+    python -m local.replay_fanout --local          # the local stack started by `make run`
 
 Prints one JSON line per failure message (`outcome`: replayed, still_failing, expired, unreadable or
 dry_run) and a summary; exits 1 unless every message was replayed. Messages that were not replayed stay
@@ -28,8 +29,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from local import redrive, running
 from local.pollers import MalformedBatchResponse, failed_item_ids, sequence_number, stream_event
 
+FAILURE_QUEUE, FANOUT_FUNCTION = "FanoutFailureQueue", "EventFanoutFunction"  # logical ids
 # The fan-out's response to a stream event (a partial batch response); raises FanoutFailed.
 Invoke = Callable[[dict[str, Any]], Any]
 
@@ -229,26 +232,43 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m local.replay_fanout", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--stack-name", required=True, help="the deployed stack (sam deploy's stack_name)")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--stack-name", help="the deployed stack (sam deploy's stack_name)")
+    target.add_argument("--local", action="store_true", help="the local stack started by `make run`")
     parser.add_argument("--region", help="the stack's region (default: your AWS configuration's)")
     parser.add_argument("--dry-run", action="store_true", help="read the ranges, replay nothing")
     args = parser.parse_args(argv)
 
-    import boto3  # dev dependency: this command runs from an operator's machine, never in a function
+    if args.local:
+        try:
+            ready = running.ready_document()
+        except running.NotRunning as exc:
+            parser.error(str(exc))
+        sqs = running.client("sqs", ready["emulator"])
+        streams = running.client("dynamodbstreams", ready["emulator"])
+        queue_url = redrive.queue_url(sqs, FAILURE_QUEUE)
+        # Lambda's Invoke API is served on the local stack's HTTP port (local.lambda_api).
+        invoke = lambda_invoker(running.client("lambda", ready["api"]), FANOUT_FUNCTION)
+    else:
+        import boto3  # dev dependency: this command runs from an operator's machine, never in a function
 
-    session = boto3.Session(region_name=args.region)
+        session = boto3.Session(region_name=args.region)
 
-    def physical_id(logical_id: str) -> str:
-        resource = session.client("cloudformation").describe_stack_resource(
-            StackName=args.stack_name, LogicalResourceId=logical_id
-        )
-        return str(resource["StackResourceDetail"]["PhysicalResourceId"])
+        def physical_id(logical_id: str) -> str:
+            resource = session.client("cloudformation").describe_stack_resource(
+                StackName=args.stack_name, LogicalResourceId=logical_id
+            )
+            return str(resource["StackResourceDetail"]["PhysicalResourceId"])
+
+        sqs, streams = session.client("sqs"), session.client("dynamodbstreams")
+        queue_url = physical_id(FAILURE_QUEUE)  # a queue's physical id is its URL
+        invoke = lambda_invoker(session.client("lambda"), physical_id(FANOUT_FUNCTION))
 
     results = replay(
-        session.client("sqs"),
-        session.client("dynamodbstreams"),
-        physical_id("FanoutFailureQueue"),  # a queue's physical id is its URL
-        lambda_invoker(session.client("lambda"), physical_id("EventFanoutFunction")),
+        sqs,
+        streams,
+        queue_url,
+        invoke,
         dry_run=args.dry_run,
         report=lambda result: print(json.dumps(asdict(result)), flush=True),
     )

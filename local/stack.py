@@ -144,6 +144,9 @@ class LocalStack:
                 for route in spec.http_routes
             )
             self.api.invoker = self.invoke
+            self.api.functions = {
+                name: lid for lid, spec in self.specs.items() for name in (lid, spec.function_name)
+            }
             self.api.start()
             if self.config.bootstrap_demo_account:
                 self.demo_account = self._create_demo_account()
