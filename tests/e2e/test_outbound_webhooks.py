@@ -113,6 +113,33 @@ def test_failures_retry_with_growing_delays_then_recover(http: httpx.Client, new
         )
 
 
+def test_events_while_an_endpoint_was_disabled_are_recovered_once_it_is_enabled(
+    http: httpx.Client, new_account: NewAccount
+) -> None:
+    account = new_account("Paused CRM")
+    with Receiver() as receiver:
+        endpoint = register(http, account, receiver.url, events=["lead.created"])
+        path = f"/api/webhook-endpoints/{endpoint['endpointId']}"
+        assert http.patch(path, json={"enabled": False}, headers=keyed(account)).status_code == 200
+        lead_id = post_lead(http, account, "+14155550144")
+        listing = f"{path}/deliveries?status=skipped"
+        assert wait_until(
+            lambda: len(http.get(listing, headers=keyed(account)).json()["items"]) == 1, timeout=15
+        )
+        since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+        recover = {"since": since, "includeSkipped": True}
+        refused = http.post(f"{path}/recover", json=recover, headers=keyed(account))
+        assert refused.status_code == 409 and "endpoint disabled" in refused.json()["error"]
+        assert receiver.events("lead.created") == []
+
+        assert http.patch(path, json={"enabled": True}, headers=keyed(account)).status_code == 200
+        recovered = http.post(f"{path}/recover", json=recover, headers=keyed(account))
+        assert recovered.status_code == 202 and recovered.json() == {"requeued": 1}
+        [delivery] = receiver.wait_for("lead.created")
+    envelope = Webhook(endpoint["secret"]).verify(delivery.body, delivery.headers)
+    assert envelope["data"]["leadId"] == lead_id
+
+
 def test_during_a_rotation_both_secrets_verify(http: httpx.Client, new_account: NewAccount) -> None:
     account = new_account("Rotating")
     with Receiver() as receiver:

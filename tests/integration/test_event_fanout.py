@@ -79,12 +79,16 @@ def test_a_new_lead_becomes_one_job_per_subscribed_endpoint_once(
     [job] = queued(stack)
     assert job["endpointId"] == "wep_all" and job["accountId"] == account.account_id
     assert job["envelope"]["event"] == "lead.created" and job["envelope"]["data"]["leadId"] == lead_id
-    [delivery] = stack.entities("delivery")
+    deliveries = {d["endpointId"]["S"]: d for d in stack.entities("delivery")}
+    assert sorted(deliveries) == ["wep_all", "wep_paused"]
+    delivery, paused = deliveries["wep_all"], deliveries["wep_paused"]
     assert (delivery["deliveryId"]["S"], delivery["status"]["S"], delivery["enqueued"]["BOOL"]) == (
         job["deliveryId"],
         "pending",
         True,
     )
+    # The paused endpoint gets no job, but a record that `recover` can send once it is enabled.
+    assert (paused["status"]["S"], paused["enqueued"]["BOOL"]) == ("skipped", False)
 
 
 def test_a_poison_record_is_reported_alone(stack: Stack, api: Api, account: Account) -> None:

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from leadhub.domain.fanout import EnqueueFailed, envelope_for, fan_out, matching_endpoints
+from leadhub.domain.fanout import EnqueueFailed, envelope_for, fan_out, subscribed_endpoints
 from leadhub.domain.outbox import ENDPOINT_DISABLED, Fact, endpoint_facts
 from leadhub.models.delivery import Delivery, DeliveryJob, delivery_id_for
 from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
@@ -83,9 +83,9 @@ def directory() -> InMemoryEndpoints:
     return endpoints
 
 
-def test_only_active_subscribed_endpoints_of_the_account_and_its_agency_match(directory) -> None:
-    matched = matching_endpoints(FACT, directory, Parents({"acc_client": "acc_agency"}))
-    assert sorted(e.endpoint_id for e in matched) == ["wep_agency_all", "wep_own"]
+def test_only_verified_subscribed_endpoints_of_the_account_and_its_agency_match(directory) -> None:
+    matched = subscribed_endpoints(FACT, directory, Parents({"acc_client": "acc_agency"}))
+    assert sorted(e.endpoint_id for e in matched) == ["wep_agency_all", "wep_own", "wep_paused"]
 
 
 def test_one_job_per_endpoint_with_a_stable_id_and_no_second_job_on_redelivery(directory) -> None:
@@ -101,6 +101,23 @@ def test_one_job_per_endpoint_with_a_stable_id_and_no_second_job_on_redelivery(d
     agency_job = next(job for job in queue.jobs if job.endpoint_id == "wep_agency_all")
     assert agency_job.account_id == "acc_agency" and agency_job.envelope["accountId"] == "acc_client"
     assert log.deliveries[agency_job.delivery_id].source_account_id == "acc_client"
+
+
+def test_a_disabled_endpoint_gets_a_skipped_record_to_recover_later_and_no_job(directory) -> None:
+    directory.endpoints[("acc_client", "wep_paused")] = endpoint(
+        "acc_client", "wep_paused", enabled=False, disabled_reason="gone: the endpoint answered 410"
+    )
+    log, queue = Log(), Queue()
+    for _ in range(2):  # also when the stream hands the record over again
+        fan_out([FACT], endpoints=directory, parents=Parents({}), log=log, queue=queue, now_iso=NOW)
+
+    assert [job.endpoint_id for job in queue.jobs] == ["wep_own"]
+    paused = log.deliveries[delivery_id_for(envelope_for(FACT)["id"], "wep_paused")]
+    assert (paused.status.value, paused.enqueued) == ("skipped", False)
+    assert paused.last_error == "endpoint disabled (gone: the endpoint answered 410)"
+    assert paused.envelope == envelope_for(FACT)  # what recover sends
+    unverified = delivery_id_for(envelope_for(FACT)["id"], "wep_unverified")
+    assert unverified not in log.deliveries  # never verified: it never received anything
 
 
 def test_a_failed_enqueue_fails_the_record_and_the_retry_queues_only_what_is_missing(directory) -> None:

@@ -87,7 +87,7 @@ def post_retry(deliveryId: Id) -> tuple[DeliveryOut, int]:
 
 @router.post(
     "/api/webhook-endpoints/<endpointId>/recover",
-    summary="Re-enqueue failed deliveries since a time (at most 14 days back)",
+    summary="Re-enqueue failed (and, if asked, skipped) deliveries since a time (at most 14 days back)",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
 )
@@ -99,6 +99,7 @@ def post_recover(endpointId: Id, request: RecoverRequest) -> tuple[RecoverOut, i
         endpointId,
         request.since,
         utc_now(),
+        include_skipped=request.includeSkipped,
         ctx=deps.endpoint_context(),
         records=outbound.records,
         queue=outbound.queue,

@@ -50,6 +50,9 @@ class RecoverRequest(RequestSchema):
     since: datetime = Field(
         description="Re-enqueue failed deliveries created since then (at most 14 days ago)"
     )
+    includeSkipped: bool = Field(
+        False, description="Also the deliveries skipped while the endpoint was disabled"
+    )
 
 
 class RecoverOut(Schema):

@@ -185,7 +185,9 @@ class DynamoDeliveryLog(TableAdapter):
         )
         return Page([values_to_delivery(values) for values in page.items], page.next_cursor)
 
-    def failed_since(self, endpoint_id: str, since: datetime) -> list[Delivery]:
+    def recoverable_since(
+        self, endpoint_id: str, since: datetime, statuses: frozenset[DeliveryStatus]
+    ) -> list[Delivery]:
         deliveries: list[Delivery] = []
         cursor: str | None = None
         while True:
@@ -193,7 +195,7 @@ class DynamoDeliveryLog(TableAdapter):
             for delivery in page.items:
                 if delivery.created_at < to_iso(since):
                     return deliveries
-                if delivery.status is DeliveryStatus.FAILED:
+                if delivery.status in statuses:
                     deliveries.append(delivery)
             if page.next_cursor is None:
                 return deliveries

@@ -19,6 +19,7 @@ from leadhub.models.page import Page
 from leadhub.timestamps import to_iso
 
 RECOVER_WINDOW = timedelta(days=14)
+RECOVERABLE = frozenset({DeliveryStatus.FAILED})
 TEST_TIMEOUT_S = 10.0
 
 
@@ -31,7 +32,10 @@ class DeliveryRecords(Protocol):
 
     def list_for_endpoint(self, endpoint_id: str, limit: int, cursor: str | None) -> Page[Delivery]: ...
 
-    def failed_since(self, endpoint_id: str, since: datetime) -> list[Delivery]: ...
+    def recoverable_since(
+        self, endpoint_id: str, since: datetime, statuses: frozenset[DeliveryStatus]
+    ) -> list[Delivery]:
+        """The endpoint's deliveries created since `since` whose status is one of `statuses`."""
 
 
 class JobSender(Protocol):
@@ -95,28 +99,40 @@ def recover_deliveries(
     since: datetime,
     now: datetime,
     *,
+    include_skipped: bool = False,
     ctx: EndpointContext,
     records: DeliveryRecords,
     queue: JobSender,
 ) -> int:
     """Queue every failed delivery of the endpoint since `since` (at most 14 days back) again, with a
-    fresh schedule. Returns how many were queued."""
+    fresh schedule, and with `include_skipped` those skipped while it was disabled. Returns how many
+    were queued. The endpoint must be active: otherwise they would only be skipped again."""
     if since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     if since < now - RECOVER_WINDOW or since > now:
         raise InvalidRequest(
             "Invalid recovery window", [FieldError("since", "must lie within the last 14 days")]
         )
-    get_endpoint(principal, endpoint_id, ctx)
-    failed = [d for d in records.failed_since(endpoint_id, since) if d.account_id == principal.account_id]
-    for delivery in failed:
+    endpoint = get_endpoint(principal, endpoint_id, ctx)
+    if endpoint.inactive_reason is not None:
+        raise Conflict(
+            f"Cannot recover deliveries: {endpoint.inactive_reason}. Enable (and verify) the endpoint first."
+        )
+    statuses = RECOVERABLE | {DeliveryStatus.SKIPPED} if include_skipped else RECOVERABLE
+    found = records.recoverable_since(endpoint_id, since, statuses)
+    recovered = [d for d in found if d.account_id == principal.account_id]
+    for delivery in recovered:
         records.save(
             replace(
-                delivery, status=DeliveryStatus.PENDING, next_attempt_at=to_iso(now), updated_at=to_iso(now)
+                delivery,
+                status=DeliveryStatus.PENDING,
+                last_error=None,
+                next_attempt_at=to_iso(now),
+                updated_at=to_iso(now),
             )
         )
-    _send([_job(d, manual=False) for d in failed], queue)
-    return len(failed)
+    _send([_job(d, manual=False) for d in recovered], queue)
+    return len(recovered)
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,7 +49,7 @@ from leadhub.domain.url_safety import (
     check_webhook_url,
 )
 from leadhub.models.delivery import Attempt, Delivery, DeliveryJob, DeliveryStatus
-from leadhub.models.webhook_endpoint import Verification, WebhookEndpoint
+from leadhub.models.webhook_endpoint import WebhookEndpoint
 from leadhub.ports import SecretCipher
 from leadhub.timestamps import from_iso, to_iso
 
@@ -138,9 +138,10 @@ def attempt_delivery(
         return AttemptResult(Disposition.ALREADY_DELIVERED, job.delivery_id, job.endpoint_id)
 
     endpoint = ports.endpoints.get(job.account_id, job.endpoint_id)
-    reason = _inactive_reason(endpoint)
-    if endpoint is None or reason is not None:
-        return _skip(delivery, job, reason or "endpoint deleted", ports, now)
+    if endpoint is None:
+        return _skip(delivery, job, "endpoint deleted", ports, now)
+    if endpoint.inactive_reason is not None:
+        return _skip(delivery, job, endpoint.inactive_reason, ports, now)
 
     attempt_number = max(receive_count, 1)
     if not job.manual and attempt_number >= len(config.schedule):
@@ -272,20 +273,6 @@ def _new_delivery(job: DeliveryJob, now: datetime) -> Delivery:
         envelope=job.envelope,
         enqueued=True,
     )
-
-
-def _inactive_reason(endpoint: WebhookEndpoint | None) -> str | None:
-    if endpoint is None:
-        return "endpoint deleted"
-    if not endpoint.enabled:
-        return (
-            f"endpoint disabled ({endpoint.disabled_reason})"
-            if endpoint.disabled_reason
-            else "endpoint disabled"
-        )
-    if endpoint.verification is not Verification.VERIFIED:
-        return "endpoint not verified"
-    return None
 
 
 def _skip(

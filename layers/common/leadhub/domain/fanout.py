@@ -3,18 +3,21 @@
 The delivery id is derived from (event, endpoint), so a stream record that is processed twice
 yields the same deliveries; the delivery record is written conditionally and only a delivery that
 was never enqueued is enqueued again.
+
+An endpoint its owner (or Leadhub) disabled gets no job, but a `skipped` delivery record: once it is
+enabled again, `recover` with `includeSkipped` sends what it missed meanwhile.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from leadhub.domain.outbox import Fact
 from leadhub.ids import derived_id
-from leadhub.models.delivery import Delivery, DeliveryJob, delivery_id_for
-from leadhub.models.webhook_endpoint import WebhookEndpoint
+from leadhub.models.delivery import Delivery, DeliveryJob, DeliveryStatus, delivery_id_for
+from leadhub.models.webhook_endpoint import Verification, WebhookEndpoint
 
 
 class EndpointDirectory(Protocol):
@@ -50,10 +53,11 @@ def envelope_for(fact: Fact) -> dict[str, Any]:
     }
 
 
-def matching_endpoints(
+def subscribed_endpoints(
     fact: Fact, endpoints: EndpointDirectory, parents: ParentLookup
 ) -> list[WebhookEndpoint]:
-    """Active endpoints of the fact's account, and of its agency where the filter lets it through."""
+    """Verified endpoints of the fact's account, and of its agency where the filter lets it through,
+    that select the fact's event: enabled or not."""
     candidates = list(endpoints.list_for_account(fact.account_id))
     parent = parents.parent_of(fact.account_id)
     if parent is not None:
@@ -61,7 +65,9 @@ def matching_endpoints(
     return [
         e
         for e in candidates
-        if e.active and e.subscribes_to(fact.event) and e.covers_account(fact.account_id)
+        if e.verification is Verification.VERIFIED
+        and e.subscribes_to(fact.event)
+        and e.covers_account(fact.account_id)
     ]
 
 
@@ -88,7 +94,7 @@ def fan_out(
     skipped = 0
     for fact in facts:
         envelope = envelope_for(fact)
-        for endpoint in matching_endpoints(fact, endpoints, parents):
+        for endpoint in subscribed_endpoints(fact, endpoints, parents):
             delivery = Delivery(
                 account_id=endpoint.account_id,
                 delivery_id=delivery_id_for(envelope["id"], endpoint.endpoint_id),
@@ -100,6 +106,11 @@ def fan_out(
                 updated_at=now_iso,
                 envelope=envelope,
             )
+            if not endpoint.active:  # disabled: recorded for `recover`, not sent
+                log.create_if_new(
+                    replace(delivery, status=DeliveryStatus.SKIPPED, last_error=endpoint.inactive_reason)
+                )
+                continue
             if log.create_if_new(delivery):
                 job = DeliveryJob(delivery.delivery_id, endpoint.account_id, endpoint.endpoint_id, envelope)
                 pending.append((delivery, job))

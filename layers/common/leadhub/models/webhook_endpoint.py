@@ -68,6 +68,17 @@ class WebhookEndpoint:
         """Whether deliveries go out: enabled and verified."""
         return self.enabled and self.verification is Verification.VERIFIED
 
+    @property
+    def inactive_reason(self) -> str | None:
+        """Why deliveries do not go out (what a skipped delivery records); None when it is active."""
+        if not self.enabled:
+            return (
+                f"endpoint disabled ({self.disabled_reason})" if self.disabled_reason else "endpoint disabled"
+            )
+        if self.verification is not Verification.VERIFIED:
+            return "endpoint not verified"
+        return None
+
     def subscribes_to(self, event: str) -> bool:
         return not self.events or event in self.events
 
