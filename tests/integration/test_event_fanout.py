@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
@@ -89,6 +90,10 @@ def test_a_new_lead_becomes_one_job_per_subscribed_endpoint_once(
     )
     # The paused endpoint gets no job, but a record that `recover` can send once it is enabled.
     assert (paused["status"]["S"], paused["enqueued"]["BOOL"]) == ("skipped", False)
+    # Kept for recover (14 days back), then expired, as an endpoint left disabled collects one per event.
+    expires = datetime.fromtimestamp(int(paused["expiresAt"]["N"]), UTC)
+    assert timedelta(days=29) < expires - datetime.now(UTC) <= timedelta(days=30)
+    assert "expiresAt" not in delivery
 
 
 def test_a_poison_record_is_reported_alone(stack: Stack, api: Api, account: Account) -> None:

@@ -3,6 +3,10 @@
 ACCOUNT#{owner} / DELIVERY#{deliveryId}      the delivery (status, attempts, the envelope for retries);
                                              gsi1: ENDPOINT#{endpointId} / {createdAt}#{deliveryId}
 DELIVERY#{deliveryId} / ATTEMPT#{nnnn}       one item per attempt, expiring after ATTEMPT_TTL_DAYS
+
+A skipped delivery (its endpoint was disabled) expires after SKIPPED_TTL_DAYS too: it is kept for
+`recover`, which reaches 14 days back, not for ever (an endpoint that stays disabled would collect one
+per event). Recovered, it is pending again and stays.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from leadhub.models.page import Page
 from leadhub.timestamps import from_iso, to_iso
 
 ATTEMPT_TTL_DAYS = 30
+SKIPPED_TTL_DAYS = 30
 MAX_ATTEMPTS_PER_WRITE = 50  # two items each; DynamoDB takes up to 100 items per transaction
 _CONDITION_FAILED = frozenset({"ConditionalCheckFailedException"})
 
@@ -54,7 +59,14 @@ def delivery_to_values(delivery: Delivery) -> dict[str, Any]:
         "lastError": delivery.last_error,
         "nextAttemptAt": delivery.next_attempt_at,
         "deliveredAt": delivery.delivered_at,
+        "expiresAt": _expiry(delivery),
     }
+
+
+def _expiry(delivery: Delivery) -> int | None:
+    if delivery.status is not DeliveryStatus.SKIPPED:
+        return None
+    return int((from_iso(delivery.updated_at) + timedelta(days=SKIPPED_TTL_DAYS)).timestamp())
 
 
 def values_to_delivery(values: dict[str, Any]) -> Delivery:
