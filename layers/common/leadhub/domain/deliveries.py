@@ -127,6 +127,7 @@ def recover_deliveries(
                 delivery,
                 status=DeliveryStatus.PENDING,
                 last_error=None,
+                enqueued=True,  # a skipped one was not: the fan-out must not queue it a second time
                 next_attempt_at=to_iso(now),
                 updated_at=to_iso(now),
             )
