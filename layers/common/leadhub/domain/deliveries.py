@@ -121,18 +121,27 @@ def recover_deliveries(
     statuses = RECOVERABLE | {DeliveryStatus.SKIPPED} if include_skipped else RECOVERABLE
     found = records.recoverable_since(endpoint_id, since, statuses)
     recovered = [d for d in found if d.account_id == principal.account_id]
+    stamp = to_iso(now)
     for delivery in recovered:
+        # Pending before its job exists, so that the worker's outcome is never overwritten by this.
         records.save(
             replace(
                 delivery,
                 status=DeliveryStatus.PENDING,
                 last_error=None,
                 enqueued=True,  # a skipped one was not: the fan-out must not queue it a second time
-                next_attempt_at=to_iso(now),
-                updated_at=to_iso(now),
+                next_attempt_at=stamp,
+                updated_at=stamp,
             )
         )
-    _send([_job(d, manual=False) for d in recovered], queue)
+    unsent = set(queue.send([_job(d, manual=False) for d in recovered])) if recovered else set()
+    if unsent:
+        for delivery in recovered:
+            if delivery.delivery_id in unsent:
+                records.save(delivery)  # as it was: the next recover finds it again
+        raise StorageUnavailable(
+            f"Could not queue {len(unsent)} of {len(recovered)} deliveries; please retry the recovery"
+        )
     return len(recovered)
 
 
