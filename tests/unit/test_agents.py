@@ -12,7 +12,7 @@ from leadhub.domain.conversation_jobs import ReplyJob, job_from_message
 from leadhub.domain.conversations import record_inbound
 from leadhub.domain.outbox import conversation_facts, message_facts
 from leadhub.domain.replies import SendRejected, answer, send_queued
-from leadhub.errors import Conflict, NotFound
+from leadhub.errors import Conflict, NotFound, StorageUnavailable
 from leadhub.models.automation import Automation, AutomationKind
 from leadhub.models.conversation import Channel, Contact, Conversation, InboundMessage, Message
 from tests.fakes import FixedResponder, InMemoryConversations, ScriptedModel
@@ -178,3 +178,22 @@ def test_a_manual_message_whose_attempts_ran_out_is_sent_when_its_job_is_redrive
     assert send_queued(job, store=store, sender=sender, now=NOW, last_attempt=False).outcome == "sent"
     assert sender.sent == [("Are you there?", "wamid.in-1")]
     assert store.messages[(ACCOUNT, message.message_id)].status == "sent"
+
+
+def test_a_manual_message_that_could_not_be_queued_is_failed_not_left_queued() -> None:
+    store = InMemoryConversations()
+    conversation_id = write(store, 1)
+
+    class Down:
+        def send(self, body, *, group_id=None, dedupe_id=None) -> None:
+            raise StorageUnavailable("Storage is unavailable (queue job); please retry")
+
+    with pytest.raises(StorageUnavailable):
+        queue_manual_message(
+            ACCOUNT, conversation_id, "Hello?", store=store, queue=Down(), actor="k", now=NOW
+        )
+    [message] = [m for m in store.messages.values() if m.direction.value == "outbound"]
+    assert (message.status, message.errors[0]["reason"]) == (
+        "failed",
+        "not sent: it could not be queued; send it again",
+    )

@@ -126,3 +126,15 @@ def test_deliveries_whose_job_could_not_be_queued_are_found_by_the_next_recovery
     queue = Queue()
     assert recover(records, queue, include_skipped=True) == 1
     assert [job.delivery_id for job in queue.jobs] == ["msg_1"]
+
+
+def test_a_queue_that_fails_outright_leaves_every_delivery_as_it_was() -> None:
+    records = Records([delivery(1, DeliveryStatus.FAILED), delivery(2, DeliveryStatus.FAILED)])
+
+    class Down:
+        def send(self, jobs: Sequence[DeliveryJob]) -> list[str]:
+            raise StorageUnavailable("Storage is unavailable (queue deliveries); please retry")
+
+    with pytest.raises(StorageUnavailable, match="2 of 2"):
+        recover(records, Down())  # type: ignore[arg-type]
+    assert {d.status for d in records.deliveries.values()} == {DeliveryStatus.FAILED}

@@ -5,13 +5,14 @@ A closed conversation stays closed: the lead's next message opens a new conversa
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
 from leadhub.domain.conversation_jobs import SendJob
 from leadhub.domain.conversations import get_conversation
 from leadhub.domain.replies import queued_message
-from leadhub.errors import Conflict
+from leadhub.errors import Conflict, StorageUnavailable
 from leadhub.ids import sortable_id
 from leadhub.models.conversation import Conversation, ConversationStatus, Message
 from leadhub.models.lead import Lead
@@ -57,7 +58,15 @@ def queue_manual_message(
     message = queued_message(conversation, sortable_id("msg"), "manual", text, {"actor": actor}, now)
     reference = store.create_outbound(message)
     job = SendJob(account_id, conversation_id, reference)
-    queue.send(job.to_message(), group_id=conversation_id, dedupe_id=message.message_id)
+    try:
+        queue.send(job.to_message(), group_id=conversation_id, dedupe_id=message.message_id)
+    except StorageUnavailable:
+        # No job will send it: say so on the message rather than leave it queued for ever (503: retry).
+        unsent = {"reason": "not sent: it could not be queued; send it again"}
+        store.replace_message(
+            replace(message, status="failed", status_at=to_iso(now), errors=(unsent,)), previous=message
+        )
+        raise
     return message
 
 

@@ -134,7 +134,10 @@ def recover_deliveries(
                 updated_at=stamp,
             )
         )
-    unsent = set(queue.send([_job(d, manual=False) for d in recovered])) if recovered else set()
+    try:
+        unsent = set(queue.send([_job(d, manual=False) for d in recovered])) if recovered else set()
+    except StorageUnavailable:  # which of them went out is unknown: recovering one twice is harmless
+        unsent = {d.delivery_id for d in recovered}
     if unsent:
         for delivery in recovered:
             if delivery.delivery_id in unsent:
