@@ -373,7 +373,7 @@ def test_an_already_delivered_delivery_is_never_sent_again(world: World, manual:
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        ({"enabled": False, "disabled_reason": "api"}, "endpoint disabled (api)"),
+        ({"enabled": False, "disabled_reason": "api"}, "endpoint disabled through the API"),
         ({"verification": Verification.FAILED}, "endpoint not verified"),
         ({"verification": Verification.PENDING}, "endpoint not verified"),
         (None, "endpoint deleted"),

@@ -11,7 +11,7 @@ from typing import Any
 
 from leadhub.models.conversation import RECEIVED, Conversation, Direction, Message
 from leadhub.models.lead import Lead
-from leadhub.models.webhook_endpoint import WebhookEndpoint
+from leadhub.models.webhook_endpoint import DISABLED_THROUGH_API, WebhookEndpoint
 from leadhub.timestamps import from_iso
 
 LEAD_CREATED = "lead.created"
@@ -76,7 +76,9 @@ ENDPOINT_DISABLED = "endpoint.disabled"
 def endpoint_facts(old: WebhookEndpoint | None, new: WebhookEndpoint | None) -> list[Fact]:
     """An endpoint that Leadhub disabled (410 Gone, or failing for too long) is announced to the
     account's other endpoints; one an operator disables through the API is not."""
-    if old is None or new is None or not old.enabled or new.enabled or new.disabled_reason in (None, "api"):
+    if old is None or new is None or not old.enabled or new.enabled:
+        return []
+    if new.disabled_reason in (None, DISABLED_THROUGH_API):
         return []
     data = {
         "endpointId": new.endpoint_id,

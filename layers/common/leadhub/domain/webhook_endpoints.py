@@ -16,6 +16,7 @@ from leadhub.ids import sortable_id
 from leadhub.models.account import Principal
 from leadhub.models.audit import AuditEntry
 from leadhub.models.webhook_endpoint import (
+    DISABLED_THROUGH_API,
     ENDPOINT_LIMITS,
     SUBSCRIBABLE_EVENTS,
     EndpointSecret,
@@ -294,9 +295,8 @@ def update_endpoint(
     if changes.headers is not None:
         endpoint = _with_headers(endpoint, _checked_headers(changes.headers), ctx)
     if changes.enabled is not None:
-        endpoint = replace(
-            endpoint, enabled=changes.enabled, disabled_reason=None if changes.enabled else "api"
-        )
+        reason = None if changes.enabled else DISABLED_THROUGH_API
+        endpoint = replace(endpoint, enabled=changes.enabled, disabled_reason=reason)
     if changes.url is not None and changes.url != current.url:
         endpoint = _verified(replace(endpoint, url=_checked_url(changes.url, ctx)), ctx, now)
     saved = _save(endpoint, current, ctx)

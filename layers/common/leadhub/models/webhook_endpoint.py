@@ -24,6 +24,10 @@ SUBSCRIBABLE_EVENTS: tuple[str, ...] = (
 ENDPOINT_LIMITS: dict[Plan, int | None] = {Plan.FREE: 1, Plan.STARTER: 3, Plan.PRO: 10, Plan.BUSINESS: None}
 
 
+# The `disabled_reason` of an endpoint its owner disabled (PATCH enabled: false), as stored.
+DISABLED_THROUGH_API = "api"
+
+
 class Verification(StrEnum):
     PENDING = "pending"
     VERIFIED = "verified"
@@ -71,6 +75,8 @@ class WebhookEndpoint:
     @property
     def inactive_reason(self) -> str | None:
         """Why deliveries do not go out (what a skipped delivery records); None when it is active."""
+        if not self.enabled and self.disabled_reason == DISABLED_THROUGH_API:
+            return "endpoint disabled through the API"
         if not self.enabled:
             return (
                 f"endpoint disabled ({self.disabled_reason})" if self.disabled_reason else "endpoint disabled"
