@@ -270,11 +270,20 @@ class InMemoryConversations:
             return self.messages[(reply.account_id, existing)]
         self.replies[(inbound.account_id, inbound.message_id)] = reply.message_id
         self.messages[(reply.account_id, reply.message_id)] = reply
+        self._count(reply)
         return None
 
     def create_outbound(self, message: Message) -> str:
         self.messages[(message.account_id, message.message_id)] = message
+        self._count(message)
         return message.message_id
+
+    def _count(self, message: Message) -> None:
+        key = (message.account_id, message.conversation_id)
+        conversation = self.conversations[key]
+        self.conversations[key] = replace(
+            conversation, message_count=conversation.message_count + 1, last_activity_at=message.received_at
+        )
 
     def get_message(self, account_id: str, conversation_id: str, message_key: str) -> Message | None:
         found = self.messages.get((account_id, message_key))

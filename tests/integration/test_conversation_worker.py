@@ -177,6 +177,10 @@ def test_a_keyword_is_answered_once_even_when_the_job_is_delivered_again(pipelin
     reply = pipeline.conversation_messages(1001)[-1]
     assert (reply["direction"], reply["type"], reply["status"]) == ("outbound", "automation", "sent")
     assert reply["providerMessageId"].endswith(f":1001:{sent['message_id']}")
+    # The reply counts in the conversation, once, and is its latest activity.
+    path = f"/api/conversations/{reply['conversationId']}"
+    conversation = pipeline.api.call("GET", path, api_key=pipeline.account.api_key).body
+    assert (conversation["messageCount"], conversation["lastActivityAt"]) == (2, reply["receivedAt"])
 
 
 def test_a_refused_send_waits_for_its_retry_and_holds_back_only_its_own_conversation(

@@ -223,7 +223,8 @@ class DynamoConversationStore(TableAdapter):
         """Store `reply` with a marker naming it the answer to `inbound`; the existing reply if the marker
         is there already (a redelivered job)."""
         marker = _pointer_values(_reply_marker_key(inbound), "reply_marker", reply)
-        if commit(self._db, [self._put_new(marker), self._put_new(message_to_values(reply))], "store reply"):
+        items = [self._put_new(marker), self._put_new(message_to_values(reply)), self._counted(reply)]
+        if commit(self._db, items, "store reply"):
             return None
         existing = self.existing_reply(inbound)
         if existing is None:
@@ -276,8 +277,25 @@ class DynamoConversationStore(TableAdapter):
 
     def create_outbound(self, message: Message) -> str:
         """Store the message; its sort key is the reference `get_message` takes."""
-        commit(self._db, [self._put_new(message_to_values(message))], "store message")
+        commit(self._db, [self._put_new(message_to_values(message)), self._counted(message)], "store message")
         return message_sk(message)
+
+    def _counted(self, message: Message) -> dict[str, Any]:
+        """Our message counts in its conversation, as an inbound one does, and is its latest activity."""
+        at = message.received_at
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": conversation_key(message.account_id, message.conversation_id),
+                "UpdateExpression": "SET lastActivityAt = :at, gsi1sk = :order ADD messageCount :one",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": {
+                    ":at": {"S": at},
+                    ":order": {"S": f"{at}#{message.conversation_id}"},
+                    ":one": {"N": "1"},
+                },
+            }
+        }
 
     def close(self, conversation: Conversation, lead_holds_it: bool, at: str) -> bool:
         """Close the conversation (if still open) and, when the lead points at it, clear the pointer so
