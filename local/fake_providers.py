@@ -283,6 +283,12 @@ class FakeResendApi(FakeProviderApi):
                 return unauthorised() if not authorised(call) else (404, {"message": "Domain not found"})
             return 200, domain
 
+        def list_domains(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
+            if not authorised(call):
+                return unauthorised()
+            listed = [{k: d[k] for k in ("id", "name", "status")} for d in self.domains.values()]
+            return 200, {"object": "list", "has_more": False, "data": listed}
+
         def send_email(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
             if not authorised(call):
                 return unauthorised()
@@ -297,6 +303,7 @@ class FakeResendApi(FakeProviderApi):
         self.route("GET", r"/emails/receiving/(?P<id>[^/]+)", get_email)
         self.route("POST", r"/emails", send_email)
         self.route("POST", r"/domains", create_domain)
+        self.route("GET", r"/domains", list_domains)
         self.route("POST", r"/domains/(?P<id>[^/]+)/verify", verify_domain)
         self.route("GET", r"/domains/(?P<id>[^/]+)", get_domain)
 

@@ -142,7 +142,39 @@ def test_connecting_registers_the_domain_and_returns_its_dns_records(
 
     other = channel_api.create_account("Other")
     taken = channel_api.call("PUT", "/api/integrations/email", api_key=other.api_key, json_body=body)
-    assert taken.status == 400 and "registered already" in taken.body["details"][0]["message"]
+    assert taken.status == 409 and "connected to another account" in taken.body["error"]
+
+
+def test_a_domain_resend_has_already_is_connected_not_refused(
+    channel_api: Api, resend: FakeResendApi
+) -> None:
+    # An earlier connect registered it at Resend, then failed to save (or the account reconnects).
+    resend.domains["dom-earlier"] = {
+        "id": "dom-earlier",
+        "name": "acme.test",
+        "status": "verified",
+        "records": [{"record": "SPF", "name": "send", "type": "MX", "status": "verified"}],
+    }
+    account = channel_api.create_account()
+    body = {"emailFromAddress": "hello@acme.test", "emailFromName": "Acme"}
+
+    result = channel_api.call("PUT", "/api/integrations/email", api_key=account.api_key, json_body=body)
+
+    assert result.status == 200, result.body
+    assert (result.body["domainId"], result.body["domainStatus"]) == ("dom-earlier", "verified")
+    assert [r["record"] for r in result.body["dnsRecords"]] == ["SPF"]
+
+
+def test_a_domain_resend_refuses_for_another_reason_is_a_400(channel_api: Api, resend: FakeResendApi) -> None:
+    account = channel_api.create_account()
+    body = {"emailFromAddress": "hello@gmail.test", "emailFromName": "Acme"}
+    resend.fail_next(
+        1, status=422, body={"name": "validation_error", "message": "Public domains are not allowed"}
+    )
+
+    result = channel_api.call("PUT", "/api/integrations/email", api_key=account.api_key, json_body=body)
+
+    assert result.status == 400 and "Public domains" in result.body["details"][0]["message"]
 
 
 @pytest.mark.parametrize("address", ["not-an-address", "a@b", "x@@acme.test"])

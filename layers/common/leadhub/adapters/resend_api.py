@@ -29,6 +29,11 @@ class ResendApi:
     def create_domain(self, name: str) -> dict[str, Any]:
         return self._expect_ok(self._call("POST", "/domains", json={"name": name}))
 
+    def find_domain(self, name: str) -> dict[str, Any] | None:
+        """The domain registered under `name` (as Resend lists it: no DNS records), or None."""
+        listed = self._expect_ok(self._call("GET", "/domains")).get("data") or []
+        return next((d for d in listed if isinstance(d, dict) and d.get("name") == name), None)
+
     def verify_domain(self, domain_id: str) -> None:
         self._expect_ok(self._call("POST", f"/domains/{quote(domain_id, safe='')}/verify"))
 

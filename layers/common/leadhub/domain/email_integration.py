@@ -23,6 +23,8 @@ class ResendRefused(Exception):
 class ResendDomains(Protocol):
     def create_domain(self, name: str) -> dict[str, Any]: ...
 
+    def find_domain(self, name: str) -> dict[str, Any] | None: ...
+
     def verify_domain(self, domain_id: str) -> None: ...
 
     def get_domain(self, domain_id: str) -> dict[str, Any]: ...
@@ -47,9 +49,14 @@ def connect_email(
         try:
             resend_domain = domains.create_domain(domain)
         except ResendRefused as exc:
-            raise InvalidRequest(
-                "Resend refused the domain", [FieldError("emailFromAddress", f"Resend: {exc}")]
-            ) from None
+            # Registered already (a connect whose save failed, or another account's domain, which the
+            # save below refuses): use it rather than leave the account unable to connect it.
+            known = domains.find_domain(domain)
+            if known is None:
+                raise InvalidRequest(
+                    "Resend refused the domain", [FieldError("emailFromAddress", f"Resend: {exc}")]
+                ) from None
+            resend_domain = domains.get_domain(str(known["id"]))
     at = to_iso(now)
     integration = Integration(
         account_id=account_id,
