@@ -29,6 +29,15 @@ def _bool_text(value: Any) -> str:
     return str(value)
 
 
+def is_fifo(props: Mapping[str, Any]) -> bool:
+    return _bool_text(props.get("FifoQueue", False)) == "true"
+
+
+def queue_name(logical_id: str, props: Mapping[str, Any]) -> str:
+    """The emulator's name of the template's queue `logical_id` (its `QueueName`, or a generated one)."""
+    return props.get("QueueName") or settings.generated_name(logical_id) + (".fifo" if is_fifo(props) else "")
+
+
 class ResourceRegistry:
     """`ResourceValues` for a template: provisioned values where known, placeholders otherwise."""
 
@@ -241,8 +250,8 @@ class Provisioner:
     )
 
     def queue(self, logical_id: str, props: dict[str, Any]) -> None:
-        fifo = _bool_text(props.get("FifoQueue", False)) == "true"
-        name = props.get("QueueName") or settings.generated_name(logical_id) + (".fifo" if fifo else "")
+        fifo = is_fifo(props)
+        name = queue_name(logical_id, props)
         attributes = {key: _bool_text(props[key]) for key in self.QUEUE_ATTRIBUTES if key in props}
         if not fifo:
             attributes.pop("FifoQueue", None)

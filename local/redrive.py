@@ -16,24 +16,11 @@ import json
 import sys
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from local import running, settings
+from local import running
 
 
 class RedriveError(Exception):
     pass
-
-
-def queue_url(sqs: Any, logical_id: str) -> str:
-    """The emulator's URL of the template's queue `logical_id` (named as the local stack names it)."""
-    name = settings.generated_name(logical_id)
-    for candidate in (name, f"{name}.fifo"):
-        try:
-            return str(sqs.get_queue_url(QueueName=candidate)["QueueUrl"])
-        except ClientError:
-            continue
-    raise RedriveError(f"no queue {logical_id} in the local stack")
 
 
 def move_back(sqs: Any, dlq_url: str) -> tuple[int, str]:
@@ -70,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("queue", help="the dead-letter queue's logical id in template.yaml, e.g. DeliveryDLQ")
     args = parser.parse_args(argv)
     try:
-        sqs = running.client("sqs", running.ready_document()["emulator"])
-        moved, destination = move_back(sqs, queue_url(sqs, args.queue))
-    except (running.NotRunning, RedriveError) as exc:
+        sqs = running.emulator(running.ready_document()).client("sqs")
+        moved, destination = move_back(sqs, running.queue_url(sqs, args.queue))
+    except (running.NotRunning, running.UnknownQueue, RedriveError) as exc:
         print(f"local.redrive: {exc}", file=sys.stderr)
         return 1
     print(json.dumps({"moved": moved, "from": args.queue, "to": destination.rsplit("/", 1)[-1]}))

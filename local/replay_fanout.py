@@ -29,7 +29,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from local import redrive, running
+from local import running
+from local.emulator import ClientFactory
 from local.pollers import MalformedBatchResponse, failed_item_ids, sequence_number, stream_event
 
 FAILURE_QUEUE, FANOUT_FUNCTION = "FanoutFailureQueue", "EventFanoutFunction"  # logical ids
@@ -244,11 +245,11 @@ def main(argv: list[str] | None = None) -> int:
             ready = running.ready_document()
         except running.NotRunning as exc:
             parser.error(str(exc))
-        sqs = running.client("sqs", ready["emulator"])
-        streams = running.client("dynamodbstreams", ready["emulator"])
-        queue_url = redrive.queue_url(sqs, FAILURE_QUEUE)
+        emulator = running.emulator(ready)
+        sqs, streams = emulator.client("sqs"), emulator.client("dynamodbstreams")
+        queue_url = running.queue_url(sqs, FAILURE_QUEUE)
         # Lambda's Invoke API is served on the local stack's HTTP port (local.lambda_api).
-        invoke = lambda_invoker(running.client("lambda", ready["api"]), FANOUT_FUNCTION)
+        invoke = lambda_invoker(ClientFactory(ready["api"]).client("lambda"), FANOUT_FUNCTION)
     else:
         import boto3  # dev dependency: this command runs from an operator's machine, never in a function
 

@@ -1,5 +1,5 @@
 """The local stack started by `make run`, as the commands that act on it see it (`local.redrive`,
-`local.replay_fanout --local`): its ready document and AWS clients pointed at it."""
+`local.replay_fanout --local`): its ready document, clients of its emulator and its queues."""
 
 from __future__ import annotations
 
@@ -8,12 +8,17 @@ import os
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from local import settings
+from local.cfn import Template
+from local.emulator import ClientFactory
+from local.provision import queue_name
 
 
 class NotRunning(Exception):
+    pass
+
+
+class UnknownQueue(Exception):
     pass
 
 
@@ -43,13 +48,14 @@ def _alive(pid: Any) -> bool:
     return True
 
 
-def client(service: str, endpoint_url: str) -> Any:
-    """A client of `service` at the local stack (its emulator, or its HTTP port for Lambda)."""
-    credentials = settings.fake_credentials_env()
-    return boto3.client(
-        service,
-        endpoint_url=endpoint_url,
-        region_name=settings.REGION,
-        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-    )
+def emulator(ready: dict[str, Any]) -> ClientFactory:
+    return ClientFactory(ready["emulator"])
+
+
+def queue_url(sqs: Any, logical_id: str) -> str:
+    """The emulator's URL of the template's queue `logical_id`, named as provisioning names it."""
+    resource = Template.from_file(settings.DEFAULT_TEMPLATE).resources.get(logical_id)
+    if resource is None or resource.get("Type") != "AWS::SQS::Queue":
+        raise UnknownQueue(f"no queue {logical_id} in the template")
+    name = queue_name(logical_id, resource.get("Properties") or {})
+    return str(sqs.get_queue_url(QueueName=name)["QueueUrl"])

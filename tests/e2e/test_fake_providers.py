@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from local import running
 from tests.e2e.conftest import wait_until
 from tests.receiver import Receiver
 from tests.stack_process import StackProcess, running_stack
@@ -192,18 +192,7 @@ def test_the_bedrock_responder_answers_with_the_models_words(faked: StackProcess
 
 def emulator_sqs(faked: StackProcess) -> Any:
     """SQS of the local stack's emulator, to look into its queues."""
-    return boto3.client(
-        "sqs",
-        endpoint_url=faked.ready["emulator"],
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
-def queue_url(sqs: Any, logical_id: str) -> str:
-    [url] = [url for url in sqs.list_queues()["QueueUrls"] if logical_id in url]
-    return url
+    return running.emulator(faked.ready).client("sqs")
 
 
 ORDER_REPLY = "Noted."
@@ -274,7 +263,7 @@ def test_a_provider_that_keeps_failing_leaves_the_reply_failed_and_the_job_in_th
         assert "answered HTTP 500" in failed["errors"][0]["reason"]
 
     sqs = emulator_sqs(faked)
-    dlq_url = queue_url(sqs, "ConversationDLQ")
+    dlq_url = running.queue_url(sqs, "ConversationDLQ")
     dead = sqs.receive_message(
         QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=5, VisibilityTimeout=0
     )["Messages"]
@@ -315,7 +304,7 @@ def test_a_job_delivered_twice_is_answered_once(faked: StackProcess) -> None:
 
         # SQS delivers at least once: the same job again, as a new message of the conversation's group.
         sqs = emulator_sqs(faked)
-        url = queue_url(sqs, "ConversationQueue")
+        url = running.queue_url(sqs, "ConversationQueue")
         job = {
             "kind": "reply",
             "accountId": conversation["accountId"],

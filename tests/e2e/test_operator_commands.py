@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 from standardwebhooks.webhooks import Webhook
 
 from local import running
+from local.emulator import ClientFactory
 from local.pollers import stream_failure_record
-from local.redrive import queue_url
 from tests.e2e.test_outbound_webhooks import NewAccount, keyed, post_lead, register
 from tests.receiver import Receiver
 from tests.stack_process import REPO_ROOT, StackProcess
@@ -35,7 +35,7 @@ def command(stack: StackProcess, *args: str) -> subprocess.CompletedProcess[str]
 
 
 def test_the_lambda_invoke_api_runs_the_stacks_functions(stack: StackProcess) -> None:
-    lam = running.client("lambda", stack.api)
+    lam = ClientFactory(stack.api).client("lambda")
     event = (REPO_ROOT / "events" / "lead_webhook" / "unknown-token.json").read_bytes()
 
     answer = lam.invoke(FunctionName="LeadWebhookFunction", Payload=event)
@@ -91,8 +91,8 @@ def test_replay_brings_the_events_of_a_batch_the_fanout_gave_up_on_to_the_endpoi
         assert receiver.events("lead.created") == []
 
         # As if the fan-out had failed the creation's batch on every retry: Lambda's failure record.
-        emulator = stack.ready["emulator"]
-        streams, sqs = running.client("dynamodbstreams", emulator), running.client("sqs", emulator)
+        emulator = running.emulator(stack.ready)
+        streams, sqs = emulator.client("dynamodbstreams"), emulator.client("sqs")
         [stream] = streams.list_streams()["Streams"]
         shard_id, record = lead_insert(streams, stream["StreamArn"], lead_id)
         failure = stream_failure_record(
@@ -104,7 +104,9 @@ def test_replay_brings_the_events_of_a_batch_the_fanout_gave_up_on_to_the_endpoi
             invoke_count=11,
             function_error="Unhandled",
         )
-        sqs.send_message(QueueUrl=queue_url(sqs, "FanoutFailureQueue"), MessageBody=json.dumps(failure))
+        sqs.send_message(
+            QueueUrl=running.queue_url(sqs, "FanoutFailureQueue"), MessageBody=json.dumps(failure)
+        )
 
         replayed = command(stack, "local.replay_fanout", "--local")
 

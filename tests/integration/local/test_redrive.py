@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from local.redrive import RedriveError, move_back, queue_url
+from local.redrive import RedriveError, move_back
+from local.running import UnknownQueue, queue_url
 from tests.integration.conftest import Stack, shared_clients
 
 
@@ -34,5 +35,5 @@ def test_a_queue_that_is_no_dead_letter_queue_or_unknown_is_refused(stack: Stack
     sqs = shared_clients().client("sqs")
     with pytest.raises(RedriveError, match="of 0 queues"):
         move_back(sqs, queue_url(sqs, "FanoutFailureQueue"))  # Lambda's failure destination
-    with pytest.raises(RedriveError, match="no queue NoSuchQueue"):
+    with pytest.raises(UnknownQueue, match="no queue NoSuchQueue"):
         queue_url(sqs, "NoSuchQueue")
