@@ -282,19 +282,21 @@ class DynamoConversationStore(TableAdapter):
 
     def _counted(self, message: Message) -> dict[str, Any]:
         """Our message counts in its conversation, as an inbound one does, and is its latest activity."""
-        at = message.received_at
+        update = self._one_more_message(message.account_id, message.conversation_id, message.received_at)
+        return {"Update": update}
+
+    def _one_more_message(self, account_id: str, conversation_id: str, at: str) -> dict[str, Any]:
+        """The conversation update of a message stored at `at`: counted, and its latest activity."""
         return {
-            "Update": {
-                "TableName": self._table,
-                "Key": conversation_key(message.account_id, message.conversation_id),
-                "UpdateExpression": "SET lastActivityAt = :at, gsi1sk = :order ADD messageCount :one",
-                "ConditionExpression": "attribute_exists(pk)",
-                "ExpressionAttributeValues": {
-                    ":at": {"S": at},
-                    ":order": {"S": f"{at}#{message.conversation_id}"},
-                    ":one": {"N": "1"},
-                },
-            }
+            "TableName": self._table,
+            "Key": conversation_key(account_id, conversation_id),
+            "UpdateExpression": "SET lastActivityAt = :at, gsi1sk = :order ADD messageCount :one",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": {
+                ":at": {"S": at},
+                ":order": {"S": f"{at}#{conversation_id}"},
+                ":one": {"N": "1"},
+            },
         }
 
     def close(self, conversation: Conversation, lead_holds_it: bool, at: str) -> bool:
@@ -453,26 +455,13 @@ class DynamoConversationStore(TableAdapter):
     def _conversation_write(self, write: InboundWrite) -> dict[str, Any]:
         if write.new_conversation is not None:
             return self._put_new(conversation_to_values(write.new_conversation))
-        account_id, conversation_id = write.lead.account_id, write.conversation_id
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": conversation_key(account_id, conversation_id),
-                # A lead who writes can be written to again.
-                "UpdateExpression": (
-                    "SET lastActivityAt = :at, gsi1sk = :order ADD messageCount :one "
-                    "REMOVE unreachableAt, unreachableReason"
-                ),
-                "ConditionExpression": "attribute_exists(pk) AND #status = :open",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {
-                    ":at": {"S": write.at},
-                    ":order": {"S": f"{write.at}#{conversation_id}"},
-                    ":one": {"N": "1"},
-                    ":open": {"S": ConversationStatus.OPEN.value},
-                },
-            }
-        }
+        update = self._one_more_message(write.lead.account_id, write.conversation_id, write.at)
+        # A lead who writes can be written to again; only an open conversation takes their message.
+        update["UpdateExpression"] += " REMOVE unreachableAt, unreachableReason"
+        update["ConditionExpression"] += " AND #status = :open"
+        update["ExpressionAttributeNames"] = {"#status": "status"}
+        update["ExpressionAttributeValues"][":open"] = {"S": ConversationStatus.OPEN.value}
+        return {"Update": update}
 
 
 def _cancellation_outcome(exc: ClientError, deduplicating: int, conversation_at: int) -> CommitOutcome:
