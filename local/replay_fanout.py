@@ -122,13 +122,13 @@ def read_range(streams: Any, batch: BatchRange) -> list[dict[str, Any]]:
     return records
 
 
-def fan_out(records: Sequence[dict[str, Any]], stream_arn: str, invoke: Invoke) -> list[str]:
+def invoke_fanout(records: Sequence[dict[str, Any]], stream_arn: str, invoke: Invoke) -> list[str]:
     """Invoke the fan-out with `records` (in halves while the payload is too large); the sequence numbers
     it failed. Raises FanoutFailed."""
     event = stream_event(records, stream_arn)
     if len(records) > 1 and len(json.dumps(event)) > MAX_PAYLOAD_BYTES:
-        middle = len(records) // 2
-        return fan_out(records[:middle], stream_arn, invoke) + fan_out(records[middle:], stream_arn, invoke)
+        first, rest = records[: len(records) // 2], records[len(records) // 2 :]
+        return invoke_fanout(first, stream_arn, invoke) + invoke_fanout(rest, stream_arn, invoke)
     try:
         return failed_item_ids(invoke(event), [sequence_number(r) for r in records])
     except MalformedBatchResponse as exc:
@@ -164,7 +164,7 @@ def replay_message(message: dict[str, Any], streams: Any, invoke: Invoke, *, dry
         result.outcome = Outcome.DRY_RUN
         return result
     try:
-        result.failed = fan_out(records, batch.stream_arn, invoke)
+        result.failed = invoke_fanout(records, batch.stream_arn, invoke)
     except FanoutFailed as exc:
         result.outcome, result.detail = Outcome.STILL_FAILING, str(exc)
         return result

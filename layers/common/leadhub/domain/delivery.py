@@ -140,8 +140,8 @@ def attempt_delivery(
     endpoint = ports.endpoints.get(job.account_id, job.endpoint_id)
     if endpoint is None:
         return _skip(delivery, job, "endpoint deleted", ports, now)
-    if endpoint.inactive_reason is not None:
-        return _skip(delivery, job, endpoint.inactive_reason, ports, now)
+    if (reason := endpoint.inactive_reason) is not None:
+        return _skip(delivery, job, reason, ports, now)
 
     attempt_number = max(receive_count, 1)
     if not job.manual and attempt_number >= len(config.schedule):

@@ -75,9 +75,9 @@ class WebhookEndpoint:
     @property
     def inactive_reason(self) -> str | None:
         """Why deliveries do not go out (what a skipped delivery records); None when it is active."""
-        if not self.enabled and self.disabled_reason == DISABLED_THROUGH_API:
-            return "endpoint disabled through the API"
         if not self.enabled:
+            if self.disabled_reason == DISABLED_THROUGH_API:
+                return "endpoint disabled through the API"
             return (
                 f"endpoint disabled ({self.disabled_reason})" if self.disabled_reason else "endpoint disabled"
             )
