@@ -13,30 +13,20 @@ import pytest
 from local import replay_fanout
 from local.pollers import sequence_number, stream_failure_record
 from local.replay_fanout import FanoutFailed, Outcome, lambda_invoker, replay
+from local.running import queue_url
 from tests.integration.conftest import Account, Api, LambdaContext, Stack, shared_clients
 from tests.integration.test_event_fanout import add_endpoint, queued
+from tests.integration.test_outbox_stream import stream_records
 
 
 def failure_queue_url(stack: Stack) -> str:
-    [source] = stack.specs["EventFanoutFunction"].stream_sources
-    assert source.on_failure_arn is not None
-    name = source.on_failure_arn.rsplit(":", 1)[1]
-    return shared_clients().client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+    return queue_url(shared_clients().client("sqs"), "FanoutFailureQueue")
 
 
 def shard_records(stack: Stack) -> tuple[str, list[dict[str, Any]]]:
     """The stream's (one) shard and its records so far."""
-    streams = stack.streams
-    [shard] = streams.describe_stream(StreamArn=stack.stream_arn)["StreamDescription"]["Shards"]
-    iterator = streams.get_shard_iterator(
-        StreamArn=stack.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-    )["ShardIterator"]
-    records: list[dict[str, Any]] = []
-    while iterator:
-        page = streams.get_records(ShardIterator=iterator, Limit=1000)
-        records += page["Records"]
-        iterator = page.get("NextShardIterator") if page["Records"] else None
-    return shard["ShardId"], records
+    [shard] = stack.streams.describe_stream(StreamArn=stack.stream_arn)["StreamDescription"]["Shards"]
+    return shard["ShardId"], stream_records(stack)
 
 
 def report_exhausted(stack: Stack, batch: list[dict[str, Any]]) -> None:
