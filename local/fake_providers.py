@@ -172,25 +172,29 @@ class FakeGraphApi(FakeProviderApi):
 
 
 class FakeTelegramBotApi(FakeProviderApi):
-    """The Bot API for one bot: getMe, setWebhook and deleteWebhook, with the webhook it was given."""
+    """The Bot API for one bot (more with `add_bot`): getMe, setWebhook and deleteWebhook, with the webhook
+    each bot was given (`webhook` is the first bot's)."""
 
     def __init__(self, bot_token: str, bot_id: int = 7000001, username: str = "acme_leads_bot") -> None:
         super().__init__()
         self.bot_token = bot_token
-        self.webhook: dict[str, Any] | None = None
+        self.bot_id = bot_id
+        self._bots: dict[str, dict[str, Any]] = {}  # token -> getMe's answer
+        self.webhooks: dict[int, dict[str, Any]] = {}  # bot id -> what setWebhook was given
+        self.add_bot(bot_token, bot_id, username)
 
         def bot_method(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
-            if match["token"] != self.bot_token:
+            me = self._bots.get(match["token"])
+            if me is None:
                 return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
             method = match["method"]
             if method == "getMe":
-                me = {"id": bot_id, "is_bot": True, "first_name": "Acme", "username": username}
                 return 200, {"ok": True, "result": me}
             if method == "setWebhook":
-                self.webhook = dict(call.body or {})
+                self.webhooks[me["id"]] = dict(call.body or {})
                 return 200, {"ok": True, "result": True, "description": "Webhook was set"}
             if method == "deleteWebhook":
-                self.webhook = None
+                self.webhooks.pop(me["id"], None)
                 return 200, {"ok": True, "result": True, "description": "Webhook was deleted"}
             if method == "sendMessage":
                 body = call.body or {}
@@ -204,6 +208,14 @@ class FakeTelegramBotApi(FakeProviderApi):
             return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
 
         self.route("POST", r"/bot(?P<token>[^/]+)/(?P<method>\w+)", bot_method)
+
+    def add_bot(self, bot_token: str, bot_id: int, username: str) -> None:
+        """Another valid token: of another bot, or of the same bot (BotFather's /revoke gives a new one)."""
+        self._bots[bot_token] = {"id": bot_id, "is_bot": True, "first_name": "Acme", "username": username}
+
+    @property
+    def webhook(self) -> dict[str, Any] | None:
+        return self.webhooks.get(self.bot_id)
 
 
 class FakeResendApi(FakeProviderApi):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from leadhub.domain.responders import Turn
 from leadhub.models.account import Account, ApiKey, TokenOwner
 from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Message
+from leadhub.models.integration import Integration
 from leadhub.models.lead import Lead
 from leadhub.models.page import Page
 from leadhub.models.responder import ResponderSettings
@@ -365,6 +366,69 @@ class InMemoryConversations:
         ]
         mine.sort(key=lambda m: (m.sent_at, m.received_at, m.message_id))
         return _page(mine, limit, cursor)
+
+
+@dataclass
+class Claim:
+    account_id: str
+    at: str
+    pending: bool
+
+
+class InMemoryIntegrations:
+    """Integrations with their routes and claims, each held by one account at a time (as the table's
+    conditional writes keep them)."""
+
+    def __init__(self) -> None:
+        self.integrations: dict[tuple[str, Channel], Integration] = {}
+        self.routes: dict[tuple[Channel, str], str] = {}
+        self.claims: dict[tuple[Channel, str], Claim] = {}
+        self.audit: list[AuditEntry] = []
+
+    def get(self, account_id: str, channel: Channel) -> Integration | None:
+        return self.integrations.get((account_id, channel))
+
+    def save(self, integration: Integration, previous: Integration | None, audit: AuditEntry) -> bool:
+        channel, me = integration.channel, integration.account_id
+        route = (channel, integration.route_key)
+        claim = (channel, integration.claim_key) if integration.claim_key is not None else None
+        if self.routes.get(route, me) != me or (
+            claim is not None and claim in self.claims and self.claims[claim].account_id != me
+        ):
+            return False
+        if previous is not None:
+            self._release(previous)
+        self.integrations[(me, channel)] = integration
+        self.routes[route] = me
+        if claim is not None:
+            self.claims[claim] = Claim(me, integration.connected_at, pending=False)
+        self.audit.append(audit)
+        return True
+
+    def delete(self, integration: Integration, audit: AuditEntry) -> None:
+        self.integrations.pop((integration.account_id, integration.channel), None)
+        self._release(integration)
+        self.audit.append(audit)
+
+    def claim(self, channel: Channel, key: str, account_id: str, at: str, abandoned_before: str) -> bool:
+        held = self.claims.get((channel, key))
+        if held is not None and held.account_id != account_id:
+            if not (held.pending and held.at < abandoned_before):
+                return False
+            held = None
+        self.claims[(channel, key)] = Claim(account_id, at, pending=held.pending if held else True)
+        return True
+
+    def release(self, channel: Channel, key: str, account_id: str) -> None:
+        held = self.claims.get((channel, key))
+        if held is not None and held.account_id == account_id:
+            del self.claims[(channel, key)]
+
+    def _release(self, integration: Integration) -> None:
+        if self.routes.get((integration.channel, integration.route_key)) == integration.account_id:
+            del self.routes[(integration.channel, integration.route_key)]
+        if integration.claim_key is not None:
+            self.release(integration.channel, integration.claim_key, integration.account_id)
 
 
 class InMemoryRoutes:

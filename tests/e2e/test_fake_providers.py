@@ -37,6 +37,20 @@ def faked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
         yield process
 
 
+# The API key of the account the fake bot is connected to: a bot belongs to one account at a time.
+_bot_holder: dict[str, str] = {}
+
+
+def connect_the_bot(http: httpx.Client, faked: StackProcess, keyed: dict[str, str]) -> None:
+    """Connect the fake bot to the account, disconnecting it from the account that had it first."""
+    holder = _bot_holder.get("apiKey")
+    if holder not in (None, keyed["X-API-Key"]):
+        assert http.delete("/api/integrations/telegram", headers={"X-API-Key": holder}).status_code == 200
+    bot = {"telegramBotToken": faked.ready["fakeProviders"]["telegram"]["telegramBotToken"]}
+    assert http.put("/api/integrations/telegram", json=bot, headers=keyed).status_code == 200
+    _bot_holder["apiKey"] = keyed["X-API-Key"]
+
+
 def sent(http: httpx.Client, simulate_url: str) -> list[dict[str, Any]]:
     """What Leadhub sent through a fake provider."""
     return http.get(simulate_url.rsplit("/_simulate", 1)[0] + "/_sent").json()["sent"]
@@ -48,8 +62,7 @@ def test_every_channel_receives_and_answers_with_the_fakes(faked: StackProcess) 
     whatsapp = {k: fakes["whatsapp"][k] for k in ("wabaId", "phoneNumberId", "accessToken")}
     with httpx.Client(base_url=faked.api, timeout=30) as http, Receiver() as receiver:
         assert http.put("/api/integrations/whatsapp", json=whatsapp, headers=keyed).status_code == 200
-        telegram = {"telegramBotToken": fakes["telegram"]["telegramBotToken"]}
-        assert http.put("/api/integrations/telegram", json=telegram, headers=keyed).status_code == 200
+        connect_the_bot(http, faked, keyed)
         email = {"emailFromAddress": "hello@shop.example", "emailFromName": "Shop"}
         assert http.put("/api/integrations/email", json=email, headers=keyed).status_code == 200
         for rule in (
@@ -171,8 +184,7 @@ def test_the_bedrock_responder_answers_with_the_models_words(faked: StackProcess
             "/api/admin/accounts", json=account_request, headers={"X-Admin-Key": faked.ready["adminKey"]}
         ).json()
         keyed = {"X-API-Key": created["apiKey"]}
-        bot = {"telegramBotToken": fakes["telegram"]["telegramBotToken"]}
-        assert http.put("/api/integrations/telegram", json=bot, headers=keyed).status_code == 200
+        connect_the_bot(http, faked, keyed)
         responder = {
             "responder": "bedrock",
             "modelId": "anthropic.claude-3-haiku",
@@ -203,8 +215,7 @@ def telegram_shop(http: httpx.Client, faked: StackProcess, name: str) -> dict[st
     admin = {"X-Admin-Key": faked.ready["adminKey"]}
     created = http.post("/api/admin/accounts", json={"name": name, "plan": "pro"}, headers=admin).json()
     keyed = {"X-API-Key": created["apiKey"]}
-    bot = {"telegramBotToken": faked.ready["fakeProviders"]["telegram"]["telegramBotToken"]}
-    assert http.put("/api/integrations/telegram", json=bot, headers=keyed).status_code == 200
+    connect_the_bot(http, faked, keyed)
     rule = {"kind": "keyword", "match": "order", "reply": ORDER_REPLY}
     assert http.post("/api/automations", json=rule, headers=keyed).status_code == 201
     return keyed

@@ -60,3 +60,31 @@ def test_a_telegram_update_is_stored_and_delivered(
     lead = http.get(f"/api/leads/{conversation['leadId']}", headers=keyed).json()
     assert (lead["name"], lead["channelIds"]) == ("Test Firstname Test Lastname", {"telegram": "1111111"})
     assert json.loads(received.body)["accountId"] == account["accountId"]
+
+
+def test_a_bot_belongs_to_one_account(
+    http: httpx.Client, new_account: NewAccount, telegram_api: FakeTelegramBotApi
+) -> None:
+    # A bot of its own, so that the order of the tests does not matter.
+    token, bot_id = "7000077:AAH-e2e_one_owner", 7000077
+    telegram_api.add_bot(token, bot_id, "one_owner_bot")
+    owner, other = new_account("Bot owner"), new_account("Someone else")
+    bot = {"telegramBotToken": token}
+
+    assert http.put("/api/integrations/telegram", json=bot, headers=keyed(owner)).status_code == 200
+    secret = telegram_api.webhooks[bot_id]["secret_token"]
+    taken = http.put("/api/integrations/telegram", json=bot, headers=keyed(other))
+    assert taken.status_code == 409 and "connected to another account" in taken.json()["error"]
+    assert telegram_api.webhooks[bot_id]["secret_token"] == secret  # no setWebhook: the owner keeps it
+    assert http.get("/api/integrations/telegram", headers=keyed(owner)).json()["botId"] == str(bot_id)
+    again = http.put("/api/integrations/telegram", json=bot, headers=keyed(owner))
+    assert again.status_code == 200  # reconnecting one's own bot is fine
+
+    assert http.delete("/api/integrations/telegram", headers=keyed(owner)).status_code == 200
+    moved = http.put("/api/integrations/telegram", json=bot, headers=keyed(other))
+    assert moved.status_code == 200, moved.text
+    assert telegram_api.webhooks[bot_id]["secret_token"] != secret
+
+
+def keyed(account: dict[str, str]) -> dict[str, str]:
+    return {"X-API-Key": account["apiKey"]}

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
+from leadhub.models.conversation import Channel
 from local.fake_providers import FakeTelegramBotApi
 from tests.integration.conftest import Account, Api, HttpResult, Stack, http_event, invoke
 
@@ -53,6 +55,11 @@ def post(module: ModuleType, update: Any, secret: str | None) -> HttpResult:
     return invoke(
         module, http_event("POST", "/api/webhooks/telegram", route_key=ROUTE, headers=headers, body=body)
     )
+
+
+def claims(stack: Stack) -> dict[str, str]:
+    """Who holds which bot: the claims' keys and accounts."""
+    return {c["pk"]["S"]: c["accountId"]["S"] for c in stack.entities("claim")}
 
 
 def sample(name: str) -> dict[str, Any]:
@@ -158,3 +165,99 @@ def test_reconnecting_replaces_the_secret(
     assert post(fresh, sample("text-start-official"), old).status == 401
     assert post(fresh, sample("text-start-official"), new).status == 200
     assert len(stack.entities("route")) == 1
+
+
+def test_a_bot_connected_to_another_account_is_409_and_its_webhook_stays(
+    stack: Stack, channel_api: Api, bot_api: FakeTelegramBotApi, telegram: ModuleType
+) -> None:
+    owner, other = channel_api.create_account("Owner"), channel_api.create_account("Other")
+    assert connect(channel_api, owner).status == 200
+    assert bot_api.webhook is not None
+    secret = bot_api.webhook["secret_token"]
+    calls_before = len(bot_api.calls)
+
+    taken = connect(channel_api, other)
+
+    assert taken.status == 409, taken.body
+    assert "connected to another account" in taken.body["error"]
+    assert [c.path.rsplit("/", 1)[1] for c in bot_api.calls[calls_before:]] == ["getMe"]
+    assert bot_api.webhook["secret_token"] == secret
+    assert channel_api.call("GET", "/api/integrations/telegram", api_key=other.api_key).status == 404
+    [claim] = stack.entities("claim")
+    assert (claim["accountId"]["S"], claim["pending"]["BOOL"]) == (owner.account_id, False)
+    # The owner still receives its bot's updates.
+    assert post(telegram, sample("text-start-official"), secret).body["outcome"] == "stored"
+    owners = channel_api.call("GET", "/api/conversations", api_key=owner.api_key).body["items"]
+    assert len(owners) == 1
+    assert channel_api.call("GET", "/api/conversations", api_key=other.api_key).body["items"] == []
+
+
+def test_the_owner_may_reconnect_with_a_new_token_of_the_same_bot_others_may_not(
+    stack: Stack, channel_api: Api, bot_api: FakeTelegramBotApi
+) -> None:
+    new_token = "7000001:AAH-after_revoke"
+    bot_api.add_bot(new_token, 7000001, "acme_leads_bot")
+    owner, other = channel_api.create_account("Owner"), channel_api.create_account("Other")
+    assert connect(channel_api, owner).status == 200
+    assert connect(channel_api, other, token=new_token).status == 409
+    reconnected = connect(channel_api, owner, token=new_token)
+    assert (reconnected.status, reconnected.body["botId"]) == (200, "7000001")
+    assert claims(stack) == {"CLAIM#telegram#7000001": owner.account_id}
+
+
+def test_disconnecting_releases_the_bot_for_another_account(
+    stack: Stack, channel_api: Api, bot_api: FakeTelegramBotApi
+) -> None:
+    owner, other = channel_api.create_account("Owner"), channel_api.create_account("Other")
+    assert connect(channel_api, owner).status == 200
+    assert channel_api.call("DELETE", "/api/integrations/telegram", api_key=owner.api_key).status == 200
+    assert stack.entities("claim") == []
+    assert connect(channel_api, other).status == 200
+    assert claims(stack) == {"CLAIM#telegram#7000001": other.account_id}
+
+
+def test_switching_the_account_to_another_bot_releases_the_first(
+    stack: Stack, channel_api: Api, bot_api: FakeTelegramBotApi
+) -> None:
+    bot_api.add_bot("7000002:AAH-second_bot", 7000002, "acme_support_bot")
+    owner, other = channel_api.create_account("Owner"), channel_api.create_account("Other")
+    assert connect(channel_api, owner).status == 200
+    assert connect(channel_api, owner, token="7000002:AAH-second_bot").status == 200
+    assert connect(channel_api, other).status == 200
+    assert claims(stack) == {
+        "CLAIM#telegram#7000001": other.account_id,
+        "CLAIM#telegram#7000002": owner.account_id,
+    }
+
+
+def test_a_refused_set_webhook_leaves_no_claim(
+    stack: Stack, channel_api: Api, bot_api: FakeTelegramBotApi
+) -> None:
+    refusal = {"ok": False, "error_code": 400, "description": "Bad Request: bad webhook"}
+    bot_api.route("POST", r"/bot[^/]+/setWebhook", lambda call, match: (400, refusal))
+    account = channel_api.create_account()
+    result = connect(channel_api, account)
+    assert result.status == 400
+    message = "Telegram: Bad Request: bad webhook"
+    assert result.body["details"] == [{"field": "telegramBotToken", "message": message}]
+    assert stack.entities("claim") == [] and stack.entities("integration") == []
+
+
+def test_a_pending_claim_is_taken_over_only_once_abandoned_and_a_confirmed_one_never(
+    stack: Stack, channel_api: Api
+) -> None:
+    store = DynamoIntegrations(stack.table_name)
+    at, later = "2026-11-23T09:00:00.000Z", "2026-11-23T09:20:00.000Z"
+    before, after = "2026-11-23T08:45:00.000Z", "2026-11-23T09:05:00.000Z"  # when to count it abandoned
+    assert store.claim(Channel.TELEGRAM, "7000009", "acc_died", at, abandoned_before=before)
+    # Another account, while the claim could still be a connect in progress: refused.
+    assert not store.claim(Channel.TELEGRAM, "7000009", "acc_new", at, before)
+    # ... and after it was abandoned: taken, still pending until a save confirms it.
+    assert store.claim(Channel.TELEGRAM, "7000009", "acc_new", later, after)
+    assert claims(stack) == {"CLAIM#telegram#7000009": "acc_new"}
+    store.release(Channel.TELEGRAM, "7000009", "acc_died")  # not the holder: nothing happens
+    assert claims(stack) == {"CLAIM#telegram#7000009": "acc_new"}
+
+    owner = channel_api.create_account()
+    assert connect(channel_api, owner).status == 200
+    assert not store.claim(Channel.TELEGRAM, "7000001", "acc_new", "2027-01-01T00:00:00.000Z", "2027-01-01")

@@ -3,6 +3,7 @@ transactions that report a failed condition."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -32,21 +33,29 @@ def query_prefix(db: Any, table: str, pk: str, sk_prefix: str, what: str) -> lis
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def put_if_version(db: Any, table: str, values: dict[str, Any], expected_version: int, what: str) -> bool:
-    """Overwrite the item unless someone changed it since `expected_version`; False if they did."""
+def write_if(what: str, write: Callable[[], object]) -> bool:
+    """Run one conditional write (PutItem, UpdateItem, DeleteItem); False when its condition failed."""
     try:
         with storage_errors(what, expected=_CONDITION_FAILED):
-            db.put_item(
-                TableName=table,
-                Item=to_item(values),
-                ConditionExpression="version = :expected",
-                ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
-            )
+            write()
     except ClientError as exc:
         if error_code(exc) in _CONDITION_FAILED:
             return False
         raise
     return True
+
+
+def put_if_version(db: Any, table: str, values: dict[str, Any], expected_version: int, what: str) -> bool:
+    """Overwrite the item unless someone changed it since `expected_version`; False if they did."""
+    return write_if(
+        what,
+        lambda: db.put_item(
+            TableName=table,
+            Item=to_item(values),
+            ConditionExpression="version = :expected",
+            ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
+        ),
+    )
 
 
 def get_values(db: Any, table: str, key: dict[str, Any], what: str) -> dict[str, Any] | None:

@@ -16,9 +16,19 @@ class IntegrationStore(Protocol):
     def get(self, account_id: str, channel: Channel) -> Integration | None: ...
 
     def save(self, integration: Integration, previous: Integration | None, audit: AuditEntry) -> bool:
-        """False when another account holds the integration's route."""
+        """False when another account holds the integration's route or its claim key; the previous
+        integration's route and claim are released when the new one has others."""
 
-    def delete(self, integration: Integration, audit: AuditEntry) -> None: ...
+    def delete(self, integration: Integration, audit: AuditEntry) -> None:
+        """Also releases its route and claim."""
+
+    def claim(self, channel: Channel, key: str, account_id: str, at: str, abandoned_before: str) -> bool:
+        """Reserve `key` for the account before the provider is told anything; False when another
+        account holds it. A claim that no saved integration confirmed since `abandoned_before` (its
+        connect died half-way) is free again."""
+
+    def release(self, channel: Channel, key: str, account_id: str) -> None:
+        """Drop the account's claim on `key`; another account's claim stays."""
 
 
 def get_integration(account_id: str, channel: Channel, *, integrations: IntegrationStore) -> Integration:

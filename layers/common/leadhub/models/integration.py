@@ -19,6 +19,9 @@ class Integration:
     connected_at: str
     credential: bytes  # the provider credential (access token, bot token), encrypted with KMS
     settings: Mapping[str, str] = field(default_factory=dict)  # shown to the account (never the credential)
+    # What one account at a time may connect when the route key cannot say it (the Telegram bot's id:
+    # its route is the hash of a secret we generate per connect). None: the route key is the claim.
+    claim_key: str | None = None
 
     def to_public(self) -> dict[str, Any]:
         return {"channel": self.channel.value, **self.settings, "connectedAt": self.connected_at}
