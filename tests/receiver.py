@@ -2,7 +2,8 @@
 
 `LoopbackServer` is the HTTP part every receiver shares: each POST is answered with the `Answer` its
 callback returns (a status, a delay, or a TCP reset). `Receiver` is the scripted customer endpoint of
-the e2e tests: it answers the verification handshake and records every delivery.
+the e2e tests: it answers the verification handshake (or, as a catch hook, cannot) and records every
+delivery.
 """
 
 from __future__ import annotations
@@ -97,13 +98,26 @@ class Received:
 
     @property
     def event(self) -> str:
-        return str(self.json.get("event"))
+        """The envelope's event; for a rendered payload template (no envelope) the X-Leadhub-Event header."""
+        try:
+            payload = self.json
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict) and "event" in payload:
+            return str(payload["event"])
+        return self.headers.get("x-leadhub-event", "None")
 
 
 class Receiver:
-    def __init__(self, answer: Callable[[Received], Answer] | None = None, *, verify: bool = True) -> None:
+    """`verify=False` refuses the handshake (403); `echo=False` answers it like any other POST, with
+    `answer` (a catch hook: it cannot echo the token)."""
+
+    def __init__(
+        self, answer: Callable[[Received], Answer] | None = None, *, verify: bool = True, echo: bool = True
+    ) -> None:
         self.answer = answer or (lambda _: Answer())
         self.verify = verify
+        self.echo = echo
         self.received: list[Received] = []
         self._changed = threading.Condition()
         self._server: LoopbackServer | None = None
@@ -114,7 +128,7 @@ class Receiver:
             payload = item.json
         except ValueError:
             payload = {}
-        if isinstance(payload, dict) and payload.get("event") == "webhook.verify":
+        if isinstance(payload, dict) and payload.get("event") == "webhook.verify" and self.echo:
             with self._changed:
                 self.received.append(item)
                 self._changed.notify_all()

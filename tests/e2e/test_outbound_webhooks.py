@@ -11,7 +11,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from tests.e2e.conftest import wait_until
-from tests.receiver import Answer, Receiver
+from tests.receiver import Answer, Received, Receiver
 
 NewAccount = Callable[..., dict[str, str]]
 
@@ -175,3 +175,63 @@ def test_endpoints_are_private_to_their_account(http: httpx.Client, new_account:
     assert http.get(f"{path}/deliveries", headers=keyed(other)).status_code == 404
     assert http.get("/api/webhook-endpoints", headers=keyed(other)).json() == {"items": []}
     assert "secret" not in http.get(path, headers=keyed(owner)).json()
+
+
+ZAPIER_LIKE = Answer(200, {"Content-Type": "application/json"}, b'{"status": "success"}')
+
+
+def test_a_catch_hook_that_cannot_echo_receives_events_in_ping_mode(
+    http: httpx.Client, new_account: NewAccount
+) -> None:
+    account = new_account("Zapier user")
+    with Receiver(lambda _: ZAPIER_LIKE, echo=False) as hook:
+        endpoint = register(http, account, hook.url, events=["lead.created"], verification="ping")
+        assert endpoint["verification"]["mode"] == "ping"
+        assert endpoint["verification"]["status"] == "verified" and endpoint["receivesEvents"]
+        [handshake] = hook.events("webhook.verify")  # answered 200 {"status": "success"}, nothing echoed
+        Webhook(endpoint["secret"]).verify(handshake.body, handshake.headers)
+
+        lead_id = post_lead(http, account, "+14155550145")
+        [delivery] = hook.wait_for("lead.created")
+
+    envelope = Webhook(endpoint["secret"]).verify(delivery.body, delivery.headers)
+    assert envelope["data"]["leadId"] == lead_id
+
+
+def test_echo_mode_refuses_a_catch_hook_and_test_says_it_receives_nothing(
+    http: httpx.Client, new_account: NewAccount
+) -> None:
+    account = new_account("Echo asked")
+    with Receiver(lambda _: ZAPIER_LIKE, echo=False) as hook:
+        endpoint = register(http, account, hook.url, verification="echo")
+        assert endpoint["verification"]["status"] == "failed"
+        assert 'set verification "ping"' in endpoint["verification"]["error"]
+        tested = http.post(f"/api/webhook-endpoints/{endpoint['endpointId']}/test", headers=keyed(account))
+        assert tested.json()["delivered"] is True
+        assert tested.json()["receivesEvents"] is False
+        assert tested.json()["reason"].startswith("endpoint not verified (echo mode)")
+
+
+def slack_incoming_webhook(request: Received) -> Answer:
+    """As hooks.slack.com answers: 400 no_text without a `text` string, else 200 ok."""
+    payload = request.json
+    if isinstance(payload, dict) and isinstance(payload.get("text"), str) and payload["text"]:
+        return Answer(200, body=b"ok")
+    return Answer(400, body=b"no_text")
+
+
+def test_a_slack_style_template_arrives_rendered(http: httpx.Client, new_account: NewAccount) -> None:
+    account = new_account("Slack channel")
+    with Receiver(slack_incoming_webhook, echo=False) as slack:
+        endpoint = register(
+            http,
+            account,
+            slack.url,
+            events=["lead.created"],
+            payloadTemplate={"text": "New lead {{name}} {{phone}}"},
+        )
+        assert endpoint["verification"]["status"] == "verified"  # by ping, the default
+        post_lead(http, account, "+14155550146")
+        [message] = slack.wait_for("lead.created")  # by its X-Leadhub-Event header
+
+    assert message.json == {"text": "New lead Ada L +14155550146"}

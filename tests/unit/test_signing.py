@@ -9,9 +9,12 @@ import json
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from leadhub.domain.signing import (
+    checked_secret,
     leadhub_signature,
     new_endpoint_secret,
     secret_key,
@@ -42,6 +45,62 @@ def headers_for(secrets: list[str], body: bytes = BODY, timestamp: int | None = 
     return signature_headers(
         secrets, "dlv_01", now() if timestamp is None else timestamp, body, "lead.created"
     )
+
+
+def whsec(key: bytes) -> str:
+    return "whsec_" + base64.b64encode(key).decode()
+
+
+# Keys that look like random bytes (each at most twice), of every size a client may choose.
+RANDOM_LOOKING_KEYS = (
+    st.lists(st.integers(0, 255), min_size=24, max_size=64)
+    .map(bytes)
+    .filter(lambda key: len(set(key)) >= len(key) // 2)
+)
+
+
+class TestOwnSecrets:
+    """A client's own secret (create, rotate-secret) is outside input: accepted unchanged only when
+    every Standard Webhooks library takes it and it looks random; otherwise a ValueError that says why."""
+
+    @given(RANDOM_LOOKING_KEYS)
+    def test_random_keys_of_24_to_64_bytes_are_taken_unchanged_and_interoperate(self, key: bytes) -> None:
+        secret = whsec(key)
+        assert checked_secret(secret) == secret
+        headers = signature_headers([secret], "msg_1", now(), BODY, "lead.created")
+        assert Webhook(secret).verify(BODY, headers) is not None
+
+    @given(st.text(max_size=120))
+    def test_any_text_is_either_a_usable_secret_or_a_value_error(self, text: str) -> None:
+        for candidate in (text, "whsec_" + text):
+            try:
+                accepted = checked_secret(candidate)
+            except ValueError as exc:
+                assert str(exc).startswith(("a webhook secret", "the secret's bytes"))
+            else:
+                assert Webhook(accepted)._whsecret == secret_key(accepted)
+
+    @given(st.binary(max_size=23) | st.binary(min_size=65, max_size=200))
+    def test_too_short_or_too_long_keys_are_refused(self, key: bytes) -> None:
+        with pytest.raises(ValueError, match="24-64 bytes"):
+            checked_secret(whsec(key))
+
+    @pytest.mark.parametrize(
+        ("secret", "message"),
+        [
+            (base64.b64encode(bytes(range(32))).decode(), "starts with 'whsec_'"),
+            (whsec(bytes(range(32))).rstrip("="), "padding"),
+            (whsec(bytes(range(32))) + " ", "base64"),
+            (whsec(b"\0" * 32), "repeat too much"),
+            (whsec(b"password" * 4), "repeat too much"),
+        ],
+    )
+    def test_prefixless_unpadded_and_patterned_secrets_are_refused(self, secret: str, message: str) -> None:
+        with pytest.raises(ValueError, match=message):
+            checked_secret(secret)
+
+    def test_generated_secrets_pass_the_same_check(self) -> None:
+        assert all(checked_secret(s) == s for s in (new_endpoint_secret() for _ in range(200)))
 
 
 class TestSecrets:

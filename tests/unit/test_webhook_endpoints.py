@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ from leadhub.domain import webhook_endpoints as endpoints
 from leadhub.domain.accounts import create_account
 from leadhub.errors import Forbidden, InvalidRequest, NotFound
 from leadhub.models.account import ALL_SCOPES, Plan, Principal
-from leadhub.models.webhook_endpoint import Verification, WebhookEndpoint
+from leadhub.models.webhook_endpoint import Verification, VerificationMode, WebhookEndpoint
 from tests.fakes import ContextBoundCipher, InMemoryAccounts, InMemoryEndpoints, StaticResolver
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -23,9 +24,11 @@ class RecordingVerifier:
     def __init__(self, verified: bool = True) -> None:
         self.verified = verified
         self.calls: list[tuple[str, list[str]]] = []
+        self.modes: list[VerificationMode] = []
 
     def __call__(self, endpoint: WebhookEndpoint, secrets: Sequence[str]) -> endpoints.VerificationResult:
         self.calls.append((endpoint.url, list(secrets)))
+        self.modes.append(endpoint.verification_mode)
         if self.verified:
             return endpoints.VerificationResult(True)
         return endpoints.VerificationResult(False, "the endpoint answered HTTP 500; expected 2xx")
@@ -85,12 +88,96 @@ def test_a_failed_handshake_saves_the_endpoint_unverified(accounts, ctx, verifie
 
 
 @pytest.mark.parametrize(("plan", "limit"), [(Plan.FREE, 1), (Plan.STARTER, 3), (Plan.PRO, 10)])
-def test_plan_limits_are_403_with_a_clear_message(accounts, ctx, plan: Plan, limit: int) -> None:
+def test_plan_limits_are_403_with_a_clear_message(accounts, ctx, verifier, plan: Plan, limit: int) -> None:
     caller = principal_of(accounts, plan)
     for _ in range(limit):
         endpoints.create_endpoint(caller, draft(), ctx, NOW)
     with pytest.raises(Forbidden, match=f"The {plan} plan allows {limit} webhook endpoint"):
         endpoints.create_endpoint(caller, draft(), ctx, NOW)
+    assert len(verifier.calls) == limit  # no handshake for the refused one
+
+
+def test_an_invalid_create_sends_no_handshake(accounts, ctx, verifier) -> None:
+    with pytest.raises(InvalidRequest):
+        endpoints.create_endpoint(principal_of(accounts), draft(events=["lead.deleted"]), ctx, NOW)
+    with pytest.raises(InvalidRequest):
+        endpoints.create_endpoint(principal_of(accounts), draft(secret="whsec_short"), ctx, NOW)
+    assert verifier.calls == []
+
+
+def test_new_endpoints_ping_unless_asked_to_echo(accounts, ctx, verifier) -> None:
+    caller = principal_of(accounts)
+    pinging, _ = endpoints.create_endpoint(caller, draft(), ctx, NOW)
+    echoing, _ = endpoints.create_endpoint(caller, draft(verification_mode=VerificationMode.ECHO), ctx, NOW)
+    assert (pinging.verification_mode, echoing.verification_mode) == (
+        VerificationMode.PING,
+        VerificationMode.ECHO,
+    )
+    assert verifier.modes == [VerificationMode.PING, VerificationMode.ECHO]  # each verified in its mode
+    assert pinging.to_public()["verification"]["mode"] == "ping"
+    assert ctx.endpoints.get(caller.account_id, pinging.endpoint_id) == pinging
+
+
+def test_the_endpoint_is_stored_pending_before_its_handshake(accounts, ctx) -> None:
+    seen: list[WebhookEndpoint | None] = []
+
+    def verifier(endpoint: WebhookEndpoint, secrets: Sequence[str]) -> endpoints.VerificationResult:
+        seen.append(ctx.endpoints.get(endpoint.account_id, endpoint.endpoint_id))
+        return endpoints.VerificationResult(True)
+
+    created, _ = endpoints.create_endpoint(
+        principal_of(accounts), draft(), replace(ctx, verifier=verifier), NOW
+    )
+    [stored] = seen
+    assert stored is not None and stored.verification is Verification.PENDING and not stored.active
+    assert created.verification is Verification.VERIFIED and created.version == stored.version + 1
+
+
+def test_an_own_secret_signs_from_the_first_handshake(accounts, ctx, verifier) -> None:
+    own = "whsec_" + base64.b64encode(bytes(range(100, 132))).decode()
+    endpoint, secret = endpoints.create_endpoint(principal_of(accounts), draft(secret=own), ctx, NOW)
+    assert secret == own and verifier.calls == [("https://crm.example.com/hooks", [own])]
+    assert endpoints.signing_secrets(endpoint, ctx.cipher, NOW) == [own]
+
+
+def test_changing_the_mode_verifies_again_in_the_new_mode(accounts, ctx, verifier) -> None:
+    caller = principal_of(accounts)
+    created, _ = endpoints.create_endpoint(caller, draft(), ctx, NOW)
+    verifier.verified = False
+
+    same = endpoints.update_endpoint(
+        caller,
+        created.endpoint_id,
+        endpoints.EndpointChanges(verification_mode=VerificationMode.PING),
+        ctx,
+        NOW,
+    )
+    assert same.active and len(verifier.calls) == 1  # not a change: no handshake
+    echo = endpoints.update_endpoint(
+        caller,
+        created.endpoint_id,
+        endpoints.EndpointChanges(verification_mode=VerificationMode.ECHO),
+        ctx,
+        NOW,
+    )
+    assert verifier.modes == [VerificationMode.PING, VerificationMode.ECHO]
+    assert echo.verification is Verification.FAILED and not echo.active
+    assert echo.inactive_reason == "endpoint not verified"
+
+
+def test_rotating_to_an_own_secret(accounts, ctx) -> None:
+    caller = principal_of(accounts)
+    created, old = endpoints.create_endpoint(caller, draft(), ctx, NOW)
+    own = "whsec_" + base64.b64encode(bytes(range(200, 240))).decode()
+    rotated, secret = endpoints.rotate_secret(caller, created.endpoint_id, ctx, NOW, own)
+    assert secret == own
+    assert endpoints.signing_secrets(rotated, ctx.cipher, NOW) == [own, old]
+    for reused in (own, old):
+        with pytest.raises(InvalidRequest) as caught:
+            endpoints.rotate_secret(caller, created.endpoint_id, ctx, NOW, reused)
+        assert caught.value.details[0].field == "secret"
+    with pytest.raises(InvalidRequest, match="Invalid secret"):
+        endpoints.rotate_secret(caller, created.endpoint_id, ctx, NOW, "whsec_AAAA")
 
 
 def test_business_accounts_are_unlimited(accounts, ctx) -> None:

@@ -128,4 +128,6 @@ def post_test(endpointId: Id) -> TestSendOut:
         statusCode=result.status_code,
         durationMs=round(result.duration_ms, 1),
         error=result.error,
+        receivesEvents=result.receives_events,
+        reason=result.reason,
     )

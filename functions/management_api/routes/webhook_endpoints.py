@@ -9,7 +9,14 @@ import deps
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from schemas.webhook_endpoints import EndpointListOut, EndpointOut, EndpointRequest, EndpointWithSecretOut
+from schemas.webhook_endpoints import (
+    EndpointCreateRequest,
+    EndpointListOut,
+    EndpointOut,
+    EndpointRequest,
+    EndpointWithSecretOut,
+    RotateSecretRequest,
+)
 
 from leadhub.domain import webhook_endpoints as endpoints
 from leadhub.models.account import Scope
@@ -33,6 +40,8 @@ def _changes(request: EndpointRequest) -> endpoints.EndpointChanges:
         clear_payload_template="payloadTemplate" in given and template is None,
         headers=request.headers,
         enabled=request.enabled,
+        verification_mode=request.verification,
+        secret=request.secret if isinstance(request, EndpointCreateRequest) else None,
     )
 
 
@@ -43,7 +52,7 @@ def _out(endpoint: endpoints.WebhookEndpoint) -> EndpointOut:
 @router.post(
     "/api/webhook-endpoints", summary="Register an endpoint", security=deps.API_KEY_SECURITY, tags=TAGS
 )
-def post_endpoint(request: EndpointRequest) -> tuple[EndpointWithSecretOut, int]:
+def post_endpoint(request: EndpointCreateRequest) -> tuple[EndpointWithSecretOut, int]:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
     endpoint, secret = endpoints.create_endpoint(
         caller, _changes(request), deps.endpoint_context(), utc_now()
@@ -94,7 +103,7 @@ def delete_endpoint(endpointId: EndpointId) -> Response[None]:
 
 @router.post(
     "/api/webhook-endpoints/<endpointId>/verify",
-    summary="Run the verification handshake again",
+    summary="Run the verification handshake again (in the endpoint's mode)",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
 )
@@ -109,7 +118,10 @@ def post_verify(endpointId: EndpointId) -> EndpointOut:
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
 )
-def post_rotate_secret(endpointId: EndpointId) -> EndpointWithSecretOut:
+def post_rotate_secret(
+    endpointId: EndpointId, request: RotateSecretRequest | None = None
+) -> EndpointWithSecretOut:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
-    endpoint, secret = endpoints.rotate_secret(caller, endpointId, deps.endpoint_context(), utc_now())
+    secret = request.secret if request is not None else None
+    endpoint, secret = endpoints.rotate_secret(caller, endpointId, deps.endpoint_context(), utc_now(), secret)
     return EndpointWithSecretOut.model_validate({**endpoint.to_public(), "secret": secret})

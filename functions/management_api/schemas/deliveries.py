@@ -60,7 +60,12 @@ class RecoverOut(Schema):
 
 
 class TestSendOut(Schema):
-    delivered: bool
+    delivered: bool = Field(description="The test request got a 2xx answer")
     statusCode: int | None
     durationMs: float
     error: str | None
+    receivesEvents: bool = Field(
+        description="Whether events are delivered to the endpoint: a test reaches an unverified or "
+        "disabled endpoint, events do not"
+    )
+    reason: str | None = Field(description="Why the endpoint receives no events, and what to do")

@@ -14,7 +14,7 @@ from leadhub.adapters.dynamodb_audit import audit_put, audit_to_values
 from leadhub.adapters.dynamodb_items import account_pk, from_stream_image, to_item
 from leadhub.adapters.dynamodb_queries import TableAdapter, commit, get_values, put_if_version, query_prefix
 from leadhub.models.audit import AuditEntry
-from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
+from leadhub.models.webhook_endpoint import EndpointSecret, Verification, VerificationMode, WebhookEndpoint
 
 
 def endpoint_key(account_id: str, endpoint_id: str) -> dict[str, Any]:
@@ -47,6 +47,7 @@ def endpoint_to_values(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "headersCiphertext": endpoint.headers_ciphertext,
         "enabled": endpoint.enabled,
         "verification": str(endpoint.verification),
+        "verificationMode": str(endpoint.verification_mode),
         "verifiedAt": endpoint.verified_at,
         "verificationError": endpoint.verification_error,
         "disabledReason": endpoint.disabled_reason,
@@ -77,6 +78,8 @@ def values_to_endpoint(values: dict[str, Any]) -> WebhookEndpoint:
         headers_ciphertext=values.get("headersCiphertext"),
         enabled=bool(values["enabled"]),
         verification=Verification(values["verification"]),
+        # Stored before modes existed: those were verified by echo, and keep that.
+        verification_mode=VerificationMode(values.get("verificationMode", VerificationMode.ECHO)),
         verified_at=values.get("verifiedAt"),
         verification_error=values.get("verificationError"),
         disabled_reason=values.get("disabledReason"),

@@ -16,6 +16,7 @@ from leadhub.ids import sortable_id
 from leadhub.models.account import Principal
 from leadhub.models.delivery import Attempt, Delivery, DeliveryJob, DeliveryStatus
 from leadhub.models.page import Page
+from leadhub.models.webhook_endpoint import WebhookEndpoint
 from leadhub.timestamps import to_iso
 
 RECOVER_WINDOW = timedelta(days=14)
@@ -154,6 +155,9 @@ class TestResult:
     status_code: int | None
     duration_ms: float
     error: str | None
+    # Whether the endpoint gets events at all: a test reaches an unverified or disabled one, events don't.
+    receives_events: bool
+    reason: str | None  # why it does not
 
 
 def send_test_event(
@@ -164,10 +168,12 @@ def send_test_event(
     ctx: EndpointContext,
     http: HttpPost,
 ) -> TestResult:
-    """A synthetic, signed `lead.created` with `"test": true`, sent now to the saved endpoint. The
-    URL is checked again like every delivery, and only the status and duration come back (never the
-    response body), so this cannot probe internal hosts."""
+    """A synthetic, signed `lead.created` with `"test": true`, sent now to the saved endpoint, whether
+    or not it receives events (the answer says whether it does, and why not). The URL is checked again
+    like every delivery, and only the status and duration come back (never the response body), so this
+    cannot probe internal hosts."""
     endpoint = get_endpoint(principal, endpoint_id, ctx)
+    reason = _not_receiving(endpoint)
     envelope = {
         "id": sortable_id("evt"),
         "event": "lead.created",
@@ -189,10 +195,21 @@ def send_test_event(
     try:
         target = check_webhook_url(endpoint.url, ctx.resolver, allow_private=ctx.allow_private_targets)
     except UnsafeUrl as exc:
-        return TestResult(False, None, 0.0, str(exc))
+        return TestResult(False, None, 0.0, str(exc), reason is None, reason)
     # Signed and dressed exactly like a delivery (the envelope as is: a test shows its "test" flag).
     job = DeliveryJob(sortable_id("msg"), principal.account_id, endpoint.endpoint_id, envelope)
     headers = request_headers(job, endpoint, body, ctx.cipher, now)
     outcome = http.post(target, body, headers, TEST_TIMEOUT_S)
     error = None if outcome.status is not None else (outcome.error_class or "error")
-    return TestResult(outcome.succeeded, outcome.status, outcome.duration_ms, error)
+    return TestResult(outcome.succeeded, outcome.status, outcome.duration_ms, error, reason is None, reason)
+
+
+def _not_receiving(endpoint: WebhookEndpoint) -> str | None:
+    """Why events do not go to the endpoint, and what to do about it; None when they do."""
+    reason = endpoint.inactive_reason
+    if reason is None:
+        return None
+    if not endpoint.enabled:
+        return f"{reason}; PATCH enabled: true resumes deliveries"
+    failure = f": {endpoint.verification_error}" if endpoint.verification_error else ""
+    return f"{reason} ({endpoint.verification_mode} mode){failure}"

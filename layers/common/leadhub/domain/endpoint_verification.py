@@ -1,9 +1,10 @@
-"""The verification handshake: an endpoint proves it wants our deliveries by echoing a token.
+"""The verification handshake: an endpoint shows it wants our deliveries before it gets any.
 
-On create and on verify we POST `{"event": "webhook.verify", "verifyToken", "timestamp"}`, signed like
-every delivery. A 2xx within 10 s whose body is `{"verifyToken": <token>}` (or the bare token as text)
-verifies the endpoint; anything else leaves it unverified, and it receives nothing until a verify
-succeeds.
+On create, on verify, and when its URL or mode changes, we POST `{"event": "webhook.verify",
+"verifyToken", "timestamp", "text"}`, signed like every delivery. In `ping` mode any 2xx within 10 s
+verifies the endpoint (as GitHub's ping); in `echo` mode the 2xx must also echo the token, as
+`{"verifyToken": <token>}` or the bare token as text. Anything else leaves it unverified, and it
+receives nothing until a verify succeeds; the error says what to change.
 """
 
 from __future__ import annotations
@@ -17,11 +18,19 @@ from leadhub.domain.signing import signature_headers
 from leadhub.domain.url_safety import HttpPost, Resolver, UnsafeUrl, check_webhook_url
 from leadhub.domain.webhook_endpoints import VerificationResult, Verifier
 from leadhub.ids import sortable_id
-from leadhub.models.webhook_endpoint import WebhookEndpoint
+from leadhub.models.webhook_endpoint import VerificationMode, WebhookEndpoint
 from leadhub.timestamps import to_iso, utc_now
 
 VERIFY_EVENT = "webhook.verify"
 VERIFY_TIMEOUT_S = 10.0
+# Chat webhooks (Slack, Mattermost, Teams) answer 400 to a message without `text`: with it, they post
+# this line and answer 2xx, which is what verifies them in ping mode.
+VERIFY_TEXT = "Leadhub is verifying this webhook endpoint; events will follow."
+# A receiver that checks signatures refuses a handshake signed with a secret it does not have yet.
+SIGNATURE_HINT = (
+    ". If the receiver checks signatures, give it the endpoint's secret and POST …/verify "
+    "(or supply your own secret when you create the endpoint)"
+)
 
 
 def echoed_token(body: bytes) -> str | None:
@@ -45,7 +54,9 @@ def verify(
     now: datetime,
 ) -> VerificationResult:
     token = secrets.token_urlsafe(24)
-    body = json.dumps({"event": VERIFY_EVENT, "verifyToken": token, "timestamp": to_iso(now)}).encode()
+    body = json.dumps(
+        {"event": VERIFY_EVENT, "verifyToken": token, "timestamp": to_iso(now), "text": VERIFY_TEXT}
+    ).encode()
     try:
         target = check_webhook_url(endpoint.url, resolver, allow_private=allow_private)
     except UnsafeUrl as exc:
@@ -58,10 +69,14 @@ def verify(
     if outcome.status is None:
         return VerificationResult(False, f"the request failed ({outcome.error_class or 'error'})")
     if not 200 <= outcome.status < 300:
-        return VerificationResult(False, f"the endpoint answered HTTP {outcome.status}; expected 2xx")
-    if echoed_token(outcome.body_snippet) != token:
+        hint = SIGNATURE_HINT if outcome.status in (401, 403) else ""
+        return VerificationResult(False, f"the endpoint answered HTTP {outcome.status}; expected 2xx{hint}")
+    if endpoint.verification_mode is VerificationMode.ECHO and echoed_token(outcome.body_snippet) != token:
         return VerificationResult(
-            False, 'the response did not echo the verifyToken (answer {"verifyToken": …})'
+            False,
+            f"the endpoint answered HTTP {outcome.status} but did not echo the verifyToken: answer "
+            '{"verifyToken": …} with it, or set verification "ping" if the receiver cannot echo '
+            "(any 2xx verifies it then)",
         )
     return VerificationResult(True)
 

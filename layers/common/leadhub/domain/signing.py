@@ -41,6 +41,20 @@ def new_endpoint_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(token_bytes(SECRET_BYTES)).decode("ascii")
 
 
+def checked_secret(secret: str) -> str:
+    """A secret a client chose, unchanged, or ValueError saying what is wrong with it: `whsec_` and the
+    standard, padded base64 (what every Standard Webhooks library decodes) of 24-64 random bytes."""
+    if not secret.startswith(SECRET_PREFIX):
+        raise ValueError("a webhook secret starts with 'whsec_'")
+    key = secret_key(secret)
+    if base64.b64encode(key).decode("ascii") != secret.removeprefix(SECRET_PREFIX):
+        raise ValueError("a webhook secret is 'whsec_' followed by standard base64 with its '=' padding")
+    # Random bytes almost never repeat this much (p < 1e-14 for 24 bytes); typed or patterned ones do.
+    if len(set(key)) < len(key) // 2:
+        raise ValueError("the secret's bytes repeat too much to be random; generate 32 random bytes")
+    return secret
+
+
 def secret_key(secret: str) -> bytes:
     """The HMAC key of a Standard Webhooks secret: the base64 after `whsec_`, decoded.
 

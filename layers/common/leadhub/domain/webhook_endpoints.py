@@ -1,4 +1,7 @@
-"""Managing outbound webhook endpoints: create (secret shown once), read, change, rotate, delete."""
+"""Managing outbound webhook endpoints: create (secret shown once), read, change, rotate, delete.
+
+Nothing leaves Leadhub for a create that is refused: every check, the plan's limit included (the
+endpoint is stored, pending, first), comes before the verification handshake."""
 
 from __future__ import annotations
 
@@ -9,18 +12,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from leadhub.domain.payload_template import validate_template
-from leadhub.domain.signing import new_endpoint_secret
+from leadhub.domain.signing import checked_secret, new_endpoint_secret
 from leadhub.domain.url_safety import Resolver, UnsafeUrl, check_webhook_url
 from leadhub.errors import FieldError, Forbidden, InvalidRequest, NotFound
 from leadhub.ids import sortable_id
 from leadhub.models.account import Principal
 from leadhub.models.audit import AuditEntry
 from leadhub.models.webhook_endpoint import (
+    DEFAULT_VERIFICATION_MODE,
     DISABLED_THROUGH_API,
     ENDPOINT_LIMITS,
     SUBSCRIBABLE_EVENTS,
     EndpointSecret,
     Verification,
+    VerificationMode,
     WebhookEndpoint,
 )
 from leadhub.ports import AccountRepository, EndpointRepository, SecretCipher
@@ -79,6 +84,8 @@ class EndpointChanges:
     clear_payload_template: bool = False
     headers: Mapping[str, str] | None = None
     enabled: bool | None = None
+    verification_mode: VerificationMode | None = None
+    secret: str | None = None  # create only: the client's own signing secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +139,13 @@ def _checked_account_filter(
                 [FieldError("accountFilter", f"{account_id} is not a managed account of this account")],
             )
     return tuple(dict.fromkeys(ids))
+
+
+def _checked_secret(secret: str) -> str:
+    try:
+        return checked_secret(secret)
+    except ValueError as exc:
+        raise InvalidRequest("Invalid secret", [FieldError("secret", str(exc))]) from None
 
 
 def _checked_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -210,14 +224,15 @@ def _audit(principal: Principal, action: str, endpoint_id: str, now: datetime) -
 def create_endpoint(
     principal: Principal, changes: EndpointChanges, ctx: EndpointContext, now: datetime
 ) -> tuple[WebhookEndpoint, str]:
-    """The new endpoint (verified or not) and its signing secret, which is shown only this once."""
+    """The new endpoint (verified or not) and its signing secret: the client's own, or a new one that
+    is shown only this once."""
     if not changes.name or not changes.url:
         raise InvalidRequest("name and url are required")
     account = ctx.accounts.get_account(principal.account_id)
     if account is None:
         raise NotFound("Account not found")
     endpoint_id = sortable_id("wep")
-    secret = new_endpoint_secret()
+    secret = new_endpoint_secret() if changes.secret is None else _checked_secret(changes.secret)
     stamp = to_iso(now)
     endpoint = WebhookEndpoint(
         account_id=principal.account_id,
@@ -239,10 +254,12 @@ def create_endpoint(
         if changes.payload_template is None
         else validate_template(changes.payload_template),
         enabled=True if changes.enabled is None else changes.enabled,
+        verification_mode=changes.verification_mode or DEFAULT_VERIFICATION_MODE,
     )
     endpoint = _with_headers(endpoint, _checked_headers(changes.headers or {}), ctx)
     limit = ENDPOINT_LIMITS[account.plan]
-    endpoint = _verified(endpoint, ctx, now)
+    # Stored (pending, so it receives nothing yet) before the handshake: the plan's limit holds under
+    # concurrent creates, and a refused create sends no request to the URL.
     if not ctx.endpoints.insert(
         endpoint, limit, _audit(principal, "webhook_endpoint.created", endpoint_id, now)
     ):
@@ -250,7 +267,7 @@ def create_endpoint(
             f"The {account.plan} plan allows {limit} webhook endpoint{'s' if limit != 1 else ''}; "
             "delete one or upgrade the plan"
         )
-    return endpoint, secret
+    return _save(_verified(endpoint, ctx, now), endpoint, ctx), secret
 
 
 def get_endpoint(principal: Principal, endpoint_id: str, ctx: EndpointContext) -> WebhookEndpoint:
@@ -274,8 +291,9 @@ def _save(endpoint: WebhookEndpoint, previous: WebhookEndpoint, ctx: EndpointCon
 def update_endpoint(
     principal: Principal, endpoint_id: str, changes: EndpointChanges, ctx: EndpointContext, now: datetime
 ) -> WebhookEndpoint:
-    """PATCH: given fields change; a new URL is checked and verified again before it receives anything.
-    Disabling keeps URL, secret and settings; enabling resumes delivery without re-entering them."""
+    """PATCH: given fields change; a new URL or verification mode is verified again (in the mode it
+    will have) before it receives anything. Disabling keeps URL, secret and settings; enabling resumes
+    delivery without re-entering them."""
     current = get_endpoint(principal, endpoint_id, ctx)
     endpoint = replace(current, updated_at=to_iso(now))
     if changes.name is not None:
@@ -297,8 +315,12 @@ def update_endpoint(
     if changes.enabled is not None:
         reason = None if changes.enabled else DISABLED_THROUGH_API
         endpoint = replace(endpoint, enabled=changes.enabled, disabled_reason=reason)
+    if changes.verification_mode is not None:
+        endpoint = replace(endpoint, verification_mode=changes.verification_mode)
     if changes.url is not None and changes.url != current.url:
-        endpoint = _verified(replace(endpoint, url=_checked_url(changes.url, ctx)), ctx, now)
+        endpoint = replace(endpoint, url=_checked_url(changes.url, ctx))
+    if (endpoint.url, endpoint.verification_mode) != (current.url, current.verification_mode):
+        endpoint = _verified(endpoint, ctx, now)
     saved = _save(endpoint, current, ctx)
     ctx.endpoints.add_audit(_audit(principal, "webhook_endpoint.updated", endpoint_id, now))
     return saved
@@ -319,13 +341,16 @@ def verify_endpoint(
 
 
 def rotate_secret(
-    principal: Principal, endpoint_id: str, ctx: EndpointContext, now: datetime
+    principal: Principal, endpoint_id: str, ctx: EndpointContext, now: datetime, secret: str | None = None
 ) -> tuple[WebhookEndpoint, str]:
-    """A new secret (shown once); the previous one keeps signing for the overlap so that receivers
-    can switch without dropping deliveries."""
+    """A new secret (the client's own, or a new one shown once); the previous one keeps signing for the
+    overlap so that receivers can switch without dropping deliveries."""
     current = get_endpoint(principal, endpoint_id, ctx)
-    secret = new_endpoint_secret()
     context = secret_context(current.account_id, current.endpoint_id)
+    if secret is None:
+        secret = new_endpoint_secret()
+    elif _checked_secret(secret) in signing_secrets(current, ctx.cipher, now):
+        raise InvalidRequest("Invalid secret", [FieldError("secret", "the endpoint signs with it already")])
     previous = replace(current.secrets[0], expires_at=to_iso(now + ctx.secret_overlap))
     endpoint = replace(
         current,

@@ -34,6 +34,17 @@ class Verification(StrEnum):
     FAILED = "failed"
 
 
+class VerificationMode(StrEnum):
+    """What the signed `webhook.verify` POST must get back for the endpoint to receive events."""
+
+    PING = "ping"  # any 2xx: catch hooks (Zapier, Make, n8n), Slack, CRM inbound URLs cannot echo
+    ECHO = "echo"  # a 2xx echoing the verifyToken: proof that the receiver's own code opted in
+
+
+# For new endpoints: every receiver that can echo also answers 2xx, and most receivers cannot echo.
+DEFAULT_VERIFICATION_MODE = VerificationMode.PING
+
+
 @dataclass(frozen=True, slots=True)
 class EndpointSecret:
     """One signing secret, KMS-encrypted. The previous secret keeps signing until `expires_at`."""
@@ -59,6 +70,7 @@ class WebhookEndpoint:
     headers_ciphertext: bytes | None = None
     enabled: bool = True
     verification: Verification = Verification.PENDING
+    verification_mode: VerificationMode = DEFAULT_VERIFICATION_MODE
     verified_at: str | None = None
     verification_error: str | None = None
     disabled_reason: str | None = None
@@ -105,7 +117,9 @@ class WebhookEndpoint:
             "payloadTemplate": self.payload_template,
             "headers": {name: "***" for name in self.header_names},
             "enabled": self.enabled,
+            "receivesEvents": self.active,
             "verification": {
+                "mode": str(self.verification_mode),
                 "status": str(self.verification),
                 "verifiedAt": self.verified_at,
                 "error": self.verification_error,
