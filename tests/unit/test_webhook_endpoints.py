@@ -140,26 +140,20 @@ def test_an_own_secret_signs_from_the_first_handshake(accounts, ctx, verifier) -
     assert endpoints.signing_secrets(endpoint, ctx.cipher, NOW) == [own]
 
 
+def set_mode(caller: Principal, endpoint_id: str, mode: VerificationMode, ctx) -> WebhookEndpoint:
+    return endpoints.update_endpoint(
+        caller, endpoint_id, endpoints.EndpointChanges(verification_mode=mode), ctx, NOW
+    )
+
+
 def test_changing_the_mode_verifies_again_in_the_new_mode(accounts, ctx, verifier) -> None:
     caller = principal_of(accounts)
     created, _ = endpoints.create_endpoint(caller, draft(), ctx, NOW)
     verifier.verified = False
 
-    same = endpoints.update_endpoint(
-        caller,
-        created.endpoint_id,
-        endpoints.EndpointChanges(verification_mode=VerificationMode.PING),
-        ctx,
-        NOW,
-    )
+    same = set_mode(caller, created.endpoint_id, VerificationMode.PING, ctx)
     assert same.active and len(verifier.calls) == 1  # not a change: no handshake
-    echo = endpoints.update_endpoint(
-        caller,
-        created.endpoint_id,
-        endpoints.EndpointChanges(verification_mode=VerificationMode.ECHO),
-        ctx,
-        NOW,
-    )
+    echo = set_mode(caller, created.endpoint_id, VerificationMode.ECHO, ctx)
     assert verifier.modes == [VerificationMode.PING, VerificationMode.ECHO]
     assert echo.verification is Verification.FAILED and not echo.active
     assert echo.inactive_reason == "endpoint not verified"
