@@ -32,7 +32,7 @@ from local.emulator import ClientFactory, Emulator
 from local.fake_providers import DEFAULT_RECEIVING_DOMAIN, FakeProviders
 from local.http_api import ApiServer
 from local.provision import ResourceRegistry, provision
-from local.sam import FunctionSpec, build_function_specs
+from local.sam import FunctionSpec, build_function_specs, runtime_note
 from local.workers import FunctionPool, InvokeResult, LogSink, start_pools, worker_environment
 
 LOCAL_SECRETS_METADATA = "Leadhub::LocalSecrets"
@@ -128,6 +128,9 @@ class LocalStack:
             if self.fakes is not None:
                 self.fakes.attach(self.api.url, self.local_secrets)
             self.specs = build_function_specs(self.template, self.registry.evaluator, self.config.env)
+            note = runtime_note(self.specs)
+            if note is not None:
+                self.sink.write("local", note)
             for spec in self.specs.values():
                 for warning in spec.warnings:
                     self.sink.write("local", f"{spec.logical_id}: {warning}")
