@@ -172,12 +172,15 @@ class FakeGraphApi(FakeProviderApi):
 
 
 class FakeTelegramBotApi(FakeProviderApi):
-    """The Bot API for one bot: getMe, setWebhook and deleteWebhook, with the webhook it was given."""
+    """The Bot API for one bot: getMe, setWebhook and deleteWebhook, with the webhook it was given.
+    `GET /_webhooks` shows it and every setWebhook call (their `secret_token`s are what Leadhub expects in
+    `X-Telegram-Bot-Api-Secret-Token`, for posting updates by hand)."""
 
     def __init__(self, bot_token: str, bot_id: int = 7000001, username: str = "acme_leads_bot") -> None:
         super().__init__()
         self.bot_token = bot_token
         self.webhook: dict[str, Any] | None = None
+        self.set_webhook_calls: list[dict[str, Any]] = []
 
         def bot_method(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
             if match["token"] != self.bot_token:
@@ -188,6 +191,7 @@ class FakeTelegramBotApi(FakeProviderApi):
                 return 200, {"ok": True, "result": me}
             if method == "setWebhook":
                 self.webhook = dict(call.body or {})
+                self.set_webhook_calls.append(dict(self.webhook))
                 return 200, {"ok": True, "result": True, "description": "Webhook was set"}
             if method == "deleteWebhook":
                 self.webhook = None
@@ -204,6 +208,11 @@ class FakeTelegramBotApi(FakeProviderApi):
             return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
 
         self.route("POST", r"/bot(?P<token>[^/]+)/(?P<method>\w+)", bot_method)
+        self.route("GET", r"/_webhooks", lambda call, match: (200, self.webhooks()))
+
+    def webhooks(self) -> dict[str, Any]:
+        with self._lock:
+            return {"webhook": self.webhook, "setWebhookCalls": list(self.set_webhook_calls)}
 
 
 class FakeResendApi(FakeProviderApi):
@@ -414,6 +423,8 @@ class FakeProviders:
             "telegram": {
                 "telegramBotToken": DEMO_TELEGRAM_BOT_TOKEN,
                 "simulate": f"{self.telegram.url}/_simulate/telegram",
+                # The webhook (URL and secret token) Leadhub registered, once the bot is connected.
+                "webhooks": f"{self.telegram.url}/_webhooks",
             },
             "email": {
                 "receivingDomain": self.receiving_domain,
