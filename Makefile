@@ -49,8 +49,9 @@ format: setup
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-## Invoke one function once with an event file, like `sam local invoke`:
-##   make invoke FUNCTION=LeadWebhookFunction EVENT=events/lead_webhook/new-lead.json
+## Invoke one function once with an event file, like `sam local invoke` (FUNCTION is optional for the
+## files under events/: their directory names the function):
+##   make invoke EVENT=events/lead_webhook/new-lead.json
 invoke: setup
 	@$(PY) -m local.invoke $(FUNCTION) $(EVENT)
 
