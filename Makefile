@@ -5,14 +5,22 @@ PY := $(VENV)/bin/python
 SAM_VENV ?= .venv-sam
 # sam build (no container) needs the function runtime's interpreter on PATH.
 PY313_DIR := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
+# Pinned, so that `make validate` and `make build` give the same verdict on every machine and in CI.
+SAM_CLI_VERSION := 1.170.0
+CFN_LINT_VERSION := 1.58.0
+SAM_INSTALLED := $(SAM_VENV)/.installed-sam-$(SAM_CLI_VERSION)-cfn-lint-$(CFN_LINT_VERSION)
+# pip shows its progress on a terminal and keeps quiet in CI logs (errors still show). The test asks about
+# stderr: inside $(...) stdout is the substitution's pipe.
+PIP_INSTALL = -m pip install --disable-pip-version-check $$(test -t 2 || echo --quiet)
 
 .PHONY: setup run test unit integration e2e lint format invoke bench validate build clean botocore-data
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	touch $@
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing the local stack's and the tests' dependencies into $(VENV) (once; about a minute)"
+	@$(PY) $(PIP_INSTALL) -r requirements-dev.txt
+	@touch $@
 
 setup: $(VENV)/.installed
 
@@ -41,8 +49,9 @@ format: setup
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-## Invoke one function once with an event file, like `sam local invoke`:
-##   make invoke FUNCTION=LeadWebhookFunction EVENT=events/lead_webhook/new-lead.json
+## Invoke one function once with an event file, like `sam local invoke` (FUNCTION is optional for the
+## files under events/: their directory names the function):
+##   make invoke EVENT=events/lead_webhook/new-lead.json
 invoke: setup
 	@$(PY) -m local.invoke $(FUNCTION) $(EVENT)
 
@@ -58,18 +67,24 @@ bench: setup
 	$(PY) bench/delivery_batch.py
 	$(PY) bench/reply_latency.py
 
-$(SAM_VENV)/.installed:
-	test -x $(SAM_VENV)/bin/sam || $(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli cfn-lint
-	touch $@
+$(SAM_INSTALLED):
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	@echo "Installing the SAM CLI $(SAM_CLI_VERSION) and cfn-lint $(CFN_LINT_VERSION) into $(SAM_VENV) (once; about a minute)"
+	@$(SAM_VENV)/bin/python $(PIP_INSTALL) aws-sam-cli==$(SAM_CLI_VERSION) cfn-lint==$(CFN_LINT_VERSION)
+	@touch $@
 
 ## cfn-lint and `sam validate --lint` (SAM CLI lives in its own venv: its pins fight the app's).
-validate: $(SAM_VENV)/.installed
+validate: $(SAM_INSTALLED)
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint
 
-build: $(SAM_VENV)/.installed
+LAYER_BUILD := .aws-sam/build/CommonLayer
+build: $(SAM_INSTALLED)
 	SAM_CLI_TELEMETRY=0 PATH="$(PY313_DIR):$$PATH" $(SAM_VENV)/bin/sam build
+	@test -d $(LAYER_BUILD)/python/leadhub || { echo "$(LAYER_BUILD) has no leadhub package"; exit 1; }
+	@test ! -e $(LAYER_BUILD)/python/botocore/data || { echo "the layer ships botocore/data"; exit 1; }
+	@$(PYTHON) -c 'import pathlib, sys; files = [f for f in pathlib.Path(sys.argv[1]).rglob("*") if f.is_file()]; \
+		print(f"CommonLayer: {sum(f.stat().st_size for f in files) / 2**20:.1f} MiB unzipped, {len(files)} files")' $(LAYER_BUILD)
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .leadhub .pytest_cache .ruff_cache

@@ -1,7 +1,7 @@
 """`python -m local` (what `make run` runs): start the local stack and serve until Ctrl-C.
 
-Stdout carries exactly the ready line (JSON) and a curl to paste; everything else (function logs,
-access lines) goes to stderr, so scripts can read the first stdout line.
+Stdout carries the ready line (JSON), then hints for a person (shell comments and curls to paste);
+everything else (function logs, access lines) goes to stderr, so scripts can read the first stdout line.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import signal
 import sys
 import threading
 
-from local.settings import ConfigError
-from local.stack import LocalStack, StackConfig, StackError, curl_example
+from local.settings import STATE_FILE_NAME, ConfigError
+from local.stack import LocalStack, StackConfig, StackError, ready_hints
 
 
 def main() -> int:
@@ -34,7 +34,8 @@ def main() -> int:
         sys.stderr.write(f"leadhub local: {exc}\n")
         return 1
     sys.stdout.write(json.dumps(ready) + "\n")
-    sys.stdout.write(f"# Post a lead to the demo account:\n{curl_example(ready)}\n")
+    state_file = config.state_dir / STATE_FILE_NAME if config.state_dir is not None else None
+    sys.stdout.write(ready_hints(ready, state_file) + "\n")
     sys.stdout.flush()
     try:
         # Also stop when whoever started us is gone (a killed test run or script must not leave a

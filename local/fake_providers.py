@@ -173,7 +173,9 @@ class FakeGraphApi(FakeProviderApi):
 
 class FakeTelegramBotApi(FakeProviderApi):
     """The Bot API for one bot (more with `add_bot`): getMe, setWebhook and deleteWebhook, with the webhook
-    each bot was given (`webhook` is the first bot's)."""
+    each bot was given (`webhook` is the first bot's). `GET /_webhooks` shows it and every setWebhook call
+    (their `secret_token`s are what Leadhub expects in `X-Telegram-Bot-Api-Secret-Token`, for posting
+    updates by hand)."""
 
     def __init__(self, bot_token: str, bot_id: int = 7000001, username: str = "acme_leads_bot") -> None:
         super().__init__()
@@ -181,6 +183,7 @@ class FakeTelegramBotApi(FakeProviderApi):
         self.bot_id = bot_id
         self._bots: dict[str, dict[str, Any]] = {}  # token -> getMe's answer
         self.webhooks: dict[int, dict[str, Any]] = {}  # bot id -> what setWebhook was given
+        self.set_webhook_calls: list[dict[str, Any]] = []
         self.add_bot(bot_token, bot_id, username)
 
         def bot_method(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
@@ -192,6 +195,7 @@ class FakeTelegramBotApi(FakeProviderApi):
                 return 200, {"ok": True, "result": me}
             if method == "setWebhook":
                 self.webhooks[me["id"]] = dict(call.body or {})
+                self.set_webhook_calls.append(dict(call.body or {}))
                 return 200, {"ok": True, "result": True, "description": "Webhook was set"}
             if method == "deleteWebhook":
                 self.webhooks.pop(me["id"], None)
@@ -208,6 +212,11 @@ class FakeTelegramBotApi(FakeProviderApi):
             return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
 
         self.route("POST", r"/bot(?P<token>[^/]+)/(?P<method>\w+)", bot_method)
+        self.route("GET", r"/_webhooks", lambda call, match: (200, self.webhook_listing()))
+
+    def webhook_listing(self) -> dict[str, Any]:
+        with self._lock:
+            return {"webhook": self.webhook, "setWebhookCalls": list(self.set_webhook_calls)}
 
     def add_bot(self, bot_token: str, bot_id: int, username: str) -> None:
         """Another valid token: of another bot, or of the same bot (BotFather's /revoke gives a new one)."""
@@ -426,6 +435,8 @@ class FakeProviders:
             "telegram": {
                 "telegramBotToken": DEMO_TELEGRAM_BOT_TOKEN,
                 "simulate": f"{self.telegram.url}/_simulate/telegram",
+                # The webhook (URL and secret token) Leadhub registered, once the bot is connected.
+                "webhooks": f"{self.telegram.url}/_webhooks",
             },
             "email": {
                 "receivingDomain": self.receiving_domain,

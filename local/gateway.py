@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import secrets
 import time
 from collections.abc import Iterable, Sequence
@@ -70,7 +71,7 @@ class Router:
 
     def match(self, method: str, raw_path: str) -> RouteMatch | None:
         method = method.upper()
-        segments = raw_path.strip("/").split("/") if raw_path.strip("/") else []
+        segments = _path_segments(raw_path)
         for route in self.routes:
             if route.method not in ("ANY", method):
                 continue
@@ -80,6 +81,19 @@ class Router:
             if params is not None:
                 return RouteMatch(route, params)
         return None
+
+    def routes_for_path(self, raw_path: str) -> list[Route]:
+        """The routes of any method whose path matches (`$default` aside)."""
+        segments = _path_segments(raw_path)
+        return [
+            route
+            for route in self.routes
+            if route.path != "$default" and _match_segments(route.segments, segments) is not None
+        ]
+
+
+def _path_segments(raw_path: str) -> list[str]:
+    return raw_path.strip("/").split("/") if raw_path.strip("/") else []
 
 
 def _match_segments(pattern: Sequence[str], segments: Sequence[str]) -> dict[str, str] | None:
@@ -102,6 +116,36 @@ def _match_segments(pattern: Sequence[str], segments: Sequence[str]) -> dict[str
         elif unquote(segment) != part:
             return None
     return params if len(segments) == len(pattern) else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Access log paths
+# ---------------------------------------------------------------------------------------------
+
+# Path parameters that are credentials (the lead webhook's `{token}`), and what else looks like one of our
+# secrets (a prefix, then at least 32 URL-safe characters: tokens and keys; ids are shorter), e.g. a
+# token in a mistyped webhook URL that another route or none matched.
+CREDENTIAL_PARAMETERS = frozenset({"token"})
+_SECRET_SHAPE = re.compile(r"[A-Za-z]{2,8}_[A-Za-z0-9_-]{32,}")
+MASK = "…"
+MAX_LOGGED_PATH = 200
+
+
+def loggable_path(raw_path: str, routes: Iterable[Route] = ()) -> str:
+    """The request's path for the access log, credentials masked: where any of `routes` (those matching
+    the path, whatever their method) has a credential parameter, and segments shaped like a secret."""
+    segments = raw_path.split("/")
+    credentials = {
+        index + 1  # raw_path's segments start with the empty one before its leading "/"
+        for route in routes
+        for index, part in enumerate(route.segments)
+        if _segment_kind(part) == _PARAM and part[1:-1] in CREDENTIAL_PARAMETERS
+    }
+    for index, segment in enumerate(segments):
+        if index in credentials or _SECRET_SHAPE.fullmatch(unquote(segment)):
+            segments[index] = MASK
+    path = "/".join(segments)
+    return path if len(path) <= MAX_LOGGED_PATH else path[:MAX_LOGGED_PATH] + MASK
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,6 +285,16 @@ INTERNAL_ERROR_BODY = {"message": "Internal Server Error"}
 
 def not_found() -> HttpResponse:
     return json_response(404, {"message": "Not Found"})
+
+
+# The methods an HTTP API routes; API Gateway serves no others.
+HTTP_API_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def method_not_allowed() -> HttpResponse:
+    response = json_response(405, {"message": "Method Not Allowed"})
+    response.headers.append(("Allow", ", ".join(HTTP_API_METHODS)))
+    return response
 
 
 def internal_error() -> HttpResponse:

@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -42,7 +43,31 @@ class _Handler(BaseHTTPRequestHandler):
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
-        pass  # access lines are written by ApiServer, with the route key instead of the raw path
+        pass  # access lines are written by ApiServer, with credentials in the path masked
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a malformed request line, oversized headers, ...) in JSON like the
+        rest of the API, instead of its HTML page."""
+        self.close_connection = True
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Error"
+        raw_path = (getattr(self, "path", "") or "").partition("?")[0]
+        shown = self.server.api.loggable_path(raw_path) if raw_path else "-"
+        self._send(gateway.json_response(code, {"message": phrase}), shown, time.monotonic())
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server looks up do_<METHOD> and answers an HTML 501 when there is none; API Gateway serves
+        # only HTTP_API_METHODS, and other methods (TRACE, CONNECT, PROPFIND, ...) get a JSON 405.
+        if name.startswith("do_"):
+            return self._method_not_allowed
+        raise AttributeError(name)
+
+    def _method_not_allowed(self) -> None:
+        self.close_connection = True  # its body, if any, is not read
+        shown = self.server.api.loggable_path(self.path.partition("?")[0])
+        self._send(gateway.method_not_allowed(), shown, time.monotonic())
 
     def _read_body(self) -> bytes | None:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -69,14 +94,15 @@ class _Handler(BaseHTTPRequestHandler):
         raw_path, _, raw_query = self.path.partition("?")
         if raw_path.startswith(("http://", "https://")):  # absolute-form request target
             raw_path = "/" + raw_path.split("/", 3)[3] if raw_path.count("/") >= 3 else "/"
+        shown = self.server.api.loggable_path(raw_path or "/")
         try:
             body = self._read_body()
         except ValueError:
-            self._send(gateway.json_response(400, {"message": "Bad Request"}), "-", started)
+            self._send(gateway.json_response(400, {"message": "Bad Request"}), shown, started)
             return
         if body is None:
             self.close_connection = True
-            self._send(gateway.json_response(413, {"message": "Request Entity Too Large"}), "-", started)
+            self._send(gateway.json_response(413, {"message": "Request Entity Too Large"}), shown, started)
             return
         request = gateway.HttpRequest(
             method=self.command,
@@ -87,10 +113,9 @@ class _Handler(BaseHTTPRequestHandler):
             source_ip=self.client_address[0],
             protocol=self.request_version,
         )
-        response, route_key = self.server.api.handle(request)
-        self._send(response, route_key, started)
+        self._send(self.server.api.handle(request), shown, started)
 
-    def _send(self, response: gateway.HttpResponse, route_key: str, started: float) -> None:
+    def _send(self, response: gateway.HttpResponse, shown_path: str, started: float) -> None:
         self.send_response(response.status)
         for name, value in response.headers:
             if name.lower() not in ("content-length", "connection", "transfer-encoding", "date", "server"):
@@ -101,7 +126,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and response.body:
             self.wfile.write(response.body)
-        self.server.api.access_log(self.command, route_key, response.status, started)
+        self.server.api.access_log(self.command or "-", shown_path, response.status, started)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
@@ -153,15 +178,19 @@ class ApiServer:
             self._thread.join(5)
         self._server.server_close()
 
-    def handle(self, request: gateway.HttpRequest) -> tuple[gateway.HttpResponse, str]:
+    def loggable_path(self, raw_path: str) -> str:
+        """The path for the access log, credentials masked (see gateway.loggable_path)."""
+        routes = self.router.routes_for_path(raw_path) if self.router is not None else []
+        return gateway.loggable_path(raw_path, routes)
+
+    def handle(self, request: gateway.HttpRequest) -> gateway.HttpResponse:
         assert self.router is not None and self.invoker is not None
         function = lambda_api.invoked_function(request)
         if function is not None:
-            response = lambda_api.handle_invoke(request, function, self.functions, self.invoker)
-            return response, f"Invoke {function}"
+            return lambda_api.handle_invoke(request, function, self.functions, self.invoker)
         match = self.router.match(request.method, request.raw_path)
         if match is None:
-            return gateway.not_found(), "-"
+            return gateway.not_found()
         request_id = gateway.new_request_id()
         api_id = self.api_ids.get(match.route.target) or gateway.fake_api_id("ServerlessHttpApi")
         event = gateway.build_event(request, match, api_id=api_id, request_id=request_id)
@@ -180,11 +209,10 @@ class ApiServer:
             )
         if response.header("apigw-requestid") is None:
             response.headers.append(("Apigw-Requestid", request_id))
-        return response, match.route.route_key
+        return response
 
-    def access_log(self, method: str, route_key: str, status: int, started: float) -> None:
+    def access_log(self, method: str, shown_path: str, status: int, started: float) -> None:
+        """One line per request: `POST /api/webhooks/leads/… -> 201 (12.0 ms)` (see loggable_path)."""
         if self.access_log_enabled:
             elapsed = (time.monotonic() - started) * 1000
-            # The route key, never the raw path: lead webhook paths carry the account's token.
-            shown = route_key if route_key.startswith(f"{method} ") else f"{method} ({route_key})"
-            self.sink.write("api", f"{shown} -> {status} ({elapsed:.1f} ms)")
+            self.sink.write("api", f"{method} {shown_path} -> {status} ({elapsed:.1f} ms)")

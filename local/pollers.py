@@ -354,7 +354,8 @@ class _PollerThread:
 
 
 class SqsPoller(_PollerThread):
-    """Lambda's SQS event source mapping for one queue (one batch in flight at a time)."""
+    """Lambda's SQS event source mapping for one queue. One batch is in flight at a time, which keeps
+    within any ScalingConfig.MaximumConcurrency (at least 2 on Lambda)."""
 
     def __init__(
         self, source: SqsEventSource, clients: ClientFactory, invoke: Invoker, sink: LogSink
@@ -492,7 +493,8 @@ class _Shard:
 
 
 class StreamPoller(_PollerThread):
-    """Lambda's DynamoDB stream event source mapping for one stream."""
+    """Lambda's DynamoDB stream event source mapping for one stream, with one batch per shard in flight
+    (ParallelizationFactor 1)."""
 
     def __init__(
         self,

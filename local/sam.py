@@ -37,6 +37,7 @@ class SqsEventSource:
     batch_size: int = 10
     batching_window_s: float = 0.0
     report_batch_item_failures: bool = False
+    maximum_concurrency: int | None = None  # ScalingConfig.MaximumConcurrency; None: Lambda's own scaling
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class StreamEventSource:
     maximum_retry_attempts: int = -1  # -1: unlimited
     bisect_on_error: bool = False
     on_failure_arn: str | None = None
+    parallelization_factor: int = 1  # concurrent batches per shard
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,21 @@ def _reports_failures(props: Mapping[str, Any]) -> bool:
     return "ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or [])
 
 
+def _bounded(value: Any, default: int, low: int, high: int, what: str) -> int:
+    """An integer setting Lambda accepts only within [low, high]: outside it, the deployment would fail."""
+    number = _int(value, default)
+    if not low <= number <= high:
+        raise CfnError(f"{what} must be between {low} and {high}, got {number}")
+    return number
+
+
+def _maximum_concurrency(event_name: str, props: Mapping[str, Any]) -> int | None:
+    value = (props.get("ScalingConfig") or {}).get("MaximumConcurrency")
+    if value is None:
+        return None
+    return _bounded(value, 0, 2, 1000, f"event {event_name}: ScalingConfig.MaximumConcurrency")
+
+
 def build_function_spec(
     template: Template,
     evaluator: Evaluator,
@@ -175,9 +192,6 @@ def build_function_spec(
         raise CfnError(f"{logical_id}: only a local CodeUri directory is supported locally")
     handler = evaluator.resolve_str(props.get("Handler"))
     runtime = str(evaluator.resolve(props.get("Runtime")) or "")
-    running = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    if runtime and runtime != running:
-        warnings.append(f"declares {runtime}; runs locally on {running}")
     logging_config = evaluator.resolve(props.get("LoggingConfig")) or {}
     log_group = logging_config.get("LogGroup") or f"/aws/lambda/{function_name}"
 
@@ -218,6 +232,7 @@ def build_function_spec(
                     batch_size=_int(event_props.get("BatchSize"), 10),
                     batching_window_s=_float(event_props.get("MaximumBatchingWindowInSeconds"), 0.0),
                     report_batch_item_failures=_reports_failures(event_props),
+                    maximum_concurrency=_maximum_concurrency(event_name, event_props),
                 )
             )
         else:
@@ -236,8 +251,17 @@ def build_function_spec(
                     maximum_retry_attempts=_int(event_props.get("MaximumRetryAttempts"), -1),
                     bisect_on_error=bool(event_props.get("BisectBatchOnFunctionError", False)),
                     on_failure_arn=str(on_failure) if on_failure else None,
+                    parallelization_factor=_bounded(
+                        event_props.get("ParallelizationFactor"),
+                        1,
+                        1,
+                        10,
+                        f"event {event_name}: ParallelizationFactor",
+                    ),
                 )
             )
+            if stream_sources[-1].parallelization_factor > 1:
+                warnings.append(f"event {event_name}: shards are read one batch at a time locally")
 
     return FunctionSpec(
         logical_id=logical_id,
@@ -254,6 +278,23 @@ def build_function_spec(
         sqs_sources=tuple(sqs_sources),
         stream_sources=tuple(stream_sources),
         warnings=tuple(warnings),
+    )
+
+
+def running_runtime() -> str:
+    return f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def runtime_note(specs: Mapping[str, FunctionSpec], running: str | None = None) -> str | None:
+    """One line saying that functions declaring another Python run on this one (not a problem locally),
+    or None when they all declare this one."""
+    running = running or running_runtime()
+    declared = sorted({spec.runtime for spec in specs.values() if spec.runtime and spec.runtime != running})
+    if not declared:
+        return None
+    return (
+        f"note: the functions' runtime on AWS is {', '.join(declared)}; here they run on {running}, "
+        f"which is fine for the local stack (only `make build` needs {' and '.join(declared)} installed)"
     )
 
 

@@ -32,7 +32,7 @@ from local.emulator import ClientFactory, Emulator
 from local.fake_providers import DEFAULT_RECEIVING_DOMAIN, FakeProviders
 from local.http_api import ApiServer
 from local.provision import ResourceRegistry, provision
-from local.sam import FunctionSpec, build_function_specs
+from local.sam import FunctionSpec, build_function_specs, runtime_note
 from local.workers import FunctionPool, InvokeResult, LogSink, start_pools, worker_environment
 
 LOCAL_SECRETS_METADATA = "Leadhub::LocalSecrets"
@@ -128,6 +128,9 @@ class LocalStack:
             if self.fakes is not None:
                 self.fakes.attach(self.api.url, self.local_secrets)
             self.specs = build_function_specs(self.template, self.registry.evaluator, self.config.env)
+            note = runtime_note(self.specs)
+            if note is not None:
+                self.sink.write("local", note)
             for spec in self.specs.values():
                 for warning in spec.warnings:
                     self.sink.write("local", f"{spec.logical_id}: {warning}")
@@ -332,10 +335,41 @@ class LocalStack:
             handle.write("\n")
 
 
-def curl_example(ready: Mapping[str, Any]) -> str:
+def ready_hints(ready: Mapping[str, Any], state_file: Path | None) -> str:
+    """What `python -m local` prints below the ready line for a person: where things are, and commands
+    to paste (shell comments, so the output can be pasted whole)."""
+    api = ready["api"]
     account = ready.get("demoAccount") or {}
-    url = account.get("webhookUrl") or f"{ready['api']}/api/webhooks/leads/{account.get('webhookToken')}"
-    return (
-        f"curl -sS -X POST '{url}' -H 'Content-Type: application/json' "
-        '-d \'{"name": "Ada Lovelace", "phone": "+14155552671", "email": "ada@example.com"}\''
-    )
+    lines = [f"# Leadhub runs at {api} (API docs: {api}/api/docs)."]
+    if state_file is not None:
+        lines.append(f"# The JSON line above is also in {_shown(state_file)} (it holds the admin key).")
+    if account:
+        url = account.get("webhookUrl") or f"{api}/api/webhooks/leads/{account.get('webhookToken')}"
+        lines += [
+            "# Post a lead to the demo account:",
+            f"curl -sS -X POST '{url}' -H 'Content-Type: application/json' "
+            '-d \'{"name": "Ada Lovelace", "phone": "+14155552671", "email": "ada@example.com"}\'',
+            "# Its leads (demoAccount.apiKey):",
+            f"curl -sS '{api}/api/leads' -H 'X-API-Key: {account.get('apiKey')}'",
+        ]
+    fakes = ready.get("fakeProviders")
+    if fakes:
+        lines += [
+            '# Fake providers run (fakeProviders above): connect a channel as README\'s "Messaging channels"',
+            "# shows, then have someone write through its simulate URL. Once Telegram is connected, the",
+            "# webhook Leadhub registered and its secret token (X-Telegram-Bot-Api-Secret-Token):",
+            f"curl -sS '{fakes['telegram']['webhooks']}'",
+        ]
+    else:
+        lines.append(
+            "# LEADHUB_FAKE_PROVIDERS=1 also runs fakes of WhatsApp, Telegram and Resend to try the channels."
+        )
+    return "\n".join(lines)
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the current directory when it is inside it (shorter to read and paste)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

@@ -334,3 +334,29 @@ def test_a_job_delivered_twice_is_answered_once(faked: StackProcess) -> None:
 
         assert wait_until(drained, timeout=20)
         assert len(replies()) == 1
+
+
+def test_the_ready_line_says_where_to_find_the_telegram_secret_to_post_updates_by_hand(
+    faked: StackProcess,
+) -> None:
+    """README's hand-made Telegram update needs the secret Leadhub registered with setWebhook."""
+    webhooks = faked.ready["fakeProviders"]["telegram"]["webhooks"]
+    with httpx.Client(base_url=faked.api, timeout=30) as http:
+        telegram_shop(http, faked, "Shop posting by hand")
+        listing = http.get(webhooks).json()
+        registered = listing["webhook"]
+        assert registered["url"] == f"{faked.api}/api/webhooks/telegram"
+        assert listing["setWebhookCalls"][-1] == registered
+        update = {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": 1700000000,
+                "chat": {"id": 4242, "type": "private"},
+                "from": {"id": 4242, "first_name": "Ada"},
+                "text": "Hi!",
+            },
+        }
+        headers = {"X-Telegram-Bot-Api-Secret-Token": registered["secret_token"]}
+        answer = http.post("/api/webhooks/telegram", json=update, headers=headers)
+    assert (answer.status_code, answer.json()["outcome"]) == (200, "stored")

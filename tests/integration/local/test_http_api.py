@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from http import HTTPStatus
 from typing import Any
 
 import httpx
@@ -335,17 +336,50 @@ def test_function_may_set_its_own_request_id_header(client: httpx.Client, invoke
     assert response.headers.get_list("apigw-requestid") == ["mine"]
 
 
-def test_access_log_shows_route_keys_not_raw_paths(client: httpx.Client, log: io.StringIO) -> None:
-    client.post("/api/webhooks/leads/secret-token-value", content=b"{}")
-    client.get("/nowhere")
-    # The server writes a request's access line after sending its response: wait for the last one.
+def wait_for_line(log: io.StringIO, text: str) -> str:
+    """The server writes a request's access line after sending its response: wait for it."""
     deadline = time.monotonic() + 5
-    while "[api] GET (-) -> 404" not in log.getvalue() and time.monotonic() < deadline:
+    while text not in log.getvalue() and time.monotonic() < deadline:
         time.sleep(0.01)
-    text = log.getvalue()
-    assert "[api] POST /api/webhooks/leads/{token} -> 200" in text
-    assert "[api] GET (-) -> 404" in text
+    return log.getvalue()
+
+
+def test_access_log_shows_real_paths_with_the_token_masked(client: httpx.Client, log: io.StringIO) -> None:
+    client.post("/api/webhooks/leads/secret-token-value?utm=x", content=b"{}")
+    client.get("/api/accounts/current")
+    client.get("/nowhere")
+    text = wait_for_line(log, "[api] GET /nowhere -> 404")
+    assert "[api] POST /api/webhooks/leads/… -> 200" in text
+    assert "[api] GET /api/accounts/current -> 200" in text
     assert "secret-token-value" not in text
+    assert "utm" not in text  # query strings are never logged
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "BREW"])
+def test_methods_api_gateway_does_not_serve_are_a_json_405(
+    server: http_api.ApiServer, invoker: FakeInvoker, log: io.StringIO, method: str
+) -> None:
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        response = http.request(method, "/api/webhooks/leads/secret-token-value")
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"message": "Method Not Allowed"}
+    assert response.headers["allow"] == "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+    assert invoker.calls == []
+    assert f"[api] {method} /api/webhooks/leads/… -> 405" in wait_for_line(log, "-> 405")
+
+
+def test_http_servers_own_refusals_are_json_too(server: http_api.ApiServer, log: io.StringIO) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /api/" + b"x" * 70000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 414 ")
+    assert b"Content-Type: application/json" in head
+    assert json.loads(body) == {"message": HTTPStatus.REQUEST_URI_TOO_LONG.phrase}
+    assert "[api] - - -> 414" in wait_for_line(log, "-> 414")
 
 
 def test_server_needs_router_and_invoker_to_start() -> None:

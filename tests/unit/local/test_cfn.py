@@ -565,9 +565,60 @@ def test_every_dead_letter_queue_of_the_template_has_an_alarm_that_notifies_the_
     assert sorted(dead_letter_queues - set(watched)) == []
 
 
+def test_every_function_has_an_errors_and_a_throttles_alarm_that_notifies_the_topic() -> None:
+    template = Template.from_file(settings.DEFAULT_TEMPLATE, parameter_overrides={"AlarmTopicArn": "arn:t"})
+    functions = {name for name, r in template.resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    watched: dict[str, set[str]] = {}
+    for name, resource in template.resources.items():
+        props = resource["Properties"]
+        if resource["Type"] != "AWS::CloudWatch::Alarm" or props["Namespace"] != "AWS/Lambda":
+            continue
+        if props["MetricName"] not in ("Errors", "Throttles"):
+            continue
+        [dimension] = props["Dimensions"]
+        assert dimension["Name"] == "FunctionName", name
+        watched.setdefault(dimension["Value"]["Ref"], set()).add(props["MetricName"])
+        actions = Evaluator(template, FakeValues()).resolve(props["AlarmActions"])
+        # Any error or throttle in a minute: none is expected, and a function that fails at start must
+        # show within minutes, not when its dead-letter queue fills.
+        assert (props["Statistic"], props["Period"], props["EvaluationPeriods"]) == ("Sum", 60, 1), name
+        assert (props["Threshold"], props["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold"), name
+        assert actions == ["arn:t"], name
+    assert watched == {function: {"Errors", "Throttles"} for function in functions}
+
+
+UNTAGGABLE = {"AWS::KMS::Alias", "AWS::Serverless::LayerVersion"}
+TAGGED_BY_GLOBALS = {"AWS::Serverless::Function": "Function", "AWS::Serverless::HttpApi": "HttpApi"}
+
+
+def test_every_resource_that_can_be_tagged_carries_the_application_and_stage_tags() -> None:
+    template = Template.from_file(settings.DEFAULT_TEMPLATE, parameter_overrides={"Stage": "prod"})
+    evaluator = Evaluator(template, FakeValues())
+    expected = {"application": "leadhub", "stage": "prod"}
+    for section in TAGGED_BY_GLOBALS.values():
+        settings_ = template.globals[section]
+        assert (evaluator.resolve(settings_["Tags"]), settings_["PropagateTags"]) == (expected, True)
+    kinds = set()
+    for name, resource in template.resources.items():
+        kind = resource["Type"]
+        kinds.add(kind)
+        props = resource.get("Properties") or {}
+        if kind in UNTAGGABLE:
+            assert "Tags" not in props, name
+        elif kind in TAGGED_BY_GLOBALS:
+            assert "Tags" not in props, f"{name}: its tags come from Globals"
+        else:
+            tags = evaluator.resolve(props.get("Tags", []))
+            assert {tag["Key"]: tag["Value"] for tag in tags} == expected, name
+    assert {"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::KMS::Key", "AWS::CloudWatch::Alarm"} <= kinds
+    assert kinds >= UNTAGGABLE  # the exceptions are still needed
+
+
 def test_the_readme_tells_operators_what_to_do_about_every_alarm() -> None:
     template = Template.from_file(settings.DEFAULT_TEMPLATE)
     alarms = {name for name, r in template.resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     readme = (settings.REPO_ROOT / "README.md").read_text()
-    documented = set(re.findall(r"^\| `(\w+Alarm)` \|", readme, re.M))
+    # The alarms table's first column: one alarm, or several that mean the same for different functions.
+    first_cells = re.findall(r"^\| ([^|]*Alarm`[^|]*) \|", readme, re.M)
+    documented = {name for cell in first_cells for name in re.findall(r"`(\w+Alarm)`", cell)}
     assert documented == alarms

@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from local import settings
 from local.gateway import (
@@ -16,6 +18,7 @@ from local.gateway import (
     RouteMatch,
     Router,
     build_event,
+    loggable_path,
     map_invocation,
     map_result,
     new_request_id,
@@ -349,3 +352,49 @@ def test_map_invocation_maps_failures() -> None:
     assert failed.header("Content-Type") == "application/json"
     ok = map_invocation(True, {"statusCode": 202, "body": "x"}, timed_out=False)
     assert (ok.status, ok.body) == (202, b"x")
+
+
+# ---------------------------------------------------------------------------------------------
+# Access log paths
+# ---------------------------------------------------------------------------------------------
+
+TOKEN = "lht_" + "A1b2-C3d4_" * 4  # the shape of a webhook token (32+ URL-safe characters)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "shown"),
+    [
+        ("POST", "/api/webhooks/leads/any-token-at-all", "/api/webhooks/leads/…"),  # by the route's {token}
+        ("POST", f"/api/webhooks/leads/{TOKEN}", "/api/webhooks/leads/…"),
+        ("GET", f"/api/webhooks/lead/{TOKEN}", "/api/webhooks/lead/…"),  # a typo: by its shape
+        ("GET", f"/nowhere/{TOKEN}/x", "/nowhere/…/x"),  # no route at all
+        (
+            "GET",
+            "/api/items/acc_01m94mv9n6fy158fbn6naawsnv",
+            "/api/items/acc_01m94mv9n6fy158fbn6naawsnv",
+        ),  # ids stay
+        ("GET", "/api/items/42/notes", "/api/items/42/notes"),
+        ("GET", "/", "/"),
+    ],
+)
+def test_loggable_paths_are_the_real_paths_with_credentials_masked(
+    method: str, path: str, shown: str
+) -> None:
+    assert loggable_path(path, Router(ROUTES).routes_for_path(path)) == shown
+
+
+def test_long_paths_are_cut_for_the_log() -> None:
+    shown = loggable_path("/api/" + "x" * 500)
+    assert len(shown) == 201 and shown.endswith("…")
+
+
+@given(
+    before=st.lists(st.text(alphabet=st.characters(blacklist_characters="/"), max_size=12), max_size=4),
+    secret=st.from_regex(r"[a-z]{2,8}_[A-Za-z0-9_-]{32,48}", fullmatch=True),
+    after=st.lists(st.text(alphabet=st.characters(blacklist_characters="/"), max_size=12), max_size=4),
+)
+def test_no_secret_shaped_segment_reaches_the_log(before: list[str], secret: str, after: list[str]) -> None:
+    path = "/".join(["", *before, secret, *after])
+    shown = loggable_path(path, Router(ROUTES).routes_for_path(path))
+    assert secret not in shown
+    assert shown.count("/") == path.count("/") or shown.endswith("…")  # same shape, only masked

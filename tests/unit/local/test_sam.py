@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from local.sam import (
     build_function_specs,
     function_ids,
     merge_globals,
+    runtime_note,
 )
 
 TABLE = "leadhub-local-LeadhubTable"
@@ -126,8 +126,48 @@ def test_real_template_functions_and_routes() -> None:
         True,
     )
     assert stream.on_failure_arn == f"arn:aws:sqs:us-east-1:{settings.ACCOUNT_ID}:FanoutFailureQueue"
+    assert stream.parallelization_factor == 1
     [queue] = specs["DeliveryWorkerFunction"].sqs_sources
     assert (queue.batch_size, queue.report_batch_item_failures) == (10, True)
+
+
+def test_every_queue_consumer_of_the_real_template_has_its_maximum_concurrency() -> None:
+    defaults = {
+        spec.logical_id: source.maximum_concurrency
+        for spec in real_specs().values()
+        for source in spec.sqs_sources
+    }
+    assert defaults == {
+        "DeliveryWorkerFunction": 20,
+        "ConversationWorkerFunction": 10,
+        "EmailContentFunction": 5,
+    }
+    overridden = real_specs(DeliveryWorkerMaxConcurrency="3")
+    assert overridden["DeliveryWorkerFunction"].sqs_sources[0].maximum_concurrency == 3
+
+
+@pytest.mark.parametrize(
+    ("declared", "running", "expected"),
+    [
+        (["python3.13", "python3.13"], "python3.11", "on AWS is python3.13; here they run on python3.11"),
+        (["python3.13", "python3.12"], "python3.11", "is python3.12, python3.13; here"),
+        (["python3.13"], "python3.13", None),
+        ([""], "python3.11", None),
+    ],
+)
+def test_one_runtime_note_covers_every_function(
+    declared: list[str], running: str, expected: str | None
+) -> None:
+    specs = {
+        f"F{i}": FunctionSpec(f"F{i}", f"f{i}", "a.b", Path(), (), runtime, 128, 3.0, "g", {})
+        for i, runtime in enumerate(declared)
+    }
+    note = runtime_note(specs, running)
+    if expected is None:
+        assert note is None
+    else:
+        assert note is not None and expected in note and note.startswith("note: ")
+        assert "make build" in note
 
 
 def test_real_template_function_settings() -> None:
@@ -144,8 +184,7 @@ def test_real_template_function_settings() -> None:
     assert webhook.layer_dirs == management.layer_dirs == (root / "layers" / "common",)
     assert webhook.sys_path == (root / "functions" / "lead_webhook", root / "layers" / "common")
     assert webhook.runtime == "python3.13"
-    running = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    assert any("python3.13" in w for w in webhook.warnings) is (running != "python3.13")
+    assert not any("python3" in w for w in webhook.warnings)  # a note for all functions, not a warning each
     assert webhook.function_name == "leadhub-local-LeadWebhookFunction"
     assert webhook.arn == settings.function_arn("leadhub-local-LeadWebhookFunction")
     assert webhook.log_group_name == "leadhub-local-LeadWebhookLogGroup"
@@ -252,6 +291,7 @@ Resources:
             BatchSize: !Ref Batch
             MaximumBatchingWindowInSeconds: 2
             FunctionResponseTypes: [ReportBatchItemFailures]
+            ScalingConfig: {MaximumConcurrency: !Ref Batch}
         PlainJobs:
           Type: SQS
           Properties:
@@ -265,6 +305,7 @@ Resources:
             MaximumBatchingWindowInSeconds: 1
             MaximumRetryAttempts: 3
             BisectBatchOnFunctionError: true
+            ParallelizationFactor: 4
             FunctionResponseTypes: [ReportBatchItemFailures]
             DestinationConfig:
               OnFailure:
@@ -318,11 +359,13 @@ def test_sqs_event_sources(worker: FunctionSpec) -> None:
             batch_size=5,
             batching_window_s=2.0,
             report_batch_item_failures=True,
+            maximum_concurrency=5,
         ),
         SqsEventSource(function_id="Worker", event_name="PlainJobs", queue_arn="arn:Other:Arn"),
     )
     plain = worker.sqs_sources[1]
     assert (plain.batch_size, plain.batching_window_s, plain.report_batch_item_failures) == (10, 0.0, False)
+    assert plain.maximum_concurrency is None  # Lambda's own scaling
 
 
 def test_dynamodb_event_sources(worker: FunctionSpec) -> None:
@@ -338,6 +381,7 @@ def test_dynamodb_event_sources(worker: FunctionSpec) -> None:
             maximum_retry_attempts=3,
             bisect_on_error=True,
             on_failure_arn="arn:Dlq:Arn",
+            parallelization_factor=4,
         ),
         StreamEventSource(function_id="Worker", event_name="PlainChanges", stream_arn="arn:Table:StreamArn"),
     )
@@ -348,6 +392,43 @@ def test_dynamodb_event_sources(worker: FunctionSpec) -> None:
         False,
         None,
     )
+    assert plain.parallelization_factor == 1
+    # Read one batch per shard at a time locally, and said so.
+    assert [w for w in worker.warnings if "Changes" in w] == [
+        "event Changes: shards are read one batch at a time locally"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("ScalingConfig: {MaximumConcurrency: 1}", "SQS", "MaximumConcurrency must be between 2 and 1000"),
+        ("ScalingConfig: {MaximumConcurrency: 1001}", "SQS", "between 2 and 1000, got 1001"),
+        ("ParallelizationFactor: 0", "DynamoDB", "ParallelizationFactor must be between 1 and 10, got 0"),
+        ("ParallelizationFactor: 11", "DynamoDB", "between 1 and 10, got 11"),
+    ],
+)
+def test_scaling_settings_lambda_would_refuse_are_refused(
+    tmp_path: Path, setting: str, value: str, message: str
+) -> None:
+    source = "Queue: arn:aws:sqs:us-east-1:1:q" if value == "SQS" else "Stream: arn:stream"
+    text = f"""
+Resources:
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src
+      Handler: a.b
+      Events:
+        E:
+          Type: {value}
+          Properties:
+            {source}
+            {setting}
+"""
+    template = Template(load_template_text(text), path=tmp_path / "template.yaml")
+    with pytest.raises(CfnError, match=message):
+        build_function_specs(template, Evaluator(template, FakeValues()), {})
 
 
 def test_http_events_methods_and_default_route(worker: FunctionSpec) -> None:
