@@ -26,6 +26,7 @@ from leadhub.domain.message_limits import (
 )
 from leadhub.errors import UnstorableInput
 from leadhub.models.conversation import Channel, Contact, InboundMessage
+from tests.provider_payloads import depth, json_size
 
 INBOUND = InboundMessage(
     account_id="acc_1",
@@ -53,18 +54,6 @@ VALUES = st.recursive(
 )
 
 
-def _json_size(value: Any) -> int:
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode())
-
-
-def _depth(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + max(map(_depth, value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max(map(_depth, value), default=0)
-    return 0
-
-
 def _longest_string(value: Any) -> int:
     """The longest string among the values (keys are not cut)."""
     if isinstance(value, str):
@@ -80,8 +69,8 @@ def _longest_string(value: Any) -> int:
 def test_bounded_content_fits_its_limits_and_keeps_what_fits_in_order(content: dict[str, Any]) -> None:
     bounded = bounded_content(content)
     kept = {k: v for k, v in bounded.items() if k != OMITTED}
-    assert _json_size(kept) <= MAX_CONTENT_BYTES
-    assert _depth(bounded) <= MAX_CONTENT_DEPTH
+    assert json_size(kept) <= MAX_CONTENT_BYTES
+    assert depth(bounded) <= MAX_CONTENT_DEPTH
     assert _longest_string(kept) <= MAX_TEXT_CHARS
     assert list(kept) == [k for k in content if k in kept]  # in order
     assert bounded.get(OMITTED, []) == [k for k in content if k not in kept]  # the rest, named
