@@ -29,6 +29,28 @@ def sample(channel: str, name: str) -> dict[str, Any]:
     return json.loads((SAMPLES / channel / f"{name}.json").read_text())
 
 
+# The samples the properties start from: every shape of message each webhook stores.
+WHATSAPP_SAMPLES = [
+    sample("whatsapp", name)
+    for name in (
+        "text-pywa",
+        "image-pywa",
+        "interactive-button-reply-pywa",
+        "location-pywa",
+        "status-failed-pywa",
+    )
+]
+TELEGRAM_SAMPLES = [
+    sample("telegram", name)
+    for name in (
+        "text-start-official",
+        "edited-message-official",
+        "photo-caption-nutgram",
+        "callback-query-nutgram",
+    )
+]
+
+
 def locations(value: Any, at: Location = ()) -> list[Location]:
     """Every place in a JSON tree: each key of each object, each item of each array."""
     found: list[Location] = [at] if at else []
@@ -87,6 +109,25 @@ def mutated(draw: st.DrawFn, payload: dict[str, Any], max_changes: int = 3) -> A
             parent[draw(st.text(max_size=12))] = draw(JSON_VALUES)
         else:
             parent.append(draw(JSON_VALUES))
+    return tree
+
+
+DROP = object()
+# One value of each JSON type and of each limit, for sweeps that put each in every place of a sample.
+EVERY_KIND: list[Any] = [
+    None, True, 0, -1, 1.5, "x", "", [], {}, [1], [None], {"a": 1}, [{}], 10**40, "\ud800",
+    Raw("1e400"), Raw("[" * 40 + "]" * 40), DROP,
+]  # fmt: skip
+
+
+def with_value(payload: Any, at: Location, value: Any) -> Any:
+    """`payload` with the value at `at` replaced by `value` (DROP: the key removed)."""
+    tree = copy.deepcopy(payload)
+    parent = _at(tree, at[:-1])
+    if value is DROP:
+        del parent[at[-1]]
+    else:
+        parent[at[-1]] = value
     return tree
 
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 
 from leadhub.adapters.dynamodb_conversations import message_to_values
 from leadhub.adapters.dynamodb_items import to_item
@@ -26,31 +29,25 @@ from leadhub.ports import CommitOutcome, InboundWrite
 from leadhub.timestamps import utc_now
 from local.fake_providers import svix_headers
 from tests.fakes import InMemoryConversations, InMemoryRoutes
-from tests.provider_payloads import body_of, depth, json_size, mutated, sample
+from tests.provider_payloads import (
+    DROP,
+    EVERY_KIND,
+    TELEGRAM_SAMPLES,
+    WHATSAPP_SAMPLES,
+    body_of,
+    depth,
+    json_size,
+    locations,
+    mutated,
+    sample,
+    with_value,
+)
 
 ACCOUNT = "acc_1"
 PHONE_NUMBER_ID = "1122334455667"
 TELEGRAM_SECRET = "s" * 43
 RESEND_SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
-WHATSAPP = [
-    sample("whatsapp", n)
-    for n in (
-        "text-pywa",
-        "image-pywa",
-        "interactive-button-reply-pywa",
-        "location-pywa",
-        "status-failed-pywa",
-    )
-]
-TELEGRAM = [
-    sample("telegram", n)
-    for n in (
-        "text-start-official",
-        "edited-message-official",
-        "photo-caption-nutgram",
-        "callback-query-nutgram",
-    )
-]
+WHATSAPP, TELEGRAM = WHATSAPP_SAMPLES, TELEGRAM_SAMPLES
 EMAIL = sample("resend", "email-received-docs")
 EMAIL["data"]["to"] = ["hello@acme.test"]
 
@@ -90,15 +87,21 @@ def _within_limits(message: Message) -> None:
     assert depth(message.content) <= MAX_CONTENT_DEPTH
 
 
+def _event(outcome: str) -> None:
+    """For --hypothesis-show-statistics: how often each outcome was reached."""
+    if currently_in_test_context():
+        event(outcome)
+
+
 def _check(receive: Any, store: ItemCheckingConversations) -> Any:
     try:
         receipt = receive()
     except LeadhubError as exc:  # refused: only as the sender's error, and before any write
-        event(f"refused {exc.status_code}")
+        _event(f"refused {exc.status_code}")
         assert 400 <= exc.status_code < 500, exc
         assert store.commits == 0 and not store.messages
         return None
-    event("stored" if store.messages else "nothing stored")
+    _event("stored" if store.messages else "nothing stored")
     for message in store.messages.values():
         _within_limits(message)
     for lead in store.lead_store.leads.values():
@@ -128,7 +131,7 @@ def _email(body: bytes, store: ItemCheckingConversations, delivery_id: str = "ms
     )
 
 
-@settings(max_examples=100)
+@settings(max_examples=200)
 @given(st.sampled_from(WHATSAPP).flatmap(mutated))
 def test_whatsapp_notifications_are_refused_or_stored_within_limits(payload: Any) -> None:
     store, body = ItemCheckingConversations(), body_of(payload)
@@ -137,7 +140,7 @@ def test_whatsapp_notifications_are_refused_or_stored_within_limits(payload: Any
         assert receipt.stored == len(store.messages)
 
 
-@settings(max_examples=100)
+@settings(max_examples=200)
 @given(st.sampled_from(TELEGRAM).flatmap(mutated))
 def test_telegram_updates_are_refused_or_stored_within_limits(update: Any) -> None:
     store, body = ItemCheckingConversations(), body_of(update)
@@ -147,7 +150,7 @@ def test_telegram_updates_are_refused_or_stored_within_limits(update: Any) -> No
         assert (receipt.outcome == "stored") == bool(store.messages)
 
 
-@settings(max_examples=100)
+@settings(max_examples=200)
 @given(mutated(EMAIL), st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=300))
 def test_email_events_are_refused_or_stored_within_limits(event: Any, delivery_id: str) -> None:
     store, body = ItemCheckingConversations(), body_of(event)
@@ -168,3 +171,23 @@ def test_the_samples_themselves_are_stored() -> None:
     for update in TELEGRAM:
         assert _telegram(body_of(update), ItemCheckingConversations()).outcome == "stored"
     assert _email(body_of(EMAIL), ItemCheckingConversations()).outcome == "stored"
+
+
+@pytest.mark.parametrize("channel", ["whatsapp", "telegram", "email"])
+def test_every_place_of_every_sample_with_every_kind_of_value_is_refused_or_stored_within_limits(
+    channel: str,
+) -> None:
+    """The sweep the properties above sample from, done in full for one change at a time (~1 s)."""
+    receive: Callable[[bytes, ItemCheckingConversations], Any] = {
+        "whatsapp": _whatsapp,
+        "telegram": _telegram,
+        "email": _email,
+    }[channel]
+    payloads = {"whatsapp": WHATSAPP, "telegram": TELEGRAM, "email": [EMAIL]}[channel]
+    for payload in payloads:
+        for at in locations(payload):
+            for value in EVERY_KIND:
+                if value is DROP and isinstance(at[-1], int):
+                    continue
+                store, body = ItemCheckingConversations(), body_of(with_value(payload, at, value))
+                _check(lambda: receive(body, store), store)  # noqa: B023 - called at once

@@ -136,9 +136,10 @@ def _metadata(data: Mapping[str, Any]) -> dict[str, Any]:
         "cc": data.get("cc") or [],
         "messageId": data.get("message_id"),
     }
+    listed = data.get("attachments")
     attachments = [
         {k: a.get(k) for k in ("id", "filename", "content_type")}
-        for a in data.get("attachments") or []
+        for a in (listed if isinstance(listed, list) else [])
         if isinstance(a, dict)
     ]
     if attachments:
