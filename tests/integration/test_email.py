@@ -250,3 +250,70 @@ def test_a_bad_signature_is_401_and_mail_to_unknown_domains_is_ignored(
         post(email_webhook, email_received("e-9", ["x@elsewhere.test"]), "msg_9").body["outcome"] == "ignored"
     )
     assert stack.entities("message") == []
+
+
+def test_odd_but_storable_events_are_stored_and_unstorable_ones_ignored(
+    stack: Stack, connected: Account, email_webhook: ModuleType
+) -> None:
+    surrogates = email_received("e-1", ["hello@acme.test"])
+    surrogates["data"].update(subject="Hi \ud800", **{"from": "Ada \udfff <ada\ud800@example.com>"})
+    long_id = email_received("e" * 10_000, ["hello@acme.test"])
+
+    assert post(email_webhook, surrogates, "msg_1").body["outcome"] == "stored"
+    assert post(email_webhook, long_id, "msg_2").body["outcome"] == "ignored"
+    assert (
+        post(email_webhook, email_received("e-3", ["hello@acme.test"]), "m" * 300).body["outcome"]
+        == "ignored"
+    )
+
+    [message] = stack.entities("message")
+    assert message["content"]["M"]["subject"] == {"S": "Hi \ufffd"}
+    [lead] = stack.entities("lead")
+    assert (lead["email"]["S"], lead["name"]["S"]) == ("ada\ufffd@example.com", "Ada \ufffd")
+
+
+def test_a_body_beyond_the_parser_limits_is_400_after_the_signature_check(
+    stack: Stack, connected: Account, email_webhook: ModuleType
+) -> None:
+    body = b'{"type": "email.received", "data": {"n": ' + b"9" * 5000 + b"}}"
+    headers = {"content-type": "application/json", **svix_headers(WEBHOOK_SECRET, "msg_deep", body)}
+    event = http_event(
+        "POST", "/api/webhooks/email", route_key="POST /api/webhooks/email", headers=headers, body=body
+    )
+    assert invoke(email_webhook, event).status == 400
+    headers["svix-signature"] = "v1,AAAA"
+    event = http_event(
+        "POST", "/api/webhooks/email", route_key="POST /api/webhooks/email", headers=headers, body=body
+    )
+    assert invoke(email_webhook, event).status == 401
+    assert stack.entities("message") == []
+
+
+def test_the_content_worker_ends_every_job_whatever_resend_answers(
+    stack: Stack, connected: Account, email_webhook: ModuleType, resend: FakeResendApi
+) -> None:
+    """A long text is stored cut; an answer no parser should read (nested 100 levels), or one the table
+    cannot hold (a 40-digit number), is recorded as a content error: none keeps the job failing until it
+    lands in the DLQ."""
+    seen = len(stream_records(stack))
+    post(email_webhook, email_received("e-long", ["hello@acme.test"]), "msg_1")
+    post(email_webhook, email_received("e-deep", ["hello@acme.test"]), "msg_2")
+    post(email_webhook, email_received("e-number", ["hello@acme.test"]), "msg_3")
+    fan_out_new_records(stack, seen)
+    jobs = content_jobs(stack)
+    resend.emails["e-long"] = {"id": "e-long", "text": "Hi \ud800 " + "x" * 300_000, "html": None}
+    deep: Any = "too deep"
+    for _ in range(100):
+        deep = [deep]
+    resend.emails["e-deep"] = {"id": "e-deep", "text": "Hi", "headers": {"x-nested": deep}}
+    resend.emails["e-number"] = {"id": "e-number", "text": "Hi", "headers": {"references": 10**40}}
+
+    content = stack.load_function("EmailContentFunction", RESEND_API_BASE_URL=resend.url)
+    assert content.lambda_handler(sqs_event(jobs), LambdaContext())["batchItemFailures"] == []
+
+    stored = {m["providerMessageId"]["S"]: m for m in stack.entities("message")}
+    assert {m["status"]["S"] for m in stored.values()} == {"received"}
+    text = stored["e-long"]["text"]["S"]
+    assert text.startswith("Hi \ufffd x") and text.endswith("…[truncated]") and len(text) == 20_000
+    assert stored["e-deep"]["content"]["M"]["contentError"] == {"S": "unreadable"}
+    assert stored["e-number"]["content"]["M"]["contentError"] == {"S": "unstorable"}
