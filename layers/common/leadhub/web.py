@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -20,7 +21,15 @@ JSON = "application/json"
 
 
 def json_response(status_code: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(status_code=status_code, content_type=JSON, body=json.dumps(body), headers=headers)
+    text = json.dumps(body, default=_json_number)
+    return Response(status_code=status_code, content_type=JSON, body=text, headers=headers)
+
+
+def _json_number(value: Any) -> Any:
+    """Exact numbers from provider answers (Decimal) as JSON numbers."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def raw_body(event: BaseProxyEvent, max_bytes: int) -> bytes:
