@@ -172,6 +172,44 @@ class TestRefusals(SharedStack):
             ("&".join(["a=b"] * 201), "application/x-www-form-urlencoded", False, 400, ["body"]),
             ('{"phone": "+14155552671"}', "application/json; charset=klingon", False, 415, None),
             ('{"phone": "+14155552671"}', "multipart/form-data; boundary=x", False, 415, None),
+            # Unpaired surrogates (JSON escapes) cannot be stored: refused by field, never a 503.
+            (r'{"phone": "+14155552671", "name": "\ud800"}', "application/json", False, 400, ["name"]),
+            (
+                r'{"phone": "+14155552671", "tags": ["a", "\udfff"]}',
+                "application/json",
+                False,
+                400,
+                ["tags[1]"],
+            ),
+            (r'{"phone": "+14155552671", "utm": "\ud800"}', "application/json", False, 400, ["utm"]),
+            (r'{"phone": "+14155552671", "\ud800": "x"}', "application/json", False, 400, ["\\ud800"]),
+            (b"phone=%2B14155552671&name=%FF", "application/x-www-form-urlencoded", True, 400, ["name"]),
+            (b"phone=%2B14155552671&n=%ED%A0%80", "application/x-www-form-urlencoded", True, 400, ["n"]),
+            ('{"phone": "+14155552671", "x": ' + "[" * 1000 + "]" * 1000 + "}", None, False, 400, ["body"]),
+            ('{"phone": ' + "1" * 5000 + "}", "application/json", False, 400, ["body"]),
+            ('{"phone": "+14155552671", "x": ' + "9" * 5000 + "}", "application/json", False, 400, ["body"]),
+            ('{"phone": "+14155552671", "x": 1e400}', "application/json", False, 400, ["body"]),
+            *[
+                ('{"phone": "+14155552671"}', f"application/json; charset={codec}", False, 415, None)
+                for codec in (
+                    "rot13",
+                    "base64",
+                    "hex",
+                    "zlib",
+                    "uu",
+                    "bz2",
+                    "quopri",
+                    "punycode",
+                    "undefined",
+                )
+            ],
+            (
+                '{"phone": "+14155552671"}',
+                "application/x-www-form-urlencoded; charset=rot13",
+                False,
+                415,
+                None,
+            ),
         ],
     )
     def test_bad_bodies_are_refused_with_4xx_and_nothing_is_written(
@@ -241,6 +279,19 @@ class TestAcceptedEdgeCases:
         item = stored_lead(stack, result.body["leadId"])
         assert item["customFields"] == {
             "M": {"score": {"S": "7"}, "optIn": {"S": "true"}, "ratio": {"S": "0.5"}}
+        }
+
+    def test_floats_and_long_numbers_are_stored_as_their_text(
+        self, api: Api, stack: Stack, account: Account
+    ) -> None:
+        body = '{"phone": "+14155552671", "tiny": 1e-400, "big": 1.5e300, "n": ' + "7" * 1000 + "}"
+
+        result = api.post_lead(account.webhook_token, body)
+
+        assert result.status == 201, result.body
+        item = stored_lead(stack, result.body["leadId"])
+        assert item["customFields"] == {
+            "M": {"tiny": {"S": "0.0"}, "big": {"S": "1.5e+300"}, "n": {"S": "7" * 1000}}
         }
 
     def test_national_numbers_use_the_accounts_default_region(self, api: Api, stack: Stack) -> None:

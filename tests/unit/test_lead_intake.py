@@ -53,11 +53,29 @@ class TestDecode:
         [
             (b'{"phone": "+1"', "Body is not valid JSON: Expecting ',' delimiter at line 1 column 15"),
             (b"", "Body is empty: send a JSON object with at least a phone"),
-            (b"[1, 2]", "Body must be a JSON object, not list"),
-            (b'"x"', "Body must be a JSON object, not str"),
+            (b"[1, 2]", "Body must be a JSON object, not an array"),
+            (b'"x"', "Body must be a JSON object, not a string"),
+            (b"null", "Body must be a JSON object, not null"),
+            (b"-0.5", "Body must be a JSON object, not a number"),
+            (b"true", "Body must be a JSON object, not true or false"),
             (b'{"phone": NaN}', "Body is not valid JSON: NaN is not valid JSON"),
             (b"[" * 100_000, "Body is not valid JSON: nested too deeply"),
             (b'{"phone": "\xff"}', "Body is not valid utf-8 text"),
+            # json.loads would say "Exceeds the limit (4300 digits) … use sys.set_int_max_str_digits()".
+            (
+                b'{"phone": ' + b"1" * 5000 + b"}",
+                "Body is not valid JSON: a number is longer than 1000 characters",
+            ),
+            (
+                b'{"x": -' + b"9" * 1000 + b"}",
+                "Body is not valid JSON: a number is longer than 1000 characters",
+            ),
+            (
+                b'{"x": 0.' + b"5" * 1000 + b"}",
+                "Body is not valid JSON: a number is longer than 1000 characters",
+            ),
+            (b'{"x": 1e400}', "Body is not valid JSON: 1e400 is out of range"),
+            (b'{"x": -Infinity}', "Body is not valid JSON: -Infinity is not valid JSON"),
         ],
     )
     def test_malformed_json_is_a_precise_400(self, body: bytes, message: str) -> None:
@@ -78,6 +96,68 @@ class TestDecode:
     def test_unknown_charset_is_415(self) -> None:
         with pytest.raises(UnsupportedMediaType, match="Unsupported charset 'klingon'"):
             decode_lead_payload(b"{}", "application/json; charset=klingon")
+
+    @pytest.mark.parametrize(
+        "charset",
+        # Python codecs, but no text encodings (bytes-to-bytes or str-to-str transforms) or Python's own.
+        [
+            "rot13",
+            "base64",
+            "hex",
+            "zlib",
+            "uu",
+            "bz2",
+            "quopri",
+            "punycode",
+            "idna",
+            "unicode_escape",
+            "undefined",
+        ],
+    )
+    def test_codecs_that_are_no_charset_are_415(self, charset: str) -> None:
+        for media_type in ("application/json", "application/x-www-form-urlencoded"):
+            with pytest.raises(UnsupportedMediaType, match=f"Unsupported charset '{charset}'"):
+                decode_lead_payload(b'{"phone": "+14155552671"}', f"{media_type}; charset={charset}")
+
+    def test_a_charset_name_with_a_nul_is_415(self) -> None:
+        with pytest.raises(UnsupportedMediaType, match="Unsupported charset"):
+            decode_lead_payload(b"{}", "application/json; charset=utf-8\x00")
+
+    @pytest.mark.parametrize(
+        ("charset", "name"),
+        [
+            ("utf-16", "Zoë"),
+            ("UTF-32-LE", "Zoë"),
+            ("windows-1252", "Zoë"),
+            ("iso-8859-15", "Zoë €"),
+            ("shift_jis", "ゾエ"),
+        ],
+    )
+    def test_real_charsets_are_decoded(self, charset: str, name: str) -> None:
+        body = json.dumps({"name": name}, ensure_ascii=False).encode(charset)
+        assert decode_lead_payload(body, f"application/json; charset={charset}") == {"name": name}
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            (b"phone=%2B14155552671&name=%FF", "name"),
+            (b"phone=%2B14155552671&name=%ED%A0%80", "name"),  # an encoded surrogate is no UTF-8 either
+            (b"phone=%2B14155552671&tags=a&tags=%C3", "tags"),
+            (b"phone=%2B14155552671&%FFkey=x", "\\udcffkey"),
+        ],
+    )
+    def test_form_fields_whose_bytes_are_not_the_charset_are_named(self, body: bytes, field: str) -> None:
+        with pytest.raises(InvalidRequest) as caught:
+            decode_lead_payload(body, "application/x-www-form-urlencoded")
+        assert fields(caught.value) == {field: "percent-encoded bytes that are not valid utf-8 text"}
+
+    def test_percent_encoded_bytes_follow_the_declared_charset(self) -> None:
+        body = b"phone=%2B14155552671&name=Jos%E9"
+        assert (
+            decode_lead_payload(body, "application/x-www-form-urlencoded; charset=latin-1")["name"] == "José"
+        )
+        with pytest.raises(InvalidRequest):
+            decode_lead_payload(body, "application/x-www-form-urlencoded")
 
     def test_too_many_form_fields_is_400(self) -> None:
         body = "&".join(f"f{i}=v" for i in range(300)).encode()
@@ -180,3 +260,43 @@ class TestParse:
     def test_json_numbers_round_trip_as_text(self) -> None:
         payload = json.loads('{"phone": "+14155552671", "big": 12345678901234567890}')
         assert parse_lead_submission(payload, "US").custom_fields == {"big": "12345678901234567890"}
+
+    def test_floats_are_kept_as_their_json_text(self) -> None:
+        body = b'{"phone": "+14155552671", "a": 0.1, "b": -2.5e-3, "c": 1e300, "d": 1e-400, "e": -0.0}'
+        lead = parse_lead_submission(decode_lead_payload(body, "application/json"), "US")
+        assert lead.custom_fields == {"a": "0.1", "b": "-0.0025", "c": "1e+300", "d": "0.0", "e": "-0.0"}
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            (r'{"phone": "+14155552671", "name": "Ada \ud800"}', "name"),
+            (r'{"phone": "+14155552671", "email": "\udfff@example.com"}', "email"),
+            (r'{"phone": "+1415555\ud8002671"}', "phone"),
+            (r'{"phone": "+14155552671", "tags": ["a", "\udc00"]}', "tags[1]"),
+            (r'{"phone": "+14155552671", "tags": "a,\udc00"}', "tags[1]"),
+            (r'{"phone": "+14155552671", "utm": "\ud83d"}', "utm"),
+        ],
+    )
+    def test_unpaired_surrogates_are_refused_by_field(self, body: str, field: str) -> None:
+        with pytest.raises(InvalidRequest) as caught:
+            parse_lead_submission(decode_lead_payload(body.encode(), "application/json"), "US")
+        assert fields(caught.value) == {
+            field: "Input should be a valid string, unable to parse raw data as a unicode string"
+        }
+
+    def test_a_field_name_with_an_unpaired_surrogate_is_named_escaped(self) -> None:
+        payload = decode_lead_payload(rb'{"phone": "+14155552671", "a\ud800": "v"}', "application/json")
+        with pytest.raises(InvalidRequest) as caught:
+            parse_lead_submission(payload, "US")
+        assert fields(caught.value) == {"a\\ud800": "field names should be valid unicode strings"}
+
+    def test_an_escaped_surrogate_pair_is_one_character_and_accepted(self) -> None:
+        payload = decode_lead_payload(
+            rb'{"phone": "+14155552671", "name": "Ada \ud83d\ude00"}', "application/json"
+        )
+        assert parse_lead_submission(payload, "US").name == "Ada \U0001f600"
+
+    def test_integers_past_the_digit_limit_from_other_callers_are_too_long(self) -> None:
+        with pytest.raises(InvalidRequest) as caught:
+            parse_lead_submission({"phone": "+14155552671", "n": 10**5000}, "US")
+        assert fields(caught.value) == {"n": "custom field values are at most 1000 characters"}
