@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from leadhub.errors import InvalidRequest
@@ -14,6 +15,10 @@ from leadhub.errors import InvalidRequest
 # No field takes a number this long (the longest text a lead keeps is 1,000 characters), and the limit keeps
 # int() far from CPython's digit limit and its quadratic conversion.
 MAX_NUMBER_CHARS = 1000
+
+# JSON allows the escape "\ud800" alone; the str it gives holds a surrogate code point, which cannot be
+# encoded (UTF-8), stored or sent on. (An escaped pair is decoded into the one character it stands for.)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class NotStrictJson(ValueError):
@@ -77,3 +82,14 @@ def _bounded_int(text: str) -> int:
 def _check_length(number: str) -> None:
     if len(number) > MAX_NUMBER_CHARS:
         raise NotStrictJson(f"a number is longer than {MAX_NUMBER_CHARS} characters")
+
+
+def has_surrogates(text: str) -> bool:
+    """Whether `text` holds an unpaired surrogate (from a JSON escape, or undecodable bytes kept by the
+    surrogateescape error handler)."""
+    return _SURROGATE.search(text) is not None
+
+
+def printable(text: str) -> str:
+    """`text` safe to show (and to encode) in an error message: surrogates as backslash escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8") if has_surrogates(text) else text

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs
 
 from leadhub import json_text
 from leadhub.errors import FieldError, InvalidRequest, UnsupportedMediaType
+from leadhub.json_text import has_surrogates, printable
 from leadhub.models.lead_submission import (
     MAX_CUSTOM_FIELDS_PER_REQUEST,
     MAX_CUSTOM_KEY_CHARS,
@@ -16,8 +17,6 @@ from leadhub.models.lead_submission import (
     NOT_UNICODE,
     LeadSubmission,
     extra_as_text,
-    has_surrogates,
-    printable,
     validate_submission,
 )
 

@@ -11,12 +11,12 @@ the two to each other."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from leadhub.errors import FieldError, InvalidRequest
+from leadhub.json_text import has_surrogates
 from leadhub.models.phone import to_e164
 
 # Limits a submission must respect (documented in README "Lead webhook").
@@ -34,10 +34,7 @@ _WHITE_SPACE = (
     "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
     "\u2028\u2029\u202f\u205f\u3000"
 )
-# A str holding a surrogate code point: JSON allows the escape "\ud800" alone, but such text cannot be
-# encoded (UTF-8), stored or sent on. (A valid escaped pair is decoded into one code point.) The message is
-# pydantic's, as the model gave it.
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# Text with an unpaired surrogate (see json_text.has_surrogates): pydantic's message, as the model gave it.
 NOT_UNICODE = "Input should be a valid string, unable to parse raw data as a unicode string"
 _KNOWN_FIELDS = frozenset({"phone", "name", "email", "tags"})
 _REQUIRED = object()
@@ -103,15 +100,6 @@ def extra_as_text(value: Any) -> str | None:
     if isinstance(value, bool | int | float):
         return json.dumps(value)
     return None
-
-
-def has_surrogates(text: str) -> bool:
-    return _SURROGATE.search(text) is not None
-
-
-def printable(text: str) -> str:
-    """`text` safe to show (and to encode) in an error: surrogates as backslash escapes."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8") if has_surrogates(text) else text
 
 
 class _ItemErrors(ValueError):
