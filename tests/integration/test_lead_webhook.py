@@ -7,7 +7,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from hypothesis import event, given, settings
 
+from tests.hostile_input import Request, lead_objects, plausible_leads, requests, weighted
 from tests.integration.conftest import Account, Api, SharedStack, Stack, invoke, load_event
 
 PHONE = "+14155552671"
@@ -249,6 +251,39 @@ class TestRefusals(SharedStack):
             "details": [{"field": "body", "message": "Body is not valid base64"}],
         }
         assert stack.items() == before
+
+
+class TestAnyRequest(SharedStack):
+    """Property: whatever a client sends, the answer is never a 5xx and nothing is half-written — a
+    refusal leaves the table as it was, an acceptance is a lead the API can read back. (Its one test
+    writes the leads it accepts into the class's stack.)"""
+
+    @settings(max_examples=120)
+    @given(request=requests(weighted((2, plausible_leads), (1, lead_objects))))
+    def test_never_a_5xx_and_never_half_written(
+        self, api: Api, stack: Stack, account: Account, request: Request
+    ) -> None:
+        before = stack.items()
+
+        result = api.post_lead(
+            account.webhook_token,
+            request.body,
+            content_type=request.content_type,
+            base64_body=request.sent_as_base64,
+        )
+
+        event(f"HTTP {result.status}")  # --hypothesis-show-statistics: how many were accepted
+        assert result.status in (200, 201, 400, 413, 415), result.body
+        if result.status >= 400:
+            assert isinstance(result.body["error"], str) and result.body["error"]
+            assert stack.items() == before
+            return
+        lead_id = result.body["leadId"]
+        read = api.call("GET", f"/api/leads/{lead_id}", api_key=account.api_key)
+        assert read.status == 200, read.body
+        assert read.body["leadId"] == lead_id
+        created = [a for a in stack.entities("audit") if a["target"]["M"].get("leadId") == {"S": lead_id}]
+        assert [a["action"]["S"] for a in created] == ["lead.created"]  # written with the lead, once
 
 
 class TestAcceptedEdgeCases:

@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from leadhub.ids import encode_cursor
+from tests.hostile_input import Request, json_values, objects_with, requests, weighted
 from tests.integration.conftest import (
     ADMIN_KEY,
     HOST,
@@ -755,6 +758,60 @@ class TestBodyRefusals(SharedStack):
         assert [d["field"] for d in result.body["details"]] == [field]
         assert "unicode" in result.body["details"][0]["message"]
         assert stack.items() == before
+
+
+# JSON routes that reach no provider and no URL whatever the body (unknown ids answer 404 first).
+PROPERTY_ROUTES = [
+    route for route in JSON_ROUTES if not route[1].startswith(("/api/integrations", "/api/webhook-endpoints"))
+] + [
+    ("PATCH", "/api/webhook-endpoints/wep_unknown", {"name": "crm"}),
+    ("POST", "/api/webhook-endpoints/wep_unknown/recover", {"since": "2026-11-23T00:00:00Z"}),
+]
+MANAGEMENT_JSON_TYPES = [None, "application/json", "application/json; charset=utf-8", "application/x+json"]
+REQUEST_FIELDS = sorted(
+    {"name", "scopes", "plan", "defaultRegion", "parentAccountId", "responder", "autoReply", "modelId"}
+    | {"systemPrompt", "historyMessages", "maxReplyChars", "fallbackReply", "kind", "match", "reply"}
+    | {"enabled", "hours", "text", "since", "includeSkipped", "url", "events", "headers", "payloadTemplate"}
+)
+PLAUSIBLE_VALUES = weighted(
+    (3, json_values),
+    (1, st.sampled_from(["rules", "bedrock", "keyword", "greeting", "out_of_hours", "free", "GB", "Hi"])),
+    (1, st.sampled_from([["leads:read"], True, False, 10, 1000, "2026-11-23T00:00:00Z", {"X-Crm": "1"}])),
+    (1, st.just({"timezone": "Europe/Berlin", "opens": "09:00", "closes": "17:00"})),
+)
+
+
+def route_requests(route: tuple[str, str, dict[str, Any]]) -> st.SearchStrategy[Any]:
+    """The route, and requests to it: its valid body with a field or two set to anything, or any object."""
+    valid = route[2]
+    changed = st.builds(
+        lambda changes: {**valid, **changes},
+        st.dictionaries(st.sampled_from(REQUEST_FIELDS), PLAUSIBLE_VALUES, max_size=2),
+    )
+    objects = weighted((2, changed), (1, objects_with(REQUEST_FIELDS, PLAUSIBLE_VALUES)))
+    return st.tuples(st.just(route), requests(objects, MANAGEMENT_JSON_TYPES))
+
+
+class TestAnyBody(SharedStack):
+    """Property: whatever body and Content-Type a client sends to a JSON route, the answer is never a
+    5xx, and a refusal writes nothing. (Its one test writes what it accepts into the class's stack.)"""
+
+    @settings(max_examples=100)
+    @given(case=st.sampled_from(PROPERTY_ROUTES).flatmap(route_requests))
+    def test_never_a_5xx_and_refusals_write_nothing(
+        self, api: Api, stack: Stack, account: Account, case: tuple[tuple[str, str, Any], Request]
+    ) -> None:
+        (method, path, _), request = case
+        before = stack.items()
+        body = request.body if request.sent_as_base64 else request.body.decode()
+
+        result = send(api, account, method, path, body, request.content_type)
+
+        event(f"HTTP {result.status}")  # --hypothesis-show-statistics: how many got through
+        assert result.status < 500, result.body
+        if result.status >= 400:
+            assert isinstance(result.body["error"], str) and result.body["error"]
+            assert stack.items() == before
 
 
 class TestJsonMediaTypes:

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from leadhub import json_text
 from leadhub.domain.lead_intake import decode_lead_payload, parse_lead_submission
-from leadhub.errors import InvalidRequest, UnsupportedMediaType
+from leadhub.errors import InvalidRequest, LeadhubError, UnsupportedMediaType
+from leadhub.models.lead_submission import (
+    MAX_CUSTOM_FIELDS_PER_REQUEST,
+    MAX_CUSTOM_KEY_CHARS,
+    MAX_CUSTOM_VALUE_CHARS,
+    MAX_NAME_CHARS,
+    MAX_TAG_CHARS,
+    MAX_TAGS_PER_REQUEST,
+)
+from tests.hostile_input import Request, json_bytes, json_values, lead_objects, plausible_leads, requests
 
 
 def fields(error: InvalidRequest) -> dict[str, str]:
@@ -300,3 +313,51 @@ class TestParse:
         with pytest.raises(InvalidRequest) as caught:
             parse_lead_submission({"phone": "+14155552671", "n": 10**5000}, "US")
         assert fields(caught.value) == {"n": "custom field values are at most 1000 characters"}
+
+
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+class TestProperties:
+    """Whatever arrives, decoding and validation end in a payload, a submission or a 4xx — and what is
+    accepted can be stored and sent on (UTF-8 text within the limits)."""
+
+    @given(requests(lead_objects))
+    def test_decoding_any_request_is_a_payload_or_a_4xx(self, request: Request) -> None:
+        try:
+            payload = decode_lead_payload(request.body, request.content_type)
+        except LeadhubError as exc:
+            assert exc.status_code in (400, 415), exc
+            assert exc.message
+        else:
+            assert isinstance(payload, dict)
+
+    @given(
+        st.builds(json_bytes, plausible_leads | lead_objects, st.booleans()), st.sampled_from(["US", "GB"])
+    )
+    def test_any_json_lead_is_accepted_clean_or_refused_by_field(self, body: bytes, region: str) -> None:
+        try:
+            submission = parse_lead_submission(decode_lead_payload(body, "application/json"), region)
+        except InvalidRequest as exc:
+            assert exc.details and all(d.message for d in exc.details)  # the field may be "" (its name)
+            json.dumps(exc.body()).encode()  # the 400 itself can be sent
+            return
+        assert E164.fullmatch(submission.phone)
+        texts = [submission.phone, submission.name or "", submission.email or "", *submission.tags]
+        texts += [*submission.custom_fields, *submission.custom_fields.values(), *submission.ignored_fields]
+        for text in texts:
+            text.encode()  # no unpaired surrogates: DynamoDB (and every receiver) takes it
+        assert len(submission.name or "") <= MAX_NAME_CHARS
+        assert len(submission.tags) <= MAX_TAGS_PER_REQUEST
+        assert all(0 < len(t) <= MAX_TAG_CHARS for t in submission.tags)
+        assert len(submission.extra) <= MAX_CUSTOM_FIELDS_PER_REQUEST
+        assert all(0 < len(k) <= MAX_CUSTOM_KEY_CHARS for k in submission.custom_fields)
+        assert all(0 < len(v) <= MAX_CUSTOM_VALUE_CHARS for v in submission.custom_fields.values())
+
+    @given(json_values.filter(lambda v: "RawJson" not in repr(v)))
+    def test_the_strict_reader_agrees_with_json_on_what_json_writes_finitely(self, value: object) -> None:
+        try:
+            text = json.dumps(value, allow_nan=False)
+        except ValueError:  # NaN or an infinity: json_text refuses what json.dumps would not write
+            return
+        assert json_text.loads(text) == json.loads(text)
