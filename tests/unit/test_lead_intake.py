@@ -20,7 +20,15 @@ from leadhub.models.lead_submission import (
     MAX_TAG_CHARS,
     MAX_TAGS_PER_REQUEST,
 )
-from tests.hostile_input import Request, json_bytes, json_values, lead_objects, plausible_leads, requests
+from tests.hostile_input import (
+    NOT_CHARSETS,
+    Request,
+    json_bytes,
+    json_values,
+    lead_objects,
+    plausible_leads,
+    requests,
+)
 
 
 def fields(error: InvalidRequest) -> dict[str, str]:
@@ -112,20 +120,7 @@ class TestDecode:
 
     @pytest.mark.parametrize(
         "charset",
-        # Python codecs, but no text encodings (bytes-to-bytes or str-to-str transforms) or Python's own.
-        [
-            "rot13",
-            "base64",
-            "hex",
-            "zlib",
-            "uu",
-            "bz2",
-            "quopri",
-            "punycode",
-            "idna",
-            "unicode_escape",
-            "undefined",
-        ],
+        [*NOT_CHARSETS, "unicode_escape", "raw_unicode_escape"],
     )
     def test_codecs_that_are_no_charset_are_415(self, charset: str) -> None:
         for media_type in ("application/json", "application/x-www-form-urlencoded"):
