@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 from leadhub.errors import InvalidRequest
@@ -15,10 +14,6 @@ from leadhub.errors import InvalidRequest
 # No field takes a number this long (the longest text a lead keeps is 1,000 characters), and the limit keeps
 # int() far from CPython's digit limit and its quadratic conversion.
 MAX_NUMBER_CHARS = 1000
-
-# JSON allows the escape "\ud800" alone; the str it gives holds a surrogate code point, which cannot be
-# encoded (UTF-8), stored or sent on. (An escaped pair is decoded into the one character it stands for.)
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class NotStrictJson(ValueError):
@@ -85,9 +80,16 @@ def _check_length(number: str) -> None:
 
 
 def has_surrogates(text: str) -> bool:
-    """Whether `text` holds an unpaired surrogate (from a JSON escape, or undecodable bytes kept by the
-    surrogateescape error handler)."""
-    return _SURROGATE.search(text) is not None
+    """Whether `text` holds an unpaired surrogate: JSON allows the escape "\ud800" alone (an escaped pair
+    is decoded into the one character it stands for), and the surrogateescape error handler keeps
+    undecodable bytes as such. That text cannot be encoded (UTF-8), stored or sent on."""
+    if text.isascii():
+        return False
+    try:
+        text.encode()  # UTF-8 encodes every other code point
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def printable(text: str) -> str:
