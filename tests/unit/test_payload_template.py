@@ -83,7 +83,7 @@ class TestValidate:
             ('"{{name}}"', "must be a JSON object or array, not str"),
             ("42", "must be a JSON object or array, not int"),
             ("null", "must be a JSON object or array, not NoneType"),
-            ("[" * 5000 + "]" * 5000, "nested too deeply"),
+            ("[" * 5000 + "]" * 5000, "nested deeper than 100 levels"),
             ('{"a": "\\ud800"}', "unpaired surrogate"),
         ],
     )

@@ -1,7 +1,9 @@
 """Reading JSON that comes from outside: standard JSON only, with numbers a field could hold and nesting
-the interpreter can follow. `json.loads` alone accepts NaN and Infinity, turns 1e400 into infinity,
-fails on integers past CPython's digit limit (4,300) with a message about `sys.set_int_max_str_digits`,
-and runs out of stack on deep nesting; here each is a `NotStrictJson` that says what is wrong."""
+no field needs. `json.loads` alone accepts NaN and Infinity, turns 1e400 into infinity, fails on
+integers past CPython's digit limit (4,300) with a message about `sys.set_int_max_str_digits`, and parses
+nesting as deep as the interpreter's C stack allows (about 1,000 levels on Python 3.11, 10,000 on 3.13),
+which code that walks the value afterwards may not survive; here each is a `NotStrictJson` that says
+what is wrong."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from leadhub.errors import InvalidRequest
 # No field takes a number this long (the longest text a lead keeps is 1,000 characters), and the limit keeps
 # int() far from CPython's digit limit and its quadratic conversion.
 MAX_NUMBER_CHARS = 1000
+# Request bodies nest two or three levels (payload templates at most 32): the same limit on every runtime.
+MAX_NESTING = 100
 
 
 class NotStrictJson(ValueError):
@@ -22,8 +26,9 @@ class NotStrictJson(ValueError):
 
 def loads(text: str, **options: Any) -> Any:
     """`json.loads(text, **options)` under the rules above."""
+    too_deep = NotStrictJson(f"nested deeper than {MAX_NESTING} levels")
     try:
-        return json.loads(
+        value = json.loads(
             text,
             parse_constant=_reject_constant,
             parse_float=_finite_float,
@@ -33,7 +38,11 @@ def loads(text: str, **options: Any) -> Any:
     except json.JSONDecodeError as exc:
         raise NotStrictJson(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
-        raise NotStrictJson("nested too deeply") from None
+        raise too_deep from None
+    # Counting brackets is cheap; only a text with enough of them can nest that deep.
+    if text.count("[") + text.count("{") > MAX_NESTING and _nested_deeper(value, MAX_NESTING):
+        raise too_deep
+    return value
 
 
 def parse_object(text: str) -> dict[str, Any]:
@@ -55,6 +64,20 @@ _JSON_NAMES: dict[type, str] = {
     bool: "true or false",
     type(None): "null",
 }
+
+
+def _nested_deeper(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels in `value` (walked without recursion)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _reject_constant(name: str) -> Any:
@@ -80,7 +103,7 @@ def _check_length(number: str) -> None:
 
 
 def has_surrogates(text: str) -> bool:
-    """Whether `text` holds an unpaired surrogate: JSON allows the escape "\ud800" alone (an escaped pair
+    """Whether `text` holds an unpaired surrogate: JSON allows the escape "\\ud800" alone (an escaped pair
     is decoded into the one character it stands for), and the surrogateescape error handler keeps
     undecodable bytes as such. That text cannot be encoded (UTF-8), stored or sent on."""
     if text.isascii():
