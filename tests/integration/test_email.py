@@ -145,6 +145,31 @@ def test_connecting_registers_the_domain_and_returns_its_dns_records(
     assert taken.status == 409 and "connected to another account" in taken.body["error"]
 
 
+@pytest.mark.parametrize(
+    "name", ["Shop\r\nBcc: x@y.example", "Shop\u2028Bcc", "Shop\x00", "Shop <x@y.example>"]
+)
+def test_a_sender_name_that_would_break_the_from_header_is_400_and_nothing_is_saved(
+    channel_api: Api, resend: FakeResendApi, stack: Stack, name: str
+) -> None:
+    account = channel_api.create_account()
+    body = {"emailFromAddress": "hello@acme.test", "emailFromName": name}
+
+    result = channel_api.call("PUT", "/api/integrations/email", api_key=account.api_key, json_body=body)
+
+    assert result.status == 400
+    assert result.body["details"] == [
+        {"field": "emailFromName", "message": "one line without control characters or angle brackets"}
+    ]
+    assert resend.calls == []
+    assert stack.entities("integration") == []
+    # Any script is a name.
+    body["emailFromName"] = "Zoë's Café · 東京店"
+    assert (
+        channel_api.call("PUT", "/api/integrations/email", api_key=account.api_key, json_body=body).status
+        == 200
+    )
+
+
 def test_a_domain_resend_has_already_is_connected_not_refused(
     channel_api: Api, resend: FakeResendApi
 ) -> None:

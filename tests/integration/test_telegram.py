@@ -101,7 +101,9 @@ def test_a_token_telegram_refuses_is_400_with_telegrams_description(
     assert stack.entities("integration") == [] and bot_api.webhook is None
 
 
-@pytest.mark.parametrize("token", ["", "not-a-token", "123:abc/../../x"])
+@pytest.mark.parametrize(
+    "token", ["", "not-a-token", "123:abc/../../x", "123:abcé", "123:abc\r\nX: y", "١٢٣:abc"]
+)
 def test_tokens_of_the_wrong_shape_are_400_without_calling_telegram(
     channel_api: Api, bot_api: FakeTelegramBotApi, token: str
 ) -> None:

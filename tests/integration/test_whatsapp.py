@@ -167,6 +167,22 @@ def test_malformed_connection_requests_are_400(channel_api: Api, body: dict[str,
     assert field in json.dumps(result.body["details"])
 
 
+@pytest.mark.parametrize("token", ["EAAG-tökén", "EAAG-тест", "EAAG test", "EAAG\r\nX-Injected: 1"])
+def test_an_access_token_that_cannot_be_a_header_is_400_without_calling_meta(
+    channel_api: Api, graph: FakeGraphApi, stack: Stack, token: str
+) -> None:
+    account = channel_api.create_account()
+
+    result = connect(channel_api, account, accessToken=token)
+
+    assert result.status == 400
+    assert result.body["details"] == [
+        {"field": "accessToken", "message": "visible ASCII characters only (no spaces or line breaks)"}
+    ]
+    assert graph.calls == []
+    assert stack.entities("integration") == []
+
+
 def test_a_number_belongs_to_one_account(channel_api: Api, connected: Account) -> None:
     other = channel_api.create_account("Other")
     assert connect(channel_api, other).status == 409
