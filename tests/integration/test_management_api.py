@@ -619,6 +619,7 @@ class TestOpenApi(SharedStack):
         assert fresh._included == {"audit"}
         # ...and builds only that resource's schemas.
         assert sorted(name for name in sys.modules if name.startswith("schemas.")) == ["schemas.audit"]
+        assert "api_document" not in sys.modules  # the OpenAPI document is built only when asked for
 
     def test_openapi_document_lists_the_routes(self, api: Api) -> None:
         result = api.call("GET", "/api/openapi.json")

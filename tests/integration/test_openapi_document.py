@@ -21,7 +21,7 @@ from leadhub.models.webhook_endpoint import SUBSCRIBABLE_EVENTS
 from leadhub.timestamps import utc_now
 from local.fake_providers import FakeTelegramBotApi
 from tests.integration.conftest import Account, Api, Stack, http_event, invoke
-from tests.integration.test_conversation_worker import BOT_TOKEN, PRICE_REPLY, Pipeline
+from tests.integration.test_conversation_worker import bot_api, pipeline_with  # noqa: F401 - a fixture
 from tests.integration.test_event_fanout import queued
 from tests.integration.test_whatsapp import post as post_whatsapp
 from tests.integration.test_whatsapp import whatsapp  # noqa: F401 - a fixture
@@ -197,44 +197,20 @@ def test_the_catalog_lists_every_event_the_code_emits_and_no_other(document: dic
         assert {"X-Leadhub-Event", "X-Leadhub-Delivery-Id"} <= headers, event
 
 
-@pytest.fixture
-def bot_api() -> Iterator[FakeTelegramBotApi]:
-    fake = FakeTelegramBotApi(BOT_TOKEN)
-    yield fake
-    fake.close()
-
-
 def test_real_events_match_their_catalog_schemas(
-    stack: Stack, bot_api: FakeTelegramBotApi, monkeypatch: pytest.MonkeyPatch
+    stack: Stack,
+    bot_api: FakeTelegramBotApi,  # noqa: F811 - the fixture
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Each event type, emitted by the real handlers (lead webhook, Telegram webhook, conversation worker,
     management API) and fanned out by the real fan-out to a subscribed endpoint, matches its schema; so do
     the handshake and a test send, as a loopback receiver gets them."""
-    api = Api(stack)
-    api.management = stack.load_function(
-        "ManagementApiFunction", TELEGRAM_API_BASE_URL=bot_api.url, ALLOW_PRIVATE_WEBHOOK_TARGETS="true"
+    # Endpoints at loopback receivers; the pro plan, for two of them.
+    pipeline = pipeline_with(
+        stack, bot_api, plan="pro", management_env={"ALLOW_PRIVATE_WEBHOOK_TARGETS": "true"}
     )
+    api, account, key = pipeline.api, pipeline.account, pipeline.account.api_key
     document = api.call("GET", "/api/openapi.json").body
-    account = api.create_account("Catalog", plan="pro")
-    key = account.api_key
-    assert (
-        api.call(
-            "PUT", "/api/integrations/telegram", api_key=key, json_body={"telegramBotToken": BOT_TOKEN}
-        ).status
-        == 200
-    )
-    rule = {"kind": "keyword", "match": "price", "reply": PRICE_REPLY}
-    assert api.call("POST", "/api/automations", api_key=key, json_body=rule).status == 201
-    pipeline = Pipeline(
-        stack,
-        api,
-        account,
-        bot_api,
-        webhook=stack.load_function("TelegramWebhookFunction"),
-        fanout=stack.load_function("EventFanoutFunction"),
-        worker=stack.load_function("ConversationWorkerFunction", TELEGRAM_API_BASE_URL=bot_api.url),
-        secret=bot_api.webhook["secret_token"],
-    )
 
     with Receiver() as receiver:
         everything = {"name": "CRM", "url": receiver.url}
