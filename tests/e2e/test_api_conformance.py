@@ -4,7 +4,7 @@ requests (its coverage and fuzzing phases), and every answer must be a documente
 content type and a body matching the documented schema, and never a 5xx.
 
 The CLI runs it, as a user would (`schemathesis run …`): its pytest integration does not run under this
-project's pytest. Bounded by a few examples per operation; ~1 minute here. Failures that other branches
+project's pytest. Bounded by a few examples per operation: ~30 s here. Failures that other branches
 are fixing are listed in tests/e2e/schemathesis_hooks.py (KNOWN_DEFECTS)."""
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from openapi_spec_validator import validate as validate_spec
 
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
 from leadhub.domain import outbox
@@ -42,6 +43,11 @@ def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, A
     for path, item in document["paths"].items():
         for method, operation in item.items():
             yield method, path, operation
+
+
+def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    assert document["openapi"].startswith("3.1")
+    validate_spec(document)  # raises on any violation (e.g. a default that contradicts its type)
 
 
 def test_no_operation_declares_the_422_it_never_answers(document: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
-from schemas import Schema
+from schemas import Schema, absent_when_none
 from schemas.conversations import ConversationOut, MessageOut
 from schemas.leads import LeadOut
 
@@ -76,7 +76,9 @@ class EventEnvelope(Schema):
         description="The account it happened in (an agency's endpoints also get its managed accounts' events)"
     )
     test: bool = Field(
-        default=None, description="Only in `POST /api/webhook-endpoints/{id}/test` sends: true"
+        default=None,
+        json_schema_extra=absent_when_none,
+        description="Only in `POST /api/webhook-endpoints/{id}/test` sends: true",
     )
 
 

@@ -19,6 +19,12 @@ class RequestSchema(Schema):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def absent_when_none(schema: dict[str, Any]) -> None:
+    """For an optional field that is left out of the JSON rather than sent as null: no `default: null`
+    in its JSON schema (which would contradict its type)."""
+    schema.pop("default", None)
+
+
 class FieldErrorOut(Schema):
     field: str = Field(description="The offending field (`body` for the body as a whole; `tags[2]` …)")
     message: str
@@ -29,7 +35,9 @@ class ErrorOut(Schema):
 
     error: str = Field(description="What went wrong, safe to show")
     details: list[FieldErrorOut] = Field(
-        default=None, description="400 only: every problem with the request at once, one per field"
+        default=None,
+        json_schema_extra=absent_when_none,
+        description="400 only: every problem with the request at once, one per field",
     )
 
 
