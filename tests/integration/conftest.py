@@ -38,7 +38,7 @@ HOST = "id.execute-api.us-east-1.amazonaws.com"
 
 # Modules that functions/management_api/app.py imports from its own directory (settings are read when
 # `deps` is imported), dropped from sys.modules so that every load sees the test's environment.
-_SIBLING_MODULES = ("deps", "schemas", "routes")
+_SIBLING_MODULES = ("deps", "schemas", "routes", "api_document")
 _load_counter = itertools.count()
 
 
