@@ -222,8 +222,8 @@ def test_email_replies_thread_and_carry_an_idempotency_key(senders, fakes) -> No
     target = conversation(Channel.EMAIL, address="ada@example.com")
     first = senders.send_text(target, "It is free.", question, "msg_reply_1")
     again = senders.send_text(target, "It is free.", question, "msg_reply_1")
-    assert first == again == "sent-1"  # Resend deduplicates by the key
-    [email] = resend.sent
+    [email] = resend.sent  # Resend deduplicates by the key
+    assert first == again == email["id"]
     assert email["from"] == "Shop <hi@shop.example>" and email["to"] == ["ada@example.com"]
     assert (email["subject"], email["reply_to"]) == (
         "Re: Flat on Main St",
