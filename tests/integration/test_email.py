@@ -322,6 +322,15 @@ def test_invalid_from_addresses_are_400(channel_api: Api, address: str) -> None:
     assert result.status == 400
 
 
+@pytest.mark.parametrize("name", ["", "Acme\r\nBcc: all@example.com", "Acme\x00", "Tab\there", "x" * 101])
+def test_from_names_no_header_can_carry_are_400(channel_api: Api, resend: FakeResendApi, name: str) -> None:
+    account = channel_api.create_account()
+    body = {"emailFromAddress": "hello@acme.test", "emailFromName": name}
+    result = channel_api.call("PUT", "/api/integrations/email", api_key=account.api_key, json_body=body)
+    assert result.status == 400 and result.body["details"][0]["field"].endswith("emailFromName")
+    assert resend.calls == []
+
+
 def test_an_email_is_stored_then_completed_with_its_fetched_text_then_announced(
     stack: Stack, connected: Account, email_webhook: ModuleType, resend: FakeResendApi
 ) -> None:

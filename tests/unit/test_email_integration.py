@@ -1,12 +1,17 @@
 """Connecting email and sending it: the domain registered for receiving as well as sending, verification
-reported as Resend gives it (asynchronous), and which Resend refusals pass with time."""
+reported as Resend gives it (asynchronous), which Resend refusals pass with time, and the sender's name
+as RFC 5322 has it."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from email.headerregistry import HeaderRegistry
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from leadhub.adapters.channel_senders import from_header
 from leadhub.adapters.provider_api import ProviderAnswer
 from leadhub.adapters.resend_api import resend_message, resend_refusal_passes
 from leadhub.domain.email_integration import (
@@ -116,6 +121,18 @@ def test_showing_asks_resend_and_falls_back_to_the_stored_state_when_it_cannot_a
         _, observed = show_email_integration(ACCOUNT, domains=domains, integrations=integrations, now=later)
         assert list(observed) == ["domainStatusRefreshError"]
         assert observed["domainStatusRefreshError"].startswith("Resend: ")
+
+
+@given(name=st.text(st.characters(exclude_categories=["Cc", "Cs"]), min_size=1, max_size=100))
+def test_any_name_the_api_accepts_is_read_back_from_the_from_header_as_it_was(name: str) -> None:
+    parsed = HeaderRegistry()("from", from_header(name, "hello@acme.test"))
+    assert not parsed.defects
+    [mailbox] = parsed.addresses
+    assert (mailbox.display_name, mailbox.addr_spec) == (name.strip(), "hello@acme.test")
+
+
+def test_a_from_without_a_name_is_the_bare_address() -> None:
+    assert from_header("  ", "hello@acme.test") == "hello@acme.test"
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,9 @@ class EmailConnectRequest(RequestSchema):
     emailFromAddress: str = Field(
         max_length=254, pattern=r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
     )
-    emailFromName: str = Field(min_length=1, max_length=100)
+    # The display name of the replies' `From` (quoted there as RFC 5322 needs): no control characters,
+    # which no header can carry.
+    emailFromName: str = Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
 
 
 class IntegrationOut(Schema):
