@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from leadhub.adapters.dynamodb_conversations import message_from_image
+from leadhub.adapters.resend_api import ResendApi
 from leadhub.domain.outbox import message_facts
 from local.fake_providers import FakeResendApi, resend_error, svix_headers
+from tests.fakes import StaticSecret
 from tests.integration.conftest import (
     Account,
     Api,
@@ -463,3 +465,18 @@ def test_the_content_worker_ends_every_job_whatever_resend_answers(
     assert text.startswith("Hi \ufffd x") and text.endswith("…[truncated]") and len(text) == 20_000
     assert stored["e-deep"]["content"]["M"]["contentError"] == {"S": "unreadable"}
     assert stored["e-number"]["content"]["M"]["contentError"] == {"S": "unstorable"}
+
+
+def test_the_local_stacks_fake_verifies_by_itself_once_its_delay_has_passed() -> None:
+    now = [1000.0]
+    fake = FakeResendApi(API_KEY, verify_after=20, clock=lambda: now[0])
+    try:
+        api = ResendApi(fake.url, StaticSecret(API_KEY))
+        domain_id = api.create_domain("acme.test")["id"]
+        api.verify_domain(domain_id)
+        now[0] += 19.9
+        assert api.get_domain(domain_id)["status"] == "pending"
+        now[0] += 0.1
+        assert api.get_domain(domain_id)["status"] == "verified"
+    finally:
+        fake.close()

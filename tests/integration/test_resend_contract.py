@@ -34,6 +34,7 @@ from leadhub.adapters.telegram_bot_api import TelegramBotApi
 from leadhub.domain.replies import SendRejected
 from leadhub.models.conversation import Channel
 from local.fake_providers import FakeGraphApi, FakeProviders, FakeResendApi, FakeTelegramBotApi, svix_headers
+from tests.fakes import StaticSecret
 from tests.integration.conftest import Account, Api
 from tests.integration.test_channel_senders import Integrations, PlainCipher, conversation, inbound
 from tests.integration.test_email import API_KEY, channel_api, resend, secrets  # noqa: F401 - fixtures
@@ -203,7 +204,7 @@ def senders(resend: FakeResendApi) -> Iterator[ChannelSenders]:  # noqa: F811 - 
         cipher=PlainCipher(),
         graph=GraphApi(graph.base_url),
         telegram=TelegramBotApi(telegram.url),
-        resend=ResendApi(resend.url, StaticKey(API_KEY)),
+        resend=ResendApi(resend.url, StaticSecret(API_KEY)),
         receiving_domain="inbound.shop.example",
     )
     graph.close()
@@ -240,10 +241,10 @@ def test_every_call_and_answer_follows_resends_published_contract(
         with pytest.raises(SendRejected):
             senders.send_text(target, "x", question, f"msg_reply_{status}")
     data = resend.add_received_email("Ada <ada@example.com>", "hello@acme.test", "Hi", "Hello")
-    assert ResendApi(resend.url, StaticKey(API_KEY)).get(data["email_id"])["text"] == "Hello"
-    assert ResendApi(resend.url, StaticKey(API_KEY)).get("not-there") is None
+    assert ResendApi(resend.url, StaticSecret(API_KEY)).get(data["email_id"])["text"] == "Hello"
+    assert ResendApi(resend.url, StaticSecret(API_KEY)).get("not-there") is None
     with pytest.raises(Exception, match="invalid_api_key"):
-        ResendApi(resend.url, StaticKey("re_wrong")).get_domain("any")
+        ResendApi(resend.url, StaticSecret("re_wrong")).get_domain("any")
 
     checked = [
         check_exchange(c.method, c.path, c.headers, c.body, status, answer)
@@ -330,14 +331,6 @@ def test_the_contract_types_refuse_what_resend_would() -> None:
         )  # fmt: skip
     with pytest.raises(ValidationError):  # the error shape the fake answered before
         check_exchange("GET", "/domains/d", {"authorization": "Bearer re_x"}, None, 404, {"message": "nope"})
-
-
-class StaticKey:
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-    def value(self) -> str:
-        return self.key
 
 
 def call(api: Api, account: Account, method: str, path: str, body: Any = None):
