@@ -89,7 +89,8 @@ def put_telegram(request: TelegramConnectRequest) -> IntegrationOut:
 
 @router.put(
     "/api/integrations/email",
-    summary="Connect email: registers the sending domain with Resend and returns the DNS records to add",
+    summary="Connect email: registers the domain with Resend for sending and receiving and returns the DNS "
+    "records to add (the receiving MX record among them)",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
     responses=responses(
@@ -112,7 +113,8 @@ def put_email(request: EmailConnectRequest) -> IntegrationOut:
 
 @router.post(
     "/api/integrations/email/verify",
-    summary="Ask Resend to verify the domain's DNS records; returns the domain status",
+    summary="Ask Resend to check the domain's DNS records (it does so asynchronously: usually `pending` at "
+    "first); returns the status Resend gives right after asking",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
     responses=responses(200, 400, 404, 502, *KEYED),
@@ -131,13 +133,18 @@ def verify_email() -> IntegrationOut:
 
 @router.get(
     "/api/integrations/<channel>",
-    summary="A connected channel",
+    summary="A connected channel (email: the domain's status and DNS records as Resend has them now)",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
     responses=responses(200, 400, 404, *KEYED),
 )
 def get_channel(channel: ChannelName) -> IntegrationOut:
     caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
+    if channel is Channel.EMAIL:
+        integration, observed = email.show_email_integration(
+            caller.account_id, domains=deps.resend_domains(), integrations=deps.integrations, now=utc_now()
+        )
+        return _out(integration, **observed)
     return _out(integrations.get_integration(caller.account_id, channel, integrations=deps.integrations))
 
 

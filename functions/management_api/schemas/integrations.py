@@ -36,7 +36,7 @@ class EmailConnectRequest(RequestSchema):
     @field_validator("emailFromName")
     @classmethod
     def _display_name(cls, value: str) -> str:
-        # It becomes the From header's display name (`Name <address>`) of every mail we send.
+        # The From header's display name of every mail we send (quoted there as RFC 5322 needs).
         if not is_display_name(value):
             raise ValueError(DISPLAY_NAME_RULE)
         return value
