@@ -114,10 +114,13 @@ class Contact:
     """Who wrote, as the channel names them: `key` is the identity a lead is deduplicated by on it."""
 
     channel: Channel
-    key: str  # E.164 phone (WhatsApp), Telegram user id, lower-cased email address
+    # WhatsApp: the business-scoped user id (BSUID, e.g. "US.13491208655302741918") when Meta sends one,
+    # else the E.164 phone; Telegram: the user id; email: the lower-cased address.
+    key: str
     name: str | None = None
     phone: str | None = None
     email: str | None = None
+    username: str | None = None  # the handle the person shows instead of a name or number, if any
 
 
 @dataclass(frozen=True, slots=True)
