@@ -165,6 +165,9 @@ class ChannelReceipt:
 
     outcome: str
     reason: str | None = None  # why an event we could not store was ignored (for the log)
+    # What to answer instead of the receipt: a Telegram Bot API method call, which Telegram makes when
+    # it reads the webhook's answer.
+    answer: Mapping[str, object] | None = None
 
     def to_public(self) -> dict[str, object]:
-        return {"received": True, "outcome": self.outcome}
+        return dict(self.answer) if self.answer else {"received": True, "outcome": self.outcome}
