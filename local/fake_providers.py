@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local.loopback_server import LoopbackHTTPServer
 
@@ -35,8 +35,8 @@ class ApiCall:
     body: Any  # parsed JSON, or None
 
 
-# (call, path match) -> (status, JSON body)
-Route = Callable[[ApiCall, re.Match[str]], tuple[int, Any]]
+# (call, path match) -> (status, JSON body), or (status, JSON body, response headers)
+Route = Callable[[ApiCall, re.Match[str]], tuple[Any, ...]]
 
 
 class FakeProviderApi:
@@ -65,9 +65,11 @@ class FakeProviderApi:
                     {k.lower(): v for k, v in self.headers.items()},
                     json.loads(raw) if raw else None,
                 )
-                status, body = fake._answer(call)
+                status, body, *extra = fake._answer(call)
                 data = json.dumps(body).encode()
                 self.send_response(status)
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -107,7 +109,7 @@ class FakeProviderApi:
         with self._lock:
             self._routes.insert(0, (method, re.compile(path_pattern), answer))
 
-    def _answer(self, call: ApiCall) -> tuple[int, Any]:
+    def _answer(self, call: ApiCall) -> tuple[Any, ...]:
         with self._lock:
             self.calls.append(call)
             routes = list(self._routes)
@@ -518,27 +520,43 @@ class FakeResendApi(FakeProviderApi):
 
 
 class FakeBedrockRuntime(FakeProviderApi):
-    """The Bedrock runtime's Converse API: answers with what the lead last wrote, or `answer(request)`;
-    `fail_next(…, status=503)` plays an outage."""
+    """The Bedrock runtime's Converse API (POST /model/{modelId}/converse): answers with what the lead last
+    wrote, or `answer(request)`, in the ConverseResponse shape (output, stopReason, usage, metrics).
+    `throttle_next(n)` refuses the next n calls as Bedrock does when over quota (HTTP 429,
+    `x-amzn-ErrorType: ThrottlingException`); `fail_next(…, status=503)` plays an outage."""
 
     def __init__(self) -> None:
         super().__init__()
         self.answer: Callable[[dict[str, Any]], str] = _echo_last_turn
+        self.answers: list[dict[str, Any]] = []  # the ConverseResponse bodies it gave
+        self._throttled = 0
 
-        def converse(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
-            request = {**(call.body or {}), "modelId": match["model"]}
+        def converse(call: ApiCall, match: re.Match[str]) -> tuple[Any, ...]:
+            with self._lock:
+                if self._throttled:
+                    self._throttled -= 1
+                    error = {"message": "Too many requests, please wait before trying again."}
+                    return 429, error, {"x-amzn-ErrorType": "ThrottlingException"}
+            model_id = unquote(match["model"])  # botocore quotes the id in the path (":" as %3A)
+            request = {**(call.body or {}), "modelId": model_id}
             text = self.answer(request)
-            self.sent.append({"modelId": match["model"], "messages": request.get("messages"), "reply": text})
+            self.sent.append({"modelId": model_id, "messages": request.get("messages"), "reply": text})
             message = {"role": "assistant", "content": [{"text": text}]}
             usage = {"inputTokens": 10, "outputTokens": 10, "totalTokens": 20}
-            return 200, {
+            answer = {
                 "output": {"message": message},
                 "stopReason": "end_turn",
                 "usage": usage,
                 "metrics": {"latencyMs": 1},
             }
+            self.answers.append(answer)
+            return 200, answer
 
         self.route("POST", r"/model/(?P<model>[^/]+)/converse", converse)
+
+    def throttle_next(self, count: int = 1) -> None:
+        with self._lock:
+            self._throttled += count
 
 
 def _echo_last_turn(request: dict[str, Any]) -> str:
