@@ -703,7 +703,7 @@ class FakeProviders:
         """Meta reports a status a moment after it accepted the message: post it then, signed."""
 
         def post() -> None:
-            time.sleep(1)
+            time.sleep(2)  # after Leadhub recorded the send: a status of an unknown message is dropped
             self._post_whatsapp({"statuses": [status]})
 
         threading.Thread(target=post, daemon=True).start()
