@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from email.headerregistry import HeaderRegistry
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local.loopback_server import LoopbackHTTPServer
 
@@ -37,8 +37,8 @@ class ApiCall:
     body: Any  # parsed JSON, or None
 
 
-# (call, path match) -> (status, JSON body)
-Route = Callable[[ApiCall, re.Match[str]], tuple[int, Any]]
+# (call, path match) -> (status, JSON body), or (status, JSON body, response headers)
+Route = Callable[[ApiCall, re.Match[str]], tuple[Any, ...]]
 
 
 class FakeProviderApi:
@@ -67,9 +67,11 @@ class FakeProviderApi:
                     {k.lower(): v for k, v in self.headers.items()},
                     json.loads(raw) if raw else None,
                 )
-                status, body = fake._answer(call)
+                status, body, *extra = fake._answer(call)
                 data = json.dumps(body).encode()
                 self.send_response(status)
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -109,7 +111,7 @@ class FakeProviderApi:
         with self._lock:
             self._routes.insert(0, (method, re.compile(path_pattern), answer))
 
-    def _answer(self, call: ApiCall) -> tuple[int, Any]:
+    def _answer(self, call: ApiCall) -> tuple[Any, ...]:
         with self._lock:
             self.calls.append(call)
             routes = list(self._routes)
@@ -126,25 +128,72 @@ class FakeProviderApi:
         self._server.server_close()
 
 
+# Meta's Graph API refusals (Cloud API "Error codes" reference): HTTP status and message per code. Every
+# refusal has this shape: {"error": {"message", "type", "code", "error_subcode"?, "error_data":
+# {"messaging_product", "details"}, "fbtrace_id"}} (type OAuthException).
+GRAPH_ERRORS = {
+    4: (400, "(#4) Application request limit reached"),
+    100: (400, "(#100) Invalid parameter"),
+    190: (401, "Invalid OAuth access token - Cannot parse access token"),
+    130429: (400, "(#130429) Rate limit hit"),
+    131000: (500, "(#131000) Something went wrong"),
+    131008: (400, "(#131008) Required parameter is missing"),
+    131009: (400, "(#131009) Parameter value is not valid"),
+    131026: (400, "(#131026) Message undeliverable"),
+    131047: (400, "(#131047) Re-engagement message"),
+}
+RE_ENGAGEMENT_DETAILS = (
+    "Message failed to send because more than 24 hours have passed since the customer last replied to "
+    "this number."
+)
+# A business-scoped user id: a two-letter country code, a period, up to 128 alphanumerics; a parent BSUID
+# has ENT between them (Meta's "Business-scoped user IDs").
+BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
+TEXT_BODY_LIMIT = 4096  # characters of a text message's body
+
+
+def graph_error(code: int, details: str | None = None) -> tuple[int, dict[str, Any]]:
+    """Meta's answer refusing a request with `code` (GRAPH_ERRORS), with `error_data.details` if given."""
+    status, message = GRAPH_ERRORS[code]
+    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code}
+    if details is not None:
+        error["error_data"] = {"messaging_product": "whatsapp", "details": details}
+    error["fbtrace_id"] = f"A{uuid.uuid4().hex[:22]}"
+    return status, {"error": error}
+
+
+def whatsapp_user_id(seed: str) -> str:
+    """A stable business-scoped user id for a simulated person (the same seed, the same id)."""
+    return "US." + str(int(hashlib.sha256(seed.encode()).hexdigest(), 16))[:20]
+
+
 class FakeGraphApi(FakeProviderApi):
-    """Meta's Graph API for one WhatsApp Business account with one phone number and one valid token."""
+    """Meta's Graph API for one WhatsApp Business account with one phone number and one valid token.
+
+    Sending (POST /{phone-number-id}/messages) checks what Meta documents: `messaging_product`
+    "whatsapp"; the recipient in `to` (a phone number only) or in `recipient` (a business-scoped user id,
+    BSUID); a text body of 1 to 4,096 characters. The answer names the recipient as Meta does
+    (`contacts[].input` and `wa_id` or `user_id`). A recipient whose 24-hour window is closed
+    (`close_window`) gets the message accepted and then a `failed` status with error 131047, as Meta
+    reports it; `statuses` collects every status the fake reports (`on_status`, when set, is called with
+    each). `refuse_next` makes the next send answer one of GRAPH_ERRORS."""
 
     def __init__(self, waba_id: str, phone_number_id: str, access_token: str) -> None:
         super().__init__()
         self.waba_id, self.phone_number_id, self.access_token = waba_id, phone_number_id, access_token
+        self.closed_windows: set[str] = set()  # phone numbers (digits) and BSUIDs
+        self.statuses: list[dict[str, Any]] = []  # statuses[] entries, as Meta's webhook carries them
+        self.on_status: Callable[[dict[str, Any]], None] | None = None
+        self._refusals: list[tuple[int, str | None]] = []
 
         def authorised(call: ApiCall) -> bool:
             return call.headers.get("authorization") == f"Bearer {self.access_token}"
 
-        def invalid_token() -> tuple[int, Any]:
-            message = "Invalid OAuth access token - Cannot parse access token"
-            return 401, {"error": {"message": message, "type": "OAuthException", "code": 190}}
-
         def phone_numbers(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
             if not authorised(call):
-                return invalid_token()
+                return graph_error(190)
             if match["waba"] != self.waba_id:
-                return 400, {"error": {"message": "Unsupported get request.", "code": 100}}
+                return graph_error(100, "Unsupported get request.")
             number = {
                 "id": self.phone_number_id,
                 "display_phone_number": "+1 555-0100",
@@ -153,16 +202,30 @@ class FakeGraphApi(FakeProviderApi):
             return 200, {"data": [number]}
 
         def subscribe(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
-            return (200, {"success": True}) if authorised(call) else invalid_token()
+            return (200, {"success": True}) if authorised(call) else graph_error(190)
 
         def send_message(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
             if not authorised(call):
-                return invalid_token()
+                return graph_error(190)
             if match["phone"] != self.phone_number_id:
-                return 400, {"error": {"message": "Unsupported post request.", "code": 100}}
-            message_id = f"wamid.fake-{len(self.sent) + 1}"
-            self.sent.append({"id": message_id, **(call.body or {})})
-            return 200, {"messaging_product": "whatsapp", "messages": [{"id": message_id}]}
+                return graph_error(100, "Unsupported post request.")
+            body = call.body if isinstance(call.body, dict) else {}
+            refused = self._refused(body)
+            if refused is not None:
+                return refused
+            with self._lock:
+                if self._refusals:
+                    return graph_error(*self._refusals.pop(0))
+                message_id = f"wamid.fake-{len(self.sent) + 1}"
+                self.sent.append({"id": message_id, **body})
+            to, recipient = body.get("to"), body.get("recipient")
+            contact = {"input": to, "wa_id": to} if to else {"input": recipient, "user_id": recipient}
+            self._report(message_id, str(to or recipient))
+            return 200, {
+                "messaging_product": "whatsapp",
+                "contacts": [contact],
+                "messages": [{"id": message_id}],
+            }
 
         self.route("GET", r"/v23\.0/(?P<waba>\d+)/phone_numbers", phone_numbers)
         self.route("POST", r"/v23\.0/(?P<waba>\d+)/subscribed_apps", subscribe)
@@ -172,12 +235,91 @@ class FakeGraphApi(FakeProviderApi):
     def base_url(self) -> str:
         return f"{self.url}/v23.0"
 
+    def close_window(self, recipient: str) -> None:
+        """More than 24 hours since this person (phone digits or BSUID) last wrote: messages fail."""
+        self.closed_windows.add(recipient)
+
+    def refuse_next(self, code: int, details: str | None = None) -> None:
+        """Answer the next send with Meta's error `code` (one of GRAPH_ERRORS)."""
+        with self._lock:
+            self._refusals.append((code, details))
+
+    @staticmethod
+    def _refused(body: dict[str, Any]) -> tuple[int, Any] | None:
+        """Meta's refusal of a malformed send, if it is one."""
+        if body.get("messaging_product") != "whatsapp":
+            return graph_error(131008, "messaging_product is required and must be whatsapp")
+        to, recipient = body.get("to"), body.get("recipient")
+        if to is None and recipient is None:
+            return graph_error(131008, "The parameter to or recipient is required.")
+        if to is not None and not (isinstance(to, str) and to.lstrip("+").isdigit()):
+            # Meta: `to` takes phone numbers only; a BSUID goes in `recipient`.
+            return graph_error(
+                131009, "to must be a phone number; send to a business-scoped user ID with recipient"
+            )
+        if to is None and not (isinstance(recipient, str) and BSUID.fullmatch(recipient)):
+            return graph_error(131009, "recipient must be a business-scoped user ID")
+        if body.get("type") == "text":
+            text = body.get("text")
+            text_body = text.get("body") if isinstance(text, dict) else None
+            if not isinstance(text_body, str) or not text_body:
+                return graph_error(131008, "text['body'] is required")
+            if len(text_body) > TEXT_BODY_LIMIT:
+                return graph_error(
+                    100, f"Param text['body'] must be at most {TEXT_BODY_LIMIT} characters long."
+                )
+        return None
+
+    def _report(self, message_id: str, recipient: str) -> None:
+        """The status Meta reports after accepting a message: sent, or failed (131047) when the
+        recipient's window is closed. A status names the recipient's number if the message went to it
+        (`recipient_id`) and their BSUID (`recipient_user_id`, omitted from a failed one sent to a number)."""
+        failed = recipient.lstrip("+") in self.closed_windows or recipient in self.closed_windows
+        status: dict[str, Any] = {"id": message_id, "status": "failed" if failed else "sent"}
+        status["timestamp"] = str(int(time.time()))
+        if recipient.lstrip("+").isdigit():
+            status["recipient_id"] = recipient.lstrip("+")
+            if not failed:
+                status["recipient_user_id"] = whatsapp_user_id(recipient.lstrip("+"))
+        else:
+            status["recipient_user_id"] = recipient
+        if failed:
+            status["errors"] = [
+                {
+                    "code": 131047,
+                    "title": "Re-engagement message",
+                    "message": "Re-engagement message",
+                    "error_data": {"details": RE_ENGAGEMENT_DETAILS},
+                }
+            ]
+        self.statuses.append(status)
+        if self.on_status is not None:
+            self.on_status(status)
+
+
+TELEGRAM_TEXT_LIMIT = 4096  # characters of a message's text after entity parsing (sendMessage)
+
+
+def telegram_error(status: int, description: str, retry_after: int | None = None) -> tuple[int, Any]:
+    """The Bot API's refusal: {"ok": false, "error_code", "description", "parameters"?}; a 429 says
+    in `parameters.retry_after` how many seconds to wait."""
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return status, body
+
 
 class FakeTelegramBotApi(FakeProviderApi):
-    """The Bot API for one bot (more with `add_bot`): getMe, setWebhook and deleteWebhook, with the webhook
-    each bot was given (`webhook` is the first bot's). `GET /_webhooks` shows it and every setWebhook call
-    (their `secret_token`s are what Leadhub expects in `X-Telegram-Bot-Api-Secret-Token`, for posting
-    updates by hand)."""
+    """The Bot API for one bot (more with `add_bot`): getMe, setWebhook, deleteWebhook, sendMessage and
+    answerCallbackQuery, with the webhook each bot was given (`webhook` is the first bot's). `GET
+    /_webhooks` shows it and every setWebhook call (their `secret_token`s are what Leadhub expects in
+    `X-Telegram-Bot-Api-Secret-Token`, for posting updates by hand).
+
+    sendMessage refuses as Telegram does: an empty text or one over 4,096 characters (400), a chat whose
+    person blocked the bot (`block`: 403 "Forbidden: bot was blocked by the user"), and, after
+    `flood(seconds)`, the next call with 429 and `parameters.retry_after`. A method call in a webhook's
+    answer is run as Telegram runs it (`run_webhook_answer`); answered button presses are in
+    `answered_queries`."""
 
     def __init__(self, bot_token: str, bot_id: int = 7000001, username: str = "acme_leads_bot") -> None:
         super().__init__()
@@ -186,39 +328,87 @@ class FakeTelegramBotApi(FakeProviderApi):
         self._bots: dict[str, dict[str, Any]] = {}  # token -> getMe's answer
         self.webhooks: dict[int, dict[str, Any]] = {}  # bot id -> what setWebhook was given
         self.set_webhook_calls: list[dict[str, Any]] = []
+        self.blocked_chats: set[int] = set()
+        self.pending_queries: set[str] = set()  # callback queries sent to the bot, not yet answered
+        self.answered_queries: list[dict[str, Any]] = []
+        self._floods: list[int] = []
         self.add_bot(bot_token, bot_id, username)
 
         def bot_method(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
-            me = self._bots.get(match["token"])
-            if me is None:
-                return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
-            method = match["method"]
-            if method == "getMe":
-                return 200, {"ok": True, "result": me}
-            if method == "setWebhook":
-                self.webhooks[me["id"]] = dict(call.body or {})
-                self.set_webhook_calls.append(dict(call.body or {}))
-                return 200, {"ok": True, "result": True, "description": "Webhook was set"}
-            if method == "deleteWebhook":
-                self.webhooks.pop(me["id"], None)
-                return 200, {"ok": True, "result": True, "description": "Webhook was deleted"}
-            if method == "sendMessage":
-                body = call.body or {}
-                message_id = 900000 + len(self.sent)
-                self.sent.append({"message_id": message_id, **body})
-                chat = {"id": body.get("chat_id"), "type": "private"}
-                return 200, {
-                    "ok": True,
-                    "result": {"message_id": message_id, "chat": chat, "text": body.get("text")},
-                }
-            return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
+            return self.call_method(match["token"], match["method"], call.body or {})
 
         self.route("POST", r"/bot(?P<token>[^/]+)/(?P<method>\w+)", bot_method)
         self.route("GET", r"/_webhooks", lambda call, match: (200, self.webhook_listing()))
 
+    def call_method(self, token: str, method: str, body: dict[str, Any]) -> tuple[int, Any]:
+        me = self._bots.get(token)
+        if me is None:
+            return telegram_error(401, "Unauthorized")
+        if method == "getMe":
+            return 200, {"ok": True, "result": me}
+        if method == "setWebhook":
+            self.webhooks[me["id"]] = dict(body)
+            self.set_webhook_calls.append(dict(body))
+            return 200, {"ok": True, "result": True, "description": "Webhook was set"}
+        if method == "deleteWebhook":
+            self.webhooks.pop(me["id"], None)
+            return 200, {"ok": True, "result": True, "description": "Webhook was deleted"}
+        if method == "sendMessage":
+            return self._send_message(me, body)
+        if method == "answerCallbackQuery":
+            query_id = body.get("callback_query_id")
+            if query_id not in self.pending_queries:
+                return telegram_error(
+                    400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
+                )
+            self.pending_queries.discard(query_id)
+            self.answered_queries.append(dict(body))
+            return 200, {"ok": True, "result": True}
+        return telegram_error(404, "Not Found: method not found")
+
+    def run_webhook_answer(self, token: str, answer: Any) -> None:
+        """Telegram runs the method call a webhook answers with (its result is never reported)."""
+        if isinstance(answer, dict) and isinstance(answer.get("method"), str):
+            parameters = {k: v for k, v in answer.items() if k != "method"}
+            self.call_method(token, answer["method"], parameters)
+
+    def block(self, chat_id: int) -> None:
+        """The person blocked the bot: messages to their chat are refused (403)."""
+        self.blocked_chats.add(chat_id)
+
+    def flood(self, retry_after: int) -> None:
+        """The next sendMessage is refused with 429, to be retried after `retry_after` seconds."""
+        with self._lock:
+            self._floods.append(retry_after)
+
+    def _send_message(self, me: dict[str, Any], body: dict[str, Any]) -> tuple[int, Any]:
+        chat_id, text = body.get("chat_id"), body.get("text")
+        if chat_id is None:
+            return telegram_error(400, "Bad Request: chat_id is empty")
+        if not isinstance(text, str) or not text.strip():
+            return telegram_error(400, "Bad Request: message text is empty")
+        if len(text.encode("utf-16-le")) // 2 > TELEGRAM_TEXT_LIMIT:
+            return telegram_error(400, "Bad Request: message is too long")
+        with self._lock:
+            if self._floods:
+                retry_after = self._floods.pop(0)
+                return telegram_error(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+            if chat_id in self.blocked_chats:
+                return telegram_error(403, "Forbidden: bot was blocked by the user")
+            message_id = 900000 + len(self.sent)
+            self.sent.append({"message_id": message_id, **body})
+        chat = {"id": chat_id, "type": "private", "first_name": "Ada"}
+        result = {"message_id": message_id, "date": int(time.time()), "chat": chat, "text": text}
+        result["from"] = dict(me)
+        return 200, {"ok": True, "result": result}
+
     def webhook_listing(self) -> dict[str, Any]:
         with self._lock:
-            return {"webhook": self.webhook, "setWebhookCalls": list(self.set_webhook_calls)}
+            return {
+                "webhook": self.webhook,
+                "setWebhookCalls": list(self.set_webhook_calls),
+                "answeredCallbackQueries": list(self.answered_queries),
+            }
 
     def add_bot(self, bot_token: str, bot_id: int, username: str) -> None:
         """Another valid token: of another bot, or of the same bot (BotFather's /revoke gives a new one)."""
@@ -617,27 +807,43 @@ def _now_iso() -> str:
 
 
 class FakeBedrockRuntime(FakeProviderApi):
-    """The Bedrock runtime's Converse API: answers with what the lead last wrote, or `answer(request)`;
-    `fail_next(…, status=503)` plays an outage."""
+    """The Bedrock runtime's Converse API (POST /model/{modelId}/converse): answers with what the lead last
+    wrote, or `answer(request)`, in the ConverseResponse shape (output, stopReason, usage, metrics).
+    `throttle_next(n)` refuses the next n calls as Bedrock does when over quota (HTTP 429,
+    `x-amzn-ErrorType: ThrottlingException`); `fail_next(…, status=503)` plays an outage."""
 
     def __init__(self) -> None:
         super().__init__()
         self.answer: Callable[[dict[str, Any]], str] = _echo_last_turn
+        self.answers: list[dict[str, Any]] = []  # the ConverseResponse bodies it gave
+        self._throttled = 0
 
-        def converse(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
-            request = {**(call.body or {}), "modelId": match["model"]}
+        def converse(call: ApiCall, match: re.Match[str]) -> tuple[Any, ...]:
+            with self._lock:
+                if self._throttled:
+                    self._throttled -= 1
+                    error = {"message": "Too many requests, please wait before trying again."}
+                    return 429, error, {"x-amzn-ErrorType": "ThrottlingException"}
+            model_id = unquote(match["model"])  # botocore quotes the id in the path (":" as %3A)
+            request = {**(call.body or {}), "modelId": model_id}
             text = self.answer(request)
-            self.sent.append({"modelId": match["model"], "messages": request.get("messages"), "reply": text})
+            self.sent.append({"modelId": model_id, "messages": request.get("messages"), "reply": text})
             message = {"role": "assistant", "content": [{"text": text}]}
             usage = {"inputTokens": 10, "outputTokens": 10, "totalTokens": 20}
-            return 200, {
+            answer = {
                 "output": {"message": message},
                 "stopReason": "end_turn",
                 "usage": usage,
                 "metrics": {"latencyMs": 1},
             }
+            self.answers.append(answer)
+            return 200, answer
 
         self.route("POST", r"/model/(?P<model>[^/]+)/converse", converse)
+
+    def throttle_next(self, count: int = 1) -> None:
+        with self._lock:
+            self._throttled += count
 
 
 def _echo_last_turn(request: dict[str, Any]) -> str:
@@ -701,6 +907,8 @@ class FakeProviders:
         self.secrets: dict[str, str] = {}
         self._update_ids = itertools.count(int(time.time()))
         self.graph.route("POST", r"/_simulate/whatsapp", self._whatsapp_message)
+        self.graph.route("POST", r"/_close_window", self._close_window)
+        self.graph.on_status = self._report_status
         self.telegram.route("POST", r"/_simulate/telegram", self._telegram_message)
         self.resend.route("POST", r"/_simulate/email", self._email)
 
@@ -721,7 +929,12 @@ class FakeProviders:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "whatsapp": {**DEMO_WHATSAPP, "simulate": f"{self.graph.url}/_simulate/whatsapp"},
+            "whatsapp": {
+                **DEMO_WHATSAPP,
+                "simulate": f"{self.graph.url}/_simulate/whatsapp",
+                # {"recipient": …}: their 24-hour window closed; replies then fail (131047).
+                "closeWindow": f"{self.graph.url}/_close_window",
+            },
             "telegram": {
                 "telegramBotToken": DEMO_TELEGRAM_BOT_TOKEN,
                 "simulate": f"{self.telegram.url}/_simulate/telegram",
@@ -746,39 +959,69 @@ class FakeProviders:
     # -- a person writes ---------------------------------------------------------------------
 
     def _whatsapp_message(self, call: ApiCall, _: re.Match[str]) -> tuple[int, Any]:
-        """{"from": "14155550123", "name": "Ada", "text": "Hi"} → Meta's signed notification."""
+        """{"from": "14155550123", "name": "Ada", "text": "Hi"} → Meta's signed notification, with the
+        person's business-scoped user id beside the number as Meta sends it since April 2026. A person
+        who adopted a username and hides their number: {"username": "ada.l", "hideNumber": true} (no
+        `from`, no `wa_id`: only `from_user_id` and `contacts[].user_id`)."""
         given = call.body or {}
-        sender = str(given.get("from", "14155550123")).lstrip("+")
-        message = {
-            "from": sender,
+        username = given.get("username")
+        phone = str(given.get("from", "14155550123")).lstrip("+")
+        hidden = bool(given.get("hideNumber")) and username is not None
+        user_id = str(given.get("userId") or whatsapp_user_id(f"username:{username}" if hidden else phone))
+        message: dict[str, Any] = {} if hidden else {"from": phone}
+        message |= {
+            "from_user_id": user_id,
             "id": f"wamid.local-{uuid.uuid4().hex}",
             "timestamp": str(int(time.time())),
+            "type": "text",
+            "text": {"body": str(given.get("text", "Hi!"))},
         }
-        message |= {"type": "text", "text": {"body": str(given.get("text", "Hi!"))}}
+        profile = {"name": str(given.get("name", "Ada"))} | ({"username": str(username)} if username else {})
+        contact = {"profile": profile} | ({} if hidden else {"wa_id": phone}) | {"user_id": user_id}
+        status, answer = self._post_whatsapp({"contacts": [contact], "messages": [message]})
+        return 200, {
+            "messageId": message["id"],
+            "userId": user_id,
+            "leadhubStatus": status,
+            "leadhubAnswer": answer,
+        }
+
+    def _close_window(self, call: ApiCall, _: re.Match[str]) -> tuple[int, Any]:
+        """{"recipient": "14155550123"} (or a BSUID): more than 24 hours since they wrote."""
+        recipient = str((call.body or {}).get("recipient", "")).lstrip("+")
+        self.graph.close_window(recipient)
+        return 200, {"closed": recipient}
+
+    def _report_status(self, status: dict[str, Any]) -> None:
+        """Meta reports a status a moment after it accepted the message: post it then, signed."""
+
+        def post() -> None:
+            time.sleep(2)  # after Leadhub recorded the send: a status of an unknown message is dropped
+            self._post_whatsapp({"statuses": [status]})
+
+        threading.Thread(target=post, daemon=True).start()
+
+    def _post_whatsapp(self, value: dict[str, Any]) -> tuple[int, Any]:
         value = {
             "messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "15550100", "phone_number_id": self.graph.phone_number_id},
-            "contacts": [{"profile": {"name": str(given.get("name", "Ada"))}, "wa_id": sender}],
-            "messages": [message],
+            **value,
         }
         notification = {
             "object": "whatsapp_business_account",
             "entry": [{"id": self.graph.waba_id, "changes": [{"field": "messages", "value": value}]}],
         }
         body = json.dumps(notification).encode()
-        signature = (
-            "sha256="
-            + hmac.new(self.secrets.get("FB_APP_SECRET", "").encode(), body, hashlib.sha256).hexdigest()
-        )
-        return self._forward(
-            self.api_url + "/api/webhooks/meta-whatsapp",
-            body,
-            {"x-hub-signature-256": signature},
-            message_id=message["id"],
+        secret = self.secrets.get("FB_APP_SECRET", "").encode()
+        signature = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+        return _post_json(
+            self.api_url + "/api/webhooks/meta-whatsapp", body, {"x-hub-signature-256": signature}
         )
 
     def _telegram_message(self, call: ApiCall, _: re.Match[str]) -> tuple[int, Any]:
-        """{"from": 42, "name": "Ada", "text": "Hi"} → an Update to the webhook setWebhook registered."""
+        """{"from": 42, "name": "Ada", "text": "Hi"} → an Update to the webhook setWebhook registered;
+        {"from": 42, "button": "yes"}: the person presses an inline button (a callback query) under the
+        bot's last message. Telegram runs the method call Leadhub answers with (answerCallbackQuery)."""
         if self.telegram.webhook is None:
             return 409, {"error": "No webhook is set: connect the bot first (PUT /api/integrations/telegram)"}
         given = call.body or {}
@@ -788,17 +1031,29 @@ class FakeProviders:
             "first_name": str(given.get("name", "Ada")),
         }
         update_id = next(self._update_ids)
-        message = {
-            "message_id": update_id,
-            "date": int(time.time()),
-            "chat": {**user, "type": "private"},
-            "from": user,
-        }
-        body = json.dumps(
-            {"update_id": update_id, "message": message | {"text": str(given.get("text", "Hi!"))}}
-        ).encode()
+        chat = {**user, "type": "private"}
+        if "button" in given:
+            query_id = str(update_id * 1000 + user["id"] % 1000)
+            bot = self.telegram.call_method(self.telegram.bot_token, "getMe", {})[1]["result"]
+            origin = {"message_id": 900000, "date": int(time.time()), "chat": chat, "from": bot, "text": "?"}
+            query = {
+                "id": query_id,
+                "from": user,
+                "message": origin,
+                "chat_instance": str(user["id"]),
+                "data": str(given["button"]),
+            }
+            self.telegram.pending_queries.add(query_id)
+            update: dict[str, Any] = {"update_id": update_id, "callback_query": query}
+        else:
+            message = {"message_id": update_id, "date": int(time.time()), "chat": chat, "from": user}
+            update = {"update_id": update_id, "message": message | {"text": str(given.get("text", "Hi!"))}}
+        body = json.dumps(update).encode()
         headers = {"x-telegram-bot-api-secret-token": self.telegram.webhook["secret_token"]}
-        return self._forward(self.telegram.webhook["url"], body, headers, message_id=update_id)
+        answered = self._forward(self.telegram.webhook["url"], body, headers, message_id=update_id)
+        if answered[1]["leadhubStatus"] == 200:
+            self.telegram.run_webhook_answer(self.telegram.bot_token, answered[1]["leadhubAnswer"])
+        return answered
 
     def _email(self, call: ApiCall, _: re.Match[str]) -> tuple[int, Any]:
         """{"from", "to", "subject", "text"} → the content kept for the API, a signed email.received."""

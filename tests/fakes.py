@@ -203,11 +203,15 @@ class InMemoryConversations:
         self.provider_ids: dict[tuple[str, Channel, str], str] = {}  # → message id
         self.dedupe_keys: set[tuple[str, Channel, str]] = set()
         self.replies: dict[tuple[str, str], str] = {}  # (account, inbound message id) → reply id
+        self.identities: dict[tuple[str, Channel, str], str] = {}  # (account, channel, key) → lead id
         self.commits = 0
         self.interfere: list[CommitOutcome] = []  # outcomes forced on the next commits (races)
 
     def get_lead(self, account_id: str, lead_id: str) -> Lead | None:
         return self.lead_store.get(account_id, lead_id)
+
+    def find_identity(self, account_id: str, channel: Channel, key: str) -> str | None:
+        return self.identities.get((account_id, channel, key))
 
     def commit_inbound(self, write: InboundWrite) -> CommitOutcome:
         self.commits += 1
@@ -220,6 +224,9 @@ class InMemoryConversations:
             return CommitOutcome.DUPLICATE
         current = self.get_lead(account, write.lead.lead_id)
         if (current.version if current else None) != write.lead_expected_version:
+            return CommitOutcome.LEAD_CHANGED
+        identity = (account, channel, write.identity) if write.identity is not None else None
+        if identity in self.identities:
             return CommitOutcome.LEAD_CHANGED
         conversation_key = (account, write.conversation_id)
         if write.new_conversation is None:
@@ -239,6 +246,8 @@ class InMemoryConversations:
         self.provider_ids[(account, channel, message.provider_message_id)] = message.message_id
         self.messages[(account, message.message_id)] = message
         self.lead_store.leads[(account, write.lead.lead_id)] = write.lead
+        if identity is not None:
+            self.identities[identity] = write.lead.lead_id
         if write.audit:
             self.lead_store.audit.append(write.audit)
         return CommitOutcome.STORED

@@ -38,6 +38,8 @@ WHATSAPP_SAMPLES = [
         "interactive-button-reply-pywa",
         "location-pywa",
         "status-failed-pywa",
+        "text-username-bsuid-meta-docs",
+        "status-failed-131047-bsuid-meta-docs",
     )
 ]
 TELEGRAM_SAMPLES = [

@@ -38,8 +38,11 @@ def receive() -> Response:
         store=store,
         now=utc_now(),
     )
-    logger.info("telegram update handled", extra={"outcome": receipt.outcome, "reason": receipt.reason})
-    return json_response(200, receipt.to_public())
+    logger.info(
+        "telegram update handled",
+        extra={"outcome": receipt.outcome, "reason": receipt.reason, "answered": receipt.answer is not None},
+    )
+    return json_response(200, receipt.to_public())  # a button press: answerCallbackQuery, run by Telegram
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -382,3 +382,79 @@ def test_the_fake_resend_verifies_a_domain_some_time_after_it_is_asked_as_resend
         shown = http.get("/api/integrations/email", headers=keyed).json()
         assert shown["domainStatus"] == "verified"
         assert {r["status"] for r in shown["dnsRecords"]} == {"verified"}
+
+
+def test_a_whatsapp_user_without_a_number_is_answered_through_their_business_scoped_id(
+    faked: StackProcess,
+) -> None:
+    fakes = faked.ready["fakeProviders"]["whatsapp"]
+    keyed = {"X-API-Key": faked.demo["apiKey"]}
+    whatsapp = {k: fakes[k] for k in ("wabaId", "phoneNumberId", "accessToken")}
+    with httpx.Client(base_url=faked.api, timeout=30) as http:
+        assert http.put("/api/integrations/whatsapp", json=whatsapp, headers=keyed).status_code == 200
+        person = {"username": "sheena.nelson", "hideNumber": True, "name": "Sheena"}
+        said = http.post(fakes["simulate"], json={**person, "text": "Which colour?"}).json()
+        assert said["leadhubStatus"] == 200
+        user_id = said["userId"]
+
+        def lead() -> dict[str, Any]:
+            for conversation in http.get("/api/conversations", headers=keyed).json()["items"]:
+                found = http.get(f"/api/leads/{conversation['leadId']}", headers=keyed).json()
+                if found["channelIds"].get("whatsapp") == user_id:
+                    return {**found, "conversationId": conversation["conversationId"]}
+            raise AssertionError("no lead with that business-scoped id")
+
+        first = lead()
+        assert (first["phone"], first["name"], first["usernames"]) == (
+            None,
+            "Sheena",
+            {"whatsapp": "sheena.nelson"},
+        )
+        cid = first["conversationId"]
+        written = http.post(f"/api/conversations/{cid}/messages", json={"text": "In blue."}, headers=keyed)
+        assert written.status_code == 202
+
+        def to_them() -> list[dict[str, Any]]:
+            return [m for m in sent(http, fakes["simulate"]) if m.get("recipient") == user_id]
+
+        assert wait_until(lambda: any(m["text"]["body"] == "In blue." for m in to_them()), timeout=20)
+        assert not any("to" in m for m in to_them())  # `to` takes phone numbers only
+
+        # Later Meta shares their number beside the id: the same lead, now with a phone.
+        again = {"from": "14155550777", "userId": user_id, "username": "sheena.nelson", "text": "colour?"}
+        assert http.post(fakes["simulate"], json=again).json()["leadhubStatus"] == 200
+        assert wait_until(lambda: lead()["phone"] == "+14155550777", timeout=10)
+        assert lead()["leadId"] == first["leadId"]
+
+        # A day without a word from them: Meta accepts an agent's message, then reports it failed.
+        assert http.post(fakes["closeWindow"], json={"recipient": user_id}).status_code == 200
+        queued = http.post(f"/api/conversations/{cid}/messages", json={"text": "Still there?"}, headers=keyed)
+        assert queued.status_code == 202
+
+        def agent_message() -> dict[str, Any]:
+            items = http.get(f"/api/conversations/{cid}/messages", headers=keyed).json()["items"]
+            return next(m for m in items if m["text"] == "Still there?")
+
+        assert wait_until(lambda: agent_message()["status"] == "failed", timeout=20)
+        [error] = agent_message()["errors"]
+        assert error["code"] == 131047 and "24 hours" in error["details"]
+
+
+def test_a_telegram_button_press_is_answered_and_replied_to(faked: StackProcess) -> None:
+    fakes = faked.ready["fakeProviders"]["telegram"]
+    with httpx.Client(base_url=faked.api, timeout=30) as http:
+        telegram_shop(http, faked, "Button shop")
+        pressed = http.post(fakes["simulate"], json={"from": 7401, "button": "order now"}).json()
+        assert pressed["leadhubStatus"] == 200
+        assert pressed["leadhubAnswer"]["method"] == "answerCallbackQuery"
+        answered = http.get(fakes["webhooks"]).json()["answeredCallbackQueries"]
+        query_id = pressed["leadhubAnswer"]["callback_query_id"]
+        assert {"callback_query_id": query_id} in answered  # Telegram ran it: the spinner stops
+
+        assert wait_until(
+            lambda: (
+                [m["text"] for m in sent(http, fakes["simulate"]) if m.get("chat_id") == 7401]
+                == [ORDER_REPLY]
+            ),
+            timeout=20,
+        )

@@ -61,6 +61,19 @@ def test_a_telegram_update_is_stored_and_delivered(
     assert (lead["name"], lead["channelIds"]) == ("Test Firstname Test Lastname", {"telegram": "1111111"})
     assert json.loads(received.body)["accountId"] == account["accountId"]
 
+    # A pressed inline button: stored as a button reply, and answered in the webhook's answer.
+    press = (SAMPLE.parent / "callback-query-nutgram.json").read_bytes()
+    pressed = http.post(
+        "/api/webhooks/telegram", content=press, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+    )
+    assert (pressed.status_code, pressed.json()) == (
+        200,
+        {"method": "answerCallbackQuery", "callback_query_id": "666728699048485871"},
+    )
+    presser = [c for c in http.get("/api/conversations", headers=keyed).json()["items"] if c != conversation]
+    messages = http.get(f"/api/conversations/{presser[0]['conversationId']}/messages", headers=keyed).json()
+    assert [(m["type"], m["text"]) for m in messages["items"]] == [("button_reply", "thedata")]
+
 
 def test_a_bot_belongs_to_one_account(
     http: httpx.Client, new_account: NewAccount, telegram_api: FakeTelegramBotApi

@@ -84,3 +84,14 @@ def test_a_signed_whatsapp_text_becomes_a_conversation_and_a_delivered_event(
     assert [m["text"] for m in messages] == ["Body Text"]
     lead = http.get(f"/api/leads/{conversation['leadId']}", headers=keyed).json()
     assert (lead["phone"], lead["name"]) == ("+972987654321", "Test Name")
+
+    # Someone who hides their number behind a username: a lead by their business-scoped user id.
+    hidden = signed_post(http, (SAMPLE.parent / "text-username-bsuid-meta-docs.json").read_bytes())
+    assert hidden.json()["stored"] == 1
+    leads = http.get("/api/leads", headers=keyed).json()["items"]
+    [by_id] = [lead for lead in leads if lead["channelIds"] == {"whatsapp": "US.13491208655302741918"}]
+    assert (by_id["phone"], by_id["name"], by_id["usernames"]) == (
+        None,
+        "Sheena Nelson",
+        {"whatsapp": "sheena.nelson"},
+    )

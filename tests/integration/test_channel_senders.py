@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from email.headerregistry import HeaderRegistry
 from typing import Any
@@ -16,7 +15,14 @@ from leadhub.adapters.telegram_bot_api import TelegramBotApi
 from leadhub.domain.replies import SendRejected
 from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
 from leadhub.models.integration import Integration
-from local.fake_providers import ApiCall, FakeGraphApi, FakeResendApi, FakeTelegramBotApi, resend_error
+from local.fake_providers import (
+    GRAPH_ERRORS,
+    RE_ENGAGEMENT_DETAILS,
+    FakeGraphApi,
+    FakeResendApi,
+    FakeTelegramBotApi,
+    resend_error,
+)
 
 ACCOUNT = "acc_s"
 
@@ -114,26 +120,25 @@ def test_whatsapp_replies_quote_the_message_they_answer(senders, fakes) -> None:
     )
 
 
+BSUID = "US.13491208655302741918"
+
+
 @pytest.mark.parametrize(
-    ("status", "code", "permanent"),
+    ("code", "details", "permanent"),
     [
-        (400, 131047, True),
-        (400, 131026, True),
-        (401, 190, True),
-        (400, 130429, False),
-        (429, 4, False),
-        (400, 131000, False),
+        (131047, RE_ENGAGEMENT_DETAILS, True),
+        (131026, None, True),
+        (190, None, True),
+        (130429, "Cloud API message throughput has been reached.", False),
+        (4, None, False),
+        (131000, None, False),  # Meta's own failure (HTTP 500)
     ],
 )
-def test_whatsapp_refusals_are_final_unless_transient(
-    senders, fakes, status: int, code: int, permanent: bool
+def test_whatsapp_refusals_are_final_unless_transient_and_keep_metas_details(
+    senders, fakes, code: int, details: str | None, permanent: bool
 ) -> None:
     graph = fakes[0]
-    graph.route(
-        "POST",
-        r"/v23\.0/555/messages",
-        lambda call, m: (status, {"error": {"code": code, "message": "refused"}}),
-    )
+    graph.refuse_next(code, details)
     with pytest.raises(SendRejected) as refused:
         senders.send_text(
             conversation(Channel.WHATSAPP, phoneNumberId="555", waId="1"),
@@ -142,7 +147,67 @@ def test_whatsapp_refusals_are_final_unless_transient(
             "k",
         )
     assert refused.value.permanent is permanent
-    assert refused.value.reason == f"WhatsApp {code}: refused"
+    if code != 131000:
+        message = GRAPH_ERRORS[code][1]
+        expected = f"WhatsApp {code}: {message}" + (f" ({details})" if details else "")
+        assert refused.value.reason == expected
+
+
+def test_a_user_known_only_by_their_business_scoped_id_is_written_to_through_recipient(
+    senders, fakes
+) -> None:
+    graph = fakes[0]
+    sent_id = senders.send_text(
+        conversation(Channel.WHATSAPP, phoneNumberId="555", userId=BSUID),
+        "Hello",
+        inbound(Channel.WHATSAPP, "wamid.in"),
+        "k",
+    )
+    [message] = graph.sent
+    assert (message["recipient"], "to" in message, sent_id) == (BSUID, False, "wamid.fake-1")
+    [status] = graph.statuses
+    assert (status["recipient_user_id"], "recipient_id" in status) == (BSUID, False)
+
+
+def test_a_number_is_preferred_and_a_business_scoped_id_stored_as_wa_id_goes_to_recipient(
+    senders, fakes
+) -> None:
+    graph = fakes[0]
+    for route in ({"waId": "14155550100", "userId": BSUID}, {"waId": BSUID}):  # the second: stored before
+        senders.send_text(conversation(Channel.WHATSAPP, phoneNumberId="555", **route), "Hi", None, "k")
+    assert [(m.get("to"), m.get("recipient")) for m in graph.sent] == [("14155550100", None), (None, BSUID)]
+
+
+def test_the_fake_graph_api_refuses_what_meta_refuses(fakes) -> None:
+    graph = fakes[0]
+    api = GraphApi(graph.base_url)
+    base = {"messaging_product": "whatsapp", "recipient_type": "individual", "type": "text"}
+    for payload, code in [
+        ({**base, "to": BSUID, "text": {"body": "x"}}, 131009),  # `to` takes phone numbers only
+        ({**base, "recipient": "14155550100", "text": {"body": "x"}}, 131009),
+        ({**base, "text": {"body": "x"}}, 131008),
+        ({**base, "to": "14155550100", "text": {"body": "x" * 4097}}, 100),
+    ]:
+        answer = api.send_message("555", "EAAG-ok", payload)
+        error = answer.body["error"]
+        assert (answer.status, error["code"], error["type"]) == (400, code, "OAuthException")
+        assert error["error_data"]["messaging_product"] == "whatsapp" and error["fbtrace_id"]
+    assert graph.sent == []
+
+
+def test_a_closed_24_hour_window_is_reported_as_a_failed_status(senders, fakes) -> None:
+    graph = fakes[0]
+    graph.close_window("14155550100")
+    senders.send_text(
+        conversation(Channel.WHATSAPP, phoneNumberId="555", waId="14155550100"), "Hi", None, "k"
+    )
+    [status] = graph.statuses
+    assert (status["status"], status["recipient_id"], status["errors"][0]["code"]) == (
+        "failed",
+        "14155550100",
+        131047,
+    )
+    assert "recipient_user_id" not in status  # a failed status of a message sent to a number has none
 
 
 def test_a_graph_api_outage_is_transient(senders, fakes) -> None:
@@ -174,41 +239,29 @@ def test_telegram_replies_go_to_the_chat_as_a_reply(senders, fakes) -> None:
     )
 
 
-def telegram_answer(status: int, body: dict[str, Any]):
-    def answer(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
-        return status, body
-
-    return answer
-
-
 def test_telegram_429_says_when_to_retry_and_403_is_final(senders, fakes) -> None:
     telegram = fakes[1]
-    route = r"/bot(?P<token>[^/]+)/sendMessage"
-    telegram.route(
-        "POST",
-        route,
-        telegram_answer(
-            429,
-            {
-                "ok": False,
-                "description": "Too Many Requests: retry after 7",
-                "parameters": {"retry_after": 7},
-            },
-        ),
-    )
     target = conversation(Channel.TELEGRAM, botId="7000001", chatId="42")
+    telegram.flood(7)
     with pytest.raises(SendRejected) as limited:
         senders.send_text(target, "x", inbound(Channel.TELEGRAM, "7000001:42:1"), "k")
     assert (limited.value.permanent, limited.value.retry_after) == (False, 7.0)
-    telegram.route(
-        "POST",
-        route,
-        telegram_answer(403, {"ok": False, "description": "Forbidden: bot was blocked by the user"}),
-    )
+    assert limited.value.reason == "Telegram: Too Many Requests: retry after 7"
+    telegram.block(42)
     with pytest.raises(SendRejected) as blocked:
         senders.send_text(target, "x", inbound(Channel.TELEGRAM, "7000001:42:1"), "k")
-    assert blocked.value.permanent and "blocked" in blocked.value.reason
+    assert (
+        blocked.value.permanent and blocked.value.reason == "Telegram: Forbidden: bot was blocked by the user"
+    )
     assert blocked.value.unreachable and not limited.value.unreachable
+
+
+def test_telegram_refuses_a_text_over_4096_characters_for_good(senders, fakes) -> None:
+    target = conversation(Channel.TELEGRAM, botId="7000001", chatId="42")
+    with pytest.raises(SendRejected) as refused:
+        senders.send_text(target, "x" * 4097, None, "k")
+    assert refused.value.permanent and refused.value.reason == "Telegram: Bad Request: message is too long"
+    assert senders.send_text(target, "x" * 4096, None, "k") == "7000001:42:900000"
 
 
 def test_email_replies_thread_and_carry_an_idempotency_key(senders, fakes) -> None:

@@ -338,6 +338,7 @@ class TestLeads:
             "reEngagedAt": None,
             "lastConversationAt": None,
             "channelIds": {},
+            "usernames": {},
         }
         assert result.body["nextCursor"] is None
         one = api.call("GET", f"/api/leads/{lead['leadId']}", api_key=account.api_key)

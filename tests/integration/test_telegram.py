@@ -137,6 +137,30 @@ def test_updates_with_the_secret_are_stored_and_others_refused(
     assert [m["text"] for m in messages["items"]] == ["/start"]
 
 
+def test_a_button_press_is_stored_and_answered_in_the_webhooks_answer_which_telegram_runs(
+    stack: Stack, channel_api: Api, bot_api: FakeTelegramBotApi, telegram: ModuleType
+) -> None:
+    account = channel_api.create_account()
+    connect(channel_api, account)
+    assert bot_api.webhook is not None
+    press = sample("callback-query-nutgram")
+    bot_api.pending_queries.add(press["callback_query"]["id"])  # Telegram sent the bot this query
+
+    answered = post(telegram, press, bot_api.webhook["secret_token"])
+
+    assert (
+        answered.status == 200
+        and {k.lower(): v for k, v in answered.headers.items()}["content-type"] == "application/json"
+    )
+    assert answered.body == {"method": "answerCallbackQuery", "callback_query_id": "666728699048485871"}
+    [message] = stack.entities("message")
+    assert (message["type"]["S"], message["text"]["S"]) == ("button_reply", "thedata")
+    bot_api.run_webhook_answer(BOT_TOKEN, answered.body)  # what Telegram does with the answer
+    assert bot_api.answered_queries == [{"callback_query_id": "666728699048485871"}]
+    again = post(telegram, press, bot_api.webhook["secret_token"])  # a redelivery: answered again
+    assert again.body == answered.body and len(stack.entities("message")) == 1
+
+
 def test_disconnecting_deletes_the_webhook_and_the_secret_stops_working(
     stack: Stack, channel_api: Api, bot_api: FakeTelegramBotApi
 ) -> None:

@@ -312,6 +312,27 @@ def test_a_new_message_costs_at_most_three_dynamodb_requests_warm(
     assert new_lead == ["GetItem", "TransactWriteItems"]
 
 
+def test_a_user_without_a_number_stays_one_lead_when_the_number_appears_later(
+    channel_api: Api, connected: Account, whatsapp: ModuleType, stack: Stack, dynamo_calls
+) -> None:
+    post(whatsapp, sample("text-pywa"))  # warms the route cache
+    _, first = dynamo_calls.during(lambda: post(whatsapp, sample("text-username-bsuid-meta-docs")))
+    _, later = dynamo_calls.during(lambda: post(whatsapp, sample("text-phone-and-bsuid-meta-docs")))
+    assert first == later == ["GetItem", "GetItem", "TransactWriteItems"]  # identity, lead, commit
+
+    [identity] = stack.entities("lead_identity")
+    lead = channel_api.call("GET", f"/api/leads/{identity['leadId']['S']}", api_key=connected.api_key).body
+    assert (lead["phone"], lead["name"], lead["channelIds"], lead["usernames"]) == (
+        "+16505551234",
+        "Sheena Nelson",
+        {"whatsapp": "US.13491208655302741918"},
+        {"whatsapp": "sheena.nelson"},
+    )
+    assert len(stack.entities("lead")) == 2  # this one and the text-pywa writer's
+    conversations = [c for c in stack.entities("conversation") if c["leadId"]["S"] == lead["leadId"]]
+    assert [c["messageCount"]["N"] for c in conversations] == ["2"]
+
+
 def test_isolation_other_accounts_see_none_of_it(
     channel_api: Api, connected: Account, whatsapp: ModuleType
 ) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from leadhub.domain.conversation_jobs import reply_job_for
 from leadhub.domain.conversations import record_inbound
 from leadhub.domain.outbox import message_facts
-from leadhub.domain.replies import answer
-from leadhub.domain.responders import ModelFailed, Turn, bounded, turns_from
+from leadhub.domain.replies import CHANNEL_TEXT_LIMITS, answer
+from leadhub.domain.responders import ModelFailed, Turn, bounded, text_length, turns_from
 from leadhub.models.conversation import Channel, Contact, Direction, InboundMessage, Message
 from leadhub.models.responder import ResponderKind, ResponderSettings
 from tests.fakes import FixedResponder, InMemoryConversations, ScriptedModel
@@ -69,18 +72,41 @@ def test_replies_are_bounded_at_a_word() -> None:
     assert bounded("one two three four five six seven eight nine", 20) == "one two three four…"
 
 
+def test_the_cut_includes_its_marker() -> None:
+    assert bounded("x" * 5000, 4096) == "x" * 4095 + "…"
+    assert text_length(bounded("😀" * 3000, 4096)) <= 4096  # an emoji is two UTF-16 code units
+
+
+CONTACTS = {
+    Channel.WHATSAPP: (
+        Contact(Channel.WHATSAPP, "+14155550100", phone="+14155550100"),
+        {"phoneNumberId": "1", "waId": "14155550100"},
+    ),
+    Channel.TELEGRAM: (Contact(Channel.TELEGRAM, "42"), {"botId": "7", "chatId": "42"}),
+    Channel.EMAIL: (
+        Contact(Channel.EMAIL, "ada@example.com", email="ada@example.com"),
+        {"address": "ada@example.com"},
+    ),
+}
+
+
 def ask(
-    store: InMemoryConversations, model: ScriptedModel, settings: ResponderSettings = BEDROCK, n: int = 1
+    store: InMemoryConversations,
+    model: ScriptedModel,
+    settings: ResponderSettings = BEDROCK,
+    n: int = 1,
+    channel: Channel = Channel.WHATSAPP,
 ):
+    contact, route = CONTACTS[channel]
     inbound = InboundMessage(
         account_id=ACCOUNT,
-        contact=Contact(Channel.WHATSAPP, "+14155550100", phone="+14155550100"),
+        contact=contact,
         provider_message_id=f"wamid.in-{n}",
         dedupe_keys=(),
         sent_at=f"2026-11-23T12:00:0{n}.000Z",
         type="text",
         text=f"question {n}",
-        route={"phoneNumberId": "1", "waId": "14155550100"},
+        route=route,
     )
     receipt = record_inbound(inbound, store=store, now=NOW + timedelta(seconds=n))
     job = reply_job_for(None, store.messages[(ACCOUNT, receipt.message_id)])
@@ -119,7 +145,25 @@ def test_the_model_answers_with_the_conversation_as_context() -> None:
 def test_a_long_answer_is_cut_to_the_accounts_limit() -> None:
     store = InMemoryConversations()
     _, sender = ask(store, ScriptedModel("word " * 50))
-    assert len(sender.sent[0]) <= BEDROCK.max_reply_chars + 1
+    assert sender.sent[0].endswith("…") and len(sender.sent[0]) <= BEDROCK.max_reply_chars
+
+
+@given(
+    text=st.text(min_size=1).filter(str.strip) | st.text(st.characters(min_codepoint=0x1F600), min_size=4000),
+    max_reply_chars=st.integers(min_value=1, max_value=100_000),
+    channel=st.sampled_from(list(Channel)),
+)
+def test_whatever_the_model_says_and_the_setting_the_sent_text_fits_both_limits(
+    text: str, max_reply_chars: int, channel: Channel
+) -> None:
+    settings = replace(BEDROCK, max_reply_chars=max_reply_chars)
+    store = InMemoryConversations()
+    _, sender = ask(store, ScriptedModel(text), settings, channel=channel)
+    [sent] = sender.sent
+    assert len(sent) <= max_reply_chars and text_length(sent) <= CHANNEL_TEXT_LIMITS[channel]
+    assert sent == text.strip() or sent.endswith("…")
+    [reply] = [m for m in store.messages.values() if m.direction is Direction.OUTBOUND]
+    assert reply.text == sent  # stored as sent
 
 
 def test_a_model_failure_sends_the_fallback_and_records_the_error() -> None:

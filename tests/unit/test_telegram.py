@@ -192,3 +192,24 @@ def test_bodies_that_are_not_updates_are_400(store, body, message) -> None:
 def test_oversized_bodies_are_413(store) -> None:
     with pytest.raises(PayloadTooLarge):
         receive(store, b" " * (256 * 1024 + 1))
+
+
+def test_a_button_press_is_answered_whatever_became_of_it(store) -> None:
+    def answer(update: Any) -> Any:
+        return receive_telegram(json.dumps(update).encode(), SECRET, routes=Routes(), store=store, now=NOW)
+
+    press = sample("callback-query-nutgram")
+    expected = {"method": "answerCallbackQuery", "callback_query_id": "666728699048485871"}
+    stored, duplicate = answer(press), answer(press)
+    assert (stored.outcome, duplicate.outcome) == ("stored", "duplicate")
+    assert stored.to_public() == duplicate.to_public() == expected
+    unstorable = sample("callback-query-nutgram")
+    unstorable["update_id"] += 1
+    unstorable["callback_query"]["from"]["id"] = "7" * 300  # an id too long to store: ignored
+    ignored = answer(unstorable)
+    assert (ignored.outcome, ignored.to_public()) == ("ignored", expected)
+    assert answer(sample("text-start-official")).to_public() == {"received": True, "outcome": "stored"}
+    no_id = sample("callback-query-nutgram")
+    no_id["update_id"] += 2
+    no_id["callback_query"]["id"] = 12  # not a query id Telegram would send: nothing to answer
+    assert answer(no_id).answer is None

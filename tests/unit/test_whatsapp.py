@@ -426,6 +426,86 @@ def test_a_sender_without_a_phone_number_is_keyed_by_their_user_id(store, routes
     assert (lead.phone, dict(lead.channel_ids)) == (None, {"whatsapp": "US.123"})
 
 
+BSUID = "US.13491208655302741918"  # Meta's example business-scoped user id
+
+
+def test_a_user_with_a_username_and_no_number_is_a_lead_by_their_business_scoped_id(store, routes) -> None:
+    assert receive(store, routes, sample("text-username-bsuid-meta-docs")).stored == 1
+    [lead] = store.lead_store.leads.values()
+    assert (lead.phone, lead.name, dict(lead.channel_ids), dict(lead.usernames)) == (
+        None,
+        "Sheena Nelson",  # contacts[] names them by user_id, not wa_id
+        {"whatsapp": BSUID},
+        {"whatsapp": "sheena.nelson"},
+    )
+    [conversation] = store.conversations.values()
+    assert dict(conversation.route) == {"phoneNumberId": PHONE_NUMBER_ID, "userId": BSUID}
+
+
+def test_the_same_person_stays_one_lead_when_their_number_appears_later(store, routes) -> None:
+    receive(store, routes, sample("text-username-bsuid-meta-docs"))
+    [first] = store.lead_store.leads.values()
+    assert receive(store, routes, sample("text-phone-and-bsuid-meta-docs")).stored == 1
+    [lead] = store.lead_store.leads.values()
+    assert (lead.lead_id, lead.phone, dict(lead.channel_ids)) == (
+        first.lead_id,
+        "+16505551234",
+        {"whatsapp": BSUID},
+    )
+    [conversation] = store.conversations.values()
+    assert conversation.message_count == 2
+    [fact] = lead_facts(first, lead)
+    assert (fact.event, fact.data["changedFields"]) == ("lead.updated", ["phone"])
+
+
+def test_a_number_known_before_keeps_its_lead_when_only_the_business_scoped_id_comes(store, routes) -> None:
+    receive(store, routes, sample("text-phone-and-bsuid-meta-docs"))  # number and BSUID: keyed by number
+    [lead] = store.lead_store.leads.values()
+    assert lead.lead_id == lead_id_for_phone(ACCOUNT, "+16505551234")
+    hidden = sample("text-username-bsuid-meta-docs")  # later the number is withheld
+    assert receive(store, routes, hidden).stored == 1
+    assert list(store.lead_store.leads) == [(ACCOUNT, lead.lead_id)]
+    [conversation] = store.conversations.values()
+    assert conversation.message_count == 2
+
+
+def test_a_crm_lead_with_that_number_is_the_writer_who_also_has_a_business_scoped_id() -> None:
+    leads = InMemoryLeads()
+    submission = parse_lead_submission({"phone": "+16505551234", "name": "From CRM"}, "US")
+    crm = upsert_lead(ACCOUNT, submission, leads=leads, now=NOW, source="webhook").lead
+    store = InMemoryConversations(leads)
+    receive(
+        store,
+        InMemoryRoutes({(Channel.WHATSAPP, PHONE_NUMBER_ID): ACCOUNT}),
+        sample("text-phone-and-bsuid-meta-docs"),
+    )
+    assert list(leads.leads) == [(ACCOUNT, crm.lead_id)]
+    assert store.find_identity(ACCOUNT, Channel.WHATSAPP, BSUID) == crm.lead_id
+
+
+class LateClaims(InMemoryConversations):
+    """A store whose first identity lookup misses a claim another delivery is committing meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.misses = 0
+
+    def find_identity(self, account_id: str, channel: Channel, key: str) -> str | None:
+        if self.misses:
+            self.misses -= 1
+            return None
+        return super().find_identity(account_id, channel, key)
+
+
+def test_a_business_scoped_id_claimed_meanwhile_is_found_on_the_retry(routes) -> None:
+    store = LateClaims()
+    receive(store, routes, sample("text-username-bsuid-meta-docs"))
+    [lead] = store.lead_store.leads.values()
+    store.misses = 1  # the next message (with a number) first resolves to the number's lead …
+    assert receive(store, routes, sample("text-phone-and-bsuid-meta-docs")).stored == 1
+    assert list(store.lead_store.leads) == [(ACCOUNT, lead.lead_id)]  # … its claim is refused: one lead
+
+
 # -- statuses ---------------------------------------------------------------------------------
 
 
@@ -484,6 +564,26 @@ def test_a_failed_status_keeps_metas_errors(store, routes) -> None:
     read = sample("status-delivered-pywa")
     read["entry"][0]["changes"][0]["value"]["statuses"][0]["status"] = "read"
     assert receive(store, routes, read).statuses == 0  # failed is final
+
+
+def test_statuses_of_a_message_sent_to_a_business_scoped_id_apply_and_keep_the_reason(store, routes) -> None:
+    outbound(store)
+    assert receive(store, routes, sample("status-delivered-bsuid-meta-docs")).statuses == 1
+    assert store.messages[(ACCOUNT, "msg_out")].status == "delivered"
+    assert receive(store, routes, sample("status-failed-131047-bsuid-meta-docs")).statuses == 1
+    message = store.messages[(ACCOUNT, "msg_out")]
+    assert (message.status, message.errors) == (
+        "failed",
+        (
+            {
+                "code": 131047,
+                "title": "Re-engagement message",
+                "message": "Re-engagement message",
+                "details": "Message failed to send because more than 24 hours have passed since the customer "
+                "last replied to this number.",
+            },
+        ),
+    )
 
 
 def test_statuses_of_messages_we_did_not_send_are_ignored(store, routes) -> None:

@@ -30,6 +30,7 @@ class _Lenient(BaseModel):
 
 class WaProfile(_Lenient):
     name: str | None = None
+    username: str | None = None
 
 
 class WaContact(_Lenient):

@@ -20,6 +20,7 @@ class LeadOut(Schema):
     reEngagedAt: str | None
     lastConversationAt: str | None
     channelIds: dict[str, str]
+    usernames: dict[str, str]
 
 
 class LeadPageOut(Schema):

@@ -117,10 +117,17 @@ class InboundWrite:
     dedupe_keys: tuple[str, ...]
     at: str
     audit: AuditEntry | None
+    # The contact's key on the message's channel, recorded as the lead's (find_identity finds it later)
+    # when no lead had it yet; None: nothing to record.
+    identity: str | None = None
 
 
 class ConversationStore(Protocol):
     def get_lead(self, account_id: str, lead_id: str) -> Lead | None: ...
+
+    def find_identity(self, account_id: str, channel: Channel, key: str) -> str | None:
+        """The id of the lead a channel identity (e.g. a WhatsApp business-scoped user id) was recorded
+        for, if any."""
 
     def commit_inbound(self, write: InboundWrite) -> CommitOutcome: ...
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from email.headerregistry import Address
 from typing import Any
 
@@ -23,6 +23,16 @@ from leadhub.ttl_cache import TtlCache
 # refusal (131047: the 24-hour window is closed, 131026: undeliverable, 190: token expired …) is final.
 _WHATSAPP_TRANSIENT = frozenset({1, 2, 4, 80007, 130429, 131000, 131048, 131056})
 CREDENTIAL_CACHE_SECONDS = 60
+
+
+def whatsapp_recipient(route: Mapping[str, str]) -> dict[str, str]:
+    """Who a WhatsApp message goes to: `to` takes a phone number only; a user known only by their
+    business-scoped user id (BSUID) is addressed by `recipient` (Meta's Business-scoped user IDs page).
+    Conversations stored before BSUIDs had their own field may hold one in `waId`."""
+    phone = route.get("waId", "")
+    if phone.isdigit():
+        return {"to": phone}
+    return {"recipient": route.get("userId") or phone}
 
 
 class ChannelSenders:
@@ -67,7 +77,7 @@ class ChannelSenders:
         payload: dict[str, Any] = {
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
-            "to": conversation.route["waId"],
+            **whatsapp_recipient(conversation.route),
             "type": "text",
             "text": {"body": text},
         }

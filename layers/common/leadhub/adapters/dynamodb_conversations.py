@@ -7,6 +7,8 @@
 - provider message index: pk PROVIDERMSG#{accountId}#{channel}#{providerMessageId} → where the message is
   (status reports and edits name messages by the provider's id); its conditional put also deduplicates.
 - dedupe marker: pk INBOUND#{accountId}#{channel}#{key} for provider delivery ids (expire after 30 days).
+- lead identity: pk ACCOUNT#{accountId}#IDENTITY#{channel}#{key}, sk IDENTITY → the lead a channel identity
+  that its id does not derive from (a WhatsApp business-scoped user id) belongs to.
 Every key embeds the account id, so no account can read another's items.
 """
 
@@ -155,6 +157,11 @@ def _reply_marker_key(inbound: Message) -> dict[str, Any]:
     return {"pk": {"S": f"REPLY#{inbound.account_id}#{inbound.message_id}"}, "sk": {"S": "REPLY"}}
 
 
+def identity_key(account_id: str, channel: Channel, key: str) -> dict[str, Any]:
+    pk = f"{account_pk(account_id)}#IDENTITY#{channel.value}#{key}"
+    return {"pk": {"S": pk}, "sk": {"S": "IDENTITY"}}
+
+
 def provider_index_key(account_id: str, channel: Channel, provider_message_id: str) -> dict[str, Any]:
     pk = f"PROVIDERMSG#{account_id}#{channel.value}#{provider_message_id}"
     return {"pk": {"S": pk}, "sk": {"S": "PROVIDERMSG"}}
@@ -168,12 +175,18 @@ class DynamoConversationStore(TableAdapter):
     def get_lead(self, account_id: str, lead_id: str) -> Lead | None:
         return self._leads.get(account_id, lead_id)
 
+    def find_identity(self, account_id: str, channel: Channel, key: str) -> str | None:
+        values = get_values(self._db, self._table, identity_key(account_id, channel, key), "find lead")
+        return values.get("leadId") if values else None
+
     def commit_inbound(self, write: InboundWrite) -> CommitOutcome:
         message = write.message
         items: list[dict[str, Any]] = [self._marker_put(message, key, write.at) for key in write.dedupe_keys]
         items.append(self._index_put(message))
         deduplicating = len(items)
         items.append(self._lead_put(write.lead, write.lead_expected_version))
+        if write.identity is not None:  # claimed meanwhile by another message: read again
+            items.append(self._identity_put(write.lead, message.channel, write.identity))
         items.append(self._conversation_write(write))
         conversation_at = len(items) - 1
         items.append(self._put_new(message_to_values(message)))
@@ -440,6 +453,15 @@ class DynamoConversationStore(TableAdapter):
         }
         return self._put_new(values)
 
+    def _identity_put(self, lead: Lead, channel: Channel, key: str) -> dict[str, Any]:
+        values = {
+            **key_values(identity_key(lead.account_id, channel, key)),
+            "entity": "lead_identity",
+            "accountId": lead.account_id,
+            "leadId": lead.lead_id,
+        }
+        return self._put_new(values)
+
     def _lead_put(self, lead: Lead, expected_version: int | None) -> dict[str, Any]:
         if expected_version is None:
             return self._put_new(lead_to_values(lead))
@@ -466,7 +488,8 @@ class DynamoConversationStore(TableAdapter):
 
 def _cancellation_outcome(exc: ClientError, deduplicating: int, conversation_at: int) -> CommitOutcome:
     """Which condition cancelled the commit: items [0, deduplicating) are the markers and the index, then
-    the lead, the conversation, the message (a duplicate too), the audit entry and a reply route."""
+    the lead, a lead identity, the conversation, the message (a duplicate too), the audit entry and a
+    reply route."""
     reasons = exc.response.get("CancellationReasons") or []
     codes = [r.get("Code") for r in reasons]
     if "ConditionalCheckFailed" in codes:

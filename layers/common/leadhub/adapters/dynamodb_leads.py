@@ -47,6 +47,7 @@ def lead_to_values(lead: Lead) -> dict[str, Any]:
         "previousActivityAt": lead.previous_activity_at,
         "lastConversationAt": lead.last_conversation_at,
         "channelIds": dict(lead.channel_ids) or None,
+        "usernames": dict(lead.usernames) or None,
         "openConversations": dict(lead.open_conversations) or None,
         "version": lead.version,
     }
@@ -69,6 +70,7 @@ def values_to_lead(values: dict[str, Any]) -> Lead:
         previous_activity_at=values.get("previousActivityAt"),
         last_conversation_at=values.get("lastConversationAt"),
         channel_ids=values.get("channelIds", {}),
+        usernames=values.get("usernames", {}),
         open_conversations=values.get("openConversations", {}),
         version=int(values.get("version", 1)),
     )

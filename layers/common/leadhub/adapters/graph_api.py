@@ -41,11 +41,18 @@ class GraphApi:
 
 
 def graph_error(answer: ProviderAnswer) -> tuple[int | None, str]:
-    """Meta's error code and message of a refused request."""
+    """Meta's error code and message of a refused request, with `error_data.details` (the explanation
+    Meta recommends showing) when given: {"error": {"message", "type", "code", "error_subcode",
+    "error_data": {"messaging_product", "details"}, "fbtrace_id"}}."""
     error = answer.body.get("error")
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         code = error.get("code")
-        return (code if isinstance(code, int) else None), error["message"][:300]
+        data = error.get("error_data")
+        details = data.get("details") if isinstance(data, dict) else None
+        message = error["message"][:300]
+        if isinstance(details, str) and details and details != error["message"]:
+            message = f"{message} ({details[:500]})"
+        return (code if isinstance(code, int) else None), message
     return None, f"HTTP {answer.status}"
 
 

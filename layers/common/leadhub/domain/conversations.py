@@ -41,11 +41,19 @@ class InboundReceipt:
 
 
 def lead_id_for_contact(account_id: str, contact: Contact) -> str:
-    """WhatsApp writers are the lead with that phone (the same lead a CRM posted); the others are keyed
-    by their channel identity."""
+    """The lead a new identity starts as: WhatsApp writers with a phone are the lead with that phone (the
+    same lead a CRM posted); the others are keyed by their channel identity."""
     if contact.channel is Channel.WHATSAPP and contact.phone:
         return lead_id_for_phone(account_id, contact.phone)
     return derived_id("lead", account_id, contact.channel.value, contact.key)
+
+
+def recorded_identity(contact: Contact) -> str | None:
+    """The key a lead is found by when it is not the one its id derives from: a WhatsApp business-scoped
+    user id. It stays the same person's when a phone number appears later beside it, or disappears."""
+    if contact.channel is Channel.WHATSAPP and contact.key != contact.phone:
+        return contact.key
+    return None
 
 
 def message_id_for(account_id: str, channel: Channel, provider_message_id: str) -> str:
@@ -59,12 +67,16 @@ def record_inbound(inbound: InboundMessage, *, store: ConversationStore, now: da
     inbound = storable_inbound(inbound)
     at = to_iso(now)
     account_id, channel = inbound.account_id, inbound.channel
-    lead_id = lead_id_for_contact(account_id, inbound.contact)
+    identity = recorded_identity(inbound.contact)
     target = _named_conversation(inbound, store)
-    if target is not None:
-        lead_id = target.lead_id
     drop_pointer = False
     for _ in range(_WRITE_ATTEMPTS):
+        lead_id, claim = lead_id_for_contact(account_id, inbound.contact), None
+        if target is not None:
+            lead_id = target.lead_id
+        elif identity is not None:  # the lead this id was first seen with, whatever it is keyed by
+            found = store.find_identity(account_id, channel, identity)
+            lead_id, claim = (found, None) if found else (lead_id, identity)
         existing = store.get_lead(account_id, lead_id)
         open_id = target.conversation_id if target else _open_conversation(existing, channel, drop_pointer)
         conversation = None
@@ -110,6 +122,7 @@ def record_inbound(inbound: InboundMessage, *, store: ConversationStore, now: da
                 dedupe_keys=inbound.dedupe_keys,
                 at=at,
                 audit=audit,
+                identity=claim,
             )
         )
         if outcome is CommitOutcome.STORED:
@@ -157,6 +170,7 @@ def _lead_with_message(
             name=contact.name,
             email=contact.email,
             channel_ids={channel: contact.key},
+            usernames={channel: contact.username} if contact.username else {},
             open_conversations={channel: conversation_id},
         )
     lead = replace(
@@ -166,6 +180,9 @@ def _lead_with_message(
         phone=existing.phone or contact.phone,
         email=existing.email or contact.email,
         channel_ids={**existing.channel_ids, channel: contact.key},
+        usernames={**existing.usernames, channel: contact.username}
+        if contact.username
+        else existing.usernames,
         open_conversations={**existing.open_conversations, channel: conversation_id},
         last_activity_at=at,
         last_conversation_at=at,

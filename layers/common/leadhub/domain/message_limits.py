@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 from leadhub.errors import UnstorableInput
-from leadhub.models.conversation import Contact, InboundMessage
+from leadhub.models.conversation import InboundMessage
 
 MAX_ID_CHARS = 256
 MAX_TEXT_CHARS = 20_000  # 4,096 is the most WhatsApp and Telegram allow; emails are trimmed to this
@@ -82,7 +82,7 @@ def storable_inbound(inbound: InboundMessage) -> InboundMessage:
     )
     return replace(
         inbound,
-        contact=Contact(contact.channel, contact.key, name, contact.phone, contact.email),
+        contact=replace(contact, name=name, username=bounded_text(contact.username, MAX_NAME_CHARS)),
         text=bounded_text(inbound.text),
         content=bounded_content(inbound.content),
     )

@@ -19,10 +19,18 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from leadhub.domain.conversation_jobs import ReplyJob, SendJob
-from leadhub.domain.responders import LanguageModel, ModelFailed, bounded, max_tokens_for, turns_from
+from leadhub.domain.message_limits import MAX_TEXT_CHARS
+from leadhub.domain.responders import (
+    LanguageModel,
+    ModelFailed,
+    bounded,
+    cut_to,
+    max_tokens_for,
+    turns_from,
+)
 from leadhub.ids import derived_id
 from leadhub.models.automation import Automation, AutomationKind
-from leadhub.models.conversation import Conversation, ConversationStatus, Direction, Message
+from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
 from leadhub.models.responder import ResponderKind, ResponderSettings
 from leadhub.ports import ConversationStore
 from leadhub.timestamps import from_iso, to_iso
@@ -33,6 +41,10 @@ QUEUED = "queued"
 EXHAUSTED = "exhausted"
 # In a failed message's error: the refusal might pass, so a job redriven from the DLQ sends it again.
 RETRYABLE = "retryable"
+# The most text one message carries on each channel, whatever an account's settings say (longer text is
+# cut, responders.cut_to): WhatsApp's text body and Telegram's sendMessage take 4,096 characters and
+# refuse more for good; an email, as much as a stored message keeps.
+CHANNEL_TEXT_LIMITS = {Channel.WHATSAPP: 4096, Channel.TELEGRAM: 4096, Channel.EMAIL: MAX_TEXT_CHARS}
 
 
 class SendRejected(Exception):
@@ -104,7 +116,8 @@ def queued_message(
     now: datetime,
 ) -> Message:
     """One of our messages, stored before it is sent. `kind` (automation, manual) is also its type: how
-    it came to be, which is what subscribers of `message.sent` tell apart."""
+    it came to be, which is what subscribers of `message.sent` tell apart. The text is stored as it will be
+    sent: within the channel's limit."""
     at = to_iso(now)
     return Message(
         account_id=conversation.account_id,
@@ -118,7 +131,7 @@ def queued_message(
         received_at=at,
         status=QUEUED,
         provider_message_id="",
-        text=text,
+        text=cut_to(text, CHANNEL_TEXT_LIMITS[conversation.channel]),
         content={"kind": kind, **content},
     )
 
@@ -240,9 +253,8 @@ def _model_reply(
             turns_from(history),
             max_tokens_for(settings.max_reply_chars),
         )
-        return queued_message(
-            conversation, reply_id, "ai", bounded(text, settings.max_reply_chars), content, now
-        )
+        limit = min(settings.max_reply_chars, CHANNEL_TEXT_LIMITS[conversation.channel])
+        return queued_message(conversation, reply_id, "ai", bounded(text, limit), content, now)
     except ModelFailed as failure:
         content["responderError"] = str(failure)
         if settings.fallback_reply:

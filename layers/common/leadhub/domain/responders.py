@@ -43,13 +43,33 @@ def turns_from(history: Sequence[Message]) -> list[Turn]:
 
 
 def bounded(text: str, max_chars: int) -> str:
-    """At most `max_chars`, cut at a word boundary when one is near."""
-    text = text.strip()
-    if len(text) <= max_chars:
+    """Stripped, and at most `max_chars` with the marker (cut_to): cut at a word boundary when one is
+    near."""
+    return cut_to(text.strip(), max_chars)
+
+
+CUT_MARKER = "…"
+
+
+def text_length(text: str) -> int:
+    """Length as the chat providers count it at worst: in UTF-16 code units (an emoji counts two), never
+    fewer than Python's characters."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def cut_to(text: str, limit: int) -> str:
+    """`text` itself when it fits in `limit` (text_length); else its start, cut at a word boundary when
+    one is near, ending with CUT_MARKER, the whole within `limit`."""
+    if text_length(text) <= limit:
         return text
-    cut = text[:max_chars]
+    budget, used, end = limit - len(CUT_MARKER), 0, 0
+    for end, char in enumerate(text):  # noqa: B007 - `end` is where the budget ran out
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > budget:
+            break
+    cut = text[:end]
     space = cut.rfind(" ")
-    return (cut[:space] if space > max_chars * 0.8 else cut).rstrip() + "…"
+    return (cut[:space] if space > len(cut) * 0.8 else cut).rstrip() + CUT_MARKER
 
 
 def max_tokens_for(max_chars: int) -> int:

@@ -6,6 +6,7 @@ holds back a chat's later updates while one of its updates keeps failing."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -40,9 +41,22 @@ def receive_telegram(
         raise Unauthorized("Unknown X-Telegram-Bot-Api-Secret-Token")
     update = parse_update(body)
     try:
-        return _record_update(update, route, store, now)
+        receipt = _record_update(update, route, store, now)
     except UnstorableInput as exc:
-        return ChannelReceipt("ignored", reason=exc.message)
+        receipt = ChannelReceipt("ignored", reason=exc.message)
+    return replace(receipt, answer=button_press_answer(update))
+
+
+def button_press_answer(update: Mapping[str, Any]) -> dict[str, str] | None:
+    """A pressed inline button (callback query) keeps a progress indicator spinning in the person's app
+    until the bot calls answerCallbackQuery; an empty answer stops it. It is made in the webhook's
+    answer, which Telegram runs as a Bot API call ("Making requests when getting updates"): at once, with
+    no request of ours and no bot token. Stored, duplicate or ignored: the press is answered."""
+    query = update.get("callback_query")
+    query_id = query.get("id") if isinstance(query, dict) else None
+    if not isinstance(query_id, str) or not query_id:
+        return None
+    return {"method": "answerCallbackQuery", "callback_query_id": query_id}
 
 
 def _record_update(

@@ -156,29 +156,36 @@ def parse_notification(body: bytes) -> WaNotification:
 
 
 def inbound_messages(account_id: str, value: WaValue, now: datetime) -> tuple[list[InboundMessage], int]:
-    """The change's messages, normalised, and how many could not be read (no id or no sender)."""
+    """The change's messages, normalised, and how many could not be read (no id or no sender). A sender
+    is named by their phone number (`from`, Meta's wa_id), their business-scoped user id (`from_user_id`,
+    since April 2026), or both: a user with a username may share no number. `contacts[]` names them by
+    the same keys (`wa_id`, `user_id`)."""
     assert value.metadata is not None
-    contacts = {c.wa_id: c for c in value.contacts if c.wa_id}
-    route = {"phoneNumberId": value.metadata.phone_number_id}
+    contacts = {key: c for c in value.contacts for key in (c.wa_id, c.user_id) if key}
     messages: list[InboundMessage] = []
     unreadable = 0
     for raw in value.messages:
-        message_id, sender = raw.get("id"), raw.get("from") or raw.get("from_user_id")
-        if not isinstance(message_id, str) or not isinstance(sender, str) or not message_id or not sender:
+        message_id, sender = raw.get("id"), raw.get("from")
+        phone = sender if isinstance(sender, str) and sender.isdigit() else None
+        user_id = _str(raw.get("from_user_id")) or (sender if isinstance(sender, str) and not phone else None)
+        if not isinstance(message_id, str) or not message_id or not (phone or user_id):
             unreadable += 1
             continue
         kind, text, content = normalise_message(raw)
+        route = {"phoneNumberId": value.metadata.phone_number_id}
+        route |= {"waId": phone} if phone else {}
+        route |= {"userId": user_id} if user_id else {}  # the reply goes to the number if known
         messages.append(
             InboundMessage(
                 account_id=account_id,
-                contact=_contact(sender, contacts.get(sender)),
+                contact=_contact(phone, user_id, contacts.get(phone or "") or contacts.get(user_id or "")),
                 provider_message_id=message_id,
                 dedupe_keys=(),  # the provider message id deduplicates
                 sent_at=from_unix_or(raw.get("timestamp"), now),
                 type=kind,
                 text=text,
                 content=content,
-                route={**route, "waId": sender},
+                route=route,
             )
         )
     return messages, unreadable
@@ -247,12 +254,15 @@ def _interactive(body: Mapping[str, Any]) -> tuple[str, str | None, dict[str, An
     return f"interactive.{reply_type}", None, {"raw": dict(body)}
 
 
-def _contact(sender: str, contact: WaContact | None) -> Contact:
-    name = contact.profile.name if contact and contact.profile else None
-    if sender.isdigit():
-        phone = f"+{sender}"  # wa_id is the number in international format without "+"
-        return Contact(Channel.WHATSAPP, phone, name=name, phone=phone)
-    return Contact(Channel.WHATSAPP, sender, name=name)  # a username-only sender (no number shared)
+def _contact(phone_digits: str | None, user_id: str | None, contact: WaContact | None) -> Contact:
+    """Keyed by the business-scoped user id when there is one (it stays when the number is hidden), else
+    by the phone; named by the profile name, else the username."""
+    profile = contact.profile if contact else None
+    name, username = (profile.name, profile.username) if profile else (None, None)
+    phone = f"+{phone_digits}" if phone_digits else None  # wa_id: international format without "+"
+    key = user_id or phone
+    assert key is not None
+    return Contact(Channel.WHATSAPP, key, name=name or username, phone=phone, username=username or None)
 
 
 def _errors(raw: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -114,10 +114,13 @@ class Contact:
     """Who wrote, as the channel names them: `key` is the identity a lead is deduplicated by on it."""
 
     channel: Channel
-    key: str  # E.164 phone (WhatsApp), Telegram user id, lower-cased email address
+    # WhatsApp: the business-scoped user id (BSUID, e.g. "US.13491208655302741918") when Meta sends one,
+    # else the E.164 phone; Telegram: the user id; email: the lower-cased address.
+    key: str
     name: str | None = None
     phone: str | None = None
     email: str | None = None
+    username: str | None = None  # the handle the person shows instead of a name or number, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +165,9 @@ class ChannelReceipt:
 
     outcome: str
     reason: str | None = None  # why an event we could not store was ignored (for the log)
+    # What to answer instead of the receipt: a Telegram Bot API method call, which Telegram makes when
+    # it reads the webhook's answer.
+    answer: Mapping[str, object] | None = None
 
     def to_public(self) -> dict[str, object]:
-        return {"received": True, "outcome": self.outcome}
+        return dict(self.answer) if self.answer else {"received": True, "outcome": self.outcome}

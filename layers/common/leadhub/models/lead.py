@@ -30,8 +30,11 @@ class Lead:
     previous_activity_at: str | None = None
     # When the lead last wrote on any channel (None: never).
     last_conversation_at: str | None = None
-    # Identities on the channels the lead wrote from, e.g. {"telegram": "12345"}.
+    # Identities on the channels the lead wrote from, e.g. {"telegram": "12345"}; on WhatsApp the
+    # business-scoped user id when Meta sends one (a lead may have no phone at all), else the phone.
     channel_ids: Mapping[str, str] = field(default_factory=dict)
+    # The usernames the lead last showed per channel, e.g. {"whatsapp": "ada.lovelace"}.
+    usernames: Mapping[str, str] = field(default_factory=dict)
     # The open conversation per channel; a new inbound message joins it (storage detail, not public).
     open_conversations: Mapping[str, str] = field(default_factory=dict)
     version: int = 1
@@ -53,4 +56,5 @@ class Lead:
             "reEngagedAt": self.re_engaged_at,
             "lastConversationAt": self.last_conversation_at,
             "channelIds": dict(self.channel_ids),
+            "usernames": dict(self.usernames),
         }

@@ -20,12 +20,13 @@ Path = tuple[str | int, ...]
 @dataclass(frozen=True, slots=True)
 class WaProfile:
     name: str | None = None
+    username: str | None = None  # a user who adopted a WhatsApp username (then maybe no wa_id)
 
 
 @dataclass(frozen=True, slots=True)
 class WaContact:
-    wa_id: str | None = None
-    user_id: str | None = None
+    wa_id: str | None = None  # the phone number (digits), omitted for some users with a username
+    user_id: str | None = None  # the business-scoped user id (BSUID), since April 2026
     profile: WaProfile | None = None
 
 
@@ -122,7 +123,11 @@ def _contact(value: Any, at: Path) -> WaContact:
 
 
 def _profile(value: Any, at: Path) -> WaProfile:
-    return WaProfile(name=_optional(_object(value, at, "WaProfile"), "name", at, _nullable(_text), None))
+    profile = _object(value, at, "WaProfile")
+    return WaProfile(
+        name=_optional(profile, "name", at, _nullable(_text), None),
+        username=_optional(profile, "username", at, _nullable(_text), None),
+    )
 
 
 # -- the readers: each checks one JSON value at `at` ---------------------------------------------------
