@@ -29,3 +29,15 @@ def test_the_sam_cli_and_cfn_lint_are_installed_at_pinned_versions() -> None:
     sam_installs = [line.split("$(PIP_INSTALL)")[1] for line in installs if "aws-sam-cli" in line]
     assert sam_installs == [" aws-sam-cli==$(SAM_CLI_VERSION) cfn-lint==$(CFN_LINT_VERSION)"]
     assert not [line for line in installs if "cfn-lint" in line and "cfn-lint==" not in line]
+
+
+def test_the_conversation_workers_timeout_holds_every_attempt_of_a_slow_model() -> None:
+    """A model call that outlives the function kills the worker mid-reply: every attempt botocore makes
+    (connect + read timeout each) must end before the function's Timeout, with time left to record it."""
+    from leadhub.adapters.bedrock_model import ATTEMPTS, CONNECT_TIMEOUT_S
+    from local.cfn import load_template
+
+    template = load_template(REPO / "template.yaml")
+    worker = template["Resources"]["ConversationWorkerFunction"]["Properties"]
+    read_timeout = float(worker["Environment"]["Variables"]["BEDROCK_TIMEOUT_SECONDS"])
+    assert ATTEMPTS * (CONNECT_TIMEOUT_S + read_timeout) + 3 <= worker["Timeout"]

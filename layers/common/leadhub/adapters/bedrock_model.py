@@ -13,11 +13,19 @@ from leadhub.adapters.aws import new_client
 from leadhub.domain.responders import ModelFailed, Turn
 
 
+CONNECT_TIMEOUT_S = 3
+# One quick retry (throttling, a dropped connection); every attempt may take the whole read timeout, so
+# the worker's Timeout must hold ATTEMPTS × (connect + read) — a test checks it against template.yaml.
+ATTEMPTS = 2
+
+
 class BedrockModel:
     def __init__(self, endpoint_url: str, timeout_seconds: float) -> None:
         self._endpoint_url = endpoint_url or None
         self._config = Config(
-            connect_timeout=3, read_timeout=timeout_seconds, retries={"mode": "standard", "max_attempts": 2}
+            connect_timeout=CONNECT_TIMEOUT_S,
+            read_timeout=timeout_seconds,
+            retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
         )
         self._client: Any = None
 

@@ -25,7 +25,7 @@ class ConversationWorkerSettings(ProviderApiSettings):
     # Bedrock runtime endpoint; empty: the region's own. A setting so tests use a loopback fake.
     bedrock_endpoint_url: str = setting("BEDROCK_ENDPOINT_URL", "")
     # A model that takes longer is a failure: the fallback reply (if any) is sent instead.
-    bedrock_timeout_seconds: float = setting("BEDROCK_TIMEOUT_SECONDS", 20, gt=0, le=120)
+    bedrock_timeout_seconds: float = setting("BEDROCK_TIMEOUT_SECONDS", 10, gt=0, le=120)
 
     @property
     def retry_schedule(self) -> tuple[float, ...]:
