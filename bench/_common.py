@@ -147,10 +147,10 @@ class LocalStack:
     def create_account(self, name: str = "Bench Realty", region: str = "US") -> DemoAccount:
         """An account with its first API key and webhook token, written by the app's own domain code."""
         from leadhub.adapters.dynamodb_accounts import DynamoAccountRepository
-        from leadhub.adapters.kms_cipher import KmsCipher
         from leadhub.domain.accounts import create_account
         from leadhub.models.account import Plan
-        from leadhub.timestamps import utc_now
+        from leadhub.platform.adapters.kms_cipher import KmsCipher
+        from leadhub.platform.timestamps import utc_now
 
         key_id = self.specs["ManagementApiFunction"].environment["KMS_KEY_ID"]
         created = create_account(
@@ -167,13 +167,13 @@ class LocalStack:
     def create_endpoint(self, account_id: str, url: str) -> Any:
         """A verified webhook endpoint of `account_id` (every event), as the management API stores it."""
         from leadhub.adapters.dynamodb_endpoints import endpoint_to_values
-        from leadhub.adapters.dynamodb_items import to_item
-        from leadhub.adapters.kms_cipher import KmsCipher
         from leadhub.domain.signing import new_endpoint_secret
         from leadhub.domain.webhook_endpoints import secret_context
-        from leadhub.ids import sortable_id
         from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
-        from leadhub.timestamps import to_iso, utc_now
+        from leadhub.platform.adapters.dynamodb_items import to_item
+        from leadhub.platform.adapters.kms_cipher import KmsCipher
+        from leadhub.platform.ids import sortable_id
+        from leadhub.platform.timestamps import to_iso, utc_now
 
         cipher = KmsCipher(
             self.specs["DeliveryWorkerFunction"].environment["KMS_KEY_ID"], self.clients.client
@@ -371,7 +371,7 @@ def _sample(relative_path: str) -> dict[str, Any]:
 def _integration_ports(stack: LocalStack) -> dict[str, Any]:
     """The management API's integration store and cipher, on the benchmark's own clients."""
     from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
-    from leadhub.adapters.kms_cipher import KmsCipher
+    from leadhub.platform.adapters.kms_cipher import KmsCipher
 
     key_id = stack.specs["ManagementApiFunction"].environment["KMS_KEY_ID"]
     return {
@@ -424,7 +424,7 @@ class WhatsappChannel:
 def whatsapp_channel(stack: LocalStack, account: DemoAccount) -> WhatsappChannel:
     """Connect a number as PUT /api/integrations/whatsapp does, and put the Meta app secret in SSM."""
     from leadhub.domain.whatsapp_integration import WhatsAppConnection, connect_whatsapp
-    from leadhub.timestamps import utc_now
+    from leadhub.platform.timestamps import utc_now
 
     waba_id, phone_number_id = (str(random.randrange(10**14, 10**15)) for _ in range(2))
     access_token = f"EAAG{secrets.token_urlsafe(24)}"
@@ -492,7 +492,7 @@ class TelegramChannel:
 def telegram_channel(stack: LocalStack, account: DemoAccount) -> TelegramChannel:
     """Connect a bot as PUT /api/integrations/telegram does (getMe, setWebhook with a new secret)."""
     from leadhub.domain.telegram_integration import connect_telegram
-    from leadhub.timestamps import utc_now
+    from leadhub.platform.timestamps import utc_now
 
     bot_id = str(random.randrange(10**9, 8 * 10**9))
     registered: dict[str, str] = {}
@@ -559,7 +559,7 @@ class EmailChannel:
 def email_channel(stack: LocalStack, account: DemoAccount) -> EmailChannel:
     """Connect a domain as PUT /api/integrations/email does, and put the webhook secret in SSM."""
     from leadhub.domain.email_integration import connect_email
-    from leadhub.timestamps import utc_now
+    from leadhub.platform.timestamps import utc_now
 
     domain = f"bench-{secrets.token_hex(4)}.test"
 

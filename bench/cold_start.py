@@ -136,7 +136,7 @@ def new_lead_stream_event(stack: Any, account_id: str, phone: str) -> dict:
     from leadhub.adapters.dynamodb_leads import DynamoLeadRepository, lead_key
     from leadhub.domain.leads import upsert_lead
     from leadhub.models.lead_submission import validate_submission
-    from leadhub.timestamps import utc_now
+    from leadhub.platform.timestamps import utc_now
     from local.pollers import stream_event
 
     submission = validate_submission(
@@ -169,9 +169,9 @@ def delivery_job_event(stack: Any, endpoint: Any) -> dict:
     from _common import EVENTS_DIR
 
     from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
-    from leadhub.ids import sortable_id
     from leadhub.models.delivery import Delivery, DeliveryJob, delivery_id_for
-    from leadhub.timestamps import to_iso, utc_now
+    from leadhub.platform.ids import sortable_id
+    from leadhub.platform.timestamps import to_iso, utc_now
 
     event = json.loads((EVENTS_DIR / "delivery_worker" / "first-attempt.json").read_text())
     record = event["Records"][0]
@@ -206,7 +206,7 @@ class ConversationReplies:
         from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
         from leadhub.domain.automations import create_automation
         from leadhub.models.automation import AutomationKind
-        from leadhub.timestamps import utc_now
+        from leadhub.platform.timestamps import utc_now
         from local.fake_providers import FakeGraphApi
 
         account = stack.create_account("Bench Replies")
@@ -239,7 +239,7 @@ class ConversationReplies:
         from leadhub.domain.conversation_jobs import reply_job_for
         from leadhub.domain.whatsapp import receive_whatsapp
         from leadhub.models.conversation import Channel
-        from leadhub.timestamps import utc_now
+        from leadhub.platform.timestamps import utc_now
 
         sender, provider_id = self.channel.new_sender(), self.channel.new_message_id()
         request = self.channel.text_event(sender, provider_id, self.TEXT)
@@ -315,7 +315,7 @@ class EmailContents:
         from leadhub.domain.conversation_jobs import content_job_for
         from leadhub.domain.email_inbound import receive_email_event
         from leadhub.models.conversation import Channel
-        from leadhub.timestamps import utc_now
+        from leadhub.platform.timestamps import utc_now
 
         email_id = self.channel.new_message_id()
         request = self.channel.text_event(self.channel.new_sender(), email_id)

@@ -70,7 +70,7 @@ class FreshFunction:
     def __init__(self, stack: LocalStack, function_id: str, env: dict[str, str] | None = None) -> None:
         from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
-        from leadhub.adapters.aws import client
+        from leadhub.platform.adapters.aws_clients import client
 
         self.function_id = function_id
         self.scenarios: dict[str, dict[str, Any]] = {}
@@ -134,7 +134,7 @@ def lead_webhook(stack: LocalStack) -> dict[str, Any]:
     from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
     from leadhub.domain.leads import upsert_lead
     from leadhub.models.lead_submission import validate_submission
-    from leadhub.timestamps import utc_now
+    from leadhub.platform.timestamps import utc_now
 
     section = FreshFunction(stack, "LeadWebhookFunction")
     first, second = stack.create_account("Bench A"), stack.create_account("Bench B")

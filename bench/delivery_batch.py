@@ -79,17 +79,17 @@ def main() -> None:
         app = importlib.import_module(handler_module)
         handler = getattr(app, handler_name)
 
-        from leadhub.adapters.aws import client
         from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
         from leadhub.adapters.dynamodb_endpoints import endpoint_to_values
-        from leadhub.adapters.dynamodb_items import to_item
-        from leadhub.adapters.kms_cipher import KmsCipher
         from leadhub.domain.signing import new_endpoint_secret
         from leadhub.domain.webhook_endpoints import secret_context
-        from leadhub.ids import sortable_id
         from leadhub.models.delivery import Delivery, DeliveryJob, delivery_id_for
         from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
-        from leadhub.timestamps import to_iso, utc_now
+        from leadhub.platform.adapters.aws_clients import client
+        from leadhub.platform.adapters.dynamodb_items import to_item
+        from leadhub.platform.adapters.kms_cipher import KmsCipher
+        from leadhub.platform.ids import sortable_id
+        from leadhub.platform.timestamps import to_iso, utc_now
         from local.pollers import sqs_event
 
         table = stack.table_name

@@ -1,6 +1,6 @@
-"""Generate the layer's botocore data bundle (`leadhub/adapters/botocore_data/`): the service models of
-the operations the adapters call, and botocore's shared data files, taken from the installed botocore
-(pinned in layers/common/requirements.txt).
+"""Generate the layer's botocore data bundle (`leadhub/platform/adapters/botocore_data/`): the service
+models of the operations the adapters call, and botocore's shared data files, taken from the installed
+botocore (pinned in layers/common/requirements.txt).
 
 Why: creating the first client of a cold start made botocore list all ~440 service directories of its
 data path and parse models of every operation (SSM's 154, DynamoDB's 62) plus the 1.2 MB endpoints.json;
@@ -31,7 +31,7 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "bedrock-runtime": ("Converse",),
 }
 SHARED_FILES = ("_retry.json", "partitions.json", "sdk-default-configuration.json")
-BUNDLE = Path(__file__).resolve().parent.parent / "layers/common/leadhub/adapters/botocore_data"
+BUNDLE = Path(__file__).resolve().parent.parent / "layers/common/leadhub/platform/adapters/botocore_data"
 _DOCS = frozenset({"documentation", "documentationUrl"})
 
 

@@ -9,15 +9,15 @@ from typing import Any
 
 from leadhub.domain.email_integration import ResendRefused
 from leadhub.domain.responders import Turn
-from leadhub.errors import ProviderUnavailable
 from leadhub.models.account import Account, ApiKey, TokenOwner
 from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Message
 from leadhub.models.integration import Integration
 from leadhub.models.lead import Lead
-from leadhub.models.page import Page
 from leadhub.models.responder import ResponderSettings
 from leadhub.models.webhook_endpoint import WebhookEndpoint
+from leadhub.platform.errors import ProviderUnavailable
+from leadhub.platform.paging import Page
 from leadhub.ports import ChannelRoute, CommitOutcome, InboundWrite
 
 

@@ -4,7 +4,7 @@ messages are answered in order; when one fails, the rest of its group waits for 
 
 from __future__ import annotations
 
-from leadhub import cold_start  # first: garbage collection waits until imports_done() below
+from leadhub.platform import cold_start  # first: garbage collection waits until imports_done() below
 
 # isort: split
 import json
@@ -23,16 +23,16 @@ from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
 from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
 from leadhub.adapters.dynamodb_responder import CachedResponderSettings, DynamoResponderSettings
 from leadhub.adapters.graph_api import GraphApi
-from leadhub.adapters.kms_cipher import KmsCipher
 from leadhub.adapters.resend_api import ResendApi
-from leadhub.adapters.sqs_jobs import SqsJsonQueue
-from leadhub.adapters.ssm_secrets import SsmSecret
 from leadhub.adapters.telegram_bot_api import TelegramBotApi
 from leadhub.domain.conversation_jobs import ReplyJob, job_from_message
 from leadhub.domain.replies import EXHAUSTED, SendRejected, answer, send_queued
-from leadhub.domain.retry_schedule import next_delay
-from leadhub.settings import ConversationWorkerSettings, load_settings
-from leadhub.timestamps import utc_now
+from leadhub.platform.adapters.kms_cipher import KmsCipher
+from leadhub.platform.adapters.sqs_queues import SqsJsonQueue
+from leadhub.platform.adapters.ssm_secrets import SsmSecret
+from leadhub.platform.retry_schedule import next_delay
+from leadhub.platform.settings import ConversationWorkerSettings, load_settings
+from leadhub.platform.timestamps import utc_now
 
 settings = load_settings(ConversationWorkerSettings)
 logger = Logger()

@@ -12,7 +12,7 @@ instead of occupying the queue for the length of the schedule.
 
 from __future__ import annotations
 
-from leadhub import cold_start  # first: garbage collection waits until imports_done() below
+from leadhub.platform import cold_start  # first: garbage collection waits until imports_done() below
 
 # isort: split
 import asyncio
@@ -37,15 +37,15 @@ from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
 from leadhub.adapters.dynamodb_delivery_batch import DynamoDeliveryBatchReader
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
 from leadhub.adapters.http_sender import PinnedHttpSender
-from leadhub.adapters.kms_cipher import KmsCipher
-from leadhub.adapters.sqs_jobs import SqsJobQueue
-from leadhub.domain.decryption_cache import DecryptionCache
 from leadhub.domain.delivery import AttemptResult, DeliveryConfig, DeliveryPorts, attempt_delivery
 from leadhub.domain.delivery_batch import BatchDeliveries, BatchEndpoints
-from leadhub.errors import StorageUnavailable
 from leadhub.models.delivery import DeliveryJob
-from leadhub.settings import DeliveryWorkerSettings, load_settings
-from leadhub.timestamps import utc_now
+from leadhub.platform.adapters.kms_cipher import KmsCipher
+from leadhub.platform.adapters.sqs_queues import SqsJobQueue
+from leadhub.platform.decryption_cache import DecryptionCache
+from leadhub.platform.errors import StorageUnavailable
+from leadhub.platform.settings import DeliveryWorkerSettings, load_settings
+from leadhub.platform.timestamps import utc_now
 
 settings = load_settings(DeliveryWorkerSettings)
 logger = Logger()

@@ -4,7 +4,7 @@ in its DLQ; each record fails alone."""
 
 from __future__ import annotations
 
-from leadhub import cold_start  # first: garbage collection waits until imports_done() below
+from leadhub.platform import cold_start  # first: garbage collection waits until imports_done() below
 
 # isort: split
 import json
@@ -17,10 +17,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
 from leadhub.adapters.resend_api import ResendApi
-from leadhub.adapters.ssm_secrets import SsmSecret
 from leadhub.domain.conversation_jobs import ContentJob
 from leadhub.domain.email_content import complete_email
-from leadhub.settings import EmailContentSettings, load_settings
+from leadhub.platform.adapters.ssm_secrets import SsmSecret
+from leadhub.platform.settings import EmailContentSettings, load_settings
 
 settings = load_settings(EmailContentSettings)
 logger = Logger()

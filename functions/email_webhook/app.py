@@ -3,7 +3,7 @@ only, deduplicated by svix-id); its content is fetched from Resend afterwards, o
 
 from __future__ import annotations
 
-from leadhub import cold_start  # first: garbage collection waits until imports_done() below
+from leadhub.platform import cold_start  # first: garbage collection waits until imports_done() below
 
 # isort: split
 from typing import Any
@@ -14,11 +14,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
 from leadhub.adapters.dynamodb_integrations import CachedRoutes, DynamoIntegrations
-from leadhub.adapters.ssm_secrets import SsmSecret
 from leadhub.domain.email_inbound import MAX_BODY_BYTES, receive_email_event
-from leadhub.settings import EmailWebhookSettings, load_settings
-from leadhub.timestamps import utc_now
-from leadhub.web import json_response, raw_body, register_error_handlers
+from leadhub.platform.adapters.ssm_secrets import SsmSecret
+from leadhub.platform.settings import EmailWebhookSettings, load_settings
+from leadhub.platform.timestamps import utc_now
+from leadhub.platform.web import json_response, raw_body, register_error_handlers
 
 settings = load_settings(EmailWebhookSettings)
 logger = Logger()

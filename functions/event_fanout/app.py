@@ -5,7 +5,7 @@ reported individually."""
 
 from __future__ import annotations
 
-from leadhub import cold_start  # first: garbage collection waits until imports_done() below
+from leadhub.platform import cold_start  # first: garbage collection waits until imports_done() below
 
 # isort: split
 from typing import Any
@@ -22,12 +22,12 @@ from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_from_image
 from leadhub.adapters.dynamodb_leads import lead_from_image
 from leadhub.adapters.endpoints_per_batch import EndpointsPerBatch
-from leadhub.adapters.sqs_jobs import SqsJobQueue, SqsJsonQueue
 from leadhub.domain.conversation_jobs import content_job_for, reply_job_for
 from leadhub.domain.fanout import fan_out
 from leadhub.domain.outbox import conversation_facts, endpoint_facts, lead_facts, message_facts
-from leadhub.settings import FanoutSettings, load_settings
-from leadhub.timestamps import to_iso, utc_now
+from leadhub.platform.adapters.sqs_queues import SqsJobQueue, SqsJsonQueue
+from leadhub.platform.settings import FanoutSettings, load_settings
+from leadhub.platform.timestamps import to_iso, utc_now
 
 settings = load_settings(FanoutSettings)
 logger = Logger()

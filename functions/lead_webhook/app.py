@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leadhub import cold_start  # first: garbage collection waits until imports_done() below
+from leadhub.platform import cold_start  # first: garbage collection waits until imports_done() below
 
 # isort: split
 from typing import Any
@@ -16,9 +16,9 @@ from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
 from leadhub.adapters.token_owner_cache import CachedTokenOwners
 from leadhub.domain.lead_intake import MAX_BODY_BYTES
 from leadhub.domain.leads import receive_lead
-from leadhub.settings import LeadWebhookSettings, load_settings
-from leadhub.timestamps import utc_now
-from leadhub.web import json_response, raw_body, register_error_handlers
+from leadhub.platform.settings import LeadWebhookSettings, load_settings
+from leadhub.platform.timestamps import utc_now
+from leadhub.platform.web import json_response, raw_body, register_error_handlers
 
 settings = load_settings(LeadWebhookSettings)
 logger = Logger()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leadhub import cold_start  # first: garbage collection waits until imports_done() below
+from leadhub.platform import cold_start  # first: garbage collection waits until imports_done() below
 
 # isort: split
 import importlib
@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadhub.web import JSON, register_error_handlers, register_validation_errors
+from leadhub.platform.web import JSON, register_error_handlers, register_validation_errors
 
 logger = Logger()
 app = APIGatewayHttpResolver(enable_validation=True)

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from leadhub.adapters.dynamodb_accounts import DynamoAccountRepository
-from leadhub.adapters.kms_cipher import KmsCipher
-from leadhub.adapters.ssm_secrets import SsmSecret
 from leadhub.domain.api_keys import authenticate, require_scope
 from leadhub.models.account import Principal, Scope
-from leadhub.settings import ManagementSettings, load_settings
-from leadhub.web import base_url
+from leadhub.platform.adapters.kms_cipher import KmsCipher
+from leadhub.platform.adapters.ssm_secrets import SsmSecret
+from leadhub.platform.settings import ManagementSettings, load_settings
+from leadhub.platform.web import base_url
 
 if TYPE_CHECKING:
     from leadhub.adapters.dynamodb_automations import DynamoAutomations
@@ -26,13 +26,13 @@ if TYPE_CHECKING:
     from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
     from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
     from leadhub.adapters.dynamodb_responder import DynamoResponderSettings
-    from leadhub.adapters.sqs_jobs import SqsJsonQueue
     from leadhub.domain.deliveries import DeliveryRecords, JobSender
     from leadhub.domain.email_integration import ResendDomains
     from leadhub.domain.telegram_integration import TelegramBotApiPort
     from leadhub.domain.url_safety import HttpPost, Resolver
     from leadhub.domain.webhook_endpoints import EndpointContext
     from leadhub.domain.whatsapp_integration import GraphApiPort
+    from leadhub.platform.adapters.sqs_queues import SqsJsonQueue
 
     leads: DynamoLeadRepository
     conversations: DynamoConversationStore
@@ -111,7 +111,7 @@ def outbound() -> Outbound:
     from leadhub.adapters.dns_resolver import SystemResolver
     from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
     from leadhub.adapters.http_sender import PinnedHttpSender
-    from leadhub.adapters.sqs_jobs import SqsJobQueue
+    from leadhub.platform.adapters.sqs_queues import SqsJobQueue
 
     return Outbound(
         records=DynamoDeliveryLog(settings.table_name),
@@ -176,6 +176,6 @@ def resend_domains() -> ResendDomains:
 
 @cache
 def conversation_queue() -> SqsJsonQueue:
-    from leadhub.adapters.sqs_jobs import SqsJsonQueue
+    from leadhub.platform.adapters.sqs_queues import SqsJsonQueue
 
     return SqsJsonQueue(settings.conversation_queue_url)

@@ -3,7 +3,7 @@ identifies the account. Stored durably (deduplicated by update id) before we ans
 
 from __future__ import annotations
 
-from leadhub import cold_start  # first: garbage collection waits until imports_done() below
+from leadhub.platform import cold_start  # first: garbage collection waits until imports_done() below
 
 # isort: split
 from typing import Any
@@ -15,9 +15,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
 from leadhub.adapters.dynamodb_integrations import CachedRoutes, DynamoIntegrations
 from leadhub.domain.telegram import MAX_BODY_BYTES, receive_telegram
-from leadhub.settings import TelegramWebhookSettings, load_settings
-from leadhub.timestamps import utc_now
-from leadhub.web import json_response, raw_body, register_error_handlers
+from leadhub.platform.settings import TelegramWebhookSettings, load_settings
+from leadhub.platform.timestamps import utc_now
+from leadhub.platform.web import json_response, raw_body, register_error_handlers
 
 settings = load_settings(TelegramWebhookSettings)
 logger = Logger()

@@ -23,8 +23,8 @@ import pytest
 from moto import mock_aws
 from moto.kms import models as moto_kms_models
 
-from leadhub.adapters.aws import client
-from leadhub.timestamps import utc_now
+from leadhub.platform.adapters.aws_clients import client
+from leadhub.platform.timestamps import utc_now
 from local.cfn import Template
 from local.emulator import ClientFactory
 from local.provision import provision
@@ -120,7 +120,7 @@ class Stack:
         assert module_spec is not None and module_spec.loader is not None
         module = importlib.util.module_from_spec(module_spec)
         module_spec.loader.exec_module(module)
-        # The handler froze every object of this process (leadhub.cold_start): right for a Lambda
+        # The handler froze every object of this process (leadhub.platform.cold_start): right for a Lambda
         # environment, but here that is every earlier test's garbage too.
         gc.unfreeze()
         return module

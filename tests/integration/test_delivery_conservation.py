@@ -33,10 +33,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_to_values
-from leadhub.adapters.dynamodb_items import from_item, to_item
 from leadhub.adapters.endpoints_per_batch import EndpointsPerBatch
-from leadhub.adapters.kms_cipher import KmsCipher
-from leadhub.adapters.sqs_jobs import SqsJobQueue
 from leadhub.domain.delivery import INTERRUPTED_REASON
 from leadhub.domain.fanout import fan_out
 from leadhub.domain.outbox import LEAD_CREATED, Fact
@@ -45,7 +42,10 @@ from leadhub.domain.url_safety import HttpOutcome, SafeTarget
 from leadhub.domain.webhook_endpoints import secret_context
 from leadhub.models.delivery import DeliveryJob, DeliveryStatus, delivery_id_for
 from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
-from leadhub.timestamps import to_iso, utc_now
+from leadhub.platform.adapters.dynamodb_items import from_item, to_item
+from leadhub.platform.adapters.kms_cipher import KmsCipher
+from leadhub.platform.adapters.sqs_queues import SqsJobQueue
+from leadhub.platform.timestamps import to_iso, utc_now
 from local.emulator_main import transact_write_items_without_table_copies
 from local.pollers import sqs_event
 from tests.integration.conftest import LambdaContext, Stack, shared_clients

@@ -18,15 +18,15 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_to_values
-from leadhub.adapters.dynamodb_items import to_item
-from leadhub.adapters.kms_cipher import KmsCipher
 from leadhub.domain.delivery import GONE_REASON
 from leadhub.domain.signing import new_endpoint_secret
 from leadhub.domain.webhook_endpoints import secret_context
-from leadhub.ids import sortable_id
 from leadhub.models.delivery import Attempt, Delivery, DeliveryJob, DeliveryStatus, delivery_id_for
 from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
-from leadhub.timestamps import from_iso, to_iso, utc_now
+from leadhub.platform.adapters.dynamodb_items import to_item
+from leadhub.platform.adapters.kms_cipher import KmsCipher
+from leadhub.platform.ids import sortable_id
+from leadhub.platform.timestamps import from_iso, to_iso, utc_now
 from local.pollers import sqs_event
 from tests.integration.conftest import REPO_ROOT, DynamoCalls, LambdaContext, Stack, shared_clients
 from tests.receiver import Answer, LoopbackServer

@@ -12,7 +12,7 @@ from typing import Any
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
 from leadhub.models.audit import AuditEntry
 from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
-from leadhub.timestamps import to_iso, utc_now
+from leadhub.platform.timestamps import to_iso, utc_now
 from tests.integration.conftest import Account, Api, DynamoCalls, LambdaContext, Stack, shared_clients
 from tests.integration.test_outbox_stream import stream_records
 

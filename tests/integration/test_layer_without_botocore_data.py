@@ -35,7 +35,7 @@ import json, sys
 from pathlib import Path
 
 import botocore, leadhub
-from leadhub.adapters import aws
+from leadhub.platform.adapters import aws_clients as aws
 
 given = json.loads(sys.argv[1])
 done = {}
@@ -128,7 +128,7 @@ def _layer_environment(site: Path, emulator_url: str) -> dict[str, str]:
 def test_the_layer_makefile_prunes_botocore_data_and_keeps_the_bundle(layer_site: Path) -> None:
     assert not (layer_site / "botocore" / "data").exists()
     assert (layer_site / "botocore" / "__init__.py").is_file()
-    bundle = layer_site / "leadhub" / "adapters" / "botocore_data"
+    bundle = layer_site / "leadhub" / "platform" / "adapters" / "botocore_data"
     assert {path.name for path in bundle.iterdir() if path.is_dir()} == set(OPERATIONS)
 
 

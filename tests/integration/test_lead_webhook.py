@@ -391,7 +391,7 @@ class _failing:
     before-call hook answers instead of the service, so no botocore retry hides the failure)."""
 
     def __init__(self, api: Api, operation: str, error_code: str) -> None:
-        from leadhub.adapters.aws import client
+        from leadhub.platform.adapters.aws_clients import client
 
         self._events = client("dynamodb").meta.events
         self._event = f"before-call.dynamodb.{operation}"

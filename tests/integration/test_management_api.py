@@ -14,7 +14,7 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from leadhub.ids import encode_cursor
+from leadhub.platform.ids import encode_cursor
 from tests.hostile_input import Request, json_values, objects_with, requests, weighted
 from tests.integration.conftest import (
     ADMIN_KEY,

@@ -19,7 +19,7 @@ from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
 from leadhub.domain import outbox
 from leadhub.domain.endpoint_verification import VERIFY_EVENT
 from leadhub.models.webhook_endpoint import SUBSCRIBABLE_EVENTS
-from leadhub.timestamps import utc_now
+from leadhub.platform.timestamps import utc_now
 from local.fake_providers import FakeTelegramBotApi
 from tests.integration.conftest import Account, Api, Stack, http_event, invoke
 from tests.integration.test_conversation_worker import bot_api, pipeline_with  # noqa: F401 - a fixture

@@ -9,7 +9,7 @@ import pytest
 
 from leadhub.adapters.dynamodb_leads import lead_from_image
 from leadhub.domain.outbox import LEAD_CREATED, LEAD_RE_ENGAGED, LEAD_UPDATED, Fact, lead_facts
-from leadhub.timestamps import to_iso, utc_now
+from leadhub.platform.timestamps import to_iso, utc_now
 from tests.integration.conftest import Account, Api, Clock, Stack
 
 PHONE = "+14155552671"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from leadhub.adapters.provider_api import ProviderApi
-from leadhub.errors import ProviderUnavailable
+from leadhub.platform.errors import ProviderUnavailable
 from local.loopback_server import LoopbackHTTPServer
 
 

@@ -23,9 +23,9 @@ from leadhub.adapters.dynamodb_conversations import (
     message_to_values,
     provider_index_key,
 )
-from leadhub.adapters.dynamodb_items import to_item
 from leadhub.domain.outbox import conversation_facts, message_facts
 from leadhub.models.conversation import Channel, Direction, Message
+from leadhub.platform.adapters.dynamodb_items import to_item
 from local.fake_providers import FakeGraphApi
 from tests.integration.conftest import (
     Account,

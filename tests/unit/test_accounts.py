@@ -15,9 +15,9 @@ from leadhub.domain.api_keys import (
     require_scope,
     revoke_api_key,
 )
-from leadhub.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
-from leadhub.ids import token_hash
 from leadhub.models.account import ALL_SCOPES, Plan
+from leadhub.platform.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
+from leadhub.platform.ids import token_hash
 from tests.fakes import ContextBoundCipher, InMemoryAccounts, StaticSecret
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -12,9 +12,9 @@ from leadhub.domain.conversation_jobs import ReplyJob, job_from_message
 from leadhub.domain.conversations import record_inbound
 from leadhub.domain.outbox import conversation_facts, message_facts
 from leadhub.domain.replies import SendRejected, answer, send_queued
-from leadhub.errors import Conflict, NotFound, StorageUnavailable
 from leadhub.models.automation import Automation, AutomationKind
 from leadhub.models.conversation import Channel, Contact, Conversation, InboundMessage, Message
+from leadhub.platform.errors import Conflict, NotFound, StorageUnavailable
 from tests.fakes import FixedResponder, InMemoryConversations, ScriptedModel
 
 ACCOUNT = "acc_a"

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from leadhub.domain.automations import create_automation
-from leadhub.errors import Conflict, InvalidRequest
 from leadhub.models.audit import AuditEntry
 from leadhub.models.automation import Automation, AutomationKind, OpeningHours
+from leadhub.platform.errors import Conflict, InvalidRequest
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 OFFICE = OpeningHours("Europe/Berlin", WEEKDAYS, "09:00", "18:00")

@@ -12,7 +12,7 @@ import pytest
 from botocore import xform_name
 from botocore.exceptions import UnknownServiceError
 
-from leadhub.adapters import aws
+from leadhub.platform.adapters import aws_clients as aws
 from local.botocore_data import BUNDLE, OPERATIONS, generate
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,7 +15,6 @@ from email.utils import format_datetime
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from leadhub.domain.decryption_cache import DecryptionCache
 from leadhub.domain.delivery import (
     GONE_REASON,
     INTERRUPTED_REASON,
@@ -27,14 +26,15 @@ from leadhub.domain.delivery import (
 )
 from leadhub.domain.delivery_batch import BatchDeliveries, BatchEndpoints
 from leadhub.domain.payload_template import validate_template
-from leadhub.domain.retry_schedule import parse_schedule
 from leadhub.domain.signing import new_endpoint_secret, verify_leadhub_signature
 from leadhub.domain.url_safety import HttpOutcome, SafeTarget
 from leadhub.domain.webhook_endpoints import headers_context, secret_context
 from leadhub.models.delivery import Attempt, Delivery, DeliveryJob, DeliveryStatus, delivery_id_for
 from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
-from leadhub.settings import DeliveryWorkerSettings, SettingsError, load_settings
-from leadhub.timestamps import from_iso, to_iso
+from leadhub.platform.decryption_cache import DecryptionCache
+from leadhub.platform.retry_schedule import parse_schedule
+from leadhub.platform.settings import DeliveryWorkerSettings, SettingsError, load_settings
+from leadhub.platform.timestamps import from_iso, to_iso
 from tests.fakes import ContextBoundCipher, InMemoryEndpoints, StaticResolver
 
 OWNER = "acc_owner"

@@ -1,5 +1,5 @@
-"""The attribute-value conversion of leadhub.adapters.dynamodb_items against boto3's own (which it replaces
-in the functions, so that they need not import boto3): the same attribute values each way, the same
+"""The attribute-value conversion of leadhub.platform.adapters.dynamodb_items against boto3's own (which it
+replaces in the functions, so that they need not import boto3): the same attribute values each way, the same
 refusals, with numbers read back as int or float and binaries as bytes. Except, deliberately: floats are
 stored (as their shortest repr), and numbers DynamoDB cannot hold exactly are UnstorableInput."""
 
@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 
-from leadhub.adapters.dynamodb_items import (
+from leadhub.platform.adapters.dynamodb_items import (
     from_attribute,
     from_item,
     from_stream_image,
     to_attribute,
     to_item,
 )
-from leadhub.errors import UnstorableInput
+from leadhub.platform.errors import UnstorableInput
 
 VALUES: list[Any] = [
     None,

@@ -19,8 +19,8 @@ from leadhub.domain.email_integration import (
     show_email_integration,
     verify_email_domain,
 )
-from leadhub.errors import InvalidRequest
 from leadhub.models.conversation import Channel
+from leadhub.platform.errors import InvalidRequest
 from tests.fakes import InMemoryIntegrations, InMemoryResendDomains
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)

@@ -153,7 +153,7 @@ def test_stream_images_with_base64_binaries_read_back_as_endpoints() -> None:
     import base64
 
     from leadhub.adapters.dynamodb_endpoints import endpoint_from_image, endpoint_to_values
-    from leadhub.adapters.dynamodb_items import to_item
+    from leadhub.platform.adapters.dynamodb_items import to_item
 
     stored = endpoint("acc_client", "wep_1", headers_ciphertext=b"\x00\xffsecret")
     image = json.loads(

@@ -9,9 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadhub import json_text
 from leadhub.domain.lead_intake import decode_lead_payload, parse_lead_submission
-from leadhub.errors import InvalidRequest, LeadhubError, UnsupportedMediaType
 from leadhub.models.lead_submission import (
     MAX_CUSTOM_FIELDS_PER_REQUEST,
     MAX_CUSTOM_KEY_CHARS,
@@ -20,6 +18,8 @@ from leadhub.models.lead_submission import (
     MAX_TAG_CHARS,
     MAX_TAGS_PER_REQUEST,
 )
+from leadhub.platform import json_input as json_text
+from leadhub.platform.errors import InvalidRequest, LeadhubError, UnsupportedMediaType
 from tests.hostile_input import (
     NOT_CHARSETS,
     Request,

@@ -21,7 +21,6 @@ from pydantic import (
 )
 
 from leadhub.domain.lead_intake import parse_lead_submission
-from leadhub.errors import FieldError, InvalidRequest
 from leadhub.models.lead_submission import (
     MAX_CUSTOM_FIELDS_PER_REQUEST,
     MAX_CUSTOM_KEY_CHARS,
@@ -29,6 +28,7 @@ from leadhub.models.lead_submission import (
     extra_as_text,
 )
 from leadhub.models.phone import to_e164
+from leadhub.platform.errors import FieldError, InvalidRequest
 
 # -- the reference: the pydantic model and its error mapping, as they were --------------------------------
 

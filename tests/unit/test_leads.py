@@ -9,15 +9,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from leadhub.domain.leads import lead_id_for_phone, receive_lead
-from leadhub.errors import (
+from leadhub.models.account import TokenOwner
+from leadhub.platform.errors import (
     InvalidRequest,
     PayloadTooLarge,
     StorageUnavailable,
     Unauthorized,
     UnsupportedMediaType,
 )
-from leadhub.ids import token_hash
-from leadhub.models.account import TokenOwner
+from leadhub.platform.ids import token_hash
 from tests.fakes import InMemoryAccounts, InMemoryLeads
 
 TOKEN = "lht_" + "A" * 32

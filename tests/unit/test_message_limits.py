@@ -24,8 +24,8 @@ from leadhub.domain.message_limits import (
     bounded_text,
     storable_inbound,
 )
-from leadhub.errors import UnstorableInput
 from leadhub.models.conversation import Channel, Contact, InboundMessage
+from leadhub.platform.errors import UnstorableInput
 from tests.provider_payloads import depth, json_size
 
 INBOUND = InboundMessage(

@@ -14,7 +14,7 @@ from leadhub.domain.payload_template import (
     render,
     validate_template,
 )
-from leadhub.errors import InvalidRequest
+from leadhub.platform.errors import InvalidRequest
 
 
 def envelope(**data: Any) -> dict[str, Any]:

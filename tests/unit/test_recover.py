@@ -12,11 +12,11 @@ import pytest
 
 from leadhub.domain.deliveries import recover_deliveries
 from leadhub.domain.webhook_endpoints import EndpointContext
-from leadhub.errors import Conflict, StorageUnavailable
 from leadhub.models.account import Principal
 from leadhub.models.delivery import Delivery, DeliveryJob, DeliveryStatus
 from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
-from leadhub.timestamps import to_iso
+from leadhub.platform.errors import Conflict, StorageUnavailable
+from leadhub.platform.timestamps import to_iso
 from tests.fakes import ContextBoundCipher, InMemoryAccounts, InMemoryEndpoints, StaticResolver
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from leadhub.domain.retry_schedule import (
+from leadhub.platform.retry_schedule import (
     DEFAULT_SCHEDULE,
     MAX_DELAY_SECONDS,
     SQS_MAX_VISIBILITY_SECONDS,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from leadhub.adapters.ssm_secrets import SECRET_MAX_AGE_SECONDS, SsmSecret
+from leadhub.platform.adapters.ssm_secrets import SECRET_MAX_AGE_SECONDS, SsmSecret
 
 
 class FakeSsm:

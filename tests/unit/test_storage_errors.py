@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-from leadhub.adapters.aws import storage_errors, storage_failure
-from leadhub.errors import StorageUnavailable, UnstorableInput
+from leadhub.platform.adapters.aws_clients import storage_errors, storage_failure
+from leadhub.platform.errors import StorageUnavailable, UnstorableInput
 
 
 def client_error(code: str, message: str = "", reasons: list[str] | None = None) -> ClientError:

@@ -10,11 +10,11 @@ from decimal import Decimal
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from leadhub.errors import InvalidRequest, PayloadTooLarge
-from leadhub.ids import decode_cursor, derived_id, encode_cursor, secret_token, sortable_id
-from leadhub.settings import LeadWebhookSettings, SettingsError, load_settings
-from leadhub.ttl_cache import TtlCache
-from leadhub.web import json_response, raw_body
+from leadhub.platform.errors import InvalidRequest, PayloadTooLarge
+from leadhub.platform.ids import decode_cursor, derived_id, encode_cursor, secret_token, sortable_id
+from leadhub.platform.settings import LeadWebhookSettings, SettingsError, load_settings
+from leadhub.platform.ttl_cache import TtlCache
+from leadhub.platform.web import json_response, raw_body
 
 
 def test_sortable_ids_sort_by_creation_time(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from leadhub.domain.telegram import receive_telegram
-from leadhub.errors import InvalidRequest, PayloadTooLarge, Unauthorized
-from leadhub.ids import token_hash
 from leadhub.models.conversation import Channel
+from leadhub.platform.errors import InvalidRequest, PayloadTooLarge, Unauthorized
+from leadhub.platform.ids import token_hash
 from leadhub.ports import ChannelRoute
 from tests.fakes import InMemoryConversations
 

@@ -15,9 +15,9 @@ from leadhub.domain.telegram_integration import (
     connect_telegram,
     disconnect_telegram,
 )
-from leadhub.errors import Conflict, InvalidRequest, ProviderUnavailable
 from leadhub.models.conversation import Channel
-from leadhub.timestamps import to_iso
+from leadhub.platform.errors import Conflict, InvalidRequest, ProviderUnavailable
+from leadhub.platform.timestamps import to_iso
 from tests.fakes import ContextBoundCipher, InMemoryIntegrations
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

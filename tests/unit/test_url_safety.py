@@ -18,7 +18,7 @@ from leadhub.domain.url_safety import (
     check_webhook_url,
     legacy_ipv4,
 )
-from leadhub.errors import FieldError, InvalidRequest
+from leadhub.platform.errors import FieldError, InvalidRequest
 
 PUBLIC_V4 = "93.184.215.14"
 PUBLIC_V6 = "2606:2800:21f:cb07:6820:80da:af6b:8b2c"

@@ -11,9 +11,9 @@ import pytest
 
 from leadhub.domain import webhook_endpoints as endpoints
 from leadhub.domain.accounts import create_account
-from leadhub.errors import Forbidden, InvalidRequest, NotFound
 from leadhub.models.account import ALL_SCOPES, Plan, Principal
 from leadhub.models.webhook_endpoint import Verification, VerificationMode, WebhookEndpoint
+from leadhub.platform.errors import Forbidden, InvalidRequest, NotFound
 from tests.fakes import ContextBoundCipher, InMemoryAccounts, InMemoryEndpoints, StaticResolver
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

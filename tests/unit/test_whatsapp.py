@@ -22,8 +22,14 @@ from leadhub.domain.whatsapp import (
     normalise_message,
     receive_whatsapp,
 )
-from leadhub.errors import Forbidden, InvalidRequest, PayloadTooLarge, SecretNotConfigured, Unauthorized
 from leadhub.models.conversation import Channel, Direction, Message
+from leadhub.platform.errors import (
+    Forbidden,
+    InvalidRequest,
+    PayloadTooLarge,
+    SecretNotConfigured,
+    Unauthorized,
+)
 from tests.fakes import InMemoryConversations, InMemoryLeads, InMemoryRoutes
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "whatsapp"

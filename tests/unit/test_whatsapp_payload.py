@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from leadhub.domain.whatsapp import parse_notification
-from leadhub.errors import InvalidRequest
+from leadhub.platform.errors import InvalidRequest
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "whatsapp"
 

@@ -4,9 +4,10 @@
 Powertools generates the management routes' part from the routes and their pydantic models; this adds
 what it cannot know: the inbound webhooks, which other functions serve (described in
 `inbound_webhooks`, not imported from their handlers), the catalog of the events we POST to customers'
-endpoints as OpenAPI 3.1 `webhooks` (`events`), and the error body the routes' responses refer to. It also
-drops the 422 Powertools declares for every operation: our validation errors are 400 (leadhub.web), and
-Powertools has no setting for that (aws-powertools/powertools-lambda-python#4928)."""
+endpoints as OpenAPI 3.1 `webhooks` (`events`), and the error body the routes' responses refer to. It
+also drops the 422 Powertools declares for every operation: our validation errors are 400
+(leadhub.platform.web), and Powertools has no setting for that
+(aws-powertools/powertools-lambda-python#4928)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from schemas.accounts import AccountOut, WebhookTokenOut
 
 from leadhub.domain.accounts import current_account, rotate_webhook_token, webhook_url
 from leadhub.models.account import Scope
-from leadhub.timestamps import utc_now
+from leadhub.platform.timestamps import utc_now
 
 router = Router()
 

@@ -9,7 +9,7 @@ from schemas.accounts import CreateAccountRequest, CreatedAccountOut
 
 from leadhub.domain.accounts import create_account
 from leadhub.domain.api_keys import check_admin_key
-from leadhub.timestamps import utc_now
+from leadhub.platform.timestamps import utc_now
 
 router = Router()
 

@@ -13,7 +13,7 @@ from schemas.api_keys import ApiKeyListOut, ApiKeyOut, CreateApiKeyRequest, Crea
 
 from leadhub.domain.api_keys import create_api_key, list_api_keys, revoke_api_key
 from leadhub.models.account import Scope
-from leadhub.timestamps import utc_now
+from leadhub.platform.timestamps import utc_now
 
 router = Router()
 

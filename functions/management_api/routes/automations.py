@@ -22,7 +22,7 @@ from leadhub.domain import automations
 from leadhub.models.account import Scope
 from leadhub.models.automation import AutomationKind, OpeningHours
 from leadhub.models.responder import ResponderKind, ResponderSettings
-from leadhub.timestamps import utc_now
+from leadhub.platform.timestamps import utc_now
 
 router = Router()
 TAGS = ["Automations"]

@@ -20,7 +20,7 @@ from schemas.conversations import (
 from leadhub.domain import agents, conversations
 from leadhub.models.account import Scope
 from leadhub.models.conversation import Channel, ConversationStatus
-from leadhub.timestamps import utc_now
+from leadhub.platform.timestamps import utc_now
 from routes.paging import Cursor, Limit
 
 router = Router()

@@ -21,7 +21,7 @@ from schemas.deliveries import (
 from leadhub.domain import deliveries
 from leadhub.models.account import Scope
 from leadhub.models.delivery import DeliveryStatus
-from leadhub.timestamps import utc_now
+from leadhub.platform.timestamps import utc_now
 
 router = Router()
 Id = Annotated[str, Path(max_length=64)]

@@ -22,7 +22,7 @@ from leadhub.domain import whatsapp_integration as whatsapp
 from leadhub.models.account import Scope
 from leadhub.models.conversation import Channel
 from leadhub.models.integration import Integration
-from leadhub.timestamps import utc_now
+from leadhub.platform.timestamps import utc_now
 
 router = Router()
 TAGS = ["Integrations"]

@@ -21,7 +21,7 @@ from schemas.webhook_endpoints import (
 
 from leadhub.domain import webhook_endpoints as endpoints
 from leadhub.models.account import Scope
-from leadhub.timestamps import utc_now
+from leadhub.platform.timestamps import utc_now
 
 router = Router()
 EndpointId = Annotated[str, Path(max_length=64)]

@@ -31,7 +31,7 @@ class FieldErrorOut(Schema):
 
 
 class ErrorOut(Schema):
-    """Every error answer (leadhub.errors, mapped in leadhub.web)."""
+    """Every error answer (leadhub.platform.errors, mapped in leadhub.platform.web)."""
 
     error: str = Field(description="What went wrong, safe to show")
     details: list[FieldErrorOut] = Field(

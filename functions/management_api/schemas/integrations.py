@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field, field_validator
 
-from leadhub.models.header_text import DISPLAY_NAME_RULE, TOKEN_RULE, is_display_name, is_token
+from leadhub.platform.header_text import DISPLAY_NAME_RULE, TOKEN_RULE, is_display_name, is_token
 from schemas import RequestSchema, Schema
 
 

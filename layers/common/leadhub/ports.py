@@ -12,8 +12,8 @@ if TYPE_CHECKING:  # annotations only: a function imports the models it uses, no
     from leadhub.models.audit import AuditEntry
     from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Message
     from leadhub.models.lead import Lead
-    from leadhub.models.page import Page
     from leadhub.models.webhook_endpoint import WebhookEndpoint
+    from leadhub.platform.paging import Page
 
 
 class TokenOwners(Protocol):
@@ -70,18 +70,6 @@ class EndpointRepository(Protocol):
         """False when there was no such endpoint."""
 
     def add_audit(self, audit: AuditEntry) -> None: ...
-
-
-class SecretCipher(Protocol):
-    def encrypt(self, plaintext: str, context: Mapping[str, str]) -> bytes: ...
-
-    def decrypt(self, ciphertext: bytes, context: Mapping[str, str]) -> str: ...
-
-
-class SecretSource(Protocol):
-    """A deployment secret (e.g. the admin key); None when it is not configured."""
-
-    def value(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)

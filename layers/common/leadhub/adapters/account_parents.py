@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from leadhub.platform.ttl_cache import TtlCache
 from leadhub.ports import AccountRepository
-from leadhub.ttl_cache import TtlCache
 
 PARENT_CACHE_SECONDS = 300
 

@@ -9,13 +9,12 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from leadhub.adapters.aws import new_client
 from leadhub.domain.responders import ModelFailed, Turn
-
+from leadhub.platform.adapters.aws_clients import new_client
 
 CONNECT_TIMEOUT_S = 3
 # One quick retry (throttling, a dropped connection); every attempt may take the whole read timeout, so
-# the worker's Timeout must hold ATTEMPTS × (connect + read) — a test checks it against template.yaml.
+# the worker's Timeout must hold ATTEMPTS * (connect + read) — a test checks it against template.yaml.
 ATTEMPTS = 2
 
 

@@ -13,11 +13,11 @@ from leadhub.adapters.telegram_bot_api import TelegramBotApi, telegram_descripti
 from leadhub.domain.integrations import IntegrationStore
 from leadhub.domain.replies import SendRejected
 from leadhub.domain.telegram_integration import TelegramRefused
-from leadhub.errors import ProviderUnavailable
 from leadhub.models.conversation import Channel, Conversation, Message
 from leadhub.models.integration import Integration, credential_context
-from leadhub.ports import SecretCipher
-from leadhub.ttl_cache import TtlCache
+from leadhub.platform.errors import ProviderUnavailable
+from leadhub.platform.ports import SecretCipher
+from leadhub.platform.ttl_cache import TtlCache
 
 # Graph API error codes worth retrying: rate limits and Meta's own transient failures. Every other
 # refusal (131047: the 24-hour window is closed, 131026: undeliverable, 190: token expired …) is final.

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadhub.adapters.aws import unavailable
 from leadhub.adapters.dynamodb_audit import audit_put, values_to_audit
-from leadhub.adapters.dynamodb_items import account_pk, to_item
-from leadhub.adapters.dynamodb_pages import query_page
-from leadhub.adapters.dynamodb_queries import TableAdapter, commit, get_values
 from leadhub.models.account import Account, ApiKey, Plan, TokenOwner
 from leadhub.models.audit import AuditEntry
-from leadhub.models.page import Page
+from leadhub.platform.adapters.aws_clients import unavailable
+from leadhub.platform.adapters.dynamodb_items import account_pk, to_item
+from leadhub.platform.adapters.dynamodb_pages import query_page
+from leadhub.platform.adapters.dynamodb_queries import TableAdapter, commit, get_values
+from leadhub.platform.paging import Page
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:

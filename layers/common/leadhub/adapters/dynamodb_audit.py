@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadhub.adapters.dynamodb_items import account_pk, to_item
 from leadhub.models.audit import AuditEntry
+from leadhub.platform.adapters.dynamodb_items import account_pk, to_item
 
 
 def audit_to_values(entry: AuditEntry) -> dict[str, Any]:

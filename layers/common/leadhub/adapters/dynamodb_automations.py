@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from leadhub.adapters.dynamodb_audit import audit_put
-from leadhub.adapters.dynamodb_items import account_pk, to_item
-from leadhub.adapters.dynamodb_queries import TableAdapter, commit, query_prefix
 from leadhub.models.audit import AuditEntry
 from leadhub.models.automation import Automation, AutomationKind, OpeningHours
-from leadhub.ttl_cache import TtlCache
+from leadhub.platform.adapters.dynamodb_items import account_pk, to_item
+from leadhub.platform.adapters.dynamodb_queries import TableAdapter, commit, query_prefix
+from leadhub.platform.ttl_cache import TtlCache
 
 
 def _values(automation: Automation) -> dict[str, Any]:

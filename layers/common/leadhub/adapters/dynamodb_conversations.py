@@ -19,20 +19,26 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from leadhub.adapters.aws import ClientFactory, client, error_code, storage_errors, storage_failure
 from leadhub.adapters.dynamodb_audit import audit_put
 from leadhub.adapters.dynamodb_integrations import route_key
-from leadhub.adapters.dynamodb_items import account_pk, from_stream_image, key_values, to_item
 from leadhub.adapters.dynamodb_leads import DynamoLeadRepository, lead_key, lead_to_values
-from leadhub.adapters.dynamodb_pages import query_page
-from leadhub.adapters.dynamodb_queries import TableAdapter, commit, get_values
-from leadhub.errors import StorageUnavailable
 from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
 from leadhub.models.integration import email_reply_route_key
 from leadhub.models.lead import Lead
-from leadhub.models.page import Page
+from leadhub.platform.adapters.aws_clients import (
+    ClientFactory,
+    client,
+    error_code,
+    storage_errors,
+    storage_failure,
+)
+from leadhub.platform.adapters.dynamodb_items import account_pk, from_stream_image, key_values, to_item
+from leadhub.platform.adapters.dynamodb_pages import query_page
+from leadhub.platform.adapters.dynamodb_queries import TableAdapter, commit, get_values
+from leadhub.platform.errors import StorageUnavailable
+from leadhub.platform.paging import Page
+from leadhub.platform.timestamps import from_iso
 from leadhub.ports import CommitOutcome, InboundWrite
-from leadhub.timestamps import from_iso
 
 CONVERSATION_ENTITY = "conversation"
 MESSAGE_ENTITY = "message"

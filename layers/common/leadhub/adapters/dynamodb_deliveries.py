@@ -18,13 +18,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from leadhub.adapters.aws import error_code, storage_errors
-from leadhub.adapters.dynamodb_items import account_pk, to_item
-from leadhub.adapters.dynamodb_pages import query_page
-from leadhub.adapters.dynamodb_queries import TableAdapter, get_values, query_prefix
 from leadhub.models.delivery import Attempt, Delivery, DeliveryStatus
-from leadhub.models.page import Page
-from leadhub.timestamps import from_iso, to_iso
+from leadhub.platform.adapters.aws_clients import error_code, storage_errors
+from leadhub.platform.adapters.dynamodb_items import account_pk, to_item
+from leadhub.platform.adapters.dynamodb_pages import query_page
+from leadhub.platform.adapters.dynamodb_queries import TableAdapter, get_values, query_prefix
+from leadhub.platform.paging import Page
+from leadhub.platform.timestamps import from_iso, to_iso
 
 ATTEMPT_TTL_DAYS = 30
 SKIPPED_TTL_DAYS = 30

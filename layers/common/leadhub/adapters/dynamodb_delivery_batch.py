@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from leadhub.adapters.dynamodb_batch import batch_get
 from leadhub.adapters.dynamodb_deliveries import delivery_key, values_to_delivery
 from leadhub.adapters.dynamodb_endpoints import endpoint_key, values_to_endpoint
-from leadhub.adapters.dynamodb_items import from_item
-from leadhub.adapters.dynamodb_queries import TableAdapter
 from leadhub.models.delivery import Delivery
 from leadhub.models.webhook_endpoint import WebhookEndpoint
+from leadhub.platform.adapters.dynamodb_batch_get import batch_get
+from leadhub.platform.adapters.dynamodb_items import from_item
+from leadhub.platform.adapters.dynamodb_queries import TableAdapter
 
 Key = tuple[str, str]  # (account id, delivery id) or (account id, endpoint id)
 

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadhub.adapters.aws import storage_errors
 from leadhub.adapters.dynamodb_audit import audit_put, audit_to_values
-from leadhub.adapters.dynamodb_items import account_pk, from_stream_image, to_item
-from leadhub.adapters.dynamodb_queries import TableAdapter, commit, get_values, put_if_version, query_prefix
 from leadhub.models.audit import AuditEntry
 from leadhub.models.webhook_endpoint import EndpointSecret, Verification, VerificationMode, WebhookEndpoint
+from leadhub.platform.adapters.aws_clients import storage_errors
+from leadhub.platform.adapters.dynamodb_items import account_pk, from_stream_image, to_item
+from leadhub.platform.adapters.dynamodb_queries import (
+    TableAdapter,
+    commit,
+    get_values,
+    put_if_version,
+    query_prefix,
+)
 
 
 def endpoint_key(account_id: str, endpoint_id: str) -> dict[str, Any]:

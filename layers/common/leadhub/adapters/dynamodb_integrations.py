@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from leadhub.adapters.dynamodb_audit import audit_put
-from leadhub.adapters.dynamodb_items import account_pk, key_values, to_item
-from leadhub.adapters.dynamodb_queries import TableAdapter, commit, get_values, write_if
 from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import Channel
 from leadhub.models.integration import Integration
+from leadhub.platform.adapters.dynamodb_items import account_pk, key_values, to_item
+from leadhub.platform.adapters.dynamodb_queries import TableAdapter, commit, get_values, write_if
+from leadhub.platform.ttl_cache import TtlCache
 from leadhub.ports import ChannelRoute
-from leadhub.ttl_cache import TtlCache
 
 
 def _integration_key(account_id: str, channel: Channel) -> dict[str, Any]:

@@ -8,15 +8,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from leadhub.adapters.aws import first_cancellation_reason, storage_errors, storage_failure
 from leadhub.adapters.dynamodb_audit import audit_put
-from leadhub.adapters.dynamodb_items import account_pk, from_item, from_stream_image, to_item
-from leadhub.adapters.dynamodb_pages import query_page
-from leadhub.adapters.dynamodb_queries import TableAdapter, get_values, put_if_version
-from leadhub.errors import StorageUnavailable
 from leadhub.models.audit import AuditEntry
 from leadhub.models.lead import Lead
-from leadhub.models.page import Page
+from leadhub.platform.adapters.aws_clients import first_cancellation_reason, storage_errors, storage_failure
+from leadhub.platform.adapters.dynamodb_items import account_pk, from_item, from_stream_image, to_item
+from leadhub.platform.adapters.dynamodb_pages import query_page
+from leadhub.platform.adapters.dynamodb_queries import TableAdapter, get_values, put_if_version
+from leadhub.platform.errors import StorageUnavailable
+from leadhub.platform.paging import Page
 
 LEAD_ENTITY = "lead"
 

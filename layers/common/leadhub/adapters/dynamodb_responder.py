@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from leadhub.adapters.dynamodb_audit import audit_put
-from leadhub.adapters.dynamodb_items import account_pk, key_values, to_item
-from leadhub.adapters.dynamodb_queries import TableAdapter, commit, get_values
 from leadhub.models.audit import AuditEntry
 from leadhub.models.responder import ResponderKind, ResponderSettings
-from leadhub.ttl_cache import TtlCache
+from leadhub.platform.adapters.dynamodb_items import account_pk, key_values, to_item
+from leadhub.platform.adapters.dynamodb_queries import TableAdapter, commit, get_values
+from leadhub.platform.ttl_cache import TtlCache
 
 
 def _key(account_id: str) -> dict[str, Any]:

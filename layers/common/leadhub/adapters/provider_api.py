@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import urllib3
 
-from leadhub.errors import ProviderUnavailable
+from leadhub.platform.errors import ProviderUnavailable
 from leadhub.provider_json import NotJson, read_provider_json
 
 PROVIDER_TIMEOUT_SECONDS = 10.0

@@ -11,8 +11,8 @@ from urllib.parse import quote
 
 from leadhub.adapters.provider_api import ProviderAnswer, ProviderApi
 from leadhub.domain.email_integration import ResendRefused
-from leadhub.errors import ProviderUnavailable, SecretNotConfigured
-from leadhub.ports import SecretSource
+from leadhub.platform.errors import ProviderUnavailable, SecretNotConfigured
+from leadhub.platform.ports import SecretSource
 
 # Leadhub sends replies from the domain and receives the mail written to it. Resend creates a domain with
 # receiving disabled (and so without the receiving MX record) unless asked for it.

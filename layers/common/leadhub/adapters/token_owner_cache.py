@@ -4,8 +4,8 @@ new lead costs one DynamoDB request and a rotated token stops working within tha
 from __future__ import annotations
 
 from leadhub.models.account import TokenOwner
+from leadhub.platform.ttl_cache import TtlCache
 from leadhub.ports import TokenOwners
-from leadhub.ttl_cache import TtlCache
 
 
 class CachedTokenOwners:

@@ -7,12 +7,12 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
-from leadhub.errors import Conflict, FieldError, InvalidRequest, NotFound
-from leadhub.ids import sortable_id
 from leadhub.models.audit import AuditEntry
 from leadhub.models.automation import MAX_PATTERN_CHARS, WEEKDAYS, Automation, AutomationKind, OpeningHours
 from leadhub.models.responder import ResponderKind, ResponderSettings
-from leadhub.timestamps import to_iso
+from leadhub.platform.errors import Conflict, FieldError, InvalidRequest, NotFound
+from leadhub.platform.ids import sortable_id
+from leadhub.platform.timestamps import to_iso
 
 MAX_AUTOMATIONS = 100
 

@@ -8,8 +8,6 @@ from datetime import datetime
 
 from leadhub.domain.lead_identity import RE_ENGAGEMENT_AFTER, lead_id_for_phone
 from leadhub.domain.message_limits import bounded_content, bounded_text, storable_id, storable_inbound
-from leadhub.errors import NotFound, StorageUnavailable
-from leadhub.ids import derived_id, sortable_id
 from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import (
     AWAITING_CONTENT,
@@ -25,9 +23,11 @@ from leadhub.models.conversation import (
     StatusUpdate,
 )
 from leadhub.models.lead import Lead
-from leadhub.models.page import Page
+from leadhub.platform.errors import NotFound, StorageUnavailable
+from leadhub.platform.ids import derived_id, sortable_id
+from leadhub.platform.paging import Page
+from leadhub.platform.timestamps import from_iso, to_iso
 from leadhub.ports import CommitOutcome, ConversationStore, InboundWrite
-from leadhub.timestamps import from_iso, to_iso
 
 _WRITE_ATTEMPTS = 5
 

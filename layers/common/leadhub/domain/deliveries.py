@@ -11,14 +11,14 @@ from typing import Protocol
 from leadhub.domain.delivery_request import request_headers
 from leadhub.domain.url_safety import HttpPost, UnsafeUrl, check_webhook_url
 from leadhub.domain.webhook_endpoints import EndpointContext, get_endpoint
-from leadhub.errors import Conflict, FieldError, InvalidRequest, NotFound, StorageUnavailable
-from leadhub.ids import sortable_id
 from leadhub.models.account import Principal
 from leadhub.models.delivery import Attempt, Delivery, DeliveryJob, DeliveryStatus
 from leadhub.models.lead import Lead
-from leadhub.models.page import Page
 from leadhub.models.webhook_endpoint import WebhookEndpoint
-from leadhub.timestamps import to_iso
+from leadhub.platform.errors import Conflict, FieldError, InvalidRequest, NotFound, StorageUnavailable
+from leadhub.platform.ids import sortable_id
+from leadhub.platform.paging import Page
+from leadhub.platform.timestamps import to_iso
 
 RECOVER_WINDOW = timedelta(days=14)
 RECOVERABLE = frozenset({DeliveryStatus.FAILED})

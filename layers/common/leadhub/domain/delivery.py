@@ -30,14 +30,6 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from leadhub.domain.delivery_request import request_body, request_headers
-from leadhub.domain.retry_schedule import (
-    DEFAULT_JITTER,
-    DEFAULT_SCHEDULE,
-    Outcome,
-    classify,
-    next_delay,
-    parse_schedule,
-)
 from leadhub.domain.url_safety import (
     MAX_SNIPPET_BYTES,
     HostNotResolved,
@@ -50,8 +42,16 @@ from leadhub.domain.url_safety import (
 )
 from leadhub.models.delivery import Attempt, Delivery, DeliveryJob, DeliveryStatus
 from leadhub.models.webhook_endpoint import WebhookEndpoint
-from leadhub.ports import SecretCipher
-from leadhub.timestamps import from_iso, to_iso
+from leadhub.platform.ports import SecretCipher
+from leadhub.platform.retry_schedule import (
+    DEFAULT_JITTER,
+    DEFAULT_SCHEDULE,
+    Outcome,
+    classify,
+    next_delay,
+    parse_schedule,
+)
+from leadhub.platform.timestamps import from_iso, to_iso
 
 GONE_REASON = "gone: the endpoint answered 410"
 # What a delivery shows when its last attempt never recorded an outcome (the message is in the DLQ).

@@ -12,7 +12,7 @@ from leadhub.domain.url_safety import DEFAULT_USER_AGENT
 from leadhub.domain.webhook_endpoints import custom_headers, signing_secrets
 from leadhub.models.delivery import DeliveryJob
 from leadhub.models.webhook_endpoint import WebhookEndpoint
-from leadhub.ports import SecretCipher
+from leadhub.platform.ports import SecretCipher
 
 
 def request_body(job: DeliveryJob, endpoint: WebhookEndpoint) -> bytes:

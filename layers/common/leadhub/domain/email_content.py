@@ -11,8 +11,8 @@ from typing import Any, Protocol
 
 from leadhub.domain.conversation_jobs import ContentJob
 from leadhub.domain.conversations import record_content
-from leadhub.errors import UnstorableInput
 from leadhub.models.conversation import AWAITING_CONTENT, Channel
+from leadhub.platform.errors import UnstorableInput
 from leadhub.ports import ConversationStore
 
 # What is read of a long email: the new text is at its top, and reading the rest (quote detection, HTML

@@ -12,12 +12,18 @@ from typing import Any
 from leadhub.domain.conversations import record_inbound
 from leadhub.domain.message_limits import storable_id
 from leadhub.domain.signing import verify_standard_signature
-from leadhub.errors import InvalidRequest, PayloadTooLarge, SecretNotConfigured, Unauthorized, UnstorableInput
 from leadhub.models.conversation import Channel, ChannelReceipt, Contact, InboundMessage
 from leadhub.models.integration import email_reply_route_key
+from leadhub.platform.errors import (
+    InvalidRequest,
+    PayloadTooLarge,
+    SecretNotConfigured,
+    Unauthorized,
+    UnstorableInput,
+)
+from leadhub.platform.timestamps import to_iso
 from leadhub.ports import ChannelRoute, ChannelRoutes, ConversationStore
 from leadhub.provider_json import NotJson, read_provider_json
-from leadhub.timestamps import to_iso
 
 MAX_BODY_BYTES = 256 * 1024
 SIGNATURE_TOLERANCE_SECONDS = 5 * 60  # both ways, as Svix and Standard Webhooks verify

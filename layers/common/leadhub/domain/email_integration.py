@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from leadhub.domain.integrations import IntegrationStore, get_integration
-from leadhub.errors import Conflict, FieldError, InvalidRequest, ProviderUnavailable
 from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import Channel
 from leadhub.models.integration import Integration
-from leadhub.timestamps import to_iso
+from leadhub.platform.errors import Conflict, FieldError, InvalidRequest, ProviderUnavailable
+from leadhub.platform.timestamps import to_iso
 
 
 class ResendRefused(Exception):

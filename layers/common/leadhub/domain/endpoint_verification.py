@@ -17,9 +17,9 @@ from datetime import datetime
 from leadhub.domain.signing import signature_headers
 from leadhub.domain.url_safety import HttpPost, Resolver, UnsafeUrl, check_webhook_url
 from leadhub.domain.webhook_endpoints import VerificationResult, Verifier
-from leadhub.ids import sortable_id
 from leadhub.models.webhook_endpoint import VerificationMode, WebhookEndpoint
-from leadhub.timestamps import to_iso, utc_now
+from leadhub.platform.ids import sortable_id
+from leadhub.platform.timestamps import to_iso, utc_now
 
 VERIFY_EVENT = "webhook.verify"
 VERIFY_TIMEOUT_S = 10.0

@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from leadhub.domain.outbox import Fact
-from leadhub.ids import derived_id
 from leadhub.models.delivery import Delivery, DeliveryJob, DeliveryStatus, delivery_id_for
 from leadhub.models.webhook_endpoint import Verification, WebhookEndpoint
+from leadhub.platform.ids import derived_id
 
 
 class EndpointDirectory(Protocol):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from leadhub.errors import NotFound
 from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import Channel
 from leadhub.models.integration import Integration
-from leadhub.timestamps import to_iso
+from leadhub.platform.errors import NotFound
+from leadhub.platform.timestamps import to_iso
 
 
 class IntegrationStore(Protocol):

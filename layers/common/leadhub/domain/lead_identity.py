@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from leadhub.ids import derived_id
+from leadhub.platform.ids import derived_id
 
 RE_ENGAGEMENT_AFTER = timedelta(days=30)
 

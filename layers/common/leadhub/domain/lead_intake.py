@@ -7,9 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from leadhub import json_text
-from leadhub.errors import FieldError, InvalidRequest, UnsupportedMediaType
-from leadhub.json_text import has_surrogates, printable
 from leadhub.models.lead_submission import (
     MAX_CUSTOM_FIELDS_PER_REQUEST,
     MAX_CUSTOM_KEY_CHARS,
@@ -19,6 +16,9 @@ from leadhub.models.lead_submission import (
     extra_as_text,
     validate_submission,
 )
+from leadhub.platform import json_input as json_text
+from leadhub.platform.errors import FieldError, InvalidRequest, UnsupportedMediaType
+from leadhub.platform.json_input import has_surrogates, printable
 
 MAX_BODY_BYTES = 64 * 1024
 _MAX_FORM_FIELDS = 200

@@ -8,14 +8,14 @@ from datetime import datetime
 
 from leadhub.domain.lead_identity import RE_ENGAGEMENT_AFTER, lead_id_for_phone
 from leadhub.domain.lead_intake import MAX_BODY_BYTES, decode_lead_payload, parse_lead_submission
-from leadhub.errors import NotFound, PayloadTooLarge, StorageUnavailable, Unauthorized
-from leadhub.ids import token_hash
 from leadhub.models.audit import AuditEntry
 from leadhub.models.lead import MAX_CUSTOM_FIELDS_PER_LEAD, MAX_TAGS_PER_LEAD, Lead
 from leadhub.models.lead_submission import LeadSubmission
-from leadhub.models.page import Page
+from leadhub.platform.errors import NotFound, PayloadTooLarge, StorageUnavailable, Unauthorized
+from leadhub.platform.ids import token_hash
+from leadhub.platform.paging import Page
+from leadhub.platform.timestamps import from_iso, to_iso
 from leadhub.ports import LeadRepository, TokenOwners
-from leadhub.timestamps import from_iso, to_iso
 
 WEBHOOK_TOKEN_PREFIX = "lht"  # noqa: S105 - a prefix, not a secret
 _WEBHOOK_TOKEN_SHAPE = re.compile(r"lht_[A-Za-z0-9_-]{32}")

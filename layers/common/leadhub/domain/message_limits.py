@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from leadhub.errors import UnstorableInput
 from leadhub.models.conversation import InboundMessage
+from leadhub.platform.errors import UnstorableInput
 
 MAX_ID_CHARS = 256
 MAX_TEXT_CHARS = 20_000  # 4,096 is the most WhatsApp and Telegram allow; emails are trimmed to this

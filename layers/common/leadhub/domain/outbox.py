@@ -12,7 +12,7 @@ from typing import Any
 from leadhub.models.conversation import RECEIVED, Conversation, Direction, Message
 from leadhub.models.lead import Lead
 from leadhub.models.webhook_endpoint import DISABLED_THROUGH_API, WebhookEndpoint
-from leadhub.timestamps import from_iso
+from leadhub.platform.timestamps import from_iso
 
 LEAD_CREATED = "lead.created"
 LEAD_UPDATED = "lead.updated"

@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from leadhub import json_text
-from leadhub.errors import FieldError, InvalidRequest
+from leadhub.platform import json_input as json_text
+from leadhub.platform.errors import FieldError, InvalidRequest
 
 MAX_TEMPLATE_BYTES = 8 * 1024
 MAX_TEMPLATE_DEPTH = 32

@@ -28,12 +28,12 @@ from leadhub.domain.responders import (
     max_tokens_for,
     turns_from,
 )
-from leadhub.ids import derived_id
 from leadhub.models.automation import Automation, AutomationKind
 from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
 from leadhub.models.responder import ResponderKind, ResponderSettings
+from leadhub.platform.ids import derived_id
+from leadhub.platform.timestamps import from_iso, to_iso
 from leadhub.ports import ConversationStore
-from leadhub.timestamps import from_iso, to_iso
 
 QUEUED = "queued"
 # The outcome of a job whose last attempt met a refusal that might have passed: the message is failed,

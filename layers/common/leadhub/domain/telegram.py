@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from leadhub.domain.conversations import record_edit, record_inbound
-from leadhub.errors import InvalidRequest, PayloadTooLarge, Unauthorized, UnstorableInput
-from leadhub.ids import token_hash
 from leadhub.models.conversation import Channel, ChannelReceipt, Contact, InboundMessage
+from leadhub.platform.errors import InvalidRequest, PayloadTooLarge, Unauthorized, UnstorableInput
+from leadhub.platform.ids import token_hash
+from leadhub.platform.timestamps import from_unix_or, to_iso
 from leadhub.ports import ChannelRoute, ChannelRoutes, ConversationStore
 from leadhub.provider_json import NotJson, read_provider_json
-from leadhub.timestamps import from_unix_or, to_iso
 
 MAX_BODY_BYTES = 256 * 1024
 _MESSAGE_KINDS = ("message", "channel_post")

@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from leadhub.domain.integrations import IntegrationStore, get_integration
-from leadhub.errors import Conflict, FieldError, InvalidRequest, StorageUnavailable
-from leadhub.ids import token_hash
 from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import Channel
 from leadhub.models.integration import Integration, credential_context
-from leadhub.ports import SecretCipher
-from leadhub.timestamps import to_iso
+from leadhub.platform.errors import Conflict, FieldError, InvalidRequest, StorageUnavailable
+from leadhub.platform.ids import token_hash
+from leadhub.platform.ports import SecretCipher
+from leadhub.platform.timestamps import to_iso
 
 WEBHOOK_PATH = "/api/webhooks/telegram"
 # The updates the webhook stores; Telegram does not send the others at all.

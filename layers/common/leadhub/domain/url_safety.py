@@ -27,7 +27,7 @@ from urllib.parse import quote, urlsplit
 
 import idna
 
-from leadhub.errors import FieldError, InvalidRequest
+from leadhub.platform.errors import FieldError, InvalidRequest
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

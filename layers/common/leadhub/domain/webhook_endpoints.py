@@ -14,12 +14,8 @@ from datetime import datetime, timedelta
 from leadhub.domain.payload_template import validate_template
 from leadhub.domain.signing import checked_secret, new_endpoint_secret
 from leadhub.domain.url_safety import Resolver, UnsafeUrl, check_webhook_url
-from leadhub.errors import FieldError, Forbidden, InvalidRequest, NotFound
-from leadhub.ids import sortable_id
-from leadhub.json_text import printable
 from leadhub.models.account import Principal
 from leadhub.models.audit import AuditEntry
-from leadhub.models.header_text import HTTP_HEADER_VALUE_RULE, is_http_header_value
 from leadhub.models.webhook_endpoint import (
     DEFAULT_VERIFICATION_MODE,
     DISABLED_THROUGH_API,
@@ -30,8 +26,13 @@ from leadhub.models.webhook_endpoint import (
     VerificationMode,
     WebhookEndpoint,
 )
-from leadhub.ports import AccountRepository, EndpointRepository, SecretCipher
-from leadhub.timestamps import to_iso
+from leadhub.platform.errors import FieldError, Forbidden, InvalidRequest, NotFound
+from leadhub.platform.header_text import HTTP_HEADER_VALUE_RULE, is_http_header_value
+from leadhub.platform.ids import sortable_id
+from leadhub.platform.json_input import printable
+from leadhub.platform.ports import SecretCipher
+from leadhub.platform.timestamps import to_iso
+from leadhub.ports import AccountRepository, EndpointRepository
 
 MAX_CUSTOM_HEADERS = 20
 MAX_HEADER_VALUE_CHARS = 1024

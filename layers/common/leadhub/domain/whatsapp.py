@@ -13,14 +13,6 @@ from typing import Any
 
 from leadhub.domain.conversations import record_inbound, record_status
 from leadhub.domain.message_limits import storable_id
-from leadhub.errors import (
-    Forbidden,
-    InvalidRequest,
-    PayloadTooLarge,
-    SecretNotConfigured,
-    Unauthorized,
-    UnstorableInput,
-)
 from leadhub.models.conversation import Channel, Contact, InboundMessage, StatusUpdate
 from leadhub.models.whatsapp_payload import (
     NotANotification,
@@ -29,9 +21,17 @@ from leadhub.models.whatsapp_payload import (
     WaValue,
     read_notification,
 )
+from leadhub.platform.errors import (
+    Forbidden,
+    InvalidRequest,
+    PayloadTooLarge,
+    SecretNotConfigured,
+    Unauthorized,
+    UnstorableInput,
+)
+from leadhub.platform.timestamps import from_unix_or
 from leadhub.ports import ChannelRoutes, ConversationStore
 from leadhub.provider_json import NotJson, read_provider_json
-from leadhub.timestamps import from_unix_or
 
 MAX_BODY_BYTES = 1024 * 1024  # Meta batches up to 1,000 updates per POST
 SIGNATURE_PREFIX = "sha256="

@@ -9,12 +9,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from leadhub.domain.integrations import IntegrationStore
-from leadhub.errors import Conflict, FieldError, InvalidRequest
 from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import Channel
 from leadhub.models.integration import Integration, credential_context
-from leadhub.ports import SecretCipher
-from leadhub.timestamps import to_iso
+from leadhub.platform.errors import Conflict, FieldError, InvalidRequest
+from leadhub.platform.ports import SecretCipher
+from leadhub.platform.timestamps import to_iso
 
 
 class GraphRefused(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from leadhub.ids import sortable_id
+from leadhub.platform.ids import sortable_id
 
 
 @dataclass(frozen=True, slots=True)

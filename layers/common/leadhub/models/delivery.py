@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from leadhub.ids import derived_id
+from leadhub.platform.ids import derived_id
 
 
 class DeliveryStatus(StrEnum):

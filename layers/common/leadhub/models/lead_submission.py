@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadhub.errors import FieldError, InvalidRequest
-from leadhub.json_text import has_surrogates
 from leadhub.models.phone import to_e164
+from leadhub.platform.errors import FieldError, InvalidRequest
+from leadhub.platform.json_input import has_surrogates
 
 # Limits a submission must respect (documented in README "Lead webhook").
 MAX_NAME_CHARS = 200

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from leadhub.settings import setting
-from leadhub.settings.email_content import EmailContentSettings
+from leadhub.platform.settings import setting
+from leadhub.platform.settings.email_content import EmailContentSettings
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Set
 from decimal import Clamped, Context, Decimal, DecimalException, Inexact, Overflow, Rounded, Underflow
 from typing import Any
 
-from leadhub.errors import UnstorableInput
+from leadhub.platform.errors import UnstorableInput
 
 # DynamoDB's numbers: 38 significant digits, exponents -128..126; anything that would be rounded raises.
 _DYNAMODB_CONTEXT = Context(

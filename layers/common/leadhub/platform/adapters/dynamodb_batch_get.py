@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from leadhub.adapters.aws import storage_errors, unavailable
+from leadhub.platform.adapters.aws_clients import storage_errors, unavailable
 
 MAX_BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem request
 # Keys DynamoDB leaves unprocessed (throttling, the 16 MB response limit) are asked for again, after a

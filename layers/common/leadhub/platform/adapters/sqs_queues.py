@@ -7,8 +7,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from leadhub.adapters.aws import ClientFactory, client, storage_errors
 from leadhub.models.delivery import DeliveryJob
+from leadhub.platform.adapters.aws_clients import ClientFactory, client, storage_errors
 
 SQS_BATCH = 10
 

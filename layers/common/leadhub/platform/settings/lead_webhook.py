@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from leadhub.settings import BaseSettings, setting
+from leadhub.platform.settings import BaseSettings, setting
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from leadhub.settings import BaseSettings, schedule_check, setting
+from leadhub.platform.settings import BaseSettings, schedule_check, setting
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -37,6 +37,6 @@ class DeliveryWorkerSettings(BaseSettings):
 
     @property
     def retry_schedule(self) -> tuple[float, ...]:
-        from leadhub.domain.retry_schedule import parse_schedule
+        from leadhub.platform.retry_schedule import parse_schedule
 
         return parse_schedule(self.delivery_retry_schedule)

@@ -21,7 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.loaders import Loader
 
-from leadhub.errors import StorageUnavailable, UnstorableInput
+from leadhub.platform.errors import StorageUnavailable, UnstorableInput
 
 BOTOCORE_DATA = str(Path(__file__).with_name("botocore_data"))
 

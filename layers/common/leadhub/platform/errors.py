@@ -1,4 +1,5 @@
-"""Domain errors. Each carries the HTTP status it maps to; handlers map them in one place (leadhub.web)."""
+"""Domain errors. Each carries the HTTP status it maps to; handlers map them in one place
+(leadhub.platform.web)."""
 
 from __future__ import annotations
 

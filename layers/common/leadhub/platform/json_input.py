@@ -11,7 +11,7 @@ import json
 import math
 from typing import Any
 
-from leadhub.errors import InvalidRequest
+from leadhub.platform.errors import InvalidRequest
 
 # No field takes a number this long (the longest text a lead keeps is 1,000 characters), and the limit keeps
 # int() far from CPython's digit limit and its quadratic conversion.

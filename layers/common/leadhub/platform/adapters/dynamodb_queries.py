@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from leadhub.adapters.aws import (
+from leadhub.platform.adapters.aws_clients import (
     ClientFactory,
     client,
     error_code,
@@ -16,7 +16,7 @@ from leadhub.adapters.aws import (
     storage_errors,
     storage_failure,
 )
-from leadhub.adapters.dynamodb_items import from_item, to_item
+from leadhub.platform.adapters.dynamodb_items import from_item, to_item
 
 _CONDITION_FAILED = frozenset({"ConditionalCheckFailedException"})
 _CANCELLED = frozenset({"TransactionCanceledException"})

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from leadhub.adapters.aws import ClientFactory, client
-from leadhub.ttl_cache import TtlCache
+from leadhub.platform.adapters.aws_clients import ClientFactory, client
+from leadhub.platform.ttl_cache import TtlCache
 
 logger = Logger(child=True)
 

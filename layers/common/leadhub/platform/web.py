@@ -15,8 +15,14 @@ from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
-from leadhub import json_text
-from leadhub.errors import FieldError, InvalidRequest, LeadhubError, PayloadTooLarge, UnsupportedMediaType
+from leadhub.platform import json_input as json_text
+from leadhub.platform.errors import (
+    FieldError,
+    InvalidRequest,
+    LeadhubError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 
 JSON = "application/json"
 

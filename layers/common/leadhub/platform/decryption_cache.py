@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
-from leadhub.ports import SecretCipher
-from leadhub.ttl_cache import TtlCache
+from leadhub.platform.ports import SecretCipher
+from leadhub.platform.ttl_cache import TtlCache
 
 _Key = tuple[bytes, tuple[tuple[str, str], ...]]  # the ciphertext and its encryption context
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from leadhub.settings import schedule_check, setting
-from leadhub.settings.provider_api import ProviderApiSettings
+from leadhub.platform.settings import schedule_check, setting
+from leadhub.platform.settings.provider_api import ProviderApiSettings
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -29,6 +29,6 @@ class ConversationWorkerSettings(ProviderApiSettings):
 
     @property
     def retry_schedule(self) -> tuple[float, ...]:
-        from leadhub.domain.retry_schedule import parse_schedule
+        from leadhub.platform.retry_schedule import parse_schedule
 
         return parse_schedule(self.conversation_retry_schedule)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from leadhub.settings import setting
-from leadhub.settings.provider_api import ProviderApiSettings
+from leadhub.platform.settings import setting
+from leadhub.platform.settings.provider_api import ProviderApiSettings
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -5,7 +5,7 @@ settings at cold start, and the stream and queue consumers use pydantic for noth
 and building the models would cost them ~90 ms of cold start). Each field names its environment variable
 and its bounds; `load_settings` converts by the field's type and reports every problem by variable name.
 
-Each function's settings class lives in a module of its own (leadhub.settings.<function>) and is
+Each function's settings class lives in a module of its own (leadhub.platform.settings.<function>) and is
 imported from here on first use, so that a cold start creates its own classes, not all eleven (a frozen
 dataclass takes ~1.5 ms to create).
 """
@@ -20,16 +20,16 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 
 if TYPE_CHECKING:
-    from leadhub.settings.conversation_worker import ConversationWorkerSettings
-    from leadhub.settings.delivery_worker import DeliveryWorkerSettings
-    from leadhub.settings.email_content import EmailContentSettings
-    from leadhub.settings.email_webhook import EmailWebhookSettings
-    from leadhub.settings.fanout import FanoutSettings
-    from leadhub.settings.lead_webhook import LeadWebhookSettings
-    from leadhub.settings.management import ManagementSettings
-    from leadhub.settings.provider_api import ProviderApiSettings
-    from leadhub.settings.telegram_webhook import TelegramWebhookSettings
-    from leadhub.settings.whatsapp_webhook import WhatsappWebhookSettings
+    from leadhub.platform.settings.conversation_worker import ConversationWorkerSettings
+    from leadhub.platform.settings.delivery_worker import DeliveryWorkerSettings
+    from leadhub.platform.settings.email_content import EmailContentSettings
+    from leadhub.platform.settings.email_webhook import EmailWebhookSettings
+    from leadhub.platform.settings.fanout import FanoutSettings
+    from leadhub.platform.settings.lead_webhook import LeadWebhookSettings
+    from leadhub.platform.settings.management import ManagementSettings
+    from leadhub.platform.settings.provider_api import ProviderApiSettings
+    from leadhub.platform.settings.telegram_webhook import TelegramWebhookSettings
+    from leadhub.platform.settings.whatsapp_webhook import WhatsappWebhookSettings
 
 __all__ = [
     "BaseSettings",
@@ -66,7 +66,7 @@ _SETTINGS_MODULES = {
 
 
 def __getattr__(name: str) -> Any:
-    """`from leadhub.settings import LeadWebhookSettings` imports that class's module only."""
+    """`from leadhub.platform.settings import LeadWebhookSettings` imports that class's module only."""
     module = _SETTINGS_MODULES.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -79,7 +79,7 @@ _FALSE = frozenset({"0", "f", "false", "n", "no", "off"})
 
 def schedule_check(value: str) -> None:
     """For retry schedules ("0s,5s,5m,…"): raises ValueError naming the bad entry."""
-    from leadhub.domain.retry_schedule import parse_schedule  # only when such a setting is read
+    from leadhub.platform.retry_schedule import parse_schedule  # only when such a setting is read
 
     parse_schedule(value)
 

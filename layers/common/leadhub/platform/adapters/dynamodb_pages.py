@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadhub.adapters.aws import storage_errors
-from leadhub.adapters.dynamodb_items import from_item, key_values
-from leadhub.errors import FieldError, InvalidRequest
-from leadhub.ids import decode_cursor, encode_cursor
-from leadhub.models.page import Page
+from leadhub.platform.adapters.aws_clients import storage_errors
+from leadhub.platform.adapters.dynamodb_items import from_item, key_values
+from leadhub.platform.errors import FieldError, InvalidRequest
+from leadhub.platform.ids import decode_cursor, encode_cursor
+from leadhub.platform.paging import Page
 
 
 def query_page(

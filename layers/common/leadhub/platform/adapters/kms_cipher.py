@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from leadhub.adapters.aws import ClientFactory, client, storage_errors
+from leadhub.platform.adapters.aws_clients import ClientFactory, client, storage_errors
 
 
 class KmsCipher:
