@@ -146,9 +146,9 @@ class LocalStack:
 
     def create_account(self, name: str = "Bench Realty", region: str = "US") -> DemoAccount:
         """An account with its first API key and webhook token, written by the app's own domain code."""
-        from leadhub.adapters.dynamodb_accounts import DynamoAccountRepository
-        from leadhub.domain.accounts import create_account
-        from leadhub.models.account import Plan
+        from leadhub.accounts.accounts import create_account
+        from leadhub.accounts.adapters.dynamodb_accounts import DynamoAccountRepository
+        from leadhub.accounts.models import Plan
         from leadhub.platform.adapters.kms_cipher import KmsCipher
         from leadhub.platform.timestamps import utc_now
 

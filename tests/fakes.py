@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from leadhub.accounts.audit import AuditEntry
+from leadhub.accounts.models import Account, ApiKey, TokenOwner
 from leadhub.domain.email_integration import ResendRefused
 from leadhub.domain.responders import Turn
-from leadhub.models.account import Account, ApiKey, TokenOwner
-from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Message
 from leadhub.models.integration import Integration
 from leadhub.models.lead import Lead

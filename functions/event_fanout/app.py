@@ -15,8 +15,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadhub.adapters.account_parents import CachedParents
-from leadhub.adapters.dynamodb_accounts import DynamoAccountRepository
+from leadhub.accounts.adapters.dynamodb_accounts import DynamoAccountRepository
+from leadhub.accounts.caches import CachedParents
 from leadhub.adapters.dynamodb_conversations import conversation_from_image, message_from_image
 from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_from_image

@@ -11,9 +11,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadhub.adapters.dynamodb_accounts import DynamoAccountRepository
+from leadhub.accounts.adapters.dynamodb_accounts import DynamoAccountRepository
+from leadhub.accounts.caches import CachedTokenOwners
 from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
-from leadhub.adapters.token_owner_cache import CachedTokenOwners
 from leadhub.domain.lead_intake import MAX_BODY_BYTES
 from leadhub.domain.leads import receive_lead
 from leadhub.platform.settings import LeadWebhookSettings, load_settings

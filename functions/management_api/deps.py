@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from leadhub.adapters.dynamodb_accounts import DynamoAccountRepository
-from leadhub.domain.api_keys import authenticate, require_scope
-from leadhub.models.account import Principal, Scope
+from leadhub.accounts.adapters.dynamodb_accounts import DynamoAccountRepository
+from leadhub.accounts.api_keys import authenticate, require_scope
+from leadhub.accounts.models import Principal, Scope
 from leadhub.platform.adapters.kms_cipher import KmsCipher
 from leadhub.platform.adapters.ssm_secrets import SsmSecret
 from leadhub.platform.settings import ManagementSettings, load_settings

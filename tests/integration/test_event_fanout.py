@@ -9,8 +9,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from leadhub.accounts.audit import AuditEntry
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
-from leadhub.models.audit import AuditEntry
 from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
 from leadhub.platform.timestamps import to_iso, utc_now
 from tests.integration.conftest import Account, Api, DynamoCalls, LambdaContext, Stack, shared_clients

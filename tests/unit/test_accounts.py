@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from leadhub.domain.accounts import create_account, current_account, rotate_webhook_token
-from leadhub.domain.api_keys import (
+from leadhub.accounts.accounts import create_account, current_account, rotate_webhook_token
+from leadhub.accounts.api_keys import (
     authenticate,
     check_admin_key,
     create_api_key,
@@ -15,7 +15,7 @@ from leadhub.domain.api_keys import (
     require_scope,
     revoke_api_key,
 )
-from leadhub.models.account import ALL_SCOPES, Plan
+from leadhub.accounts.models import ALL_SCOPES, Plan
 from leadhub.platform.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
 from leadhub.platform.ids import token_hash
 from tests.fakes import ContextBoundCipher, InMemoryAccounts, StaticSecret

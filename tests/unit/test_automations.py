@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from leadhub.accounts.audit import AuditEntry
 from leadhub.domain.automations import create_automation
-from leadhub.models.audit import AuditEntry
 from leadhub.models.automation import Automation, AutomationKind, OpeningHours
 from leadhub.platform.errors import Conflict, InvalidRequest
 

@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from leadhub.accounts.accounts import create_account
+from leadhub.accounts.models import ALL_SCOPES, Plan, Principal
 from leadhub.domain import deliveries
 from leadhub.domain import webhook_endpoints as endpoints
-from leadhub.domain.accounts import create_account
 from leadhub.domain.endpoint_verification import echoed_token, verify
 from leadhub.domain.signing import new_endpoint_secret, verify_standard_signature
 from leadhub.domain.url_safety import HttpOutcome, SafeTarget
-from leadhub.models.account import ALL_SCOPES, Plan, Principal
 from leadhub.models.webhook_endpoint import (
     DISABLED_THROUGH_API,
     Verification,

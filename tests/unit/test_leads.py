@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from leadhub.accounts.models import TokenOwner
 from leadhub.domain.leads import lead_id_for_phone, receive_lead
-from leadhub.models.account import TokenOwner
 from leadhub.platform.errors import (
     InvalidRequest,
     PayloadTooLarge,

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from leadhub.accounts.models import Principal
 from leadhub.domain.deliveries import recover_deliveries
 from leadhub.domain.webhook_endpoints import EndpointContext
-from leadhub.models.account import Principal
 from leadhub.models.delivery import Delivery, DeliveryJob, DeliveryStatus
 from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
 from leadhub.platform.errors import Conflict, StorageUnavailable

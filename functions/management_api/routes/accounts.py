@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from schemas import KEYED, responses
 from schemas.accounts import AccountOut, WebhookTokenOut
 
-from leadhub.domain.accounts import current_account, rotate_webhook_token, webhook_url
-from leadhub.models.account import Scope
+from leadhub.accounts.accounts import current_account, rotate_webhook_token, webhook_url
+from leadhub.accounts.models import Scope
 from leadhub.platform.timestamps import utc_now
 
 router = Router()

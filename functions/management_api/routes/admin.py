@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from schemas import JSON_BODY, responses
 from schemas.accounts import CreateAccountRequest, CreatedAccountOut
 
-from leadhub.domain.accounts import create_account
-from leadhub.domain.api_keys import check_admin_key
+from leadhub.accounts.accounts import create_account
+from leadhub.accounts.api_keys import check_admin_key
 from leadhub.platform.timestamps import utc_now
 
 router = Router()

@@ -11,8 +11,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from schemas import JSON_BODY, KEYED, responses
 from schemas.api_keys import ApiKeyListOut, ApiKeyOut, CreateApiKeyRequest, CreatedApiKeyOut
 
-from leadhub.domain.api_keys import create_api_key, list_api_keys, revoke_api_key
-from leadhub.models.account import Scope
+from leadhub.accounts.api_keys import create_api_key, list_api_keys, revoke_api_key
+from leadhub.accounts.models import Scope
 from leadhub.platform.timestamps import utc_now
 
 router = Router()

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from schemas import KEYED, responses
 from schemas.audit import AuditEntryOut, AuditPageOut
 
-from leadhub.models.account import Scope
+from leadhub.accounts.models import Scope
 from routes.paging import Cursor, Limit
 
 router = Router()

@@ -18,8 +18,8 @@ from schemas.automations import (
     ResponderRequest,
 )
 
+from leadhub.accounts.models import Scope
 from leadhub.domain import automations
-from leadhub.models.account import Scope
 from leadhub.models.automation import AutomationKind, OpeningHours
 from leadhub.models.responder import ResponderKind, ResponderSettings
 from leadhub.platform.timestamps import utc_now

@@ -17,8 +17,8 @@ from schemas.conversations import (
     MessagePageOut,
 )
 
+from leadhub.accounts.models import Scope
 from leadhub.domain import agents, conversations
-from leadhub.models.account import Scope
 from leadhub.models.conversation import Channel, ConversationStatus
 from leadhub.platform.timestamps import utc_now
 from routes.paging import Cursor, Limit

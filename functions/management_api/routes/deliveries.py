@@ -18,8 +18,8 @@ from schemas.deliveries import (
     TestSendOut,
 )
 
+from leadhub.accounts.models import Scope
 from leadhub.domain import deliveries
-from leadhub.models.account import Scope
 from leadhub.models.delivery import DeliveryStatus
 from leadhub.platform.timestamps import utc_now
 

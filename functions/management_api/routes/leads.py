@@ -10,8 +10,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from schemas import KEYED, responses
 from schemas.leads import LeadOut, LeadPageOut
 
+from leadhub.accounts.models import Scope
 from leadhub.domain.leads import get_lead, list_leads
-from leadhub.models.account import Scope
 from routes.paging import Cursor, Limit
 
 router = Router()

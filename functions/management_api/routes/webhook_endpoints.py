@@ -19,8 +19,8 @@ from schemas.webhook_endpoints import (
     RotateSecretRequest,
 )
 
+from leadhub.accounts.models import Scope
 from leadhub.domain import webhook_endpoints as endpoints
-from leadhub.models.account import Scope
 from leadhub.platform.timestamps import utc_now
 
 router = Router()

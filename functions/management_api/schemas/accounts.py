@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from leadhub.models.account import Plan
+from leadhub.accounts.models import Plan
 from schemas import RequestSchema, Schema
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from leadhub.models.account import Scope
+from leadhub.accounts.models import Scope
 from schemas import RequestSchema, Schema
 
 

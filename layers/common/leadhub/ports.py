@@ -8,16 +8,11 @@ from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # annotations only: a function imports the models it uses, not every port's
-    from leadhub.models.account import Account, ApiKey, TokenOwner
-    from leadhub.models.audit import AuditEntry
+    from leadhub.accounts.audit import AuditEntry
     from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Message
     from leadhub.models.lead import Lead
     from leadhub.models.webhook_endpoint import WebhookEndpoint
     from leadhub.platform.paging import Page
-
-
-class TokenOwners(Protocol):
-    def find_token_owner(self, token_hash: str) -> TokenOwner | None: ...
 
 
 class LeadRepository(Protocol):
@@ -30,28 +25,6 @@ class LeadRepository(Protocol):
     def get(self, account_id: str, lead_id: str) -> Lead | None: ...
 
     def list_page(self, account_id: str, limit: int, cursor: str | None) -> Page[Lead]:
-        """Newest first."""
-
-
-class AccountRepository(Protocol):
-    def create_account(self, account: Account, first_key: ApiKey, audit: list[AuditEntry]) -> None: ...
-
-    def get_account(self, account_id: str) -> Account | None: ...
-
-    def replace_webhook_token(
-        self, account: Account, new_hash: str, new_ciphertext: bytes, audit: AuditEntry
-    ) -> bool:
-        """Swap the token (lookup entry included) if `account` still holds the token it was read with."""
-
-    def find_api_key(self, key_hash: str) -> ApiKey | None: ...
-
-    def add_api_key(self, key: ApiKey, audit: AuditEntry) -> None: ...
-
-    def list_api_keys(self, account_id: str) -> list[ApiKey]: ...
-
-    def revoke_api_key(self, account_id: str, key_id: str, audit: AuditEntry) -> bool: ...
-
-    def list_audit(self, account_id: str, limit: int, cursor: str | None) -> Page[AuditEntry]:
         """Newest first."""
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadhub.adapters.dynamodb_audit import audit_put
-from leadhub.models.audit import AuditEntry
+from leadhub.accounts.adapters.dynamodb_audit import audit_put
+from leadhub.accounts.audit import AuditEntry
 from leadhub.models.automation import Automation, AutomationKind, OpeningHours
 from leadhub.platform.adapters.dynamodb_items import account_pk, to_item
 from leadhub.platform.adapters.dynamodb_queries import TableAdapter, commit, query_prefix

@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from leadhub.adapters.dynamodb_audit import audit_put
+from leadhub.accounts.adapters.dynamodb_audit import audit_put
 from leadhub.adapters.dynamodb_integrations import route_key
 from leadhub.adapters.dynamodb_leads import DynamoLeadRepository, lead_key, lead_to_values
 from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadhub.adapters.dynamodb_audit import audit_put
-from leadhub.models.audit import AuditEntry
+from leadhub.accounts.adapters.dynamodb_audit import audit_put
+from leadhub.accounts.audit import AuditEntry
 from leadhub.models.conversation import Channel
 from leadhub.models.integration import Integration
 from leadhub.platform.adapters.dynamodb_items import account_pk, key_values, to_item

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
-from leadhub.models.audit import AuditEntry
+from leadhub.accounts.audit import AuditEntry
 from leadhub.models.automation import MAX_PATTERN_CHARS, WEEKDAYS, Automation, AutomationKind, OpeningHours
 from leadhub.models.responder import ResponderKind, ResponderSettings
 from leadhub.platform.errors import Conflict, FieldError, InvalidRequest, NotFound

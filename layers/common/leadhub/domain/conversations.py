@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from leadhub.accounts.audit import AuditEntry
 from leadhub.domain.lead_identity import RE_ENGAGEMENT_AFTER, lead_id_for_phone
 from leadhub.domain.message_limits import bounded_content, bounded_text, storable_id, storable_inbound
-from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import (
     AWAITING_CONTENT,
     OUTBOUND_STATUS_RANK,

@@ -8,10 +8,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from leadhub.accounts.models import Principal
 from leadhub.domain.delivery_request import request_headers
 from leadhub.domain.url_safety import HttpPost, UnsafeUrl, check_webhook_url
 from leadhub.domain.webhook_endpoints import EndpointContext, get_endpoint
-from leadhub.models.account import Principal
 from leadhub.models.delivery import Attempt, Delivery, DeliveryJob, DeliveryStatus
 from leadhub.models.lead import Lead
 from leadhub.models.webhook_endpoint import WebhookEndpoint

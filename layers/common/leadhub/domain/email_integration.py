@@ -11,8 +11,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from leadhub.accounts.audit import AuditEntry
 from leadhub.domain.integrations import IntegrationStore, get_integration
-from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import Channel
 from leadhub.models.integration import Integration
 from leadhub.platform.errors import Conflict, FieldError, InvalidRequest, ProviderUnavailable

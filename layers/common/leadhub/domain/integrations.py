@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from leadhub.models.audit import AuditEntry
+from leadhub.accounts.audit import AuditEntry
 from leadhub.models.conversation import Channel
 from leadhub.models.integration import Integration
 from leadhub.platform.errors import NotFound

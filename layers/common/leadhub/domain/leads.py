@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from leadhub.accounts.audit import AuditEntry
+from leadhub.accounts.ports import TokenOwners
+from leadhub.accounts.webhook_tokens import token_owner
 from leadhub.domain.lead_identity import RE_ENGAGEMENT_AFTER, lead_id_for_phone
 from leadhub.domain.lead_intake import MAX_BODY_BYTES, decode_lead_payload, parse_lead_submission
-from leadhub.models.audit import AuditEntry
 from leadhub.models.lead import MAX_CUSTOM_FIELDS_PER_LEAD, MAX_TAGS_PER_LEAD, Lead
 from leadhub.models.lead_submission import LeadSubmission
 from leadhub.platform.errors import NotFound, PayloadTooLarge, StorageUnavailable, Unauthorized
-from leadhub.platform.ids import token_hash
 from leadhub.platform.paging import Page
 from leadhub.platform.timestamps import from_iso, to_iso
-from leadhub.ports import LeadRepository, TokenOwners
+from leadhub.ports import LeadRepository
 
-WEBHOOK_TOKEN_PREFIX = "lht"  # noqa: S105 - a prefix, not a secret
-_WEBHOOK_TOKEN_SHAPE = re.compile(r"lht_[A-Za-z0-9_-]{32}")
 _MERGE_ATTEMPTS = 4
 
 
@@ -47,8 +45,7 @@ def receive_lead(
     """The lead webhook: 413, then 401, then 415/400, then one conditional write (two for a duplicate)."""
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"Body exceeds {MAX_BODY_BYTES} bytes")
-    # Anything that is not shaped like one of our tokens is refused without a lookup.
-    owner = owners.find_token_owner(token_hash(token)) if _WEBHOOK_TOKEN_SHAPE.fullmatch(token) else None
+    owner = token_owner(token, owners=owners)
     if owner is None:
         raise Unauthorized("Unknown webhook token")
     payload = decode_lead_payload(body, content_type)

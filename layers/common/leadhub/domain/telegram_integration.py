@@ -9,8 +9,8 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from leadhub.accounts.audit import AuditEntry
 from leadhub.domain.integrations import IntegrationStore, get_integration
-from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import Channel
 from leadhub.models.integration import Integration, credential_context
 from leadhub.platform.errors import Conflict, FieldError, InvalidRequest, StorageUnavailable

@@ -11,11 +11,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from leadhub.accounts.audit import AuditEntry
+from leadhub.accounts.models import Principal
+from leadhub.accounts.ports import AccountRepository
 from leadhub.domain.payload_template import validate_template
 from leadhub.domain.signing import checked_secret, new_endpoint_secret
 from leadhub.domain.url_safety import Resolver, UnsafeUrl, check_webhook_url
-from leadhub.models.account import Principal
-from leadhub.models.audit import AuditEntry
 from leadhub.models.webhook_endpoint import (
     DEFAULT_VERIFICATION_MODE,
     DISABLED_THROUGH_API,
@@ -32,7 +33,7 @@ from leadhub.platform.ids import sortable_id
 from leadhub.platform.json_input import printable
 from leadhub.platform.ports import SecretCipher
 from leadhub.platform.timestamps import to_iso
-from leadhub.ports import AccountRepository, EndpointRepository
+from leadhub.ports import EndpointRepository
 
 MAX_CUSTOM_HEADERS = 20
 MAX_HEADER_VALUE_CHARS = 1024

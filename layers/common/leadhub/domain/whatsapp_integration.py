@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from leadhub.accounts.audit import AuditEntry
 from leadhub.domain.integrations import IntegrationStore
-from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import Channel
 from leadhub.models.integration import Integration, credential_context
 from leadhub.platform.errors import Conflict, FieldError, InvalidRequest

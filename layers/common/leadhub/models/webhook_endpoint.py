@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from leadhub.models.account import Plan
+from leadhub.accounts.models import Plan
 
 SUBSCRIBABLE_EVENTS: tuple[str, ...] = (
     "lead.created",

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadhub.adapters.dynamodb_audit import audit_put, values_to_audit
-from leadhub.models.account import Account, ApiKey, Plan, TokenOwner
-from leadhub.models.audit import AuditEntry
+from leadhub.accounts.adapters.dynamodb_audit import audit_put, values_to_audit
+from leadhub.accounts.audit import AuditEntry
+from leadhub.accounts.models import Account, ApiKey, Plan, TokenOwner
 from leadhub.platform.adapters.aws_clients import unavailable
 from leadhub.platform.adapters.dynamodb_items import account_pk, to_item
 from leadhub.platform.adapters.dynamodb_pages import query_page

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from leadhub.domain.api_keys import new_api_key
-from leadhub.domain.leads import WEBHOOK_TOKEN_PREFIX
-from leadhub.models.account import ALL_SCOPES, Account, Plan, Principal
-from leadhub.models.audit import AuditEntry
+from leadhub.accounts.api_keys import new_api_key
+from leadhub.accounts.audit import AuditEntry
+from leadhub.accounts.models import ALL_SCOPES, Account, Plan, Principal
+from leadhub.accounts.ports import AccountRepository
+from leadhub.accounts.webhook_tokens import WEBHOOK_TOKEN_PREFIX
 from leadhub.platform.errors import Conflict, FieldError, InvalidRequest, NotFound
 from leadhub.platform.ids import secret_token, sortable_id, token_hash
 from leadhub.platform.ports import SecretCipher
 from leadhub.platform.timestamps import to_iso
-from leadhub.ports import AccountRepository
 
 
 @dataclass(frozen=True, slots=True)

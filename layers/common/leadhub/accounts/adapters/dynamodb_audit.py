@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadhub.models.audit import AuditEntry
+from leadhub.accounts.audit import AuditEntry
 from leadhub.platform.adapters.dynamodb_items import account_pk, to_item
 
 

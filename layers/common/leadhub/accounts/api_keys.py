@@ -6,13 +6,13 @@ import hmac
 import re
 from datetime import datetime
 
-from leadhub.models.account import ApiKey, Principal
-from leadhub.models.audit import AuditEntry
+from leadhub.accounts.audit import AuditEntry
+from leadhub.accounts.models import ApiKey, Principal
+from leadhub.accounts.ports import AccountRepository
 from leadhub.platform.errors import FieldError, Forbidden, InvalidRequest, NotFound, Unauthorized
 from leadhub.platform.ids import secret_token, sortable_id, token_hash
 from leadhub.platform.ports import SecretSource
 from leadhub.platform.timestamps import to_iso
-from leadhub.ports import AccountRepository
 
 API_KEY_PREFIX = "lhk"
 _API_KEY_SHAPE = re.compile(r"lhk_[A-Za-z0-9_-]{43}")
