@@ -133,9 +133,9 @@ def rest_event(resource: str, path: str, path_parameters: dict[str, str]) -> dic
 
 def new_lead_stream_event(stack: Any, account_id: str, phone: str) -> dict:
     """Lambda's stream event for a new lead (as the lead webhook stores it): one INSERT record."""
-    from leadhub.adapters.dynamodb_leads import DynamoLeadRepository, lead_key
-    from leadhub.domain.leads import upsert_lead
-    from leadhub.models.lead_submission import validate_submission
+    from leadhub.leads.adapters.dynamodb_leads import DynamoLeadRepository, lead_key
+    from leadhub.leads.leads import upsert_lead
+    from leadhub.leads.submission import validate_submission
     from leadhub.platform.timestamps import utc_now
     from local.pollers import stream_event
 

@@ -131,9 +131,9 @@ def _import_handler(stack: LocalStack, function_id: str) -> Callable[..., dict[s
 
 
 def lead_webhook(stack: LocalStack) -> dict[str, Any]:
-    from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
-    from leadhub.domain.leads import upsert_lead
-    from leadhub.models.lead_submission import validate_submission
+    from leadhub.leads.adapters.dynamodb_leads import DynamoLeadRepository
+    from leadhub.leads.leads import upsert_lead
+    from leadhub.leads.submission import validate_submission
     from leadhub.platform.timestamps import utc_now
 
     section = FreshFunction(stack, "LeadWebhookFunction")

@@ -11,9 +11,9 @@ from leadhub.accounts.audit import AuditEntry
 from leadhub.accounts.models import Account, ApiKey, TokenOwner
 from leadhub.domain.email_integration import ResendRefused
 from leadhub.domain.responders import Turn
+from leadhub.leads.models import Lead
 from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Message
 from leadhub.models.integration import Integration
-from leadhub.models.lead import Lead
 from leadhub.models.responder import ResponderSettings
 from leadhub.models.webhook_endpoint import WebhookEndpoint
 from leadhub.platform.errors import ProviderUnavailable

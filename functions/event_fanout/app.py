@@ -20,11 +20,11 @@ from leadhub.accounts.caches import CachedParents
 from leadhub.adapters.dynamodb_conversations import conversation_from_image, message_from_image
 from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_from_image
-from leadhub.adapters.dynamodb_leads import lead_from_image
 from leadhub.adapters.endpoints_per_batch import EndpointsPerBatch
 from leadhub.domain.conversation_jobs import content_job_for, reply_job_for
 from leadhub.domain.fanout import fan_out
 from leadhub.domain.outbox import conversation_facts, endpoint_facts, lead_facts, message_facts
+from leadhub.leads.adapters.dynamodb_leads import lead_from_image
 from leadhub.platform.adapters.sqs_queues import SqsJobQueue, SqsJsonQueue
 from leadhub.platform.settings import FanoutSettings, load_settings
 from leadhub.platform.timestamps import to_iso, utc_now

@@ -13,9 +13,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadhub.accounts.adapters.dynamodb_accounts import DynamoAccountRepository
 from leadhub.accounts.caches import CachedTokenOwners
-from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
-from leadhub.domain.lead_intake import MAX_BODY_BYTES
-from leadhub.domain.leads import receive_lead
+from leadhub.leads.adapters.dynamodb_leads import DynamoLeadRepository
+from leadhub.leads.intake import MAX_BODY_BYTES
+from leadhub.leads.leads import receive_lead
 from leadhub.platform.settings import LeadWebhookSettings, load_settings
 from leadhub.platform.timestamps import utc_now
 from leadhub.platform.web import json_response, raw_body, register_error_handlers

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from leadhub.adapters.dynamodb_automations import DynamoAutomations
     from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
     from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
-    from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
     from leadhub.adapters.dynamodb_responder import DynamoResponderSettings
     from leadhub.domain.deliveries import DeliveryRecords, JobSender
     from leadhub.domain.email_integration import ResendDomains
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     from leadhub.domain.url_safety import HttpPost, Resolver
     from leadhub.domain.webhook_endpoints import EndpointContext
     from leadhub.domain.whatsapp_integration import GraphApiPort
+    from leadhub.leads.adapters.dynamodb_leads import DynamoLeadRepository
     from leadhub.platform.adapters.sqs_queues import SqsJsonQueue
 
     leads: DynamoLeadRepository
@@ -47,7 +47,7 @@ admin_key = SsmSecret(settings.admin_key_parameter)
 
 
 def _leads() -> DynamoLeadRepository:
-    from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
+    from leadhub.leads.adapters.dynamodb_leads import DynamoLeadRepository
 
     return DynamoLeadRepository(settings.table_name)
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadhub.domain.lead_intake import decode_lead_payload, parse_lead_submission
-from leadhub.models.lead_submission import (
+from leadhub.leads.intake import decode_lead_payload, parse_lead_submission
+from leadhub.leads.submission import (
     MAX_CUSTOM_FIELDS_PER_REQUEST,
     MAX_CUSTOM_KEY_CHARS,
     MAX_CUSTOM_VALUE_CHARS,

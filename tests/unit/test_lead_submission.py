@@ -20,14 +20,14 @@ from pydantic import (
     field_validator,
 )
 
-from leadhub.domain.lead_intake import parse_lead_submission
-from leadhub.models.lead_submission import (
+from leadhub.leads.identity import to_e164
+from leadhub.leads.intake import parse_lead_submission
+from leadhub.leads.submission import (
     MAX_CUSTOM_FIELDS_PER_REQUEST,
     MAX_CUSTOM_KEY_CHARS,
     MAX_CUSTOM_VALUE_CHARS,
     extra_as_text,
 )
-from leadhub.models.phone import to_e164
 from leadhub.platform.errors import FieldError, InvalidRequest
 
 # -- the reference: the pydantic model and its error mapping, as they were --------------------------------

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from leadhub.accounts.models import TokenOwner
-from leadhub.domain.leads import lead_id_for_phone, receive_lead
+from leadhub.leads.leads import lead_id_for_phone, receive_lead
 from leadhub.platform.errors import (
     InvalidRequest,
     PayloadTooLarge,

@@ -13,8 +13,6 @@ from typing import Any
 import pytest
 
 from leadhub.domain.conversations import record_inbound
-from leadhub.domain.lead_intake import parse_lead_submission
-from leadhub.domain.leads import lead_id_for_phone, upsert_lead
 from leadhub.domain.outbox import lead_facts
 from leadhub.domain.whatsapp import (
     answer_subscription,
@@ -22,6 +20,8 @@ from leadhub.domain.whatsapp import (
     normalise_message,
     receive_whatsapp,
 )
+from leadhub.leads.intake import parse_lead_submission
+from leadhub.leads.leads import lead_id_for_phone, upsert_lead
 from leadhub.models.conversation import Channel, Direction, Message
 from leadhub.platform.errors import (
     Forbidden,

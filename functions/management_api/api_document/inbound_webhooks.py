@@ -11,8 +11,9 @@ from typing import Any
 
 from schemas import ERROR_BODY, RETRY_AFTER
 
-from leadhub.domain import email_inbound, lead_intake, telegram, whatsapp
-from leadhub.models import lead_submission as limits
+from leadhub.domain import email_inbound, telegram, whatsapp
+from leadhub.leads import intake as lead_intake
+from leadhub.leads import submission as limits
 
 TAGS = ["Inbound webhooks"]
 JSON = "application/json"

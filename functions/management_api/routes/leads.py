@@ -11,7 +11,7 @@ from schemas import KEYED, responses
 from schemas.leads import LeadOut, LeadPageOut
 
 from leadhub.accounts.models import Scope
-from leadhub.domain.leads import get_lead, list_leads
+from leadhub.leads.leads import get_lead, list_leads
 from routes.paging import Cursor, Limit
 
 router = Router()

@@ -21,10 +21,10 @@ from botocore.exceptions import ClientError
 
 from leadhub.accounts.adapters.dynamodb_audit import audit_put
 from leadhub.adapters.dynamodb_integrations import route_key
-from leadhub.adapters.dynamodb_leads import DynamoLeadRepository, lead_key, lead_to_values
+from leadhub.leads.adapters.dynamodb_leads import DynamoLeadRepository, lead_key, lead_to_values
+from leadhub.leads.models import Lead
 from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
 from leadhub.models.integration import email_reply_route_key
-from leadhub.models.lead import Lead
 from leadhub.platform.adapters.aws_clients import (
     ClientFactory,
     client,

@@ -12,8 +12,8 @@ from typing import Protocol
 from leadhub.domain.conversation_jobs import SendJob
 from leadhub.domain.conversations import get_conversation
 from leadhub.domain.replies import queued_message
+from leadhub.leads.models import Lead
 from leadhub.models.conversation import Conversation, ConversationStatus, Message
-from leadhub.models.lead import Lead
 from leadhub.platform.errors import Conflict, StorageUnavailable
 from leadhub.platform.ids import sortable_id
 from leadhub.platform.timestamps import to_iso

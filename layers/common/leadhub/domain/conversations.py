@@ -7,8 +7,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from leadhub.accounts.audit import AuditEntry
-from leadhub.domain.lead_identity import RE_ENGAGEMENT_AFTER, lead_id_for_phone
 from leadhub.domain.message_limits import bounded_content, bounded_text, storable_id, storable_inbound
+from leadhub.leads.identity import RE_ENGAGEMENT_AFTER, lead_id_for_phone
+from leadhub.leads.models import Lead
 from leadhub.models.conversation import (
     AWAITING_CONTENT,
     OUTBOUND_STATUS_RANK,
@@ -22,7 +23,6 @@ from leadhub.models.conversation import (
     Message,
     StatusUpdate,
 )
-from leadhub.models.lead import Lead
 from leadhub.platform.errors import NotFound, StorageUnavailable
 from leadhub.platform.ids import derived_id, sortable_id
 from leadhub.platform.paging import Page

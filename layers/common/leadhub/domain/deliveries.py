@@ -12,8 +12,8 @@ from leadhub.accounts.models import Principal
 from leadhub.domain.delivery_request import request_headers
 from leadhub.domain.url_safety import HttpPost, UnsafeUrl, check_webhook_url
 from leadhub.domain.webhook_endpoints import EndpointContext, get_endpoint
+from leadhub.leads.models import Lead
 from leadhub.models.delivery import Attempt, Delivery, DeliveryJob, DeliveryStatus
-from leadhub.models.lead import Lead
 from leadhub.models.webhook_endpoint import WebhookEndpoint
 from leadhub.platform.errors import Conflict, FieldError, InvalidRequest, NotFound, StorageUnavailable
 from leadhub.platform.ids import sortable_id

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from leadhub.models.lead_submission import (
+from leadhub.leads.submission import (
     MAX_CUSTOM_FIELDS_PER_REQUEST,
     MAX_CUSTOM_KEY_CHARS,
     MAX_CUSTOM_VALUE_CHARS,

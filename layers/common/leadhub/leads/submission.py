@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadhub.models.phone import to_e164
+from leadhub.leads.identity import to_e164
 from leadhub.platform.errors import FieldError, InvalidRequest
 from leadhub.platform.json_input import has_surrogates
 

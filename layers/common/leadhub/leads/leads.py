@@ -8,14 +8,14 @@ from datetime import datetime
 from leadhub.accounts.audit import AuditEntry
 from leadhub.accounts.ports import TokenOwners
 from leadhub.accounts.webhook_tokens import token_owner
-from leadhub.domain.lead_identity import RE_ENGAGEMENT_AFTER, lead_id_for_phone
-from leadhub.domain.lead_intake import MAX_BODY_BYTES, decode_lead_payload, parse_lead_submission
-from leadhub.models.lead import MAX_CUSTOM_FIELDS_PER_LEAD, MAX_TAGS_PER_LEAD, Lead
-from leadhub.models.lead_submission import LeadSubmission
+from leadhub.leads.identity import RE_ENGAGEMENT_AFTER, lead_id_for_phone
+from leadhub.leads.intake import MAX_BODY_BYTES, decode_lead_payload, parse_lead_submission
+from leadhub.leads.models import MAX_CUSTOM_FIELDS_PER_LEAD, MAX_TAGS_PER_LEAD, Lead
+from leadhub.leads.ports import LeadRepository
+from leadhub.leads.submission import LeadSubmission
 from leadhub.platform.errors import NotFound, PayloadTooLarge, StorageUnavailable, Unauthorized
 from leadhub.platform.paging import Page
 from leadhub.platform.timestamps import from_iso, to_iso
-from leadhub.ports import LeadRepository
 
 _MERGE_ATTEMPTS = 4
 

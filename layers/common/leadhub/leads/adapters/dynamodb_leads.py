@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from leadhub.accounts.adapters.dynamodb_audit import audit_put
 from leadhub.accounts.audit import AuditEntry
-from leadhub.models.lead import Lead
+from leadhub.leads.models import Lead
 from leadhub.platform.adapters.aws_clients import first_cancellation_reason, storage_errors, storage_failure
 from leadhub.platform.adapters.dynamodb_items import account_pk, from_item, from_stream_image, to_item
 from leadhub.platform.adapters.dynamodb_pages import query_page

@@ -1,6 +1,17 @@
-"""Phone numbers in E.164, the key leads are deduplicated by."""
+"""Who a lead is: their phone number in E.164 (the key leads are deduplicated by), the lead id derived from
+the account and that number, and how long a silence lasts before a new message re-engages the lead."""
 
 from __future__ import annotations
+
+from datetime import timedelta
+
+from leadhub.platform.ids import derived_id
+
+RE_ENGAGEMENT_AFTER = timedelta(days=30)
+
+
+def lead_id_for_phone(account_id: str, phone: str) -> str:
+    return derived_id("lead", account_id, "phone", phone)
 
 
 def to_e164(raw: str, default_region: str) -> str:
