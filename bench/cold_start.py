@@ -201,11 +201,11 @@ class ConversationReplies:
     def __init__(self, stack: Any) -> None:
         from _common import whatsapp_channel
 
-        from leadhub.adapters.dynamodb_automations import DynamoAutomations
-        from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
-        from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
-        from leadhub.domain.automations import create_automation
-        from leadhub.models.automation import AutomationKind
+        from leadhub.conversations.adapters.dynamodb_automations import DynamoAutomations
+        from leadhub.conversations.adapters.dynamodb_conversations import DynamoConversationStore
+        from leadhub.conversations.adapters.dynamodb_routes import DynamoRoutes
+        from leadhub.conversations.automation_rules import AutomationKind
+        from leadhub.conversations.automations import create_automation
         from leadhub.platform.timestamps import utc_now
         from local.fake_providers import FakeGraphApi
 
@@ -217,7 +217,7 @@ class ConversationReplies:
         )
         self.env = {"GRAPH_API_BASE_URL": self.graph.base_url}
         self.store = DynamoConversationStore(stack.table_name, clients=stack.clients.client)
-        self.routes = DynamoIntegrations(stack.table_name, clients=stack.clients.client)
+        self.routes = DynamoRoutes(stack.table_name, clients=stack.clients.client)
         automations = DynamoAutomations(stack.table_name, clients=stack.clients.client)
         create_automation(
             self.account_id,
@@ -236,9 +236,9 @@ class ConversationReplies:
         stored inbound message."""
         from _common import EVENTS_DIR, META_APP_SECRET
 
-        from leadhub.domain.conversation_jobs import reply_job_for
+        from leadhub.conversations.jobs import reply_job_for
+        from leadhub.conversations.models import Channel
         from leadhub.domain.whatsapp import receive_whatsapp
-        from leadhub.models.conversation import Channel
         from leadhub.platform.timestamps import utc_now
 
         sender, provider_id = self.channel.new_sender(), self.channel.new_message_id()
@@ -288,8 +288,8 @@ class EmailContents:
 
         from _common import SAMPLES_DIR, email_channel
 
-        from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
-        from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
+        from leadhub.conversations.adapters.dynamodb_conversations import DynamoConversationStore
+        from leadhub.conversations.adapters.dynamodb_routes import DynamoRoutes
         from local.fake_providers import FakeResendApi
 
         account = stack.create_account("Bench Mail")
@@ -304,7 +304,7 @@ class EmailContents:
         self.env = {"RESEND_API_BASE_URL": self.resend.url}
         self.content = json.loads((SAMPLES_DIR / "resend" / self.CONTENT).read_text())
         self.store = DynamoConversationStore(stack.table_name, clients=stack.clients.client)
-        self.routes = DynamoIntegrations(stack.table_name, clients=stack.clients.client)
+        self.routes = DynamoRoutes(stack.table_name, clients=stack.clients.client)
         self.email_ids: list[str] = []
 
     def event(self) -> dict:
@@ -312,9 +312,9 @@ class EmailContents:
         stored inbound email."""
         from _common import EVENTS_DIR, RESEND_WEBHOOK_SECRET
 
-        from leadhub.domain.conversation_jobs import content_job_for
+        from leadhub.conversations.jobs import content_job_for
+        from leadhub.conversations.models import Channel
         from leadhub.domain.email_inbound import receive_email_event
-        from leadhub.models.conversation import Channel
         from leadhub.platform.timestamps import utc_now
 
         email_id = self.channel.new_message_id()
@@ -339,7 +339,7 @@ class EmailContents:
 
     def verify(self) -> str | None:
         """The latest email's message now holds the text of the content fetched from the fake."""
-        from leadhub.models.conversation import Channel
+        from leadhub.conversations.models import Channel
 
         message = self.store.find_message(self.account_id, Channel.EMAIL, self.email_ids[-1])
         stored = (message.status, message.text) if message is not None else None

@@ -16,17 +16,18 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadhub.adapters.bedrock_model import BedrockModel
 from leadhub.adapters.channel_senders import ChannelSenders
-from leadhub.adapters.dynamodb_automations import CachedAutomations, DynamoAutomations
-from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
 from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
-from leadhub.adapters.dynamodb_responder import CachedResponderSettings, DynamoResponderSettings
 from leadhub.adapters.graph_api import GraphApi
 from leadhub.adapters.resend_api import ResendApi
 from leadhub.adapters.telegram_bot_api import TelegramBotApi
-from leadhub.domain.conversation_jobs import ReplyJob, job_from_message
-from leadhub.domain.replies import EXHAUSTED, SendRejected, answer, send_queued
+from leadhub.conversations.adapters.bedrock_model import BedrockModel
+from leadhub.conversations.adapters.dynamodb_automations import DynamoAutomations
+from leadhub.conversations.adapters.dynamodb_conversations import DynamoConversationStore
+from leadhub.conversations.adapters.dynamodb_responder_settings import DynamoResponderSettings
+from leadhub.conversations.caches import CachedAutomations, CachedResponderSettings
+from leadhub.conversations.jobs import ReplyJob, job_from_message
+from leadhub.conversations.replies import EXHAUSTED, SendRejected, answer, send_queued
 from leadhub.platform.adapters.kms_cipher import KmsCipher
 from leadhub.platform.adapters.sqs_queues import SqsJsonQueue
 from leadhub.platform.adapters.ssm_secrets import SsmSecret

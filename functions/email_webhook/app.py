@@ -12,8 +12,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
-from leadhub.adapters.dynamodb_integrations import CachedRoutes, DynamoIntegrations
+from leadhub.conversations.adapters.dynamodb_conversations import DynamoConversationStore
+from leadhub.conversations.adapters.dynamodb_routes import DynamoRoutes
+from leadhub.conversations.caches import CachedRoutes
 from leadhub.domain.email_inbound import MAX_BODY_BYTES, receive_email_event
 from leadhub.platform.adapters.ssm_secrets import SsmSecret
 from leadhub.platform.settings import EmailWebhookSettings, load_settings
@@ -26,7 +27,7 @@ app = APIGatewayHttpResolver()
 register_error_handlers(app, logger)
 
 store = DynamoConversationStore(settings.table_name)
-routes = CachedRoutes(DynamoIntegrations(settings.table_name), settings.route_cache_seconds)
+routes = CachedRoutes(DynamoRoutes(settings.table_name), settings.route_cache_seconds)
 webhook_secret = SsmSecret(settings.resend_webhook_secret_parameter)
 
 

@@ -17,11 +17,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadhub.accounts.adapters.dynamodb_accounts import DynamoAccountRepository
 from leadhub.accounts.caches import CachedParents
-from leadhub.adapters.dynamodb_conversations import conversation_from_image, message_from_image
 from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
 from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_from_image
 from leadhub.adapters.endpoints_per_batch import EndpointsPerBatch
-from leadhub.domain.conversation_jobs import content_job_for, reply_job_for
+from leadhub.conversations.adapters.dynamodb_conversation_items import (
+    conversation_from_image,
+    message_from_image,
+)
+from leadhub.conversations.jobs import content_job_for, reply_job_for
 from leadhub.domain.fanout import fan_out
 from leadhub.domain.outbox import conversation_facts, endpoint_facts, lead_facts, message_facts
 from leadhub.leads.adapters.dynamodb_leads import lead_from_image

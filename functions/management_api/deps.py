@@ -21,10 +21,10 @@ from leadhub.platform.settings import ManagementSettings, load_settings
 from leadhub.platform.web import base_url
 
 if TYPE_CHECKING:
-    from leadhub.adapters.dynamodb_automations import DynamoAutomations
-    from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
     from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
-    from leadhub.adapters.dynamodb_responder import DynamoResponderSettings
+    from leadhub.conversations.adapters.dynamodb_automations import DynamoAutomations
+    from leadhub.conversations.adapters.dynamodb_conversations import DynamoConversationStore
+    from leadhub.conversations.adapters.dynamodb_responder_settings import DynamoResponderSettings
     from leadhub.domain.deliveries import DeliveryRecords, JobSender
     from leadhub.domain.email_integration import ResendDomains
     from leadhub.domain.telegram_integration import TelegramBotApiPort
@@ -53,7 +53,7 @@ def _leads() -> DynamoLeadRepository:
 
 
 def _conversations() -> DynamoConversationStore:
-    from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
+    from leadhub.conversations.adapters.dynamodb_conversations import DynamoConversationStore
 
     return DynamoConversationStore(settings.table_name)
 
@@ -65,13 +65,13 @@ def _integrations() -> DynamoIntegrations:
 
 
 def _automations() -> DynamoAutomations:
-    from leadhub.adapters.dynamodb_automations import DynamoAutomations
+    from leadhub.conversations.adapters.dynamodb_automations import DynamoAutomations
 
     return DynamoAutomations(settings.table_name)
 
 
 def _responders() -> DynamoResponderSettings:
-    from leadhub.adapters.dynamodb_responder import DynamoResponderSettings
+    from leadhub.conversations.adapters.dynamodb_responder_settings import DynamoResponderSettings
 
     return DynamoResponderSettings(settings.table_name)
 

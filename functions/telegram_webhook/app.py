@@ -12,8 +12,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
-from leadhub.adapters.dynamodb_integrations import CachedRoutes, DynamoIntegrations
+from leadhub.conversations.adapters.dynamodb_conversations import DynamoConversationStore
+from leadhub.conversations.adapters.dynamodb_routes import DynamoRoutes
+from leadhub.conversations.caches import CachedRoutes
 from leadhub.domain.telegram import MAX_BODY_BYTES, receive_telegram
 from leadhub.platform.settings import TelegramWebhookSettings, load_settings
 from leadhub.platform.timestamps import utc_now
@@ -25,7 +26,7 @@ app = APIGatewayHttpResolver()
 register_error_handlers(app, logger)
 
 store = DynamoConversationStore(settings.table_name)
-routes = CachedRoutes(DynamoIntegrations(settings.table_name), settings.route_cache_seconds)
+routes = CachedRoutes(DynamoRoutes(settings.table_name), settings.route_cache_seconds)
 
 
 @app.post("/api/webhooks/telegram")

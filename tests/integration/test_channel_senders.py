@@ -12,8 +12,8 @@ from leadhub.adapters.channel_senders import ChannelSenders
 from leadhub.adapters.graph_api import GraphApi
 from leadhub.adapters.resend_api import ResendApi
 from leadhub.adapters.telegram_bot_api import TelegramBotApi
-from leadhub.domain.replies import SendRejected
-from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
+from leadhub.conversations.models import Channel, Conversation, ConversationStatus, Direction, Message
+from leadhub.conversations.replies import SendRejected
 from leadhub.models.integration import Integration
 from local.fake_providers import (
     GRAPH_ERRORS,

@@ -16,14 +16,14 @@ import pytest
 import telegram
 from botocore.validate import validate_parameters
 
-from leadhub.adapters.bedrock_model import BedrockModel
 from leadhub.adapters.channel_senders import ChannelSenders
 from leadhub.adapters.graph_api import GraphApi
 from leadhub.adapters.resend_api import ResendApi
 from leadhub.adapters.telegram_bot_api import TelegramBotApi
-from leadhub.domain.responders import ModelFailed, Turn
+from leadhub.conversations.adapters.bedrock_model import BedrockModel
+from leadhub.conversations.model_responder import ModelFailed, Turn
+from leadhub.conversations.models import Channel, Conversation, ConversationStatus, Direction, Message
 from leadhub.domain.telegram import button_press_answer
-from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
 from leadhub.models.integration import Integration
 from local.fake_providers import FakeBedrockRuntime, FakeGraphApi, FakeResendApi, FakeTelegramBotApi
 from tests.integration.conftest import fake_aws_environment

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadhub.domain.message_limits import MAX_TEXT_CHARS
+from leadhub.conversations.message_limits import MAX_TEXT_CHARS
 from local.fake_providers import FakeGraphApi, FakeResendApi, FakeTelegramBotApi, svix_headers
 from tests.integration.conftest import (
     Api,

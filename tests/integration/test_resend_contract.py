@@ -31,8 +31,8 @@ from leadhub.adapters.channel_senders import ChannelSenders
 from leadhub.adapters.graph_api import GraphApi
 from leadhub.adapters.resend_api import ResendApi
 from leadhub.adapters.telegram_bot_api import TelegramBotApi
-from leadhub.domain.replies import SendRejected
-from leadhub.models.conversation import Channel
+from leadhub.conversations.models import Channel
+from leadhub.conversations.replies import SendRejected
 from local.fake_providers import FakeGraphApi, FakeProviders, FakeResendApi, FakeTelegramBotApi, svix_headers
 from tests.fakes import StaticSecret
 from tests.integration.conftest import Account, Api

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from leadhub.adapters.dynamodb_conversations import (
+from leadhub.conversations.adapters.dynamodb_conversation_items import (
     conversation_from_image,
     conversation_pk,
     message_from_image,
@@ -23,8 +23,8 @@ from leadhub.adapters.dynamodb_conversations import (
     message_to_values,
     provider_index_key,
 )
+from leadhub.conversations.models import Channel, Direction, Message
 from leadhub.domain.outbox import conversation_facts, message_facts
-from leadhub.models.conversation import Channel, Direction, Message
 from leadhub.platform.adapters.dynamodb_items import to_item
 from local.fake_providers import FakeGraphApi
 from tests.integration.conftest import (

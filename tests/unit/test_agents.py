@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leadhub.domain.agents import close_conversation, queue_manual_message, set_auto_reply
-from leadhub.domain.conversation_jobs import ReplyJob, job_from_message
-from leadhub.domain.conversations import record_inbound
+from leadhub.conversations.agent_actions import close_conversation, queue_manual_message, set_auto_reply
+from leadhub.conversations.automation_rules import Automation, AutomationKind
+from leadhub.conversations.conversations import record_inbound
+from leadhub.conversations.jobs import ReplyJob, job_from_message
+from leadhub.conversations.models import Channel, Contact, Conversation, InboundMessage, Message
+from leadhub.conversations.replies import SendRejected, answer, send_queued
 from leadhub.domain.outbox import conversation_facts, message_facts
-from leadhub.domain.replies import SendRejected, answer, send_queued
-from leadhub.models.automation import Automation, AutomationKind
-from leadhub.models.conversation import Channel, Contact, Conversation, InboundMessage, Message
 from leadhub.platform.errors import Conflict, NotFound, StorageUnavailable
 from tests.fakes import FixedResponder, InMemoryConversations, ScriptedModel
 

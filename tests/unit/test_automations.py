@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from leadhub.accounts.audit import AuditEntry
-from leadhub.domain.automations import create_automation
-from leadhub.models.automation import Automation, AutomationKind, OpeningHours
+from leadhub.conversations.automation_rules import Automation, AutomationKind, OpeningHours
+from leadhub.conversations.automations import create_automation
 from leadhub.platform.errors import Conflict, InvalidRequest
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")

@@ -34,7 +34,7 @@ def test_the_sam_cli_and_cfn_lint_are_installed_at_pinned_versions() -> None:
 def test_the_conversation_workers_timeout_holds_every_attempt_of_a_slow_model() -> None:
     """A model call that outlives the function kills the worker mid-reply: every attempt botocore makes
     (connect + read timeout each) must end before the function's Timeout, with time left to record it."""
-    from leadhub.adapters.bedrock_model import ATTEMPTS, CONNECT_TIMEOUT_S
+    from leadhub.conversations.adapters.bedrock_model import ATTEMPTS, CONNECT_TIMEOUT_S
     from local.cfn import load_template
 
     template = load_template(REPO / "template.yaml")

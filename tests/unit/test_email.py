@@ -14,14 +14,13 @@ from typing import Any
 
 import pytest
 
-from leadhub.domain.conversation_jobs import ContentJob, content_job_for
+from leadhub.conversations.jobs import ContentJob, content_job_for
+from leadhub.conversations.models import Channel, email_reply_route_key
+from leadhub.conversations.ports import ChannelRoute
 from leadhub.domain.email_content import complete_email, html_to_text, new_text
 from leadhub.domain.email_inbound import check_svix_signature, receive_email_event
 from leadhub.domain.outbox import message_facts
-from leadhub.models.conversation import Channel
-from leadhub.models.integration import email_reply_route_key
 from leadhub.platform.errors import InvalidRequest, SecretNotConfigured, Unauthorized
-from leadhub.ports import ChannelRoute
 from tests.fakes import InMemoryConversations
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"

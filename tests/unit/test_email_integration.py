@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from leadhub.adapters.channel_senders import from_header
 from leadhub.adapters.provider_api import ProviderAnswer
 from leadhub.adapters.resend_api import resend_message, resend_refusal_passes
+from leadhub.conversations.models import Channel
 from leadhub.domain.email_integration import (
     connect_email,
     show_email_integration,
     verify_email_domain,
 )
-from leadhub.models.conversation import Channel
 from leadhub.platform.errors import InvalidRequest
 from tests.fakes import InMemoryIntegrations, InMemoryResendDomains
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadhub.domain.message_limits import (
+from leadhub.conversations.message_limits import (
     MAX_CONTENT_BYTES,
     MAX_CONTENT_DEPTH,
     MAX_ID_CHARS,
@@ -24,7 +24,7 @@ from leadhub.domain.message_limits import (
     bounded_text,
     storable_inbound,
 )
-from leadhub.models.conversation import Channel, Contact, InboundMessage
+from leadhub.conversations.models import Channel, Contact, InboundMessage
 from leadhub.platform.errors import UnstorableInput
 from tests.provider_payloads import depth, json_size
 

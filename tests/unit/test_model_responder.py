@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadhub.domain.conversation_jobs import reply_job_for
-from leadhub.domain.conversations import record_inbound
+from leadhub.conversations.conversations import record_inbound
+from leadhub.conversations.jobs import reply_job_for
+from leadhub.conversations.model_responder import ModelFailed, Turn, bounded, text_length, turns_from
+from leadhub.conversations.models import Channel, Contact, Direction, InboundMessage, Message
+from leadhub.conversations.replies import CHANNEL_TEXT_LIMITS, answer
+from leadhub.conversations.responder_settings import ResponderKind, ResponderSettings
 from leadhub.domain.outbox import message_facts
-from leadhub.domain.replies import CHANNEL_TEXT_LIMITS, answer
-from leadhub.domain.responders import ModelFailed, Turn, bounded, text_length, turns_from
-from leadhub.models.conversation import Channel, Contact, Direction, InboundMessage, Message
-from leadhub.models.responder import ResponderKind, ResponderSettings
 from tests.fakes import FixedResponder, InMemoryConversations, ScriptedModel
 
 ACCOUNT = "acc_m"

@@ -15,18 +15,23 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from leadhub.adapters.dynamodb_conversations import message_to_values
+from leadhub.conversations.adapters.dynamodb_conversation_items import message_to_values
+from leadhub.conversations.message_limits import (
+    MAX_CONTENT_BYTES,
+    MAX_CONTENT_DEPTH,
+    MAX_ID_CHARS,
+    MAX_TEXT_CHARS,
+)
+from leadhub.conversations.models import Channel, ChannelReceipt, Message
+from leadhub.conversations.ports import CommitOutcome, InboundWrite
 from leadhub.domain.email_inbound import receive_email_event
-from leadhub.domain.message_limits import MAX_CONTENT_BYTES, MAX_CONTENT_DEPTH, MAX_ID_CHARS, MAX_TEXT_CHARS
 from leadhub.domain.telegram import receive_telegram
 from leadhub.domain.whatsapp import WhatsAppReceipt, receive_whatsapp
 from leadhub.leads.adapters.dynamodb_leads import lead_to_values
-from leadhub.models.conversation import Channel, ChannelReceipt, Message
 from leadhub.platform.adapters.dynamodb_items import to_item
 from leadhub.platform.errors import LeadhubError
 from leadhub.platform.ids import token_hash
 from leadhub.platform.timestamps import utc_now
-from leadhub.ports import CommitOutcome, InboundWrite
 from local.fake_providers import svix_headers
 from tests.fakes import InMemoryConversations, InMemoryRoutes
 from tests.provider_payloads import (

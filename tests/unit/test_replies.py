@@ -8,12 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leadhub.domain.conversation_jobs import ReplyJob, reply_job_for
-from leadhub.domain.conversations import record_inbound
-from leadhub.domain.outbox import message_facts
-from leadhub.domain.replies import SendRejected, answer
-from leadhub.models.automation import Automation, AutomationKind, OpeningHours
-from leadhub.models.conversation import (
+from leadhub.conversations.automation_rules import Automation, AutomationKind, OpeningHours
+from leadhub.conversations.conversations import record_inbound
+from leadhub.conversations.jobs import ReplyJob, reply_job_for
+from leadhub.conversations.models import (
     Channel,
     Contact,
     Conversation,
@@ -21,6 +19,8 @@ from leadhub.models.conversation import (
     InboundMessage,
     Message,
 )
+from leadhub.conversations.replies import SendRejected, answer
+from leadhub.domain.outbox import message_facts
 from tests.fakes import FixedResponder, InMemoryConversations, ScriptedModel
 
 ACCOUNT = "acc_r"

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from leadhub.conversations.models import Channel
+from leadhub.conversations.ports import ChannelRoute
 from leadhub.domain.telegram import receive_telegram
-from leadhub.models.conversation import Channel
 from leadhub.platform.errors import InvalidRequest, PayloadTooLarge, Unauthorized
 from leadhub.platform.ids import token_hash
-from leadhub.ports import ChannelRoute
 from tests.fakes import InMemoryConversations
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "telegram"

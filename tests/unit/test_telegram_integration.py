@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from leadhub.conversations.models import Channel
 from leadhub.domain.integrations import disconnect
 from leadhub.domain.telegram_integration import (
     ABANDONED_CLAIM_AFTER,
@@ -15,7 +16,6 @@ from leadhub.domain.telegram_integration import (
     connect_telegram,
     disconnect_telegram,
 )
-from leadhub.models.conversation import Channel
 from leadhub.platform.errors import Conflict, InvalidRequest, ProviderUnavailable
 from leadhub.platform.timestamps import to_iso
 from tests.fakes import ContextBoundCipher, InMemoryIntegrations

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from leadhub.domain.conversations import record_inbound
+from leadhub.conversations.conversations import record_inbound
+from leadhub.conversations.models import Channel, Direction, Message
 from leadhub.domain.outbox import lead_facts
 from leadhub.domain.whatsapp import (
     answer_subscription,
@@ -22,7 +23,6 @@ from leadhub.domain.whatsapp import (
 )
 from leadhub.leads.intake import parse_lead_submission
 from leadhub.leads.leads import lead_id_for_phone, upsert_lead
-from leadhub.models.conversation import Channel, Direction, Message
 from leadhub.platform.errors import (
     Forbidden,
     InvalidRequest,
@@ -602,9 +602,9 @@ def test_statuses_of_messages_we_did_not_send_are_ignored(store, routes) -> None
 
 
 def test_a_lead_written_meanwhile_is_read_again(store) -> None:
+    from leadhub.conversations.ports import CommitOutcome
     from leadhub.domain.whatsapp import inbound_messages
     from leadhub.models.whatsapp_payload import read_notification
-    from leadhub.ports import CommitOutcome
 
     value = read_notification(sample("text-pywa")).entry[0].changes[0].value
     [message], _ = inbound_messages(ACCOUNT, value, NOW)

@@ -19,9 +19,9 @@ from schemas.automations import (
 )
 
 from leadhub.accounts.models import Scope
-from leadhub.domain import automations
-from leadhub.models.automation import AutomationKind, OpeningHours
-from leadhub.models.responder import ResponderKind, ResponderSettings
+from leadhub.conversations import automations
+from leadhub.conversations.automation_rules import AutomationKind, OpeningHours
+from leadhub.conversations.responder_settings import ResponderKind, ResponderSettings
 from leadhub.platform.timestamps import utc_now
 
 router = Router()

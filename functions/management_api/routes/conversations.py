@@ -18,8 +18,9 @@ from schemas.conversations import (
 )
 
 from leadhub.accounts.models import Scope
-from leadhub.domain import agents, conversations
-from leadhub.models.conversation import Channel, ConversationStatus
+from leadhub.conversations import agent_actions as agents
+from leadhub.conversations import conversations
+from leadhub.conversations.models import Channel, ConversationStatus
 from leadhub.platform.timestamps import utc_now
 from routes.paging import Cursor, Limit
 

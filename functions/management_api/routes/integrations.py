@@ -16,11 +16,11 @@ from schemas.integrations import (
 )
 
 from leadhub.accounts.models import Scope
+from leadhub.conversations.models import Channel
 from leadhub.domain import email_integration as email
 from leadhub.domain import integrations
 from leadhub.domain import telegram_integration as telegram
 from leadhub.domain import whatsapp_integration as whatsapp
-from leadhub.models.conversation import Channel
 from leadhub.models.integration import Integration
 from leadhub.platform.timestamps import utc_now
 

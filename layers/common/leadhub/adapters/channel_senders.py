@@ -10,10 +10,10 @@ from typing import Any
 from leadhub.adapters.graph_api import GraphApi, graph_error
 from leadhub.adapters.resend_api import ResendApi, resend_message, resend_refusal_passes
 from leadhub.adapters.telegram_bot_api import TelegramBotApi, telegram_description
+from leadhub.conversations.models import Channel, Conversation, Message
+from leadhub.conversations.replies import SendRejected
 from leadhub.domain.integrations import IntegrationStore
-from leadhub.domain.replies import SendRejected
 from leadhub.domain.telegram_integration import TelegramRefused
-from leadhub.models.conversation import Channel, Conversation, Message
 from leadhub.models.integration import Integration, credential_context
 from leadhub.platform.errors import ProviderUnavailable
 from leadhub.platform.ports import SecretCipher

@@ -10,20 +10,15 @@ from typing import Any
 
 from leadhub.accounts.adapters.dynamodb_audit import audit_put
 from leadhub.accounts.audit import AuditEntry
-from leadhub.models.conversation import Channel
+from leadhub.conversations.adapters.dynamodb_routes import route_key
+from leadhub.conversations.models import Channel
 from leadhub.models.integration import Integration
 from leadhub.platform.adapters.dynamodb_items import account_pk, key_values, to_item
 from leadhub.platform.adapters.dynamodb_queries import TableAdapter, commit, get_values, write_if
-from leadhub.platform.ttl_cache import TtlCache
-from leadhub.ports import ChannelRoute
 
 
 def _integration_key(account_id: str, channel: Channel) -> dict[str, Any]:
     return {"pk": {"S": account_pk(account_id)}, "sk": {"S": f"INTEGRATION#{channel.value}"}}
-
-
-def route_key(channel: Channel, key: str) -> dict[str, Any]:
-    return {"pk": {"S": f"ROUTE#{channel.value}#{key}"}, "sk": {"S": "ROUTE"}}
 
 
 def claim_key(channel: Channel, key: str) -> dict[str, Any]:
@@ -140,12 +135,6 @@ class DynamoIntegrations(TableAdapter):
         # A transaction of one: the layer bundles no DeleteItem model (local/botocore_data.py).
         commit(self._db, [{"Delete": {"TableName": self._table, **release}}], "release integration claim")
 
-    def find_route(self, channel: Channel, key: str) -> ChannelRoute | None:
-        values = get_values(self._db, self._table, route_key(channel, key), "find route")
-        if values is None:
-            return None
-        return ChannelRoute(channel, key, values["accountId"], values.get("details", {}))
-
     def _release_route(self, integration: Integration) -> dict[str, Any]:
         """Delete the route only while it is still this account's."""
         key = route_key(integration.channel, integration.route_key)
@@ -156,14 +145,3 @@ class DynamoIntegrations(TableAdapter):
         assert integration.claim_key is not None
         key = claim_key(integration.channel, integration.claim_key)
         return {"Delete": {"TableName": self._table, "Key": key, **_mine(integration.account_id)}}
-
-
-class CachedRoutes:
-    """Warm environments reuse route lookups (hits and misses) for `ttl_seconds`."""
-
-    def __init__(self, inner: DynamoIntegrations, ttl_seconds: float) -> None:
-        self._inner = inner
-        self._cache: TtlCache[tuple[Channel, str], ChannelRoute | None] = TtlCache(ttl_seconds)
-
-    def find_route(self, channel: Channel, key: str) -> ChannelRoute | None:
-        return self._cache.get_or_load((channel, key), lambda k: self._inner.find_route(*k))

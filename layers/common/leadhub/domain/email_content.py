@@ -9,11 +9,11 @@ import re
 from html.parser import HTMLParser
 from typing import Any, Protocol
 
-from leadhub.domain.conversation_jobs import ContentJob
-from leadhub.domain.conversations import record_content
-from leadhub.models.conversation import AWAITING_CONTENT, Channel
+from leadhub.conversations.conversations import record_content
+from leadhub.conversations.jobs import ContentJob
+from leadhub.conversations.models import AWAITING_CONTENT, Channel
+from leadhub.conversations.ports import ConversationStore
 from leadhub.platform.errors import UnstorableInput
-from leadhub.ports import ConversationStore
 
 # What is read of a long email: the new text is at its top, and reading the rest (quote detection, HTML
 # parsing) of a mail of many megabytes could outlast the worker's timeout.

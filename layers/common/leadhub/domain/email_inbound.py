@@ -9,11 +9,17 @@ from datetime import datetime
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
-from leadhub.domain.conversations import record_inbound
-from leadhub.domain.message_limits import storable_id
+from leadhub.conversations.conversations import record_inbound
+from leadhub.conversations.message_limits import storable_id
+from leadhub.conversations.models import (
+    Channel,
+    ChannelReceipt,
+    Contact,
+    InboundMessage,
+    email_reply_route_key,
+)
+from leadhub.conversations.ports import ChannelRoute, ChannelRoutes, ConversationStore
 from leadhub.domain.signing import verify_standard_signature
-from leadhub.models.conversation import Channel, ChannelReceipt, Contact, InboundMessage
-from leadhub.models.integration import email_reply_route_key
 from leadhub.platform.errors import (
     InvalidRequest,
     PayloadTooLarge,
@@ -22,7 +28,6 @@ from leadhub.platform.errors import (
     UnstorableInput,
 )
 from leadhub.platform.timestamps import to_iso
-from leadhub.ports import ChannelRoute, ChannelRoutes, ConversationStore
 from leadhub.provider_json import NotJson, read_provider_json
 
 MAX_BODY_BYTES = 256 * 1024

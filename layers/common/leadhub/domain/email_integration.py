@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from leadhub.accounts.audit import AuditEntry
+from leadhub.conversations.models import Channel
 from leadhub.domain.integrations import IntegrationStore, get_integration
-from leadhub.models.conversation import Channel
 from leadhub.models.integration import Integration
 from leadhub.platform.errors import Conflict, FieldError, InvalidRequest, ProviderUnavailable
 from leadhub.platform.timestamps import to_iso

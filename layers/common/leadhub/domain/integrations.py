@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from leadhub.accounts.audit import AuditEntry
-from leadhub.models.conversation import Channel
+from leadhub.conversations.models import Channel
 from leadhub.models.integration import Integration
 from leadhub.platform.errors import NotFound
 from leadhub.platform.timestamps import to_iso

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from leadhub.conversations.models import RECEIVED, Conversation, Direction, Message
 from leadhub.leads.models import Lead
-from leadhub.models.conversation import RECEIVED, Conversation, Direction, Message
 from leadhub.models.webhook_endpoint import DISABLED_THROUGH_API, WebhookEndpoint
 from leadhub.platform.timestamps import from_iso
 

@@ -10,12 +10,12 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from leadhub.domain.conversations import record_edit, record_inbound
-from leadhub.models.conversation import Channel, ChannelReceipt, Contact, InboundMessage
+from leadhub.conversations.conversations import record_edit, record_inbound
+from leadhub.conversations.models import Channel, ChannelReceipt, Contact, InboundMessage
+from leadhub.conversations.ports import ChannelRoute, ChannelRoutes, ConversationStore
 from leadhub.platform.errors import InvalidRequest, PayloadTooLarge, Unauthorized, UnstorableInput
 from leadhub.platform.ids import token_hash
 from leadhub.platform.timestamps import from_unix_or, to_iso
-from leadhub.ports import ChannelRoute, ChannelRoutes, ConversationStore
 from leadhub.provider_json import NotJson, read_provider_json
 
 MAX_BODY_BYTES = 256 * 1024

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from leadhub.accounts.audit import AuditEntry
+from leadhub.conversations.models import Channel
 from leadhub.domain.integrations import IntegrationStore, get_integration
-from leadhub.models.conversation import Channel
 from leadhub.models.integration import Integration, credential_context
 from leadhub.platform.errors import Conflict, FieldError, InvalidRequest, StorageUnavailable
 from leadhub.platform.ids import token_hash

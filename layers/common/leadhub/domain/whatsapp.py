@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from leadhub.domain.conversations import record_inbound, record_status
-from leadhub.domain.message_limits import storable_id
-from leadhub.models.conversation import Channel, Contact, InboundMessage, StatusUpdate
+from leadhub.conversations.conversations import record_inbound, record_status
+from leadhub.conversations.message_limits import storable_id
+from leadhub.conversations.models import Channel, Contact, InboundMessage, StatusUpdate
+from leadhub.conversations.ports import ChannelRoutes, ConversationStore
 from leadhub.models.whatsapp_payload import (
     NotANotification,
     WaContact,
@@ -30,7 +31,6 @@ from leadhub.platform.errors import (
     UnstorableInput,
 )
 from leadhub.platform.timestamps import from_unix_or
-from leadhub.ports import ChannelRoutes, ConversationStore
 from leadhub.provider_json import NotJson, read_provider_json
 
 MAX_BODY_BYTES = 1024 * 1024  # Meta batches up to 1,000 updates per POST

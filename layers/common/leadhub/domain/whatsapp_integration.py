@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from leadhub.accounts.audit import AuditEntry
+from leadhub.conversations.models import Channel
 from leadhub.domain.integrations import IntegrationStore
-from leadhub.models.conversation import Channel
 from leadhub.models.integration import Integration, credential_context
 from leadhub.platform.errors import Conflict, FieldError, InvalidRequest
 from leadhub.platform.ports import SecretCipher

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadhub.models.conversation import Channel
+from leadhub.conversations.models import Channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +30,3 @@ class Integration:
 def credential_context(account_id: str, channel: Channel) -> dict[str, str]:
     """KMS encryption context: a credential decrypts only for its own account and channel."""
     return {"accountId": account_id, "purpose": f"{channel.value}-credential"}
-
-
-def email_reply_route_key(conversation_id: str) -> str:
-    """The email route of a conversation's reply address (domains, the other email routes, hold no ':')."""
-    return f"conversation:{conversation_id}"

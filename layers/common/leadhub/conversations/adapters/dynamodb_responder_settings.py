@@ -6,10 +6,9 @@ from typing import Any
 
 from leadhub.accounts.adapters.dynamodb_audit import audit_put
 from leadhub.accounts.audit import AuditEntry
-from leadhub.models.responder import ResponderKind, ResponderSettings
+from leadhub.conversations.responder_settings import ResponderKind, ResponderSettings
 from leadhub.platform.adapters.dynamodb_items import account_pk, key_values, to_item
 from leadhub.platform.adapters.dynamodb_queries import TableAdapter, commit, get_values
-from leadhub.platform.ttl_cache import TtlCache
 
 
 def _key(account_id: str) -> dict[str, Any]:
@@ -49,14 +48,3 @@ class DynamoResponderSettings(TableAdapter):
         }
         put = {"Put": {"TableName": self._table, "Item": to_item(values)}}
         commit(self._db, [put, audit_put(self._table, audit)], "save responder settings")
-
-
-class CachedResponderSettings:
-    """A warm conversation worker reuses an account's settings for `ttl_seconds`."""
-
-    def __init__(self, inner: DynamoResponderSettings, ttl_seconds: float) -> None:
-        self._inner = inner
-        self._cache: TtlCache[str, ResponderSettings] = TtlCache(ttl_seconds)
-
-    def get(self, account_id: str) -> ResponderSettings:
-        return self._cache.get_or_load(account_id, self._inner.get)

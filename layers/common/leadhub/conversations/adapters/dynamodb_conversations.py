@@ -1,16 +1,6 @@
-"""Conversations and messages in the single table.
-
-- conversation: pk ACCOUNT#{accountId}#CONV#{conversationId}, sk CONV; gsi1 lists an account's
-  conversations by last activity (gsi1pk ACCOUNT#{accountId}#CONVS).
-- message: same partition as its conversation, sk MSG#{sentAt}#{receivedAt}#{messageId}, so a query
-  returns a conversation's messages in the provider's order.
-- provider message index: pk PROVIDERMSG#{accountId}#{channel}#{providerMessageId} → where the message is
-  (status reports and edits name messages by the provider's id); its conditional put also deduplicates.
-- dedupe marker: pk INBOUND#{accountId}#{channel}#{key} for provider delivery ids (expire after 30 days).
-- lead identity: pk ACCOUNT#{accountId}#IDENTITY#{channel}#{key}, sk IDENTITY → the lead a channel identity
-  that its id does not derive from (a WhatsApp business-scoped user id) belongs to.
-Every key embeds the account id, so no account can read another's items.
-"""
+"""The conversation store in the single table (item layout: dynamodb_conversation_items). Each inbound
+message is one transaction: deduplication markers, the lead, the conversation, the message, an audit
+entry and, for a new email conversation, its reply route."""
 
 from __future__ import annotations
 
@@ -20,11 +10,32 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from leadhub.accounts.adapters.dynamodb_audit import audit_put
-from leadhub.adapters.dynamodb_integrations import route_key
+from leadhub.conversations.adapters.dynamodb_conversation_items import (
+    conversation_key,
+    conversation_pk,
+    conversation_to_values,
+    conversations_index_pk,
+    identity_key,
+    message_sk,
+    message_to_values,
+    pointer_values,
+    provider_index_key,
+    reply_marker_key,
+    values_to_conversation,
+    values_to_message,
+)
+from leadhub.conversations.adapters.dynamodb_routes import route_key
+from leadhub.conversations.models import (
+    Channel,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+    email_reply_route_key,
+)
+from leadhub.conversations.ports import CommitOutcome, InboundWrite
 from leadhub.leads.adapters.dynamodb_leads import DynamoLeadRepository, lead_key, lead_to_values
 from leadhub.leads.models import Lead
-from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
-from leadhub.models.integration import email_reply_route_key
 from leadhub.platform.adapters.aws_clients import (
     ClientFactory,
     client,
@@ -32,145 +43,16 @@ from leadhub.platform.adapters.aws_clients import (
     storage_errors,
     storage_failure,
 )
-from leadhub.platform.adapters.dynamodb_items import account_pk, from_stream_image, key_values, to_item
+from leadhub.platform.adapters.dynamodb_items import key_values, to_item
 from leadhub.platform.adapters.dynamodb_pages import query_page
 from leadhub.platform.adapters.dynamodb_queries import TableAdapter, commit, get_values
 from leadhub.platform.errors import StorageUnavailable
 from leadhub.platform.paging import Page
 from leadhub.platform.timestamps import from_iso
-from leadhub.ports import CommitOutcome, InboundWrite
 
-CONVERSATION_ENTITY = "conversation"
-MESSAGE_ENTITY = "message"
 DEDUPE_MARKER_LIFETIME = timedelta(days=30)  # longer than any provider keeps retrying a delivery
 
 _CONDITION_FAILED = frozenset({"ConditionalCheckFailedException"})
-
-
-def conversation_pk(account_id: str, conversation_id: str) -> str:
-    return f"{account_pk(account_id)}#CONV#{conversation_id}"
-
-
-def conversation_key(account_id: str, conversation_id: str) -> dict[str, Any]:
-    return {"pk": {"S": conversation_pk(account_id, conversation_id)}, "sk": {"S": "CONV"}}
-
-
-def conversations_index_pk(account_id: str) -> str:
-    return f"{account_pk(account_id)}#CONVS"
-
-
-def conversation_to_values(conversation: Conversation) -> dict[str, Any]:
-    return {
-        "pk": conversation_pk(conversation.account_id, conversation.conversation_id),
-        "sk": "CONV",
-        "gsi1pk": conversations_index_pk(conversation.account_id),
-        "gsi1sk": f"{conversation.last_activity_at}#{conversation.conversation_id}",
-        "entity": CONVERSATION_ENTITY,
-        "accountId": conversation.account_id,
-        "conversationId": conversation.conversation_id,
-        "leadId": conversation.lead_id,
-        "channel": conversation.channel.value,
-        "status": conversation.status.value,
-        "createdAt": conversation.created_at,
-        "lastActivityAt": conversation.last_activity_at,
-        "route": dict(conversation.route),
-        "messageCount": conversation.message_count,
-        "autoReply": conversation.auto_reply,
-        "closedAt": conversation.closed_at,
-        "unreachableAt": conversation.unreachable_at,
-        "unreachableReason": conversation.unreachable_reason,
-    }
-
-
-def values_to_conversation(values: dict[str, Any]) -> Conversation:
-    return Conversation(
-        account_id=values["accountId"],
-        conversation_id=values["conversationId"],
-        lead_id=values["leadId"],
-        channel=Channel(values["channel"]),
-        status=ConversationStatus(values["status"]),
-        created_at=values["createdAt"],
-        last_activity_at=values["lastActivityAt"],
-        route=values.get("route", {}),
-        message_count=int(values.get("messageCount", 0)),
-        auto_reply=bool(values.get("autoReply", True)),
-        closed_at=values.get("closedAt"),
-        unreachable_at=values.get("unreachableAt"),
-        unreachable_reason=values.get("unreachableReason"),
-    )
-
-
-def message_sk(message: Message) -> str:
-    return f"MSG#{message.sent_at}#{message.received_at}#{message.message_id}"
-
-
-def message_to_values(message: Message) -> dict[str, Any]:
-    return {
-        "pk": conversation_pk(message.account_id, message.conversation_id),
-        "sk": message_sk(message),
-        "entity": MESSAGE_ENTITY,
-        "accountId": message.account_id,
-        "conversationId": message.conversation_id,
-        "messageId": message.message_id,
-        "leadId": message.lead_id,
-        "channel": message.channel.value,
-        "direction": message.direction.value,
-        "type": message.type,
-        "sentAt": message.sent_at,
-        "receivedAt": message.received_at,
-        "status": message.status,
-        "statusAt": message.status_at,
-        "providerMessageId": message.provider_message_id,
-        "text": message.text,
-        "content": dict(message.content) or None,
-        "errors": [dict(e) for e in message.errors] or None,
-        "editedAt": message.edited_at,
-    }
-
-
-def values_to_message(values: dict[str, Any]) -> Message:
-    return Message(
-        account_id=values["accountId"],
-        conversation_id=values["conversationId"],
-        message_id=values["messageId"],
-        lead_id=values["leadId"],
-        channel=Channel(values["channel"]),
-        direction=Direction(values["direction"]),
-        type=values["type"],
-        sent_at=values["sentAt"],
-        received_at=values["receivedAt"],
-        status=values["status"],
-        status_at=values.get("statusAt"),
-        provider_message_id=values["providerMessageId"],
-        text=values.get("text"),
-        content=values.get("content", {}),
-        errors=tuple(values.get("errors", ())),
-        edited_at=values.get("editedAt"),
-    )
-
-
-def _pointer_values(key: dict[str, Any], entity: str, message: Message) -> dict[str, Any]:
-    """An item at `key` that names where `message` is stored."""
-    return {
-        **key_values(key),
-        "entity": entity,
-        "messagePk": conversation_pk(message.account_id, message.conversation_id),
-        "messageSk": message_sk(message),
-    }
-
-
-def _reply_marker_key(inbound: Message) -> dict[str, Any]:
-    return {"pk": {"S": f"REPLY#{inbound.account_id}#{inbound.message_id}"}, "sk": {"S": "REPLY"}}
-
-
-def identity_key(account_id: str, channel: Channel, key: str) -> dict[str, Any]:
-    pk = f"{account_pk(account_id)}#IDENTITY#{channel.value}#{key}"
-    return {"pk": {"S": pk}, "sk": {"S": "IDENTITY"}}
-
-
-def provider_index_key(account_id: str, channel: Channel, provider_message_id: str) -> dict[str, Any]:
-    pk = f"PROVIDERMSG#{account_id}#{channel.value}#{provider_message_id}"
-    return {"pk": {"S": pk}, "sk": {"S": "PROVIDERMSG"}}
 
 
 class DynamoConversationStore(TableAdapter):
@@ -241,7 +123,7 @@ class DynamoConversationStore(TableAdapter):
     def create_reply(self, reply: Message, inbound: Message) -> Message | None:
         """Store `reply` with a marker naming it the answer to `inbound`; the existing reply if the marker
         is there already (a redelivered job)."""
-        marker = _pointer_values(_reply_marker_key(inbound), "reply_marker", reply)
+        marker = pointer_values(reply_marker_key(inbound), "reply_marker", reply)
         items = [self._put_new(marker), self._put_new(message_to_values(reply)), self._counted(reply)]
         if commit(self._db, items, "store reply"):
             return None
@@ -251,7 +133,7 @@ class DynamoConversationStore(TableAdapter):
         return existing
 
     def existing_reply(self, inbound: Message) -> Message | None:
-        return self._pointed_message(_reply_marker_key(inbound))
+        return self._pointed_message(reply_marker_key(inbound))
 
     def recent_messages(self, account_id: str, conversation_id: str, count: int) -> list[Message]:
         page = query_page(
@@ -437,7 +319,7 @@ class DynamoConversationStore(TableAdapter):
     @staticmethod
     def _index_values(message: Message) -> dict[str, Any]:
         key = provider_index_key(message.account_id, message.channel, message.provider_message_id)
-        return _pointer_values(key, "provider_message", message)
+        return pointer_values(key, "provider_message", message)
 
     def _pointed_message(self, pointer_key: dict[str, Any]) -> Message | None:
         """The message a pointer item (provider index entry, reply marker) names."""
@@ -508,15 +390,3 @@ def _cancellation_outcome(exc: ClientError, deduplicating: int, conversation_at:
     if "TransactionConflict" in codes:
         return CommitOutcome.LEAD_CHANGED  # a concurrent write to the same items: read and try again
     raise storage_failure(exc, "store message") from exc
-
-
-def conversation_from_image(image: dict[str, Any] | None) -> Conversation | None:
-    if not image or image.get("entity", {}).get("S") != CONVERSATION_ENTITY:
-        return None
-    return values_to_conversation(from_stream_image(image))
-
-
-def message_from_image(image: dict[str, Any] | None) -> Message | None:
-    if not image or image.get("entity", {}).get("S") != MESSAGE_ENTITY:
-        return None
-    return values_to_message(from_stream_image(image))

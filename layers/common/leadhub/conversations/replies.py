@@ -16,24 +16,23 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from leadhub.domain.conversation_jobs import ReplyJob, SendJob
-from leadhub.domain.message_limits import MAX_TEXT_CHARS
-from leadhub.domain.responders import (
+from leadhub.conversations.automation_rules import Automation, AutomationKind
+from leadhub.conversations.jobs import ReplyJob, SendJob
+from leadhub.conversations.message_limits import MAX_TEXT_CHARS
+from leadhub.conversations.model_responder import ModelFailed, bounded, cut_to, max_tokens_for, turns_from
+from leadhub.conversations.models import Channel, Conversation, ConversationStatus, Direction, Message
+from leadhub.conversations.ports import (
+    AutomationStore,
+    ChannelSender,
+    ConversationStore,
     LanguageModel,
-    ModelFailed,
-    bounded,
-    cut_to,
-    max_tokens_for,
-    turns_from,
+    ResponderStore,
 )
-from leadhub.models.automation import Automation, AutomationKind
-from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
-from leadhub.models.responder import ResponderKind, ResponderSettings
+from leadhub.conversations.responder_settings import ResponderKind, ResponderSettings
 from leadhub.platform.ids import derived_id
 from leadhub.platform.timestamps import from_iso, to_iso
-from leadhub.ports import ConversationStore
 
 QUEUED = "queued"
 # The outcome of a job whose last attempt met a refusal that might have passed: the message is failed,
@@ -60,43 +59,6 @@ class SendRejected(Exception):
         self.permanent = permanent or unreachable
         self.retry_after = retry_after
         self.unreachable = unreachable
-
-
-class ChannelSender(Protocol):
-    def send_text(
-        self, conversation: Conversation, text: str, reply_to: Message | None, idempotency_key: str
-    ) -> str:
-        """Send (as an answer to `reply_to`, when given); the provider's id of the sent message. Raises
-        SendRejected."""
-
-
-class AutomationSource(Protocol):
-    def list_for_account(self, account_id: str) -> list[Automation]:
-        """Oldest first."""
-
-
-class ResponderSource(Protocol):
-    def get(self, account_id: str) -> ResponderSettings: ...
-
-
-class ReplyStore(ConversationStore, Protocol):
-    def existing_reply(self, inbound: Message) -> Message | None:
-        """The reply stored for `inbound`, if any."""
-
-    def create_reply(self, reply: Message, inbound: Message) -> Message | None:
-        """Store `reply` as the answer to `inbound` unless one exists; the existing one if so."""
-
-    def recent_messages(self, account_id: str, conversation_id: str, count: int) -> list[Message]:
-        """The conversation's last `count` messages, oldest first."""
-
-    def mark_sent(self, sent: Message, previous: Message) -> bool:
-        """Record that the provider accepted `sent` (and index its provider id for status reports)."""
-
-    def get_message(self, account_id: str, conversation_id: str, message_key: str) -> Message | None: ...
-
-    def latest_inbound(self, account_id: str, conversation_id: str) -> Message | None: ...
-
-    def mark_unreachable(self, conversation: Conversation, reason: str, at: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,9 +138,9 @@ def _told_already(automation: Automation, at: datetime, history: Sequence[Messag
 def answer(
     job: ReplyJob,
     *,
-    store: ReplyStore,
-    automations: AutomationSource,
-    responders: ResponderSource,
+    store: ConversationStore,
+    automations: AutomationStore,
+    responders: ResponderStore,
     model: LanguageModel,
     sender: ChannelSender,
     now: datetime,
@@ -237,7 +199,7 @@ def _model_reply(
     inbound: Message,
     reply_id: str,
     *,
-    store: ReplyStore,
+    store: ConversationStore,
     model: LanguageModel,
     now: datetime,
 ) -> Message:
@@ -266,7 +228,7 @@ def _model_reply(
 
 
 def send_queued(
-    job: SendJob, *, store: ReplyStore, sender: ChannelSender, now: datetime, last_attempt: bool
+    job: SendJob, *, store: ConversationStore, sender: ChannelSender, now: datetime, last_attempt: bool
 ) -> ReplyOutcome:
     """Send a message stored as queued (an agent's); anything else was sent already."""
     message = store.get_message(job.account_id, job.conversation_id, job.message_key)
@@ -284,7 +246,7 @@ def send_queued(
     return ReplyOutcome(outcome)
 
 
-def _requeued_if_retryable(message: Message, store: ReplyStore) -> Message:
+def _requeued_if_retryable(message: Message, store: ConversationStore) -> Message:
     """A message failed only by running out of attempts is queued again (its job was redriven from the
     DLQ); anything else as it is. Queuing again is not announced: the send's outcome will be."""
     if message.status != "failed" or not any(error.get(RETRYABLE) for error in message.errors):
@@ -299,7 +261,7 @@ def _deliver(
     conversation: Conversation,
     reply_to: Message | None,
     *,
-    store: ReplyStore,
+    store: ConversationStore,
     sender: ChannelSender,
     now: datetime,
     last_attempt: bool,

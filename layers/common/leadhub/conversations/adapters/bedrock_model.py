@@ -9,7 +9,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from leadhub.domain.responders import ModelFailed, Turn
+from leadhub.conversations.model_responder import ModelFailed, Turn
 from leadhub.platform.adapters.aws_clients import new_client
 
 CONNECT_TIMEOUT_S = 3

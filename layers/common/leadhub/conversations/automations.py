@@ -5,22 +5,22 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import datetime
-from typing import Protocol
 
 from leadhub.accounts.audit import AuditEntry
-from leadhub.models.automation import MAX_PATTERN_CHARS, WEEKDAYS, Automation, AutomationKind, OpeningHours
-from leadhub.models.responder import ResponderKind, ResponderSettings
+from leadhub.conversations.automation_rules import (
+    MAX_PATTERN_CHARS,
+    WEEKDAYS,
+    Automation,
+    AutomationKind,
+    OpeningHours,
+)
+from leadhub.conversations.ports import AutomationStore, ResponderStore
+from leadhub.conversations.responder_settings import ResponderKind, ResponderSettings
 from leadhub.platform.errors import Conflict, FieldError, InvalidRequest, NotFound
 from leadhub.platform.ids import sortable_id
 from leadhub.platform.timestamps import to_iso
 
 MAX_AUTOMATIONS = 100
-
-
-class ResponderStore(Protocol):
-    def get(self, account_id: str) -> ResponderSettings: ...
-
-    def save(self, settings: ResponderSettings, audit: AuditEntry) -> None: ...
 
 
 def save_responder(
@@ -42,14 +42,6 @@ def save_responder(
     )
     store.save(saved, audit)
     return saved
-
-
-class AutomationStore(Protocol):
-    def list_for_account(self, account_id: str) -> list[Automation]: ...
-
-    def insert(self, automation: Automation, audit: AuditEntry) -> None: ...
-
-    def delete(self, account_id: str, automation_id: str, audit: AuditEntry) -> bool: ...
 
 
 def create_automation(

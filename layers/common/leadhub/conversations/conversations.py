@@ -7,10 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from leadhub.accounts.audit import AuditEntry
-from leadhub.domain.message_limits import bounded_content, bounded_text, storable_id, storable_inbound
-from leadhub.leads.identity import RE_ENGAGEMENT_AFTER, lead_id_for_phone
-from leadhub.leads.models import Lead
-from leadhub.models.conversation import (
+from leadhub.conversations.message_limits import bounded_content, bounded_text, storable_id, storable_inbound
+from leadhub.conversations.models import (
     AWAITING_CONTENT,
     OUTBOUND_STATUS_RANK,
     RECEIVED,
@@ -23,11 +21,13 @@ from leadhub.models.conversation import (
     Message,
     StatusUpdate,
 )
+from leadhub.conversations.ports import CommitOutcome, ConversationStore, InboundWrite
+from leadhub.leads.identity import RE_ENGAGEMENT_AFTER, lead_id_for_phone
+from leadhub.leads.models import Lead
 from leadhub.platform.errors import NotFound, StorageUnavailable
 from leadhub.platform.ids import derived_id, sortable_id
 from leadhub.platform.paging import Page
 from leadhub.platform.timestamps import from_iso, to_iso
-from leadhub.ports import CommitOutcome, ConversationStore, InboundWrite
 
 _WRITE_ATTEMPTS = 5
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from leadhub.models.conversation import InboundMessage
+from leadhub.conversations.models import InboundMessage
 from leadhub.platform.errors import UnstorableInput
 
 MAX_ID_CHARS = 256

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
-from leadhub.models.conversation import Direction, Message
+from leadhub.conversations.models import Direction, Message
 
 
 class ModelFailed(Exception):
@@ -18,10 +17,6 @@ class ModelFailed(Exception):
 class Turn:
     role: str  # "user" (the lead) or "assistant" (us)
     text: str
-
-
-class LanguageModel(Protocol):
-    def reply(self, model_id: str, system_prompt: str, turns: Sequence[Turn], max_tokens: int) -> str: ...
 
 
 def turns_from(history: Sequence[Message]) -> list[Turn]:

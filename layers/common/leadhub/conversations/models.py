@@ -171,3 +171,8 @@ class ChannelReceipt:
 
     def to_public(self) -> dict[str, object]:
         return dict(self.answer) if self.answer else {"received": True, "outcome": self.outcome}
+
+
+def email_reply_route_key(conversation_id: str) -> str:
+    """The email route of a conversation's reply address (domains, the other email routes, hold no ':')."""
+    return f"conversation:{conversation_id}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from leadhub.models.conversation import AWAITING_CONTENT, RECEIVED, Channel, Direction, Message
+from leadhub.conversations.models import AWAITING_CONTENT, RECEIVED, Channel, Direction, Message
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,32 +7,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Protocol
 
-from leadhub.domain.conversation_jobs import SendJob
-from leadhub.domain.conversations import get_conversation
-from leadhub.domain.replies import queued_message
+from leadhub.conversations.conversations import get_conversation
+from leadhub.conversations.jobs import SendJob
+from leadhub.conversations.models import Conversation, ConversationStatus, Message
+from leadhub.conversations.ports import ConversationQueue, ConversationStore
+from leadhub.conversations.replies import queued_message
 from leadhub.leads.models import Lead
-from leadhub.models.conversation import Conversation, ConversationStatus, Message
 from leadhub.platform.errors import Conflict, StorageUnavailable
 from leadhub.platform.ids import sortable_id
 from leadhub.platform.timestamps import to_iso
-from leadhub.ports import ConversationStore
-
-
-class AgentStore(ConversationStore, Protocol):
-    def create_outbound(self, message: Message) -> str:
-        """Store the message; the reference `get_message` finds it by."""
-
-    def close(self, conversation: Conversation, lead_holds_it: bool, at: str) -> bool: ...
-
-    def set_auto_reply(self, conversation: Conversation, enabled: bool) -> None: ...
-
-
-class SendQueue(Protocol):
-    def send(
-        self, body: dict[str, str], *, group_id: str | None = None, dedupe_id: str | None = None
-    ) -> None: ...
 
 
 def queue_manual_message(
@@ -40,8 +24,8 @@ def queue_manual_message(
     conversation_id: str,
     text: str,
     *,
-    store: AgentStore,
-    queue: SendQueue,
+    store: ConversationStore,
+    queue: ConversationQueue,
     actor: str,
     now: datetime,
 ) -> Message:
@@ -71,7 +55,7 @@ def queue_manual_message(
 
 
 def close_conversation(
-    account_id: str, conversation_id: str, *, store: AgentStore, now: datetime
+    account_id: str, conversation_id: str, *, store: ConversationStore, now: datetime
 ) -> Conversation:
     conversation = get_conversation(account_id, conversation_id, store=store)
     if conversation.status is ConversationStatus.CLOSED:
@@ -83,7 +67,7 @@ def close_conversation(
 
 
 def set_auto_reply(
-    account_id: str, conversation_id: str, enabled: bool, *, store: AgentStore
+    account_id: str, conversation_id: str, enabled: bool, *, store: ConversationStore
 ) -> Conversation:
     conversation = get_conversation(account_id, conversation_id, store=store)
     store.set_auto_reply(conversation, enabled)

@@ -6,10 +6,9 @@ from typing import Any
 
 from leadhub.accounts.adapters.dynamodb_audit import audit_put
 from leadhub.accounts.audit import AuditEntry
-from leadhub.models.automation import Automation, AutomationKind, OpeningHours
+from leadhub.conversations.automation_rules import Automation, AutomationKind, OpeningHours
 from leadhub.platform.adapters.dynamodb_items import account_pk, to_item
 from leadhub.platform.adapters.dynamodb_queries import TableAdapter, commit, query_prefix
-from leadhub.platform.ttl_cache import TtlCache
 
 
 def _values(automation: Automation) -> dict[str, Any]:
@@ -62,14 +61,3 @@ class DynamoAutomations(TableAdapter):
             "Delete": {"TableName": self._table, "Key": key, "ConditionExpression": "attribute_exists(pk)"}
         }
         return commit(self._db, [delete, audit_put(self._table, audit)], "delete automation")
-
-
-class CachedAutomations:
-    """A warm conversation worker reuses an account's automations for `ttl_seconds`."""
-
-    def __init__(self, inner: DynamoAutomations, ttl_seconds: float) -> None:
-        self._inner = inner
-        self._cache: TtlCache[str, list[Automation]] = TtlCache(ttl_seconds)
-
-    def list_for_account(self, account_id: str) -> list[Automation]:
-        return self._cache.get_or_load(account_id, self._inner.list_for_account)
