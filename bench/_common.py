@@ -370,7 +370,7 @@ def _sample(relative_path: str) -> dict[str, Any]:
 
 def _integration_ports(stack: LocalStack) -> dict[str, Any]:
     """The management API's integration store and cipher, on the benchmark's own clients."""
-    from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
+    from leadhub.channels.adapters.dynamodb_integrations import DynamoIntegrations
     from leadhub.platform.adapters.kms_cipher import KmsCipher
 
     key_id = stack.specs["ManagementApiFunction"].environment["KMS_KEY_ID"]
@@ -423,7 +423,7 @@ class WhatsappChannel:
 
 def whatsapp_channel(stack: LocalStack, account: DemoAccount) -> WhatsappChannel:
     """Connect a number as PUT /api/integrations/whatsapp does, and put the Meta app secret in SSM."""
-    from leadhub.domain.whatsapp_integration import WhatsAppConnection, connect_whatsapp
+    from leadhub.channels.whatsapp.integration import WhatsAppConnection, connect_whatsapp
     from leadhub.platform.timestamps import utc_now
 
     waba_id, phone_number_id = (str(random.randrange(10**14, 10**15)) for _ in range(2))
@@ -491,7 +491,7 @@ class TelegramChannel:
 
 def telegram_channel(stack: LocalStack, account: DemoAccount) -> TelegramChannel:
     """Connect a bot as PUT /api/integrations/telegram does (getMe, setWebhook with a new secret)."""
-    from leadhub.domain.telegram_integration import connect_telegram
+    from leadhub.channels.telegram.integration import connect_telegram
     from leadhub.platform.timestamps import utc_now
 
     bot_id = str(random.randrange(10**9, 8 * 10**9))
@@ -558,7 +558,7 @@ class EmailChannel:
 
 def email_channel(stack: LocalStack, account: DemoAccount) -> EmailChannel:
     """Connect a domain as PUT /api/integrations/email does, and put the webhook secret in SSM."""
-    from leadhub.domain.email_integration import connect_email
+    from leadhub.channels.email.integration import connect_email
     from leadhub.platform.timestamps import utc_now
 
     domain = f"bench-{secrets.token_hex(4)}.test"

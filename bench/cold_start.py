@@ -236,9 +236,9 @@ class ConversationReplies:
         stored inbound message."""
         from _common import EVENTS_DIR, META_APP_SECRET
 
+        from leadhub.channels.whatsapp.notifications import receive_whatsapp
         from leadhub.conversations.jobs import reply_job_for
         from leadhub.conversations.models import Channel
-        from leadhub.domain.whatsapp import receive_whatsapp
         from leadhub.platform.timestamps import utc_now
 
         sender, provider_id = self.channel.new_sender(), self.channel.new_message_id()
@@ -312,9 +312,9 @@ class EmailContents:
         stored inbound email."""
         from _common import EVENTS_DIR, RESEND_WEBHOOK_SECRET
 
+        from leadhub.channels.email.inbound import receive_email_event
         from leadhub.conversations.jobs import content_job_for
         from leadhub.conversations.models import Channel
-        from leadhub.domain.email_inbound import receive_email_event
         from leadhub.platform.timestamps import utc_now
 
         email_id = self.channel.new_message_id()

@@ -9,13 +9,13 @@ from typing import Any
 
 from leadhub.accounts.audit import AuditEntry
 from leadhub.accounts.models import Account, ApiKey, TokenOwner
+from leadhub.channels.email.integration import ResendRefused
+from leadhub.channels.models import Integration
 from leadhub.conversations.model_responder import Turn
 from leadhub.conversations.models import Channel, Conversation, ConversationStatus, Message
 from leadhub.conversations.ports import ChannelRoute, CommitOutcome, InboundWrite
 from leadhub.conversations.responder_settings import ResponderSettings
-from leadhub.domain.email_integration import ResendRefused
 from leadhub.leads.models import Lead
-from leadhub.models.integration import Integration
 from leadhub.models.webhook_endpoint import WebhookEndpoint
 from leadhub.platform.errors import ProviderUnavailable
 from leadhub.platform.paging import Page

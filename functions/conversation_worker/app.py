@@ -16,17 +16,22 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadhub.adapters.channel_senders import ChannelSenders
-from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
-from leadhub.adapters.graph_api import GraphApi
-from leadhub.adapters.resend_api import ResendApi
-from leadhub.adapters.telegram_bot_api import TelegramBotApi
+from leadhub.channels.adapters.dynamodb_integrations import DynamoIntegrations
+from leadhub.channels.credentials import IntegrationCredentials
+from leadhub.channels.email.adapters.email_sender import EmailSender
+from leadhub.channels.email.adapters.resend_api import ResendApi
+from leadhub.channels.senders import ChannelSenders
+from leadhub.channels.telegram.adapters.bot_api import TelegramBotApi
+from leadhub.channels.telegram.adapters.telegram_sender import TelegramSender
+from leadhub.channels.whatsapp.adapters.graph_api import GraphApi
+from leadhub.channels.whatsapp.adapters.whatsapp_sender import WhatsAppSender
 from leadhub.conversations.adapters.bedrock_model import BedrockModel
 from leadhub.conversations.adapters.dynamodb_automations import DynamoAutomations
 from leadhub.conversations.adapters.dynamodb_conversations import DynamoConversationStore
 from leadhub.conversations.adapters.dynamodb_responder_settings import DynamoResponderSettings
 from leadhub.conversations.caches import CachedAutomations, CachedResponderSettings
 from leadhub.conversations.jobs import ReplyJob, job_from_message
+from leadhub.conversations.models import Channel
 from leadhub.conversations.replies import EXHAUSTED, SendRejected, answer, send_queued
 from leadhub.platform.adapters.kms_cipher import KmsCipher
 from leadhub.platform.adapters.sqs_queues import SqsJsonQueue
@@ -52,13 +57,14 @@ model = BedrockModel(settings.bedrock_endpoint_url, settings.bedrock_timeout_sec
 queue = SqsJsonQueue(settings.conversation_queue_url)
 dead_letters = SqsJsonQueue(settings.conversation_dlq_url)
 retry_schedule = settings.retry_schedule
+credentials = IntegrationCredentials(DynamoIntegrations(settings.table_name), KmsCipher(settings.kms_key_id))
+resend = ResendApi(settings.resend_api_base_url, SsmSecret(settings.resend_api_key_parameter))
 senders = ChannelSenders(
-    integrations=DynamoIntegrations(settings.table_name),
-    cipher=KmsCipher(settings.kms_key_id),
-    graph=GraphApi(settings.graph_api_base_url),
-    telegram=TelegramBotApi(settings.telegram_api_base_url),
-    resend=ResendApi(settings.resend_api_base_url, SsmSecret(settings.resend_api_key_parameter)),
-    receiving_domain=settings.resend_receiving_domain,
+    {
+        Channel.WHATSAPP: WhatsAppSender(GraphApi(settings.graph_api_base_url), credentials),
+        Channel.TELEGRAM: TelegramSender(TelegramBotApi(settings.telegram_api_base_url), credentials),
+        Channel.EMAIL: EmailSender(resend, credentials, settings.resend_receiving_domain),
+    }
 )
 
 

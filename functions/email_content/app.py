@@ -15,10 +15,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadhub.adapters.resend_api import ResendApi
+from leadhub.channels.email.adapters.resend_api import ResendApi
+from leadhub.channels.email.content import complete_email
 from leadhub.conversations.adapters.dynamodb_conversations import DynamoConversationStore
 from leadhub.conversations.jobs import ContentJob
-from leadhub.domain.email_content import complete_email
 from leadhub.platform.adapters.ssm_secrets import SsmSecret
 from leadhub.platform.settings import EmailContentSettings, load_settings
 

@@ -12,10 +12,10 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from leadhub.channels.email.inbound import MAX_BODY_BYTES, receive_email_event
 from leadhub.conversations.adapters.dynamodb_conversations import DynamoConversationStore
 from leadhub.conversations.adapters.dynamodb_routes import DynamoRoutes
 from leadhub.conversations.caches import CachedRoutes
-from leadhub.domain.email_inbound import MAX_BODY_BYTES, receive_email_event
 from leadhub.platform.adapters.ssm_secrets import SsmSecret
 from leadhub.platform.settings import EmailWebhookSettings, load_settings
 from leadhub.platform.timestamps import utc_now

@@ -21,16 +21,16 @@ from leadhub.platform.settings import ManagementSettings, load_settings
 from leadhub.platform.web import base_url
 
 if TYPE_CHECKING:
-    from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
+    from leadhub.channels.adapters.dynamodb_integrations import DynamoIntegrations
+    from leadhub.channels.email.ports import ResendDomains
+    from leadhub.channels.telegram.ports import TelegramBotApiPort
+    from leadhub.channels.whatsapp.ports import GraphApiPort
     from leadhub.conversations.adapters.dynamodb_automations import DynamoAutomations
     from leadhub.conversations.adapters.dynamodb_conversations import DynamoConversationStore
     from leadhub.conversations.adapters.dynamodb_responder_settings import DynamoResponderSettings
     from leadhub.domain.deliveries import DeliveryRecords, JobSender
-    from leadhub.domain.email_integration import ResendDomains
-    from leadhub.domain.telegram_integration import TelegramBotApiPort
     from leadhub.domain.url_safety import HttpPost, Resolver
     from leadhub.domain.webhook_endpoints import EndpointContext
-    from leadhub.domain.whatsapp_integration import GraphApiPort
     from leadhub.leads.adapters.dynamodb_leads import DynamoLeadRepository
     from leadhub.platform.adapters.sqs_queues import SqsJsonQueue
 
@@ -59,7 +59,7 @@ def _conversations() -> DynamoConversationStore:
 
 
 def _integrations() -> DynamoIntegrations:
-    from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
+    from leadhub.channels.adapters.dynamodb_integrations import DynamoIntegrations
 
     return DynamoIntegrations(settings.table_name)
 
@@ -155,21 +155,21 @@ def public_base_url(router: Router) -> str:
 
 @cache
 def graph_api() -> GraphApiPort:
-    from leadhub.adapters.graph_api import GraphApi
+    from leadhub.channels.whatsapp.adapters.graph_api import GraphApi
 
     return GraphApi(settings.graph_api_base_url)
 
 
 @cache
 def telegram_bot_api() -> TelegramBotApiPort:
-    from leadhub.adapters.telegram_bot_api import TelegramBotApi
+    from leadhub.channels.telegram.adapters.bot_api import TelegramBotApi
 
     return TelegramBotApi(settings.telegram_api_base_url)
 
 
 @cache
 def resend_domains() -> ResendDomains:
-    from leadhub.adapters.resend_api import ResendApi
+    from leadhub.channels.email.adapters.resend_api import ResendApi
 
     return ResendApi(settings.resend_api_base_url, SsmSecret(settings.resend_api_key_parameter))
 

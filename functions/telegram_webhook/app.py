@@ -12,10 +12,10 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from leadhub.channels.telegram.updates import MAX_BODY_BYTES, receive_telegram
 from leadhub.conversations.adapters.dynamodb_conversations import DynamoConversationStore
 from leadhub.conversations.adapters.dynamodb_routes import DynamoRoutes
 from leadhub.conversations.caches import CachedRoutes
-from leadhub.domain.telegram import MAX_BODY_BYTES, receive_telegram
 from leadhub.platform.settings import TelegramWebhookSettings, load_settings
 from leadhub.platform.timestamps import utc_now
 from leadhub.platform.web import json_response, raw_body, register_error_handlers

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from leadhub.adapters.channel_senders import ChannelSenders
-from leadhub.adapters.graph_api import GraphApi
-from leadhub.adapters.resend_api import ResendApi
-from leadhub.adapters.telegram_bot_api import TelegramBotApi
+from leadhub.channels.email.adapters.resend_api import ResendApi
+from leadhub.channels.models import Integration
+from leadhub.channels.senders import ChannelSenders
+from leadhub.channels.telegram.adapters.bot_api import TelegramBotApi
+from leadhub.channels.whatsapp.adapters.graph_api import GraphApi
 from leadhub.conversations.models import Channel, Conversation, ConversationStatus, Direction, Message
 from leadhub.conversations.replies import SendRejected
-from leadhub.models.integration import Integration
 from local.fake_providers import (
     GRAPH_ERRORS,
     RE_ENGAGEMENT_DETAILS,
@@ -23,6 +23,7 @@ from local.fake_providers import (
     FakeTelegramBotApi,
     resend_error,
 )
+from tests.channel_senders import all_channel_senders
 
 ACCOUNT = "acc_s"
 
@@ -71,7 +72,7 @@ def fakes() -> Iterator[tuple[FakeGraphApi, FakeTelegramBotApi, FakeResendApi]]:
 @pytest.fixture
 def senders(fakes) -> ChannelSenders:
     graph, telegram, resend = fakes
-    return ChannelSenders(
+    return all_channel_senders(
         integrations=Integrations(),
         cipher=PlainCipher(),
         graph=GraphApi(graph.base_url),
@@ -296,7 +297,7 @@ def email_senders(fakes, from_name: str) -> ChannelSenders:
     integrations.items[Channel.EMAIL] = Integration(
         ACCOUNT, Channel.EMAIL, "shop.example", "t", b"", settings
     )
-    return ChannelSenders(
+    return all_channel_senders(
         integrations=integrations,
         cipher=PlainCipher(),
         graph=GraphApi(fakes[0].base_url),

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from leadhub.adapters.resend_api import ResendApi
+from leadhub.channels.email.adapters.resend_api import ResendApi
 from leadhub.conversations.adapters.dynamodb_conversation_items import message_from_image
 from leadhub.domain.outbox import message_facts
 from local.fake_providers import FakeResendApi, resend_error, svix_headers

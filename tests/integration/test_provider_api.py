@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from leadhub.adapters.provider_api import ProviderApi
+from leadhub.channels.adapters.provider_api import ProviderApi
 from leadhub.platform.errors import ProviderUnavailable
 from local.loopback_server import LoopbackHTTPServer
 

@@ -16,16 +16,16 @@ import pytest
 import telegram
 from botocore.validate import validate_parameters
 
-from leadhub.adapters.channel_senders import ChannelSenders
-from leadhub.adapters.graph_api import GraphApi
-from leadhub.adapters.resend_api import ResendApi
-from leadhub.adapters.telegram_bot_api import TelegramBotApi
+from leadhub.channels.email.adapters.resend_api import ResendApi
+from leadhub.channels.models import Integration
+from leadhub.channels.telegram.adapters.bot_api import TelegramBotApi
+from leadhub.channels.telegram.updates import button_press_answer
+from leadhub.channels.whatsapp.adapters.graph_api import GraphApi
 from leadhub.conversations.adapters.bedrock_model import BedrockModel
 from leadhub.conversations.model_responder import ModelFailed, Turn
 from leadhub.conversations.models import Channel, Conversation, ConversationStatus, Direction, Message
-from leadhub.domain.telegram import button_press_answer
-from leadhub.models.integration import Integration
 from local.fake_providers import FakeBedrockRuntime, FakeGraphApi, FakeResendApi, FakeTelegramBotApi
+from tests.channel_senders import all_channel_senders
 from tests.integration.conftest import fake_aws_environment
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "telegram"
@@ -126,7 +126,7 @@ def test_our_send_message_call_and_the_fakes_answers_fit_the_official_types() ->
     bot_api = FakeTelegramBotApi(BOT_TOKEN)
     graph, resend = FakeGraphApi("1", "2", "t"), FakeResendApi("k")
     try:
-        senders = ChannelSenders(
+        senders = all_channel_senders(
             integrations=Integrations(),
             cipher=PlainCipher(),
             graph=GraphApi(graph.base_url),

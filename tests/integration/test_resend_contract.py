@@ -27,13 +27,14 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
 from resend.domains._record import Record
 from typing_extensions import TypedDict  # pydantic reads TypedDicts of this kind on Python < 3.12
 
-from leadhub.adapters.channel_senders import ChannelSenders
-from leadhub.adapters.graph_api import GraphApi
-from leadhub.adapters.resend_api import ResendApi
-from leadhub.adapters.telegram_bot_api import TelegramBotApi
+from leadhub.channels.email.adapters.resend_api import ResendApi
+from leadhub.channels.senders import ChannelSenders
+from leadhub.channels.telegram.adapters.bot_api import TelegramBotApi
+from leadhub.channels.whatsapp.adapters.graph_api import GraphApi
 from leadhub.conversations.models import Channel
 from leadhub.conversations.replies import SendRejected
 from local.fake_providers import FakeGraphApi, FakeProviders, FakeResendApi, FakeTelegramBotApi, svix_headers
+from tests.channel_senders import all_channel_senders
 from tests.fakes import StaticSecret
 from tests.integration.conftest import Account, Api
 from tests.integration.test_channel_senders import Integrations, PlainCipher, conversation, inbound
@@ -199,7 +200,7 @@ def check_exchange(
 @pytest.fixture
 def senders(resend: FakeResendApi) -> Iterator[ChannelSenders]:  # noqa: F811 - test_email's fixture
     graph, telegram = FakeGraphApi("1", "555", "EAAG-ok"), FakeTelegramBotApi("7000001:AAH-ok")
-    yield ChannelSenders(
+    yield all_channel_senders(
         integrations=Integrations(),
         cipher=PlainCipher(),
         graph=GraphApi(graph.base_url),

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
+from leadhub.channels.adapters.dynamodb_integrations import DynamoIntegrations
 from leadhub.conversations.models import Channel
 from local.fake_providers import FakeTelegramBotApi
 from tests.integration.conftest import Account, Api, HttpResult, Stack, http_event, invoke

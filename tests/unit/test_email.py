@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from leadhub.channels.email.content import complete_email, html_to_text, new_text
+from leadhub.channels.email.inbound import check_svix_signature, receive_email_event
 from leadhub.conversations.jobs import ContentJob, content_job_for
 from leadhub.conversations.models import Channel, email_reply_route_key
 from leadhub.conversations.ports import ChannelRoute
-from leadhub.domain.email_content import complete_email, html_to_text, new_text
-from leadhub.domain.email_inbound import check_svix_signature, receive_email_event
 from leadhub.domain.outbox import message_facts
 from leadhub.platform.errors import InvalidRequest, SecretNotConfigured, Unauthorized
 from tests.fakes import InMemoryConversations

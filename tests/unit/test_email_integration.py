@@ -11,15 +11,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadhub.adapters.channel_senders import from_header
-from leadhub.adapters.provider_api import ProviderAnswer
-from leadhub.adapters.resend_api import resend_message, resend_refusal_passes
-from leadhub.conversations.models import Channel
-from leadhub.domain.email_integration import (
+from leadhub.channels.adapters.provider_api import ProviderAnswer
+from leadhub.channels.email.adapters.email_sender import from_header
+from leadhub.channels.email.adapters.resend_api import resend_message, resend_refusal_passes
+from leadhub.channels.email.integration import (
     connect_email,
     show_email_integration,
     verify_email_domain,
 )
+from leadhub.conversations.models import Channel
 from leadhub.platform.errors import InvalidRequest
 from tests.fakes import InMemoryIntegrations, InMemoryResendDomains
 

@@ -15,6 +15,9 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
+from leadhub.channels.email.inbound import receive_email_event
+from leadhub.channels.telegram.updates import receive_telegram
+from leadhub.channels.whatsapp.notifications import WhatsAppReceipt, receive_whatsapp
 from leadhub.conversations.adapters.dynamodb_conversation_items import message_to_values
 from leadhub.conversations.message_limits import (
     MAX_CONTENT_BYTES,
@@ -24,9 +27,6 @@ from leadhub.conversations.message_limits import (
 )
 from leadhub.conversations.models import Channel, ChannelReceipt, Message
 from leadhub.conversations.ports import CommitOutcome, InboundWrite
-from leadhub.domain.email_inbound import receive_email_event
-from leadhub.domain.telegram import receive_telegram
-from leadhub.domain.whatsapp import WhatsAppReceipt, receive_whatsapp
 from leadhub.leads.adapters.dynamodb_leads import lead_to_values
 from leadhub.platform.adapters.dynamodb_items import to_item
 from leadhub.platform.errors import LeadhubError

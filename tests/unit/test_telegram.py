@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from leadhub.channels.telegram.updates import receive_telegram
 from leadhub.conversations.models import Channel
 from leadhub.conversations.ports import ChannelRoute
-from leadhub.domain.telegram import receive_telegram
 from leadhub.platform.errors import InvalidRequest, PayloadTooLarge, Unauthorized
 from leadhub.platform.ids import token_hash
 from tests.fakes import InMemoryConversations

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from leadhub.conversations.models import Channel
-from leadhub.domain.integrations import disconnect
-from leadhub.domain.telegram_integration import (
+from leadhub.channels.integrations import disconnect
+from leadhub.channels.telegram.integration import (
     ABANDONED_CLAIM_AFTER,
     TelegramRefused,
     connect_telegram,
     disconnect_telegram,
 )
+from leadhub.conversations.models import Channel
 from leadhub.platform.errors import Conflict, InvalidRequest, ProviderUnavailable
 from leadhub.platform.timestamps import to_iso
 from tests.fakes import ContextBoundCipher, InMemoryIntegrations

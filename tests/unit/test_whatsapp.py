@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from leadhub.conversations.conversations import record_inbound
-from leadhub.conversations.models import Channel, Direction, Message
-from leadhub.domain.outbox import lead_facts
-from leadhub.domain.whatsapp import (
+from leadhub.channels.whatsapp.notifications import (
     answer_subscription,
     check_signature,
     normalise_message,
     receive_whatsapp,
 )
+from leadhub.conversations.conversations import record_inbound
+from leadhub.conversations.models import Channel, Direction, Message
+from leadhub.domain.outbox import lead_facts
 from leadhub.leads.intake import parse_lead_submission
 from leadhub.leads.leads import lead_id_for_phone, upsert_lead
 from leadhub.platform.errors import (
@@ -602,9 +602,9 @@ def test_statuses_of_messages_we_did_not_send_are_ignored(store, routes) -> None
 
 
 def test_a_lead_written_meanwhile_is_read_again(store) -> None:
+    from leadhub.channels.whatsapp.notification_payload import read_notification
+    from leadhub.channels.whatsapp.notifications import inbound_messages
     from leadhub.conversations.ports import CommitOutcome
-    from leadhub.domain.whatsapp import inbound_messages
-    from leadhub.models.whatsapp_payload import read_notification
 
     value = read_notification(sample("text-pywa")).entry[0].changes[0].value
     [message], _ = inbound_messages(ACCOUNT, value, NOW)

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from leadhub.domain.whatsapp import parse_notification
+from leadhub.channels.whatsapp.notifications import parse_notification
 from leadhub.platform.errors import InvalidRequest
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "whatsapp"

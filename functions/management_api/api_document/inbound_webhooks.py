@@ -11,7 +11,9 @@ from typing import Any
 
 from schemas import ERROR_BODY, RETRY_AFTER
 
-from leadhub.domain import email_inbound, telegram, whatsapp
+from leadhub.channels.email import inbound as email_inbound
+from leadhub.channels.telegram import updates as telegram
+from leadhub.channels.whatsapp import notifications as whatsapp
 from leadhub.leads import intake as lead_intake
 from leadhub.leads import submission as limits
 

@@ -16,12 +16,12 @@ from schemas.integrations import (
 )
 
 from leadhub.accounts.models import Scope
+from leadhub.channels import integrations
+from leadhub.channels.email import integration as email
+from leadhub.channels.models import Integration
+from leadhub.channels.telegram import integration as telegram
+from leadhub.channels.whatsapp import integration as whatsapp
 from leadhub.conversations.models import Channel
-from leadhub.domain import email_integration as email
-from leadhub.domain import integrations
-from leadhub.domain import telegram_integration as telegram
-from leadhub.domain import whatsapp_integration as whatsapp
-from leadhub.models.integration import Integration
 from leadhub.platform.timestamps import utc_now
 
 router = Router()

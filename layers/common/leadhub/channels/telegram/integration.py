@@ -7,12 +7,13 @@ from __future__ import annotations
 import contextlib
 import secrets
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
 from leadhub.accounts.audit import AuditEntry
+from leadhub.channels.integrations import get_integration
+from leadhub.channels.models import Integration, credential_context
+from leadhub.channels.ports import IntegrationStore
+from leadhub.channels.telegram.ports import TelegramBotApiPort
 from leadhub.conversations.models import Channel
-from leadhub.domain.integrations import IntegrationStore, get_integration
-from leadhub.models.integration import Integration, credential_context
 from leadhub.platform.errors import Conflict, FieldError, InvalidRequest, StorageUnavailable
 from leadhub.platform.ids import token_hash
 from leadhub.platform.ports import SecretCipher
@@ -29,16 +30,6 @@ ABANDONED_CLAIM_AFTER = timedelta(minutes=15)
 
 class TelegramRefused(Exception):
     """The Bot API answered ok=false; the message is Telegram's description."""
-
-
-class TelegramBotApiPort(Protocol):
-    def get_me(self, bot_token: str) -> dict[str, Any]: ...
-
-    def set_webhook(
-        self, bot_token: str, url: str, secret_token: str, allowed_updates: tuple[str, ...]
-    ) -> None: ...
-
-    def delete_webhook(self, bot_token: str) -> None: ...
 
 
 def new_webhook_secret() -> str:

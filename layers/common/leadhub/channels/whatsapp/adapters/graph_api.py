@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadhub.adapters.provider_api import ProviderAnswer, ProviderApi
-from leadhub.domain.whatsapp_integration import GraphRefused
+from leadhub.channels.adapters.provider_api import ProviderAnswer, ProviderApi
+from leadhub.channels.whatsapp.integration import GraphRefused
 
 
 class GraphApi:

@@ -1,15 +1,13 @@
-"""Connected channels in general: where they are stored, showing one, disconnecting one."""
+"""The channels' shared port: where connected channels (integrations) and their claims are stored."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from leadhub.accounts.audit import AuditEntry
-from leadhub.conversations.models import Channel
-from leadhub.models.integration import Integration
-from leadhub.platform.errors import NotFound
-from leadhub.platform.timestamps import to_iso
+if TYPE_CHECKING:
+    from leadhub.accounts.audit import AuditEntry
+    from leadhub.channels.models import Integration
+    from leadhub.conversations.models import Channel
 
 
 class IntegrationStore(Protocol):
@@ -29,20 +27,3 @@ class IntegrationStore(Protocol):
 
     def release(self, channel: Channel, key: str, account_id: str) -> None:
         """Drop the account's claim on `key`; another account's claim stays."""
-
-
-def get_integration(account_id: str, channel: Channel, *, integrations: IntegrationStore) -> Integration:
-    found = integrations.get(account_id, channel)
-    if found is None:
-        raise NotFound(f"No {channel.value} integration is connected")
-    return found
-
-
-def disconnect(
-    account_id: str, channel: Channel, *, integrations: IntegrationStore, actor: str, now: datetime
-) -> Integration:
-    found = get_integration(account_id, channel, integrations=integrations)
-    target = {"channel": channel.value}
-    audit = AuditEntry(account_id, "integration.disconnected", "api", to_iso(now), actor=actor, target=target)
-    integrations.delete(found, audit)
-    return found

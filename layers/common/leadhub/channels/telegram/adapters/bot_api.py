@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadhub.adapters.provider_api import ProviderAnswer, ProviderApi
-from leadhub.domain.telegram_integration import TelegramRefused
+from leadhub.channels.adapters.provider_api import ProviderAnswer, ProviderApi
+from leadhub.channels.telegram.integration import TelegramRefused
 
 
 class TelegramBotApi:

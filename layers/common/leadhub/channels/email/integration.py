@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from leadhub.accounts.audit import AuditEntry
+from leadhub.channels.email.ports import ResendDomains
+from leadhub.channels.integrations import get_integration
+from leadhub.channels.models import Integration
+from leadhub.channels.ports import IntegrationStore
 from leadhub.conversations.models import Channel
-from leadhub.domain.integrations import IntegrationStore, get_integration
-from leadhub.models.integration import Integration
 from leadhub.platform.errors import Conflict, FieldError, InvalidRequest, ProviderUnavailable
 from leadhub.platform.timestamps import to_iso
 
@@ -25,20 +27,6 @@ class ResendRefused(Exception):
     def __init__(self, message: str, *, status: int) -> None:
         super().__init__(message)
         self.status = status
-
-
-class ResendDomains(Protocol):
-    def create_domain(self, name: str) -> dict[str, Any]:
-        """Registered for sending and receiving: Resend's domain with its DNS records."""
-
-    def find_domain(self, name: str) -> dict[str, Any] | None: ...
-
-    def enable_sending_and_receiving(self, domain_id: str) -> None: ...
-
-    def verify_domain(self, domain_id: str) -> None:
-        """Asks Resend to check the records (asynchronously)."""
-
-    def get_domain(self, domain_id: str) -> dict[str, Any]: ...
 
 
 def connect_email(

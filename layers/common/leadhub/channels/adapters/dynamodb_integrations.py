@@ -10,9 +10,9 @@ from typing import Any
 
 from leadhub.accounts.adapters.dynamodb_audit import audit_put
 from leadhub.accounts.audit import AuditEntry
+from leadhub.channels.models import Integration
 from leadhub.conversations.adapters.dynamodb_routes import route_key
 from leadhub.conversations.models import Channel
-from leadhub.models.integration import Integration
 from leadhub.platform.adapters.dynamodb_items import account_pk, key_values, to_item
 from leadhub.platform.adapters.dynamodb_queries import TableAdapter, commit, get_values, write_if
 

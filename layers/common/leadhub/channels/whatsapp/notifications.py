@@ -11,17 +11,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from leadhub.conversations.conversations import record_inbound, record_status
-from leadhub.conversations.message_limits import storable_id
-from leadhub.conversations.models import Channel, Contact, InboundMessage, StatusUpdate
-from leadhub.conversations.ports import ChannelRoutes, ConversationStore
-from leadhub.models.whatsapp_payload import (
+from leadhub.channels.whatsapp.notification_payload import (
     NotANotification,
     WaContact,
     WaNotification,
     WaValue,
     read_notification,
 )
+from leadhub.conversations.conversations import record_inbound, record_status
+from leadhub.conversations.message_limits import storable_id
+from leadhub.conversations.models import Channel, Contact, InboundMessage, StatusUpdate
+from leadhub.conversations.ports import ChannelRoutes, ConversationStore
 from leadhub.platform.errors import (
     Forbidden,
     InvalidRequest,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from leadhub.adapters.provider_api import ProviderAnswer, ProviderApi
-from leadhub.domain.email_integration import ResendRefused
+from leadhub.channels.adapters.provider_api import ProviderAnswer, ProviderApi
+from leadhub.channels.email.integration import ResendRefused
 from leadhub.platform.errors import ProviderUnavailable, SecretNotConfigured
 from leadhub.platform.ports import SecretSource
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
 
 from leadhub.accounts.audit import AuditEntry
+from leadhub.channels.models import Integration, credential_context
+from leadhub.channels.ports import IntegrationStore
+from leadhub.channels.whatsapp.ports import GraphApiPort
 from leadhub.conversations.models import Channel
-from leadhub.domain.integrations import IntegrationStore
-from leadhub.models.integration import Integration, credential_context
 from leadhub.platform.errors import Conflict, FieldError, InvalidRequest
 from leadhub.platform.ports import SecretCipher
 from leadhub.platform.timestamps import to_iso
@@ -19,12 +19,6 @@ from leadhub.platform.timestamps import to_iso
 
 class GraphRefused(Exception):
     """The Graph API refused a request; the message is Meta's own description."""
-
-
-class GraphApiPort(Protocol):
-    def phone_numbers(self, waba_id: str, access_token: str) -> list[dict[str, Any]]: ...
-
-    def subscribe_app(self, waba_id: str, access_token: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
-from typing import Any, Protocol
+from typing import Any
 
+from leadhub.channels.email.ports import ReceivedEmails
 from leadhub.conversations.conversations import record_content
 from leadhub.conversations.jobs import ContentJob
 from leadhub.conversations.models import AWAITING_CONTENT, Channel
@@ -33,11 +34,6 @@ _SIGNATURES = [
     re.compile(r"^Sent from my \w+", re.IGNORECASE),
     re.compile(r"^Get Outlook for \w+", re.IGNORECASE),
 ]
-
-
-class ReceivedEmails(Protocol):
-    def get(self, email_id: str) -> dict[str, Any] | None:
-        """Resend's received email (text, html, headers …), or None when Resend does not know it."""
 
 
 def complete_email(job: ContentJob, *, emails: ReceivedEmails, store: ConversationStore) -> bool:
