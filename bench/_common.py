@@ -166,10 +166,10 @@ class LocalStack:
 
     def create_endpoint(self, account_id: str, url: str) -> Any:
         """A verified webhook endpoint of `account_id` (every event), as the management API stores it."""
-        from leadhub.adapters.dynamodb_endpoints import endpoint_to_values
-        from leadhub.domain.signing import new_endpoint_secret
-        from leadhub.domain.webhook_endpoints import secret_context
-        from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
+        from leadhub.outbound.adapters.dynamodb_endpoints import endpoint_to_values
+        from leadhub.outbound.endpoints import secret_context
+        from leadhub.outbound.models import EndpointSecret, Verification, WebhookEndpoint
+        from leadhub.outbound.signing import new_endpoint_secret
         from leadhub.platform.adapters.dynamodb_items import to_item
         from leadhub.platform.adapters.kms_cipher import KmsCipher
         from leadhub.platform.ids import sortable_id

@@ -168,8 +168,8 @@ def delivery_job_event(stack: Any, endpoint: Any) -> dict:
     `endpoint`, whose delivery record is stored as the fan-out stores it."""
     from _common import EVENTS_DIR
 
-    from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
-    from leadhub.models.delivery import Delivery, DeliveryJob, delivery_id_for
+    from leadhub.outbound.adapters.dynamodb_delivery_log import DynamoDeliveryLog
+    from leadhub.outbound.models import Delivery, DeliveryJob, delivery_id_for
     from leadhub.platform.ids import sortable_id
     from leadhub.platform.timestamps import to_iso, utc_now
 

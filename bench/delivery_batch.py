@@ -79,12 +79,18 @@ def main() -> None:
         app = importlib.import_module(handler_module)
         handler = getattr(app, handler_name)
 
-        from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
-        from leadhub.adapters.dynamodb_endpoints import endpoint_to_values
-        from leadhub.domain.signing import new_endpoint_secret
-        from leadhub.domain.webhook_endpoints import secret_context
-        from leadhub.models.delivery import Delivery, DeliveryJob, delivery_id_for
-        from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
+        from leadhub.outbound.adapters.dynamodb_delivery_log import DynamoDeliveryLog
+        from leadhub.outbound.adapters.dynamodb_endpoints import endpoint_to_values
+        from leadhub.outbound.endpoints import secret_context
+        from leadhub.outbound.models import (
+            Delivery,
+            DeliveryJob,
+            EndpointSecret,
+            Verification,
+            WebhookEndpoint,
+            delivery_id_for,
+        )
+        from leadhub.outbound.signing import new_endpoint_secret
         from leadhub.platform.adapters.aws_clients import client
         from leadhub.platform.adapters.dynamodb_items import to_item
         from leadhub.platform.adapters.kms_cipher import KmsCipher

@@ -16,7 +16,7 @@ from leadhub.conversations.models import Channel, Conversation, ConversationStat
 from leadhub.conversations.ports import ChannelRoute, CommitOutcome, InboundWrite
 from leadhub.conversations.responder_settings import ResponderSettings
 from leadhub.leads.models import Lead
-from leadhub.models.webhook_endpoint import WebhookEndpoint
+from leadhub.outbound.models import WebhookEndpoint
 from leadhub.platform.errors import ProviderUnavailable
 from leadhub.platform.paging import Page
 
@@ -185,7 +185,7 @@ class StaticResolver:
         self.lookups: list[str] = []
 
     def resolve(self, host: str, port: int) -> list[str]:
-        from leadhub.domain.url_safety import UnresolvableHost
+        from leadhub.outbound.ports import UnresolvableHost
 
         self.lookups.append(host)
         if host not in self.answers:

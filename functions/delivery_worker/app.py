@@ -3,7 +3,7 @@
 The records of a batch are sent concurrently (one slow endpoint does not hold up the others): each runs
 the synchronous domain call on a thread of its own. A record that must be tried again gets its message's
 visibility changed to the next delay of the schedule and is reported as a batch item failure; see
-`leadhub.domain.delivery` for the schedule, the DLQ and the queue's `maxReceiveCount`.
+`leadhub.outbound.delivery_attempt` for the schedule, the DLQ and the queue's `maxReceiveCount`.
 
 A body that is not a delivery job can never succeed: it is logged (message id and error type, never
 the body) and made visible again at once, so it reaches the DLQ after `maxReceiveCount` quick receives
@@ -32,16 +32,16 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadhub.adapters.dns_resolver import SystemResolver
-from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
-from leadhub.adapters.dynamodb_delivery_batch import DynamoDeliveryBatchReader
-from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
-from leadhub.adapters.http_sender import PinnedHttpSender
-from leadhub.domain.delivery import AttemptResult, DeliveryConfig, DeliveryPorts, attempt_delivery
-from leadhub.domain.delivery_batch import BatchDeliveries, BatchEndpoints
-from leadhub.models.delivery import DeliveryJob
+from leadhub.outbound.adapters.dns_resolver import SystemResolver
+from leadhub.outbound.adapters.dynamodb_delivery_batch_reader import DynamoDeliveryBatchReader
+from leadhub.outbound.adapters.dynamodb_delivery_log import DynamoDeliveryLog
+from leadhub.outbound.adapters.dynamodb_endpoints import DynamoEndpointRepository
+from leadhub.outbound.adapters.pinned_http_sender import PinnedHttpSender
+from leadhub.outbound.adapters.sqs_delivery_queue import SqsDeliveryQueue
+from leadhub.outbound.batch_stores import BatchDeliveries, BatchEndpoints
+from leadhub.outbound.delivery_attempt import AttemptResult, DeliveryConfig, DeliveryPorts, attempt_delivery
+from leadhub.outbound.models import DeliveryJob
 from leadhub.platform.adapters.kms_cipher import KmsCipher
-from leadhub.platform.adapters.sqs_queues import SqsJobQueue
 from leadhub.platform.decryption_cache import DecryptionCache
 from leadhub.platform.errors import StorageUnavailable
 from leadhub.platform.settings import DeliveryWorkerSettings, load_settings
@@ -50,7 +50,7 @@ from leadhub.platform.timestamps import utc_now
 settings = load_settings(DeliveryWorkerSettings)
 logger = Logger()
 processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-queue = SqsJobQueue(settings.delivery_queue_url)
+queue = SqsDeliveryQueue(settings.delivery_queue_url)
 batch_reader = DynamoDeliveryBatchReader(settings.table_name)
 ports = DeliveryPorts(
     log=DynamoDeliveryLog(settings.table_name),

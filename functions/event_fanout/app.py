@@ -17,18 +17,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadhub.accounts.adapters.dynamodb_accounts import DynamoAccountRepository
 from leadhub.accounts.caches import CachedParents
-from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
-from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_from_image
-from leadhub.adapters.endpoints_per_batch import EndpointsPerBatch
 from leadhub.conversations.adapters.dynamodb_conversation_items import (
     conversation_from_image,
     message_from_image,
 )
 from leadhub.conversations.jobs import content_job_for, reply_job_for
-from leadhub.domain.fanout import fan_out
-from leadhub.domain.outbox import conversation_facts, endpoint_facts, lead_facts, message_facts
 from leadhub.leads.adapters.dynamodb_leads import lead_from_image
-from leadhub.platform.adapters.sqs_queues import SqsJobQueue, SqsJsonQueue
+from leadhub.outbound.adapters.dynamodb_delivery_log import DynamoDeliveryLog
+from leadhub.outbound.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_from_image
+from leadhub.outbound.adapters.sqs_delivery_queue import SqsDeliveryQueue
+from leadhub.outbound.batch_stores import EndpointsPerBatch
+from leadhub.outbound.fanout import fan_out
+from leadhub.outbound.outbox import conversation_facts, endpoint_facts, lead_facts, message_facts
+from leadhub.platform.adapters.sqs_queues import SqsJsonQueue
 from leadhub.platform.settings import FanoutSettings, load_settings
 from leadhub.platform.timestamps import to_iso, utc_now
 
@@ -39,7 +40,7 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 endpoints = EndpointsPerBatch(DynamoEndpointRepository(settings.table_name))
 parents = CachedParents(DynamoAccountRepository(settings.table_name))
 deliveries = DynamoDeliveryLog(settings.table_name)
-queue = SqsJobQueue(settings.delivery_queue_url)
+queue = SqsDeliveryQueue(settings.delivery_queue_url)
 email_contents = SqsJsonQueue(settings.email_content_queue_url)
 conversation_jobs = SqsJsonQueue(settings.conversation_queue_url)
 

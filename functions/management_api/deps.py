@@ -28,10 +28,11 @@ if TYPE_CHECKING:
     from leadhub.conversations.adapters.dynamodb_automations import DynamoAutomations
     from leadhub.conversations.adapters.dynamodb_conversations import DynamoConversationStore
     from leadhub.conversations.adapters.dynamodb_responder_settings import DynamoResponderSettings
-    from leadhub.domain.deliveries import DeliveryRecords, JobSender
-    from leadhub.domain.url_safety import HttpPost, Resolver
-    from leadhub.domain.webhook_endpoints import EndpointContext
     from leadhub.leads.adapters.dynamodb_leads import DynamoLeadRepository
+    from leadhub.outbound.endpoints import EndpointContext
+    from leadhub.outbound.ports import DeliveryLog as DeliveryRecords
+    from leadhub.outbound.ports import DeliveryQueue as JobSender
+    from leadhub.outbound.ports import HttpPost, Resolver
     from leadhub.platform.adapters.sqs_queues import SqsJsonQueue
 
     leads: DynamoLeadRepository
@@ -108,14 +109,14 @@ def principal(router: Router, scope: Scope) -> Principal:
 @cache
 def outbound() -> Outbound:
     """The delivery log, the queue and the HTTP client: built on first use (endpoint routes only)."""
-    from leadhub.adapters.dns_resolver import SystemResolver
-    from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
-    from leadhub.adapters.http_sender import PinnedHttpSender
-    from leadhub.platform.adapters.sqs_queues import SqsJobQueue
+    from leadhub.outbound.adapters.dns_resolver import SystemResolver
+    from leadhub.outbound.adapters.dynamodb_delivery_log import DynamoDeliveryLog
+    from leadhub.outbound.adapters.pinned_http_sender import PinnedHttpSender
+    from leadhub.outbound.adapters.sqs_delivery_queue import SqsDeliveryQueue
 
     return Outbound(
         records=DynamoDeliveryLog(settings.table_name),
-        queue=SqsJobQueue(settings.delivery_queue_url),
+        queue=SqsDeliveryQueue(settings.delivery_queue_url),
         resolver=SystemResolver(),
         http=PinnedHttpSender(),
     )
@@ -132,9 +133,9 @@ class Outbound:
 @cache
 def endpoint_context() -> EndpointContext:
     """Built on first use: only endpoint routes pay for the HTTP client and DNS resolver imports."""
-    from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
-    from leadhub.domain.endpoint_verification import handshake_verifier
-    from leadhub.domain.webhook_endpoints import EndpointContext
+    from leadhub.outbound.adapters.dynamodb_endpoints import DynamoEndpointRepository
+    from leadhub.outbound.endpoint_verification import handshake_verifier
+    from leadhub.outbound.endpoints import EndpointContext
 
     resolver, http = outbound().resolver, outbound().http
     allow_private = settings.allow_private_webhook_targets

@@ -6,7 +6,7 @@ more than once only when the worker did not learn of the earlier success (it die
 answer came too late), and every request of an event carries the event's one `webhook-id`; the delivery
 log says what the receivers saw.
 
-The real fan-out (`leadhub.domain.fanout.fan_out`) turns the facts into delivery records and jobs; the
+The real fan-out (`leadhub.outbound.fanout.fan_out`) turns the facts into delivery records and jobs; the
 real worker handler takes the jobs from a moto queue whose redrive `maxReceiveCount` equals the shrunk
 schedule's length, and this module plays Lambda's SQS event source mapping (receive a batch of up to 10,
 invoke, delete what did not fail). Every random choice comes from a generator seeded with what it is
@@ -31,20 +31,27 @@ import moto.sqs.models as moto_sqs
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
-from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_to_values
-from leadhub.adapters.endpoints_per_batch import EndpointsPerBatch
-from leadhub.domain.delivery import INTERRUPTED_REASON
-from leadhub.domain.fanout import fan_out
-from leadhub.domain.outbox import LEAD_CREATED, Fact
-from leadhub.domain.signing import WEBHOOK_ID, new_endpoint_secret
-from leadhub.domain.url_safety import HttpOutcome, SafeTarget
-from leadhub.domain.webhook_endpoints import secret_context
-from leadhub.models.delivery import DeliveryJob, DeliveryStatus, delivery_id_for
-from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
+from leadhub.outbound.adapters.dynamodb_delivery_log import DynamoDeliveryLog
+from leadhub.outbound.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_to_values
+from leadhub.outbound.adapters.sqs_delivery_queue import SqsDeliveryQueue
+from leadhub.outbound.batch_stores import EndpointsPerBatch
+from leadhub.outbound.delivery_attempt import INTERRUPTED_REASON
+from leadhub.outbound.endpoints import secret_context
+from leadhub.outbound.fanout import fan_out
+from leadhub.outbound.models import (
+    DeliveryJob,
+    DeliveryStatus,
+    EndpointSecret,
+    Verification,
+    WebhookEndpoint,
+    delivery_id_for,
+)
+from leadhub.outbound.outbox import LEAD_CREATED, Fact
+from leadhub.outbound.ports import HttpOutcome, SafeTarget
+from leadhub.outbound.signing import new_endpoint_secret
 from leadhub.platform.adapters.dynamodb_items import from_item, to_item
 from leadhub.platform.adapters.kms_cipher import KmsCipher
-from leadhub.platform.adapters.sqs_queues import SqsJobQueue
+from leadhub.platform.standard_webhooks import WEBHOOK_ID
 from leadhub.platform.timestamps import to_iso, utc_now
 from local.emulator_main import transact_write_items_without_table_copies
 from local.pollers import sqs_event
@@ -454,7 +461,7 @@ def test_a_thousand_events_with_random_faults_are_each_delivered_or_dead_lettere
             endpoints=directory,
             parents=NoAgencies(),
             log=DynamoDeliveryLog(stack.table_name, clients=clients),
-            queue=SqsJobQueue(world.queue_url, clients=clients),
+            queue=SqsDeliveryQueue(world.queue_url, clients=clients),
             now_iso=to_iso(utc_now()),
         )
         assert (result.enqueued, result.already_enqueued) == (100, 0)

@@ -16,13 +16,21 @@ import pytest
 from moto.core.botocore_stubber import BotocoreStubber
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
-from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_to_values
-from leadhub.domain.delivery import GONE_REASON
-from leadhub.domain.signing import new_endpoint_secret
-from leadhub.domain.webhook_endpoints import secret_context
-from leadhub.models.delivery import Attempt, Delivery, DeliveryJob, DeliveryStatus, delivery_id_for
-from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
+from leadhub.outbound.adapters.dynamodb_delivery_log import DynamoDeliveryLog
+from leadhub.outbound.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_to_values
+from leadhub.outbound.delivery_attempt import GONE_REASON
+from leadhub.outbound.endpoints import secret_context
+from leadhub.outbound.models import (
+    Attempt,
+    Delivery,
+    DeliveryJob,
+    DeliveryStatus,
+    EndpointSecret,
+    Verification,
+    WebhookEndpoint,
+    delivery_id_for,
+)
+from leadhub.outbound.signing import new_endpoint_secret
 from leadhub.platform.adapters.dynamodb_items import to_item
 from leadhub.platform.adapters.kms_cipher import KmsCipher
 from leadhub.platform.ids import sortable_id

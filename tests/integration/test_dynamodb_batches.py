@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 
-from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
-from leadhub.adapters.dynamodb_delivery_batch import DynamoDeliveryBatchReader
-from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_to_values
-from leadhub.models.delivery import Attempt, Delivery
-from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
+from leadhub.outbound.adapters.dynamodb_delivery_batch_reader import DynamoDeliveryBatchReader
+from leadhub.outbound.adapters.dynamodb_delivery_log import DynamoDeliveryLog
+from leadhub.outbound.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_to_values
+from leadhub.outbound.models import Attempt, Delivery, EndpointSecret, Verification, WebhookEndpoint
 from leadhub.platform.adapters.dynamodb_batch_get import UNPROCESSED_TRIES, batch_get
 from leadhub.platform.adapters.dynamodb_items import to_item
 from leadhub.platform.errors import StorageUnavailable

@@ -14,7 +14,7 @@ import pytest
 
 from leadhub.channels.email.adapters.resend_api import ResendApi
 from leadhub.conversations.adapters.dynamodb_conversation_items import message_from_image
-from leadhub.domain.outbox import message_facts
+from leadhub.outbound.outbox import message_facts
 from local.fake_providers import FakeResendApi, resend_error, svix_headers
 from tests.fakes import StaticSecret
 from tests.integration.conftest import (

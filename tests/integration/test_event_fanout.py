@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadhub.accounts.audit import AuditEntry
-from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
-from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
+from leadhub.outbound.adapters.dynamodb_endpoints import DynamoEndpointRepository
+from leadhub.outbound.models import EndpointSecret, Verification, WebhookEndpoint
 from leadhub.platform.timestamps import to_iso, utc_now
 from tests.integration.conftest import Account, Api, DynamoCalls, LambdaContext, Stack, shared_clients
 from tests.integration.test_outbox_stream import stream_records

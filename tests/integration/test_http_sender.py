@@ -17,17 +17,11 @@ from pathlib import Path
 import pytest
 from urllib3.exceptions import NewConnectionError
 
-from leadhub.adapters import http_sender
-from leadhub.adapters.dns_resolver import SystemResolver
-from leadhub.adapters.http_sender import PinnedHttpSender
-from leadhub.domain.url_safety import (
-    DEFAULT_USER_AGENT,
-    MAX_SNIPPET_BYTES,
-    HttpErrorClass,
-    SafeTarget,
-    UnresolvableHost,
-    check_webhook_url,
-)
+from leadhub.outbound.adapters import pinned_http_sender as http_sender
+from leadhub.outbound.adapters.dns_resolver import SystemResolver
+from leadhub.outbound.adapters.pinned_http_sender import PinnedHttpSender
+from leadhub.outbound.ports import MAX_SNIPPET_BYTES, HttpErrorClass, SafeTarget, UnresolvableHost
+from leadhub.outbound.url_safety import DEFAULT_USER_AGENT, check_webhook_url
 from local.loopback_server import LoopbackHTTPServer
 
 Behaviour = Callable[[BaseHTTPRequestHandler], None]

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate as validate_spec
 
-from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
-from leadhub.domain import outbox
-from leadhub.domain.endpoint_verification import VERIFY_EVENT
-from leadhub.models.webhook_endpoint import SUBSCRIBABLE_EVENTS
+from leadhub.outbound import outbox
+from leadhub.outbound.adapters.dynamodb_endpoints import DynamoEndpointRepository
+from leadhub.outbound.endpoint_verification import VERIFY_EVENT
+from leadhub.outbound.models import SUBSCRIBABLE_EVENTS
 from leadhub.platform.timestamps import utc_now
 from local.fake_providers import FakeTelegramBotApi
 from tests.integration.conftest import Account, Api, Stack, http_event, invoke

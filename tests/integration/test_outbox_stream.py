@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from leadhub.domain.outbox import LEAD_CREATED, LEAD_RE_ENGAGED, LEAD_UPDATED, Fact, lead_facts
 from leadhub.leads.adapters.dynamodb_leads import lead_from_image
+from leadhub.outbound.outbox import LEAD_CREATED, LEAD_RE_ENGAGED, LEAD_UPDATED, Fact, lead_facts
 from leadhub.platform.timestamps import to_iso, utc_now
 from tests.integration.conftest import Account, Api, Clock, Stack
 

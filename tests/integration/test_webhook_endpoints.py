@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from leadhub.adapters.dynamodb_endpoints import endpoint_key
+from leadhub.outbound.adapters.dynamodb_endpoints import endpoint_key
 from tests.integration.conftest import Account, Api, HttpResult, Stack
 from tests.receiver import Answer, LoopbackServer
 

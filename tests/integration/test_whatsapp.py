@@ -24,7 +24,7 @@ from leadhub.conversations.adapters.dynamodb_conversation_items import (
     provider_index_key,
 )
 from leadhub.conversations.models import Channel, Direction, Message
-from leadhub.domain.outbox import conversation_facts, message_facts
+from leadhub.outbound.outbox import conversation_facts, message_facts
 from leadhub.platform.adapters.dynamodb_items import to_item
 from local.fake_providers import FakeGraphApi
 from tests.integration.conftest import (

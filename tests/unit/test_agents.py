@@ -13,7 +13,7 @@ from leadhub.conversations.conversations import record_inbound
 from leadhub.conversations.jobs import ReplyJob, job_from_message
 from leadhub.conversations.models import Channel, Contact, Conversation, InboundMessage, Message
 from leadhub.conversations.replies import SendRejected, answer, send_queued
-from leadhub.domain.outbox import conversation_facts, message_facts
+from leadhub.outbound.outbox import conversation_facts, message_facts
 from leadhub.platform.errors import Conflict, NotFound, StorageUnavailable
 from tests.fakes import FixedResponder, InMemoryConversations, ScriptedModel
 

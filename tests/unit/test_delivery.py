@@ -15,7 +15,8 @@ from email.utils import format_datetime
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from leadhub.domain.delivery import (
+from leadhub.outbound.batch_stores import BatchDeliveries, BatchEndpoints
+from leadhub.outbound.delivery_attempt import (
     GONE_REASON,
     INTERRUPTED_REASON,
     AttemptResult,
@@ -24,13 +25,20 @@ from leadhub.domain.delivery import (
     Disposition,
     attempt_delivery,
 )
-from leadhub.domain.delivery_batch import BatchDeliveries, BatchEndpoints
-from leadhub.domain.payload_template import validate_template
-from leadhub.domain.signing import new_endpoint_secret, verify_leadhub_signature
-from leadhub.domain.url_safety import HttpOutcome, SafeTarget
-from leadhub.domain.webhook_endpoints import headers_context, secret_context
-from leadhub.models.delivery import Attempt, Delivery, DeliveryJob, DeliveryStatus, delivery_id_for
-from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
+from leadhub.outbound.endpoints import headers_context, secret_context
+from leadhub.outbound.models import (
+    Attempt,
+    Delivery,
+    DeliveryJob,
+    DeliveryStatus,
+    EndpointSecret,
+    Verification,
+    WebhookEndpoint,
+    delivery_id_for,
+)
+from leadhub.outbound.payload_template import validate_template
+from leadhub.outbound.ports import HttpOutcome, SafeTarget
+from leadhub.outbound.signing import new_endpoint_secret, verify_leadhub_signature
 from leadhub.platform.decryption_cache import DecryptionCache
 from leadhub.platform.retry_schedule import parse_schedule
 from leadhub.platform.settings import DeliveryWorkerSettings, SettingsError, load_settings

@@ -19,7 +19,7 @@ from leadhub.channels.email.inbound import check_svix_signature, receive_email_e
 from leadhub.conversations.jobs import ContentJob, content_job_for
 from leadhub.conversations.models import Channel, email_reply_route_key
 from leadhub.conversations.ports import ChannelRoute
-from leadhub.domain.outbox import message_facts
+from leadhub.outbound.outbox import message_facts
 from leadhub.platform.errors import InvalidRequest, SecretNotConfigured, Unauthorized
 from tests.fakes import InMemoryConversations
 

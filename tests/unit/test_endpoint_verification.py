@@ -14,17 +14,17 @@ from hypothesis import strategies as st
 
 from leadhub.accounts.accounts import create_account
 from leadhub.accounts.models import ALL_SCOPES, Plan, Principal
-from leadhub.domain import deliveries
-from leadhub.domain import webhook_endpoints as endpoints
-from leadhub.domain.endpoint_verification import echoed_token, verify
-from leadhub.domain.signing import new_endpoint_secret, verify_standard_signature
-from leadhub.domain.url_safety import HttpOutcome, SafeTarget
-from leadhub.models.webhook_endpoint import (
+from leadhub.outbound import endpoints, trial_delivery
+from leadhub.outbound.endpoint_verification import echoed_token, verify
+from leadhub.outbound.models import (
     DISABLED_THROUGH_API,
     Verification,
     VerificationMode,
     WebhookEndpoint,
 )
+from leadhub.outbound.ports import HttpOutcome, SafeTarget
+from leadhub.outbound.signing import new_endpoint_secret
+from leadhub.platform.standard_webhooks import verify_standard_signature
 from tests.fakes import ContextBoundCipher, InMemoryAccounts, InMemoryEndpoints, StaticResolver
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -158,8 +158,8 @@ def test_sending_a_test_says_whether_events_go_to_the_endpoint() -> None:
     echoing, _ = endpoints.create_endpoint(caller, changes, ctx, NOW)
     assert echoing.verification is Verification.FAILED
 
-    def test(endpoint_id: str) -> deliveries.TestResult:
-        return deliveries.send_test_event(caller, endpoint_id, NOW, ctx=ctx, http=http)
+    def test(endpoint_id: str) -> trial_delivery.TestResult:
+        return trial_delivery.send_test_event(caller, endpoint_id, NOW, ctx=ctx, http=http)
 
     unverified = test(echoing.endpoint_id)
     assert (unverified.delivered, unverified.receives_events) == (True, False)

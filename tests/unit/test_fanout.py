@@ -8,10 +8,16 @@ from dataclasses import replace
 
 import pytest
 
-from leadhub.domain.fanout import EnqueueFailed, envelope_for, fan_out, subscribed_endpoints
-from leadhub.domain.outbox import ENDPOINT_DISABLED, Fact, endpoint_facts
-from leadhub.models.delivery import Delivery, DeliveryJob, delivery_id_for
-from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
+from leadhub.outbound.fanout import EnqueueFailed, envelope_for, fan_out, subscribed_endpoints
+from leadhub.outbound.models import (
+    Delivery,
+    DeliveryJob,
+    EndpointSecret,
+    Verification,
+    WebhookEndpoint,
+    delivery_id_for,
+)
+from leadhub.outbound.outbox import ENDPOINT_DISABLED, Fact, endpoint_facts
 from tests.fakes import InMemoryEndpoints
 
 NOW = "2026-11-23T09:00:00.000Z"
@@ -152,7 +158,7 @@ def test_endpoint_disabled_is_a_fact_only_when_leadhub_disabled_it() -> None:
 def test_stream_images_with_base64_binaries_read_back_as_endpoints() -> None:
     import base64
 
-    from leadhub.adapters.dynamodb_endpoints import endpoint_from_image, endpoint_to_values
+    from leadhub.outbound.adapters.dynamodb_endpoints import endpoint_from_image, endpoint_to_values
     from leadhub.platform.adapters.dynamodb_items import to_item
 
     stored = endpoint("acc_client", "wep_1", headers_ciphertext=b"\x00\xffsecret")

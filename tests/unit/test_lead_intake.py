@@ -18,7 +18,7 @@ from leadhub.leads.submission import (
     MAX_TAG_CHARS,
     MAX_TAGS_PER_REQUEST,
 )
-from leadhub.platform import json_input as json_text
+from leadhub.platform import json_input
 from leadhub.platform.errors import InvalidRequest, LeadhubError, UnsupportedMediaType
 from tests.hostile_input import (
     NOT_CHARSETS,
@@ -368,6 +368,6 @@ class TestProperties:
     def test_the_strict_reader_agrees_with_json_on_what_json_writes_finitely(self, value: object) -> None:
         try:
             text = json.dumps(value, allow_nan=False)
-        except ValueError:  # NaN or an infinity: json_text refuses what json.dumps would not write
+        except ValueError:  # NaN or an infinity: json_input refuses what json.dumps would not write
             return
-        assert json_text.loads(text) == json.loads(text)
+        assert json_input.loads(text) == json.loads(text)

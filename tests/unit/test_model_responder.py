@@ -14,7 +14,7 @@ from leadhub.conversations.model_responder import ModelFailed, Turn, bounded, te
 from leadhub.conversations.models import Channel, Contact, Direction, InboundMessage, Message
 from leadhub.conversations.replies import CHANNEL_TEXT_LIMITS, answer
 from leadhub.conversations.responder_settings import ResponderKind, ResponderSettings
-from leadhub.domain.outbox import message_facts
+from leadhub.outbound.outbox import message_facts
 from tests.fakes import FixedResponder, InMemoryConversations, ScriptedModel
 
 ACCOUNT = "acc_m"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from leadhub.domain.outbox import lead_facts
 from leadhub.leads.intake import parse_lead_submission
 from leadhub.leads.leads import merge_lead, new_lead
+from leadhub.outbound.outbox import lead_facts
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

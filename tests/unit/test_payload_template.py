@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from leadhub.domain.payload_template import (
+from leadhub.outbound.payload_template import (
     MAX_TEMPLATE_BYTES,
     PLACEHOLDERS,
     placeholder_values,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from leadhub.domain.signing import new_endpoint_secret, signature_headers
+from leadhub.outbound.signing import new_endpoint_secret, signature_headers
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BODY = json.dumps({"id": "evt_1", "event": "lead.created", "data": {"name": "Zoë"}}).encode()

@@ -11,10 +11,16 @@ from typing import Any
 import pytest
 
 from leadhub.accounts.models import Principal
-from leadhub.domain.deliveries import recover_deliveries
-from leadhub.domain.webhook_endpoints import EndpointContext
-from leadhub.models.delivery import Delivery, DeliveryJob, DeliveryStatus
-from leadhub.models.webhook_endpoint import EndpointSecret, Verification, WebhookEndpoint
+from leadhub.outbound.delivery_log import recover_deliveries
+from leadhub.outbound.endpoints import EndpointContext
+from leadhub.outbound.models import (
+    Delivery,
+    DeliveryJob,
+    DeliveryStatus,
+    EndpointSecret,
+    Verification,
+    WebhookEndpoint,
+)
 from leadhub.platform.errors import Conflict, StorageUnavailable
 from leadhub.platform.timestamps import to_iso
 from tests.fakes import ContextBoundCipher, InMemoryAccounts, InMemoryEndpoints, StaticResolver

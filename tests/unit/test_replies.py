@@ -20,7 +20,7 @@ from leadhub.conversations.models import (
     Message,
 )
 from leadhub.conversations.replies import SendRejected, answer
-from leadhub.domain.outbox import message_facts
+from leadhub.outbound.outbox import message_facts
 from tests.fakes import FixedResponder, InMemoryConversations, ScriptedModel
 
 ACCOUNT = "acc_r"

@@ -8,12 +8,11 @@ from email.utils import format_datetime
 
 import pytest
 
+from leadhub.outbound.delivery_attempt import Outcome, classify
 from leadhub.platform.retry_schedule import (
     DEFAULT_SCHEDULE,
     MAX_DELAY_SECONDS,
     SQS_MAX_VISIBILITY_SECONDS,
-    Outcome,
-    classify,
     max_receive_count,
     max_total_delay,
     next_delay,

@@ -13,16 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from leadhub.domain.signing import (
+from leadhub.outbound.signing import (
     checked_secret,
     leadhub_signature,
     new_endpoint_secret,
-    secret_key,
     signature_headers,
-    standard_signature,
     verify_leadhub_signature,
-    verify_standard_signature,
 )
+from leadhub.platform.standard_webhooks import secret_key, standard_signature, verify_standard_signature
 
 # The example of the Standard Webhooks specification (and of every reference library's tests).
 SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

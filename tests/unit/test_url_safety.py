@@ -8,10 +8,9 @@ import random
 
 import pytest
 
-from leadhub.domain.url_safety import (
+from leadhub.outbound.ports import SafeTarget, UnresolvableHost
+from leadhub.outbound.url_safety import (
     HostNotResolved,
-    SafeTarget,
-    UnresolvableHost,
     UnsafeUrl,
     blocked_reason,
     check_addresses,

@@ -11,8 +11,8 @@ import pytest
 
 from leadhub.accounts.accounts import create_account
 from leadhub.accounts.models import ALL_SCOPES, Plan, Principal
-from leadhub.domain import webhook_endpoints as endpoints
-from leadhub.models.webhook_endpoint import Verification, VerificationMode, WebhookEndpoint
+from leadhub.outbound import endpoints
+from leadhub.outbound.models import Verification, VerificationMode, WebhookEndpoint
 from leadhub.platform.errors import Forbidden, InvalidRequest, NotFound
 from tests.fakes import ContextBoundCipher, InMemoryAccounts, InMemoryEndpoints, StaticResolver
 

@@ -11,16 +11,10 @@ from schemas import Schema, absent_when_none
 from schemas.conversations import ConversationOut, MessageOut
 from schemas.leads import LeadOut
 
-from leadhub.domain import outbox
-from leadhub.domain.endpoint_verification import VERIFY_EVENT
-from leadhub.domain.signing import (
-    LEADHUB_DELIVERY_ID,
-    LEADHUB_EVENT,
-    LEADHUB_SIGNATURE,
-    WEBHOOK_ID,
-    WEBHOOK_SIGNATURE,
-    WEBHOOK_TIMESTAMP,
-)
+from leadhub.outbound import outbox
+from leadhub.outbound.endpoint_verification import VERIFY_EVENT
+from leadhub.outbound.signing import LEADHUB_DELIVERY_ID, LEADHUB_EVENT, LEADHUB_SIGNATURE
+from leadhub.platform.standard_webhooks import WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP
 
 
 class LeadUpdatedData(LeadOut):

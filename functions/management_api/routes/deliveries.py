@@ -19,8 +19,9 @@ from schemas.deliveries import (
 )
 
 from leadhub.accounts.models import Scope
-from leadhub.domain import deliveries
-from leadhub.models.delivery import DeliveryStatus
+from leadhub.outbound import delivery_log as deliveries
+from leadhub.outbound import trial_delivery
+from leadhub.outbound.models import DeliveryStatus
 from leadhub.platform.timestamps import utc_now
 
 router = Router()
@@ -131,7 +132,7 @@ def post_recover(endpointId: Id, request: RecoverRequest) -> tuple[RecoverOut, i
 def post_test(endpointId: Id) -> TestSendOut:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
     outbound = deps.outbound()
-    result = deliveries.send_test_event(
+    result = trial_delivery.send_test_event(
         caller,
         endpointId,
         utc_now(),

@@ -20,7 +20,7 @@ from schemas.webhook_endpoints import (
 )
 
 from leadhub.accounts.models import Scope
-from leadhub.domain import webhook_endpoints as endpoints
+from leadhub.outbound import endpoints
 from leadhub.platform.timestamps import utc_now
 
 router = Router()

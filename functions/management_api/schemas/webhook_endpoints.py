@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from leadhub.models.webhook_endpoint import VerificationMode
+from leadhub.outbound.models import VerificationMode
 from schemas import RequestSchema, Schema
 
 VERIFICATION_MODE_DESCRIPTION = (

@@ -16,7 +16,7 @@ from leadhub.leads.submission import (
     extra_as_text,
     validate_submission,
 )
-from leadhub.platform import json_input as json_text
+from leadhub.platform import json_input
 from leadhub.platform.errors import FieldError, InvalidRequest, UnsupportedMediaType
 from leadhub.platform.json_input import has_surrogates, printable
 
@@ -82,7 +82,7 @@ def _decode_text(body: bytes, charset: str) -> str:
 def _parse_json_object(text: str) -> dict[str, Any]:
     if not text.strip():
         raise InvalidRequest("Body is empty: send a JSON object with at least a phone")
-    return json_text.parse_object(text)
+    return json_input.parse_object(text)
 
 
 def _parse_form(text: str, charset: str) -> dict[str, Any]:
@@ -139,7 +139,7 @@ def _custom_value_problem(value: Any) -> str | None:
     too_long = f"custom field values are at most {MAX_CUSTOM_VALUE_CHARS} characters"
     try:
         text = extra_as_text(value)
-    except ValueError:  # an int past CPython's digit limit (never from a JSON body: see json_text)
+    except ValueError:  # an int past CPython's digit limit (never from a JSON body: see json_input)
         return too_long
     if text is None:
         return None

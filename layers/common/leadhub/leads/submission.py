@@ -34,7 +34,7 @@ _WHITE_SPACE = (
     "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
     "\u2028\u2029\u202f\u205f\u3000"
 )
-# Text with an unpaired surrogate (see json_text.has_surrogates): pydantic's message, as the model gave it.
+# Text with an unpaired surrogate (see json_input.has_surrogates): pydantic's message, as the model gave it.
 NOT_UNICODE = "Input should be a valid string, unable to parse raw data as a unicode string"
 _KNOWN_FIELDS = frozenset({"phone", "name", "email", "tags"})
 _REQUIRED = object()

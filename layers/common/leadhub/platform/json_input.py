@@ -1,14 +1,26 @@
-"""Reading JSON that comes from outside: standard JSON only, with numbers a field could hold and nesting
-no field needs. `json.loads` alone accepts NaN and Infinity, turns 1e400 into infinity, fails on
-integers past CPython's digit limit (4,300) with a message about `sys.set_int_max_str_digits`, and parses
-nesting as deep as the interpreter's C stack allows (about 1,000 levels on Python 3.11, 10,000 on 3.13),
-which code that walks the value afterwards may not survive; here each is a `NotStrictJson` that says
-what is wrong."""
+"""Reading JSON that comes from outside (request bodies, provider webhooks and provider API answers): one
+set of limits and one wording for every refusal (NotJson), and two explicit choices per caller.
+
+`json.loads` alone accepts NaN and Infinity, turns 1e400 into infinity, fails on integers past CPython's
+digit limit (4,300) with a message about `sys.set_int_max_str_digits`, and parses nesting as deep as
+the C stack allows (about 1,000 levels on Python 3.11, 10,000 on 3.13), which code that walks the value
+afterwards may not survive. Here each is a NotJson that says what is wrong.
+
+The choices:
+- `exact_numbers`: non-integers as Decimal instead of float (provider data: DynamoDB stores no floats,
+  and a float would round the provider's digits).
+- `replace_surrogates`: a lone surrogate (`"\\ud800"`, which no UTF-8 can carry) becomes U+FFFD in keys and
+  values (provider data: the text is kept, and a provider is never told to retry what can never be
+  stored). Otherwise it is kept, and request validation refuses the field it is in with a 400.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+import re
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from leadhub.platform.errors import InvalidRequest
@@ -16,40 +28,59 @@ from leadhub.platform.errors import InvalidRequest
 # No field takes a number this long (the longest text a lead keeps is 1,000 characters), and the limit keeps
 # int() far from CPython's digit limit and its quadratic conversion.
 MAX_NUMBER_CHARS = 1000
-# Request bodies nest two or three levels (payload templates at most 32): the same limit on every runtime.
+# Request bodies nest two or three levels (payload templates at most 32), providers' payloads under 15:
+# the same limit on every runtime.
 MAX_NESTING = 100
+REPLACEMENT = "\ufffd"
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
-class NotStrictJson(ValueError):
-    """The text is not JSON we accept; the message (without "Body is …") says why."""
+class NotJson(ValueError):
+    """The text is not JSON we accept; the message (without "Body is …") says why, quoting none of it."""
 
 
-def loads(text: str, **options: Any) -> Any:
-    """`json.loads(text, **options)` under the rules above."""
-    too_deep = NotStrictJson(f"nested deeper than {MAX_NESTING} levels")
+def loads(
+    text: str | bytes,
+    *,
+    exact_numbers: bool = False,
+    replace_surrogates: bool = False,
+    object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
+) -> Any:
+    """`text` (bytes are decoded as `json.loads` does) under the rules above."""
+    too_deep = NotJson(f"nested deeper than {MAX_NESTING} levels")
     try:
         value = json.loads(
             text,
             parse_constant=_reject_constant,
-            parse_float=_finite_float,
+            parse_float=_exact_number if exact_numbers else _finite_float,
             parse_int=_bounded_int,
-            **options,
+            object_pairs_hook=object_pairs_hook,
         )
     except json.JSONDecodeError as exc:
-        raise NotStrictJson(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise NotJson(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise too_deep from None
+    except UnicodeDecodeError:
+        raise NotJson("not UTF-8 text") from None
     # Counting brackets is cheap; only a text with enough of them can nest that deep.
-    if text.count("[") + text.count("{") > MAX_NESTING and _nested_deeper(value, MAX_NESTING):
+    brackets = (
+        text.count(b"[") + text.count(b"{") if isinstance(text, bytes) else text.count("[") + text.count("{")
+    )
+    if brackets > MAX_NESTING and _nested_deeper(value, MAX_NESTING):
         raise too_deep
-    return value
+    return _replaced(value) if replace_surrogates else value
+
+
+def read_provider_json(body: bytes | str) -> Any:
+    """What providers send us and answer: numbers exact, lone surrogates replaced."""
+    return loads(body, exact_numbers=True, replace_surrogates=True)
 
 
 def parse_object(text: str) -> dict[str, Any]:
     """The JSON object a request body holds; InvalidRequest (400) says what is wrong with any other text."""
     try:
         value = loads(text)
-    except NotStrictJson as exc:
+    except NotJson as exc:
         raise InvalidRequest(f"Body is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise InvalidRequest(f"Body must be a JSON object, not {_JSON_NAMES.get(type(value), 'that')}")
@@ -80,16 +111,32 @@ def _nested_deeper(value: Any, limit: int) -> bool:
     return False
 
 
+def _replaced(value: Any) -> Any:
+    """`value` with every lone surrogate in its strings replaced (at most MAX_NESTING levels deep)."""
+    if isinstance(value, str):
+        return value if value.isascii() else _SURROGATES.sub(REPLACEMENT, value)
+    if isinstance(value, list):
+        return [_replaced(item) for item in value]
+    if isinstance(value, dict):
+        return {_replaced(key): _replaced(item) for key, item in value.items()}
+    return value
+
+
 def _reject_constant(name: str) -> Any:
-    raise NotStrictJson(f"{name} is not valid JSON")
+    raise NotJson(f"{name} is not valid JSON")
 
 
 def _finite_float(text: str) -> float:
     _check_length(text)
     number = float(text)
     if not math.isfinite(number):
-        raise NotStrictJson(f"{text} is out of range")
+        raise NotJson(f"{text} is out of range")
     return number
+
+
+def _exact_number(text: str) -> Decimal:
+    _check_length(text)
+    return Decimal(text)
 
 
 def _bounded_int(text: str) -> int:
@@ -99,7 +146,7 @@ def _bounded_int(text: str) -> int:
 
 def _check_length(number: str) -> None:
     if len(number) > MAX_NUMBER_CHARS:
-        raise NotStrictJson(f"a number is longer than {MAX_NUMBER_CHARS} characters")
+        raise NotJson(f"a number is longer than {MAX_NUMBER_CHARS} characters")
 
 
 def has_surrogates(text: str) -> bool:

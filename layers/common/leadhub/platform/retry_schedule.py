@@ -1,11 +1,11 @@
-"""When a delivery is attempted again, and what an attempt's outcome means.
+"""When a queued job (a webhook delivery, a reply to send) is attempted again.
 
 A schedule lists the delay before each attempt: `"0s,5s,5m,30m,2h,5h,10h,10h"` is attempt 1 at once,
 attempt 2 five seconds after attempt 1 failed, … attempt 8 ten hours after attempt 7; eight attempts
-in all, then the delivery is failed and its message is in the DLQ. Each delay is stretched or shrunk
+in all, then the job is failed and its message is in the DLQ. Each delay is stretched or shrunk
 by up to ±`jitter` (20 %) at random so that retries after an outage do not arrive in one burst.
 
-Each attempt is one receive of the delivery's SQS message: a failed attempt hides the message for the
+Each attempt is one receive of the job's SQS message: a failed attempt hides the message for the
 next delay (`ChangeMessageVisibility`) and reports it as a batch item failure. The queue's redrive
 policy therefore uses `max_receive_count(schedule)`, see there.
 """
@@ -16,7 +16,6 @@ import random
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from enum import StrEnum
 
 DEFAULT_SCHEDULE = "0s,5s,5m,30m,2h,5h,10h,10h"
 DEFAULT_JITTER = 0.2
@@ -29,12 +28,6 @@ MIN_RETRY_AFTER_SECONDS = 1.0
 
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 _DELAY = re.compile(r"(\d+(?:\.\d+)?)([smh])")
-
-
-class Outcome(StrEnum):
-    DELIVERED = "delivered"  # 2xx
-    GONE = "gone"  # 410: the receiver wants no more deliveries; disable the endpoint
-    RETRY = "retry"  # anything else: try again on the schedule (or fail once it is exhausted)
 
 
 def parse_schedule(text: str) -> tuple[float, ...]:
@@ -133,17 +126,3 @@ def next_delay(
     if asked is not None:
         delay = max(delay, asked, MIN_RETRY_AFTER_SECONDS)
     return min(delay, MAX_DELAY_SECONDS)
-
-
-def classify(status: int | None, error_class: str | None = None) -> Outcome:
-    """What an attempt's result means. `status` is the HTTP status, None when no response arrived;
-    `error_class` then names why (timeout, connection reset, TLS error, address refused as unsafe, …)
-    and does not change the outcome: all of those are retried. Redirects are never followed, so a 3xx
-    is a failure like any other non-2xx; only 410 Gone stops deliveries to the endpoint."""
-    if status is None:
-        return Outcome.RETRY
-    if 200 <= status <= 299:
-        return Outcome.DELIVERED
-    if status == 410:
-        return Outcome.GONE
-    return Outcome.RETRY

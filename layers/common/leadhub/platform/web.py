@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
-from leadhub.platform import json_input as json_text
+from leadhub.platform import json_input
 from leadhub.platform.errors import (
     FieldError,
     InvalidRequest,
@@ -87,7 +87,7 @@ def register_error_handlers(app: ApiGatewayResolver, logger: Logger) -> None:
 
 
 def register_validation_errors(app: ApiGatewayResolver) -> None:
-    """For resolvers with enable_validation: request bodies are JSON objects, read by json_text's rules
+    """For resolvers with enable_validation: request bodies are JSON objects, read by json_input's rules
     (another Content-Type is a 415, other JSON a 400), and request-model failures are 400 with field
     details."""
     from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
@@ -106,7 +106,7 @@ def register_validation_errors(app: ApiGatewayResolver) -> None:
                 shown = content_type if len(content_type) <= 60 else content_type[:60] + "…"
                 raise UnsupportedMediaType(f"Unsupported Content-Type {shown!r}: send application/json")
             text = event.decoded_body  # undecodable bytes: mapped to 400 below
-            return json_text.parse_object(text) if text else None
+            return json_input.parse_object(text) if text else None
 
     # The resolver's own middleware, replaced before any route is built (routes build their middleware
     # stack on first use). Fail loudly should Powertools rename what this relies on.

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import urllib3
 
 from leadhub.platform.errors import ProviderUnavailable
-from leadhub.provider_json import NotJson, read_provider_json
+from leadhub.platform.json_input import NotJson, read_provider_json
 
 PROVIDER_TIMEOUT_SECONDS = 10.0
 _pools: urllib3.PoolManager | None = None
@@ -72,7 +72,7 @@ class ProviderApi:
             raise ProviderUnavailable(f"{self._name} could not be reached ({type(exc).__name__})") from None
         if response.status >= 500:
             raise ProviderUnavailable(f"{self._name} answered HTTP {response.status}; try again later")
-        try:  # read as the providers' webhooks are (provider_json): exact numbers, no lone surrogates
+        try:  # read as the providers' webhooks are: exact numbers, no lone surrogates
             answer = read_provider_json(response.data)
         except NotJson:
             answer = None

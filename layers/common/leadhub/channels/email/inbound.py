@@ -19,7 +19,6 @@ from leadhub.conversations.models import (
     email_reply_route_key,
 )
 from leadhub.conversations.ports import ChannelRoute, ChannelRoutes, ConversationStore
-from leadhub.domain.signing import verify_standard_signature
 from leadhub.platform.errors import (
     InvalidRequest,
     PayloadTooLarge,
@@ -27,8 +26,9 @@ from leadhub.platform.errors import (
     Unauthorized,
     UnstorableInput,
 )
+from leadhub.platform.json_input import NotJson, read_provider_json
+from leadhub.platform.standard_webhooks import verify_standard_signature
 from leadhub.platform.timestamps import to_iso
-from leadhub.provider_json import NotJson, read_provider_json
 
 MAX_BODY_BYTES = 256 * 1024
 SIGNATURE_TOLERANCE_SECONDS = 5 * 60  # both ways, as Svix and Standard Webhooks verify

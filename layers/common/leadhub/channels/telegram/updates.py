@@ -15,8 +15,8 @@ from leadhub.conversations.models import Channel, ChannelReceipt, Contact, Inbou
 from leadhub.conversations.ports import ChannelRoute, ChannelRoutes, ConversationStore
 from leadhub.platform.errors import InvalidRequest, PayloadTooLarge, Unauthorized, UnstorableInput
 from leadhub.platform.ids import token_hash
+from leadhub.platform.json_input import NotJson, read_provider_json
 from leadhub.platform.timestamps import from_unix_or, to_iso
-from leadhub.provider_json import NotJson, read_provider_json
 
 MAX_BODY_BYTES = 256 * 1024
 _MESSAGE_KINDS = ("message", "channel_post")

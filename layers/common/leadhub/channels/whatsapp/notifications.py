@@ -30,8 +30,8 @@ from leadhub.platform.errors import (
     Unauthorized,
     UnstorableInput,
 )
+from leadhub.platform.json_input import NotJson, read_provider_json
 from leadhub.platform.timestamps import from_unix_or
-from leadhub.provider_json import NotJson, read_provider_json
 
 MAX_BODY_BYTES = 1024 * 1024  # Meta batches up to 1,000 updates per POST
 SIGNATURE_PREFIX = "sha256="

@@ -1,19 +1,17 @@
-"""The job queues: delivery jobs sent in batches (a failed one's next attempt pushed into the future),
-and plain JSON jobs for the other workers."""
+"""SQS job queues: a received message's next attempt can be pushed back (`delay`), and JSON jobs are
+sent one at a time, on a FIFO queue in a message group. The delivery queue adds batches of delivery jobs
+(outbound.adapters.sqs_delivery_queue)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from leadhub.models.delivery import DeliveryJob
 from leadhub.platform.adapters.aws_clients import ClientFactory, client, storage_errors
 
-SQS_BATCH = 10
 
-
-class _Queue:
+class SqsQueue:
     """One queue, on the cached SQS client; a received message's next attempt can be pushed back."""
 
     def __init__(self, queue_url: str, clients: ClientFactory = client) -> None:
@@ -32,24 +30,7 @@ class _Queue:
             )
 
 
-class SqsJobQueue(_Queue):
-    """The delivery queue."""
-
-    def send(self, jobs: Sequence[DeliveryJob], delay_seconds: int = 0) -> list[str]:
-        failed: list[str] = []
-        for start in range(0, len(jobs), SQS_BATCH):
-            chunk = jobs[start : start + SQS_BATCH]
-            entries = [
-                {"Id": str(i), "MessageBody": job.to_message(), "DelaySeconds": delay_seconds}
-                for i, job in enumerate(chunk)
-            ]
-            with storage_errors("queue deliveries"):
-                result = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
-            failed += [chunk[int(entry["Id"])].delivery_id for entry in result.get("Failed", [])]
-        return failed
-
-
-class SqsJsonQueue(_Queue):
+class SqsJsonQueue(SqsQueue):
     """A queue of JSON job messages (inbound emails to complete, conversations to answer)."""
 
     def send(

@@ -2,46 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from leadhub.accounts.models import Principal
-from leadhub.domain.delivery_request import request_headers
-from leadhub.domain.url_safety import HttpPost, UnsafeUrl, check_webhook_url
-from leadhub.domain.webhook_endpoints import EndpointContext, get_endpoint
-from leadhub.leads.models import Lead
-from leadhub.models.delivery import Attempt, Delivery, DeliveryJob, DeliveryStatus
-from leadhub.models.webhook_endpoint import WebhookEndpoint
+from leadhub.outbound.endpoints import EndpointContext, get_endpoint
+from leadhub.outbound.models import Attempt, Delivery, DeliveryJob, DeliveryStatus
+from leadhub.outbound.ports import DeliveryLog, DeliveryQueue
 from leadhub.platform.errors import Conflict, FieldError, InvalidRequest, NotFound, StorageUnavailable
-from leadhub.platform.ids import sortable_id
 from leadhub.platform.paging import Page
 from leadhub.platform.timestamps import to_iso
 
 RECOVER_WINDOW = timedelta(days=14)
 RECOVERABLE = frozenset({DeliveryStatus.FAILED})
-TEST_TIMEOUT_S = 10.0
-
-
-class DeliveryRecords(Protocol):
-    def get(self, account_id: str, delivery_id: str) -> Delivery | None: ...
-
-    def save(self, delivery: Delivery) -> None: ...
-
-    def attempts(self, delivery_id: str) -> list[Attempt]: ...
-
-    def list_for_endpoint(self, endpoint_id: str, limit: int, cursor: str | None) -> Page[Delivery]: ...
-
-    def recoverable_since(
-        self, endpoint_id: str, since: datetime, statuses: frozenset[DeliveryStatus]
-    ) -> list[Delivery]:
-        """The endpoint's deliveries created since `since` whose status is one of `statuses`."""
-
-
-class JobSender(Protocol):
-    def send(self, jobs: Sequence[DeliveryJob]) -> list[str]: ...
 
 
 def list_deliveries(
@@ -52,7 +26,7 @@ def list_deliveries(
     cursor: str | None,
     *,
     ctx: EndpointContext,
-    records: DeliveryRecords,
+    records: DeliveryLog,
 ) -> Page[Delivery]:
     """Newest first; with `status`, a page may hold fewer than `limit` items (keep following the cursor)."""
     get_endpoint(principal, endpoint_id, ctx)  # 404 unless it is the caller's
@@ -64,7 +38,7 @@ def list_deliveries(
 
 
 def get_delivery(
-    principal: Principal, delivery_id: str, *, records: DeliveryRecords
+    principal: Principal, delivery_id: str, *, records: DeliveryLog
 ) -> tuple[Delivery, list[Attempt]]:
     delivery = records.get(principal.account_id, delivery_id)
     if delivery is None:
@@ -78,13 +52,13 @@ def _job(delivery: Delivery, *, manual: bool) -> DeliveryJob:
     )
 
 
-def _send(jobs: Sequence[DeliveryJob], queue: JobSender) -> None:
+def _send(jobs: Sequence[DeliveryJob], queue: DeliveryQueue) -> None:
     if jobs and queue.send(jobs):
         raise StorageUnavailable("Could not queue the delivery; please retry")
 
 
 def retry_delivery(
-    principal: Principal, delivery_id: str, *, records: DeliveryRecords, queue: JobSender
+    principal: Principal, delivery_id: str, *, records: DeliveryLog, queue: DeliveryQueue
 ) -> Delivery:
     """One attempt now, outside the schedule: a scheduled retry still comes when it is due, and a
     delivery that has been delivered meanwhile is not sent again."""
@@ -103,8 +77,8 @@ def recover_deliveries(
     *,
     include_skipped: bool = False,
     ctx: EndpointContext,
-    records: DeliveryRecords,
-    queue: JobSender,
+    records: DeliveryLog,
+    queue: DeliveryQueue,
 ) -> int:
     """Queue every failed delivery of the endpoint since `since` (at most 14 days back) again, with a
     fresh schedule, and with `include_skipped` those skipped while it was disabled. Returns how many
@@ -148,76 +122,3 @@ def recover_deliveries(
             f"Could not queue {len(unsent)} of {len(recovered)} deliveries; please retry the recovery"
         )
     return len(recovered)
-
-
-@dataclass(frozen=True, slots=True)
-class TestResult:
-    delivered: bool
-    status_code: int | None
-    duration_ms: float
-    error: str | None
-    # Whether the endpoint gets events at all: a test reaches an unverified or disabled one, events don't.
-    receives_events: bool
-    reason: str | None  # why it does not
-
-
-def send_test_event(
-    principal: Principal,
-    endpoint_id: str,
-    now: datetime,
-    *,
-    ctx: EndpointContext,
-    http: HttpPost,
-) -> TestResult:
-    """A synthetic, signed `lead.created` with `"test": true`, sent now to the saved endpoint, whether
-    or not it receives events (the answer says whether it does, and why not). The URL is checked again
-    like every delivery, and only the status and duration come back (never the response body), so this
-    cannot probe internal hosts."""
-    endpoint = get_endpoint(principal, endpoint_id, ctx)
-    reason = _not_receiving(endpoint)
-    envelope = {
-        "id": sortable_id("evt"),
-        "event": "lead.created",
-        "timestamp": to_iso(now),
-        "accountId": principal.account_id,
-        "test": True,
-        "data": _test_lead(principal.account_id, to_iso(now)).to_public(),
-    }
-    body = json.dumps(envelope, separators=(",", ":")).encode()
-    try:
-        target = check_webhook_url(endpoint.url, ctx.resolver, allow_private=ctx.allow_private_targets)
-    except UnsafeUrl as exc:
-        return TestResult(False, None, 0.0, str(exc), reason is None, reason)
-    # Signed and dressed exactly like a delivery (the envelope as is: a test shows its "test" flag).
-    job = DeliveryJob(sortable_id("msg"), principal.account_id, endpoint.endpoint_id, envelope)
-    headers = request_headers(job, endpoint, body, ctx.cipher, now)
-    outcome = http.post(target, body, headers, TEST_TIMEOUT_S)
-    error = None if outcome.status is not None else (outcome.error_class or "error")
-    return TestResult(outcome.succeeded, outcome.status, outcome.duration_ms, error, reason is None, reason)
-
-
-def _test_lead(account_id: str, at: str) -> Lead:
-    """A synthetic lead, shaped like every lead.created's data (the catalog's schema holds for it too)."""
-    return Lead(
-        account_id=account_id,
-        lead_id="lead_test",
-        captured_at=at,
-        updated_at=at,
-        last_activity_at=at,
-        source="test",
-        phone="+14155550100",
-        name="Test Lead",
-        email="test@example.com",
-        tags=("test",),
-    )
-
-
-def _not_receiving(endpoint: WebhookEndpoint) -> str | None:
-    """Why events do not go to the endpoint, and what to do about it; None when they do."""
-    reason = endpoint.inactive_reason
-    if reason is None:
-        return None
-    if not endpoint.enabled:
-        return f"{reason}; PATCH enabled: true resumes deliveries"
-    failure = f": {endpoint.verification_error}" if endpoint.verification_error else ""
-    return f"{reason} ({endpoint.verification_mode} mode){failure}"

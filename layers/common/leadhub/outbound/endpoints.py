@@ -14,10 +14,7 @@ from datetime import datetime, timedelta
 from leadhub.accounts.audit import AuditEntry
 from leadhub.accounts.models import Principal
 from leadhub.accounts.ports import AccountRepository
-from leadhub.domain.payload_template import validate_template
-from leadhub.domain.signing import checked_secret, new_endpoint_secret
-from leadhub.domain.url_safety import Resolver, UnsafeUrl, check_webhook_url
-from leadhub.models.webhook_endpoint import (
+from leadhub.outbound.models import (
     DEFAULT_VERIFICATION_MODE,
     DISABLED_THROUGH_API,
     ENDPOINT_LIMITS,
@@ -27,13 +24,16 @@ from leadhub.models.webhook_endpoint import (
     VerificationMode,
     WebhookEndpoint,
 )
+from leadhub.outbound.payload_template import validate_template
+from leadhub.outbound.ports import EndpointRepository, Resolver
+from leadhub.outbound.signing import checked_secret, new_endpoint_secret
+from leadhub.outbound.url_safety import UnsafeUrl, check_webhook_url
 from leadhub.platform.errors import FieldError, Forbidden, InvalidRequest, NotFound
 from leadhub.platform.header_text import HTTP_HEADER_VALUE_RULE, is_http_header_value
 from leadhub.platform.ids import sortable_id
 from leadhub.platform.json_input import printable
 from leadhub.platform.ports import SecretCipher
 from leadhub.platform.timestamps import to_iso
-from leadhub.ports import EndpointRepository
 
 MAX_CUSTOM_HEADERS = 20
 MAX_HEADER_VALUE_CHARS = 1024

@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from leadhub.models.delivery import Attempt, Delivery, DeliveryStatus
+from leadhub.outbound.models import Attempt, Delivery, DeliveryStatus
 from leadhub.platform.adapters.aws_clients import error_code, storage_errors
 from leadhub.platform.adapters.dynamodb_items import account_pk, to_item
 from leadhub.platform.adapters.dynamodb_pages import query_page

@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from leadhub.domain.payload_template import render
-from leadhub.domain.signing import signature_headers
-from leadhub.domain.url_safety import DEFAULT_USER_AGENT
-from leadhub.domain.webhook_endpoints import custom_headers, signing_secrets
-from leadhub.models.delivery import DeliveryJob
-from leadhub.models.webhook_endpoint import WebhookEndpoint
+from leadhub.outbound.endpoints import custom_headers, signing_secrets
+from leadhub.outbound.models import DeliveryJob, WebhookEndpoint
+from leadhub.outbound.payload_template import render
+from leadhub.outbound.signing import signature_headers
+from leadhub.outbound.url_safety import DEFAULT_USER_AGENT
 from leadhub.platform.ports import SecretCipher
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from leadhub.accounts.adapters.dynamodb_audit import audit_put, audit_to_values
 from leadhub.accounts.audit import AuditEntry
-from leadhub.models.webhook_endpoint import EndpointSecret, Verification, VerificationMode, WebhookEndpoint
+from leadhub.outbound.models import EndpointSecret, Verification, VerificationMode, WebhookEndpoint
 from leadhub.platform.adapters.aws_clients import storage_errors
 from leadhub.platform.adapters.dynamodb_items import account_pk, from_stream_image, to_item
 from leadhub.platform.adapters.dynamodb_queries import (

@@ -1,4 +1,8 @@
-"""The delivery worker's per-batch view of its stores: what a batch's attempts read is read once (and
+"""Per-batch views of the outbound stores.
+
+The fan-out lists an account's endpoints once per stream batch (EndpointsPerBatch).
+
+The delivery worker's per-batch view of its stores: what a batch's attempts read is read once (and
 before its sends, when the handler reads the batch together), and the attempts that finish together
 are written together (group commit)."""
 
@@ -6,13 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Generic, TypeVar
 
-from leadhub.domain.delivery import DeliveryRecords, EndpointStore
-from leadhub.models.delivery import Attempt, Delivery
-from leadhub.models.webhook_endpoint import WebhookEndpoint
+from leadhub.accounts.audit import AuditEntry
+from leadhub.outbound.models import Attempt, Delivery, DeliveryStatus, WebhookEndpoint
+from leadhub.outbound.ports import DeliveryLog, EndpointRepository
+from leadhub.platform.paging import Page
 
 Key = tuple[str, str]  # (account id, delivery id) or (account id, endpoint id)
 V = TypeVar("V")
@@ -54,13 +60,13 @@ class _ReadOnce(Generic[V]):
 
 
 class BatchEndpoints:
-    """An `EndpointStore` for one batch: each endpoint is read once, however many of the batch's
+    """An `EndpointRepository` for one batch: each endpoint is read once, however many of the batch's
     deliveries go to it (concurrent readers wait for the one read), or not at all once it was read
     with the batch's other records (`remember`). The batch's deliveries are attempted at the same moment
     anyway, so they may as well see the same read; a write through this store (a 410 disabling the
     endpoint) is what later readers in the batch see."""
 
-    def __init__(self, inner: EndpointStore) -> None:
+    def __init__(self, inner: EndpointRepository) -> None:
         self._inner = inner
         self._reads: _ReadOnce[WebhookEndpoint] = _ReadOnce()
 
@@ -71,6 +77,18 @@ class BatchEndpoints:
 
     def get(self, account_id: str, endpoint_id: str) -> WebhookEndpoint | None:
         return self._reads.get((account_id, endpoint_id), lambda: self._inner.get(account_id, endpoint_id))
+
+    def list_for_account(self, account_id: str) -> list[WebhookEndpoint]:
+        return self._inner.list_for_account(account_id)
+
+    def insert(self, endpoint: WebhookEndpoint, limit: int | None, audit: AuditEntry) -> bool:
+        return self._inner.insert(endpoint, limit, audit)
+
+    def delete(self, account_id: str, endpoint_id: str, audit: AuditEntry) -> bool:
+        return self._inner.delete(account_id, endpoint_id, audit)
+
+    def add_audit(self, audit: AuditEntry) -> None:
+        self._inner.add_audit(audit)
 
     def replace(self, endpoint: WebhookEndpoint, expected_version: int) -> bool:
         stored = self._inner.replace(endpoint, expected_version)
@@ -84,7 +102,7 @@ class BatchEndpoints:
 
 
 class BatchDeliveries:
-    """A `DeliveryRecords` for one batch.
+    """A `DeliveryLog` for one batch.
 
     - the batch's delivery records, read together before its sends start (one BatchGetItem instead
       of one GetItem per record, which would queue up behind each other), are `remember`ed;
@@ -94,7 +112,7 @@ class BatchDeliveries:
     - what an attempt writes through this store is what a later reader in the batch sees (a message
       received twice in one batch)."""
 
-    def __init__(self, inner: DeliveryRecords, max_group: int = ATTEMPT_GROUP_SIZE) -> None:
+    def __init__(self, inner: DeliveryLog, max_group: int = ATTEMPT_GROUP_SIZE) -> None:
         self._inner = inner
         self._reads: _ReadOnce[Delivery] = _ReadOnce()
         record_many = getattr(inner, "record_attempts", None)
@@ -116,6 +134,23 @@ class BatchDeliveries:
             self._reads.forget(key)  # written or not: the store knows, a later reader asks it
             raise
         self._reads.set(key, delivery)
+
+    def create_if_new(self, delivery: Delivery) -> bool:
+        return self._inner.create_if_new(delivery)
+
+    def mark_enqueued(self, deliveries: Sequence[Delivery]) -> None:
+        self._inner.mark_enqueued(deliveries)
+
+    def attempts(self, delivery_id: str) -> list[Attempt]:
+        return self._inner.attempts(delivery_id)
+
+    def list_for_endpoint(self, endpoint_id: str, limit: int, cursor: str | None) -> Page[Delivery]:
+        return self._inner.list_for_endpoint(endpoint_id, limit, cursor)
+
+    def recoverable_since(
+        self, endpoint_id: str, since: datetime, statuses: frozenset[DeliveryStatus]
+    ) -> list[Delivery]:
+        return self._inner.recoverable_since(endpoint_id, since, statuses)
 
     def record_attempt(self, delivery: Delivery, attempt: Attempt) -> Delivery:
         key = (delivery.account_id, delivery.delivery_id)
@@ -152,7 +187,7 @@ class _AttemptGroups:
 
     def __init__(
         self,
-        store: DeliveryRecords,
+        store: DeliveryLog,
         record_many: Callable[[list[tuple[Delivery, Attempt]]], list[Delivery]],
         max_group: int,
     ) -> None:
@@ -221,3 +256,42 @@ class _AttemptGroups:
                 queued.stored = self._store.record_attempt(queued.delivery, queued.attempt)
             except Exception as exc:
                 queued.error = exc
+
+
+# --- the fan-out -------------------------------------------------------------------------------------
+
+
+class EndpointsPerBatch:
+    """An account's endpoints, listed once per stream batch by the fan-out.
+
+    Every record of a batch was written before the batch was read, so a listing taken while processing
+    the batch is newer than each of its records, whichever record asks first: reusing it for the rest of
+    the batch delivers every event to the same endpoints as listing per record would. It saves one
+    Query per record (most records of a batch belong to a few accounts). The next batch lists afresh."""
+
+    def __init__(self, inner: EndpointRepository) -> None:
+        self._inner = inner
+        self._listed: dict[str, list[WebhookEndpoint]] = {}
+
+    def start_batch(self) -> None:
+        self._listed.clear()
+
+    def list_for_account(self, account_id: str) -> list[WebhookEndpoint]:
+        if account_id not in self._listed:
+            self._listed[account_id] = self._inner.list_for_account(account_id)
+        return list(self._listed[account_id])
+
+    def get(self, account_id: str, endpoint_id: str) -> WebhookEndpoint | None:
+        return self._inner.get(account_id, endpoint_id)
+
+    def insert(self, endpoint: WebhookEndpoint, limit: int | None, audit: AuditEntry) -> bool:
+        return self._inner.insert(endpoint, limit, audit)
+
+    def replace(self, endpoint: WebhookEndpoint, expected_version: int) -> bool:
+        return self._inner.replace(endpoint, expected_version)
+
+    def delete(self, account_id: str, endpoint_id: str, audit: AuditEntry) -> bool:
+        return self._inner.delete(account_id, endpoint_id, audit)
+
+    def add_audit(self, audit: AuditEntry) -> None:
+        self._inner.add_audit(audit)

@@ -14,10 +14,11 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from leadhub.domain.signing import signature_headers
-from leadhub.domain.url_safety import HttpPost, Resolver, UnsafeUrl, check_webhook_url
-from leadhub.domain.webhook_endpoints import VerificationResult, Verifier
-from leadhub.models.webhook_endpoint import VerificationMode, WebhookEndpoint
+from leadhub.outbound.endpoints import VerificationResult, Verifier
+from leadhub.outbound.models import VerificationMode, WebhookEndpoint
+from leadhub.outbound.ports import HttpPost, Resolver
+from leadhub.outbound.signing import signature_headers
+from leadhub.outbound.url_safety import UnsafeUrl, check_webhook_url
 from leadhub.platform.ids import sortable_id
 from leadhub.platform.timestamps import to_iso, utc_now
 

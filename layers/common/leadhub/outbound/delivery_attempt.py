@@ -27,27 +27,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
-from leadhub.domain.delivery_request import request_body, request_headers
-from leadhub.domain.url_safety import (
+from leadhub.outbound.delivery_request import request_body, request_headers
+from leadhub.outbound.models import Attempt, Delivery, DeliveryJob, DeliveryStatus, WebhookEndpoint
+from leadhub.outbound.ports import (
     MAX_SNIPPET_BYTES,
-    HostNotResolved,
+    DeliveryLog,
+    EndpointRepository,
     HttpErrorClass,
     HttpOutcome,
     HttpPost,
     Resolver,
-    UnsafeUrl,
-    check_webhook_url,
 )
-from leadhub.models.delivery import Attempt, Delivery, DeliveryJob, DeliveryStatus
-from leadhub.models.webhook_endpoint import WebhookEndpoint
+from leadhub.outbound.url_safety import HostNotResolved, UnsafeUrl, check_webhook_url
 from leadhub.platform.ports import SecretCipher
 from leadhub.platform.retry_schedule import (
     DEFAULT_JITTER,
     DEFAULT_SCHEDULE,
-    Outcome,
-    classify,
     next_delay,
     parse_schedule,
 )
@@ -59,26 +56,30 @@ INTERRUPTED_REASON = "interrupted: the last attempt stopped before its outcome w
 _ENDPOINT_WRITE_TRIES = 3  # a disable that loses a race with an API edit re-reads and tries again
 
 
-class DeliveryRecords(Protocol):
-    def get(self, account_id: str, delivery_id: str) -> Delivery | None: ...
-
-    def save(self, delivery: Delivery) -> None: ...
-
-    def record_attempt(self, delivery: Delivery, attempt: Attempt) -> Delivery:
-        """Log the attempt and store the updated delivery together."""
+class Outcome(StrEnum):
+    DELIVERED = "delivered"  # 2xx
+    GONE = "gone"  # 410: the receiver wants no more deliveries; disable the endpoint
+    RETRY = "retry"  # anything else: try again on the schedule (or fail once it is exhausted)
 
 
-class EndpointStore(Protocol):
-    def get(self, account_id: str, endpoint_id: str) -> WebhookEndpoint | None: ...
-
-    def replace(self, endpoint: WebhookEndpoint, expected_version: int) -> bool:
-        """Overwrite the endpoint if its stored version is still `expected_version`."""
+def classify(status: int | None, error_class: str | None = None) -> Outcome:
+    """What an attempt's result means. `status` is the HTTP status, None when no response arrived;
+    `error_class` then names why (timeout, connection reset, TLS error, address refused as unsafe, …)
+    and does not change the outcome: all of those are retried. Redirects are never followed, so a 3xx
+    is a failure like any other non-2xx; only 410 Gone stops deliveries to the endpoint."""
+    if status is None:
+        return Outcome.RETRY
+    if 200 <= status <= 299:
+        return Outcome.DELIVERED
+    if status == 410:
+        return Outcome.GONE
+    return Outcome.RETRY
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryPorts:
-    log: DeliveryRecords
-    endpoints: EndpointStore
+    log: DeliveryLog
+    endpoints: EndpointRepository
     cipher: SecretCipher
     resolver: Resolver
     http: HttpPost

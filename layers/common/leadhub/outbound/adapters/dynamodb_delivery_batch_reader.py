@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from leadhub.adapters.dynamodb_deliveries import delivery_key, values_to_delivery
-from leadhub.adapters.dynamodb_endpoints import endpoint_key, values_to_endpoint
-from leadhub.models.delivery import Delivery
-from leadhub.models.webhook_endpoint import WebhookEndpoint
+from leadhub.outbound.adapters.dynamodb_delivery_log import delivery_key, values_to_delivery
+from leadhub.outbound.adapters.dynamodb_endpoints import endpoint_key, values_to_endpoint
+from leadhub.outbound.models import Delivery, WebhookEndpoint
 from leadhub.platform.adapters.dynamodb_batch_get import batch_get
 from leadhub.platform.adapters.dynamodb_items import from_item
 from leadhub.platform.adapters.dynamodb_queries import TableAdapter

@@ -41,13 +41,8 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from leadhub.domain.url_safety import (
-    DEFAULT_USER_AGENT,
-    MAX_SNIPPET_BYTES,
-    HttpErrorClass,
-    HttpOutcome,
-    SafeTarget,
-)
+from leadhub.outbound.ports import MAX_SNIPPET_BYTES, HttpErrorClass, HttpOutcome, SafeTarget
+from leadhub.outbound.url_safety import DEFAULT_USER_AGENT
 
 MAX_CONNECTIONS_PER_HOST = 20  # kept alive per host; a busier host gets extra ones, closed after use
 MAX_HOSTS = 100  # host pools kept

@@ -19,22 +19,18 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Protocol
+from collections.abc import Sequence
 from urllib.parse import quote, urlsplit
 
 import idna
 
+from leadhub.outbound.ports import DEFAULT_PORTS, Resolver, SafeTarget, UnresolvableHost
 from leadhub.platform.errors import FieldError, InvalidRequest
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MAX_URL_CHARS = 2048
-MAX_SNIPPET_BYTES = 1024
 DEFAULT_USER_AGENT = "Leadhub-Webhooks/1.0"
-DEFAULT_PORTS: Mapping[str, int] = {"https": 443, "http": 80}
 
 
 class UnsafeUrl(ValueError):
@@ -51,71 +47,6 @@ class UnsafeUrl(ValueError):
 
 class HostNotResolved(UnsafeUrl):
     """The host name could not be resolved, so its addresses could not be checked (possibly temporary)."""
-
-
-class UnresolvableHost(Exception):
-    """The resolver could not turn the host name into addresses (no such name, DNS failure, timeout)."""
-
-
-class Resolver(Protocol):
-    def resolve(self, host: str, port: int) -> list[str]:
-        """Every address (as a string) `host` resolves to; raises UnresolvableHost on failure."""
-
-
-@dataclass(frozen=True, slots=True)
-class SafeTarget:
-    """A checked webhook target. Connect only to `addresses` (all checked), with Host/SNI = `host`."""
-
-    url: str  # normalised: lower-case scheme and host, IDNA host, no default port, no fragment
-    scheme: str
-    host: str  # lower-case ASCII (IDNA) name without trailing dot, or a canonical IP literal (no brackets)
-    port: int
-    path_and_query: str
-    addresses: tuple[str, ...]
-
-    @property
-    def host_header(self) -> str:
-        """The Host header value: the host, bracketed when IPv6, with the port unless it is the default."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return host if DEFAULT_PORTS.get(self.scheme) == self.port else f"{host}:{self.port}"
-
-
-class HttpErrorClass(StrEnum):
-    """Why an attempt got no HTTP status; recorded in the delivery log."""
-
-    BLOCKED_ADDRESS = "blocked_address"  # the host now resolves to a non-public address: not connected
-    DNS_ERROR = "dns_error"
-    CONNECT_ERROR = "connect_error"
-    TLS_ERROR = "tls_error"
-    TIMEOUT = "timeout"
-    RESET = "reset"
-    PROTOCOL_ERROR = "protocol_error"
-    NETWORK_ERROR = "network_error"
-
-
-@dataclass(frozen=True, slots=True)
-class HttpOutcome:
-    """What one POST attempt produced: a status (any, redirects are not followed) or an error class."""
-
-    status: int | None
-    headers: Mapping[str, str] = field(default_factory=dict)  # lower-cased names
-    body_snippet: bytes = b""  # at most MAX_SNIPPET_BYTES
-    duration_ms: float = 0.0
-    error_class: str | None = None  # an HttpErrorClass value when status is None
-    error_detail: str | None = None  # short, customer-facing
-    remote_address: str | None = None  # the checked address the request went to
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-
-class HttpPost(Protocol):
-    def post(
-        self, target: SafeTarget, body: bytes, headers: Mapping[str, str], timeout_s: float
-    ) -> HttpOutcome:
-        """POST `body` to `target`, connecting only to its checked addresses (check it right before: a
-        fresh DNS answer at every send); never raises for network failures."""
 
 
 # --- URL parsing ---------------------------------------------------------------------------------------

@@ -12,33 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
-from leadhub.domain.outbox import Fact
-from leadhub.models.delivery import Delivery, DeliveryJob, DeliveryStatus, delivery_id_for
-from leadhub.models.webhook_endpoint import Verification, WebhookEndpoint
+from leadhub.outbound.models import (
+    Delivery,
+    DeliveryJob,
+    DeliveryStatus,
+    Verification,
+    WebhookEndpoint,
+    delivery_id_for,
+)
+from leadhub.outbound.outbox import Fact
+from leadhub.outbound.ports import DeliveryLog, DeliveryQueue, EndpointRepository, ParentLookup
 from leadhub.platform.ids import derived_id
-
-
-class EndpointDirectory(Protocol):
-    def list_for_account(self, account_id: str) -> list[WebhookEndpoint]: ...
-
-
-class ParentLookup(Protocol):
-    def parent_of(self, account_id: str) -> str | None:
-        """The agency account that manages `account_id`, if any."""
-
-
-class DeliveryLog(Protocol):
-    def create_if_new(self, delivery: Delivery) -> bool:
-        """Store a new delivery record; True if it must be enqueued (new, or stored but never enqueued)."""
-
-    def mark_enqueued(self, deliveries: Sequence[Delivery]) -> None: ...
-
-
-class JobQueue(Protocol):
-    def send(self, jobs: Sequence[DeliveryJob]) -> list[str]:
-        """Enqueue; returns the delivery ids that could not be sent."""
 
 
 def envelope_for(fact: Fact) -> dict[str, Any]:
@@ -54,7 +40,7 @@ def envelope_for(fact: Fact) -> dict[str, Any]:
 
 
 def subscribed_endpoints(
-    fact: Fact, endpoints: EndpointDirectory, parents: ParentLookup
+    fact: Fact, endpoints: EndpointRepository, parents: ParentLookup
 ) -> list[WebhookEndpoint]:
     """Verified endpoints of the fact's account, and of its agency where the filter lets it through,
     that select the fact's event: enabled or not."""
@@ -84,10 +70,10 @@ class EnqueueFailed(RuntimeError):
 def fan_out(
     facts: Sequence[Fact],
     *,
-    endpoints: EndpointDirectory,
+    endpoints: EndpointRepository,
     parents: ParentLookup,
     log: DeliveryLog,
-    queue: JobQueue,
+    queue: DeliveryQueue,
     now_iso: str,
 ) -> FanoutResult:
     pending: list[tuple[Delivery, DeliveryJob]] = []

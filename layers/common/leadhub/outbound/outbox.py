@@ -11,7 +11,7 @@ from typing import Any
 
 from leadhub.conversations.models import RECEIVED, Conversation, Direction, Message
 from leadhub.leads.models import Lead
-from leadhub.models.webhook_endpoint import DISABLED_THROUGH_API, WebhookEndpoint
+from leadhub.outbound.models import DISABLED_THROUGH_API, WebhookEndpoint
 from leadhub.platform.timestamps import from_iso
 
 LEAD_CREATED = "lead.created"

@@ -1,12 +1,10 @@
 """Signing outbound webhooks: endpoint secrets and the signature headers of every delivery.
 
-Two schemes ride on every request (README "Receiving Leadhub webhooks", drafted in docs/receivers.md):
+Two schemes ride on every request (README "Receiving Leadhub webhooks"):
 
-- Standard Webhooks (https://www.standardwebhooks.com): `webhook-id`, `webhook-timestamp` and
-  `webhook-signature: v1,<base64 HMAC-SHA256>` over `"{id}.{timestamp}.{body}"`, keyed by the base64
-  *decoded* secret. It binds the id and the time (replay protection) and carries one signature per
-  valid secret, so receivers keep verifying through a secret rotation. Any Standard Webhooks library
-  verifies it.
+- Standard Webhooks (platform.standard_webhooks): `webhook-id`, `webhook-timestamp` and
+  `webhook-signature`, binding the id and the time (replay protection), one signature per valid secret.
+  Any Standard Webhooks library verifies it.
 - `X-Leadhub-Signature: sha256=<hex HMAC-SHA256 of the raw body>` keyed by the secret *string*, for
   receivers that just want GitHub-style plain HMAC. A header of this shape holds one value, so it is
   signed with the newest secret only: after a rotation these receivers switch to the new secret (a
@@ -16,21 +14,21 @@ Two schemes ride on every request (README "Receiving Leadhub webhooks", drafted 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from secrets import token_bytes
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
-SECRET_BYTES = 32  # Standard Webhooks allows 24-64 bytes
-MIN_SECRET_BYTES = 24
-MAX_SECRET_BYTES = 64
-DEFAULT_TOLERANCE_SECONDS = 300  # what the standardwebhooks libraries accept either side of "now"
+from leadhub.platform.standard_webhooks import (
+    SECRET_BYTES,
+    SECRET_PREFIX,
+    WEBHOOK_ID,
+    WEBHOOK_SIGNATURE,
+    WEBHOOK_TIMESTAMP,
+    secret_key,
+    standard_signature,
+)
 
-WEBHOOK_ID = "webhook-id"
-WEBHOOK_TIMESTAMP = "webhook-timestamp"
-WEBHOOK_SIGNATURE = "webhook-signature"
 LEADHUB_SIGNATURE = "X-Leadhub-Signature"
 LEADHUB_EVENT = "X-Leadhub-Event"
 LEADHUB_DELIVERY_ID = "X-Leadhub-Delivery-Id"
@@ -53,31 +51,6 @@ def checked_secret(secret: str) -> str:
     if len(set(key)) < len(key) // 2:
         raise ValueError("the secret's bytes repeat too much to be random; generate 32 random bytes")
     return secret
-
-
-def secret_key(secret: str) -> bytes:
-    """The HMAC key of a Standard Webhooks secret: the base64 after `whsec_`, decoded.
-
-    Raises ValueError for text that is not base64 or decodes to fewer than 24 or more than 64 bytes.
-    """
-    encoded = secret.removeprefix(SECRET_PREFIX)
-    try:
-        # Tolerate missing padding, as the reference libraries do.
-        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("a webhook secret is 'whsec_' followed by base64") from None
-    if not MIN_SECRET_BYTES <= len(key) <= MAX_SECRET_BYTES:
-        raise ValueError(
-            f"a webhook secret holds {MIN_SECRET_BYTES}-{MAX_SECRET_BYTES} bytes, not {len(key)}"
-        )
-    return key
-
-
-def standard_signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """`v1,` + base64 HMAC-SHA256 of `"{msg_id}.{timestamp}." + body`, keyed by the decoded secret."""
-    signed = f"{msg_id}.{int(timestamp)}.".encode() + body
-    digest = hmac.new(secret_key(secret), signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode("ascii")
 
 
 def leadhub_signature(secret: str, body: bytes) -> str:
@@ -107,34 +80,6 @@ def signature_headers(
         LEADHUB_EVENT: event,
         LEADHUB_DELIVERY_ID: msg_id,
     }
-
-
-def verify_standard_signature(
-    secret: str,
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    now: int,
-    tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
-) -> bool:
-    """Whether `headers` carry a valid Standard Webhooks signature of `body` by `secret`, at a
-    timestamp within `tolerance_seconds` of `now`. For our own loopback receivers (tests, local stack);
-    customers use a Standard Webhooks library. Constant-time comparison; never raises on bad input."""
-    lowered = {name.lower(): value for name, value in headers.items()}
-    msg_id = lowered.get(WEBHOOK_ID)
-    timestamp_text = lowered.get(WEBHOOK_TIMESTAMP, "")
-    if not (msg_id and timestamp_text.isascii() and timestamp_text.isdigit()):
-        return False
-    if abs(now - int(timestamp_text)) > tolerance_seconds:
-        return False
-    try:
-        expected = standard_signature(secret, msg_id, int(timestamp_text), body)
-    except ValueError:
-        return False
-    offered = lowered.get(WEBHOOK_SIGNATURE, "").split()
-    # Compare every candidate: the time taken does not reveal which one matched.
-    matches = [hmac.compare_digest(expected.encode(), candidate.encode()) for candidate in offered]
-    return any(matches)
 
 
 def verify_leadhub_signature(secret: str, body: bytes, header_value: str | None) -> bool:

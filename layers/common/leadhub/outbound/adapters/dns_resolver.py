@@ -9,7 +9,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from functools import cache
 from typing import Any
 
-from leadhub.domain.url_safety import UnresolvableHost
+from leadhub.outbound.ports import UnresolvableHost
 
 GetAddrInfo = Callable[..., list[tuple[Any, ...]]]
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from leadhub.platform import json_input as json_text
+from leadhub.platform import json_input
 from leadhub.platform.errors import FieldError, InvalidRequest
 
 MAX_TEMPLATE_BYTES = 8 * 1024
@@ -88,7 +88,7 @@ def _pairs_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _parse(text: str) -> Any:
-    return json_text.loads(text, object_pairs_hook=_pairs_without_duplicates)
+    return json_input.loads(text, object_pairs_hook=_pairs_without_duplicates)
 
 
 def _canonical(value: Any) -> str:

@@ -1,1 +1,0 @@
-"""The only modules that talk to AWS (botocore) or HTTP; everything else takes their ports."""
