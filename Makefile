@@ -44,6 +44,8 @@ e2e: setup
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	@# The import contracts in pyproject.toml: capabilities downward, no circles, only adapters import adapters.
+	PYTHONPATH=layers/common $(VENV)/bin/lint-imports --no-cache
 	@# Lambda runs python3.13: what it imports must compile there too (tests run on the venv's Python).
 	PATH="$(PY313_DIR):$$PATH" python3.13 -m compileall -q -x '/(\.venv|\.aws-sam)' layers/common/leadhub functions
 
