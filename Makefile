@@ -61,7 +61,7 @@ invoke: setup
 
 ## Regenerate the layer's botocore model bundle (after changing botocore's pin or the operations we call).
 botocore-data: setup
-	$(PY) -m local.botocore_data
+	$(PY) -m tools.botocore_data
 
 ## Benchmarks (not part of `make test`); each prints JSON.
 bench: setup

@@ -4,7 +4,7 @@ every client the adapters create still works from the layer's model bundle.
 The layer's package set is laid out as `sam build` lays it out (`python/` with botocore and leadhub; the
 botocore here is the layer's pinned version, tests/unit/test_botocore_data.py checks that), pruned by
 the layer Makefile's own rule, then used by a separate interpreter that sees that botocore first: it
-creates a client of every service local/botocore_data.py lists and calls an operation against the
+creates a client of every service tools/botocore_data.py lists and calls an operation against the
 emulator (and the Bedrock runtime's loopback fake)."""
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import botocore
 import pytest
 
 from local import settings
-from local.botocore_data import OPERATIONS
 from local.emulator import ClientFactory, Emulator
 from local.fake_providers import FakeBedrockRuntime
+from tools.botocore_data import OPERATIONS
 
 REPO = Path(__file__).resolve().parents[2]
 LAYER_DIR = REPO / "layers" / "common"

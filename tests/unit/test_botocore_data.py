@@ -1,5 +1,6 @@
-"""The layer's botocore data bundle: made by local/botocore_data.py from the pinned botocore, and enough
-for every client the adapters create (no network: clients are created, never called)."""
+"""The layer's botocore data bundle: made by tools/botocore_data.py from the pinned botocore, enough for
+every client the adapters create (no network: clients are created, never called), and holding every
+operation the adapters' code calls."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from botocore import xform_name
 from botocore.exceptions import UnknownServiceError
 
 from leadhub.platform.adapters import aws_clients as aws
-from local.botocore_data import BUNDLE, OPERATIONS, generate
+from tools.botocore_data import BUNDLE, OPERATIONS, called_operations, generate
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -67,3 +68,32 @@ def test_endpoints_resolve_from_the_bundle_as_from_botocore(monkeypatch: pytest.
         ours = aws.new_client(service, aws.Config())
         theirs = reference.create_client(service, region_name="eu-west-1")
         assert ours.meta.endpoint_url == theirs.meta.endpoint_url
+
+
+def _adapter_sources() -> list[Path]:
+    return sorted(p for p in (REPO / "layers/common/leadhub").rglob("*.py") if "adapters" in p.parts)
+
+
+def test_every_operation_the_adapters_call_is_in_the_bundle() -> None:
+    called = called_operations(_adapter_sources())
+
+    missing = sorted(
+        f"{service} {operation}" for service, operation in called if operation not in OPERATIONS[service]
+    )
+    assert not missing, (
+        f"add these to tools/botocore_data.py OPERATIONS and run `make botocore-data`: {missing}"
+    )
+    # The scan sees the calls it is there for (one per service at least), not nothing.
+    assert {service for service, _ in called} == set(OPERATIONS)
+
+
+def test_the_scan_names_an_operation_the_bundle_lacks(tmp_path: Path) -> None:
+    adapter = tmp_path / "dynamodb_things.py"
+    adapter.write_text(
+        "def forget(self, key):\n"
+        "    self._db.delete_item(TableName=self._table, Key=key)\n"
+        "    client('kms').list_keys()\n"
+        "    self._inner.get(key)\n"
+    )
+
+    assert called_operations([adapter]) == {("dynamodb", "DeleteItem"), ("kms", "ListKeys")}

@@ -132,7 +132,7 @@ class DynamoIntegrations(TableAdapter):
 
     def release(self, channel: Channel, key: str, account_id: str) -> None:
         release = {"Key": claim_key(channel, key), **_mine(account_id)}
-        # A transaction of one: the layer bundles no DeleteItem model (local/botocore_data.py).
+        # A transaction of one: the layer bundles no DeleteItem model (tools/botocore_data.py).
         commit(self._db, [{"Delete": {"TableName": self._table, **release}}], "release integration claim")
 
     def _release_route(self, integration: Integration) -> dict[str, Any]:

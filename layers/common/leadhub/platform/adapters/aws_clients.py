@@ -4,7 +4,7 @@ connections and the emulator (AWS_ENDPOINT_URL) or moto can intercept them.
 botocore's clients, not boto3's: boto3 adds nothing to a client but its import (s3transfer,
 multiprocessing, the resource layer; ~30 ms of every cold start). All clients come from one botocore
 session, so the files they share (endpoints, partitions, retry rules) are loaded once, and that session
-reads only the bundle in `botocore_data/` (the models of the operations we call; local/botocore_data.py
+reads only the bundle in `botocore_data/` (the models of the operations we call; tools/botocore_data.py
 makes it): botocore's own data path made the first client list ~440 service directories and parse every
 operation's model (~50-100 ms of each cold start)."""
 

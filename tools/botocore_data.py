@@ -7,21 +7,25 @@ data path and parse models of every operation (SSM's 154, DynamoDB's 62) plus th
 that cost more than the handlers' own code. With the bundle as the only data path it reads a few small
 files. An adapter calling an operation that is not listed here fails loudly (the client has no such
 method): add it to OPERATIONS and run `make botocore-data`. tests/unit/test_botocore_data.py checks the
-bundle is what this script makes from the installed botocore.
+bundle is what this script makes from the installed botocore, and that every operation the adapters'
+code calls (`called_operations`, a scan of their source) is in it.
 
-Usage: python -m local.botocore_data [OUTPUT_DIR]
+Usage: python -m tools.botocore_data [OUTPUT_DIR]
 """
 
 from __future__ import annotations
 
+import ast
 import gzip
 import json
 import shutil
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import botocore
+from botocore import xform_name
 
 OPERATIONS: dict[str, tuple[str, ...]] = {
     "dynamodb": ("BatchGetItem", "GetItem", "PutItem", "Query", "TransactWriteItems", "UpdateItem"),
@@ -50,6 +54,24 @@ def generate(output: Path, source: Path | None = None) -> None:
         _write(target / "service-2.json", _service_model(_load(version_dir / "service-2.json"), operations))
         rules = _load(version_dir / "endpoint-rule-set-1.json")
         _write(target / "endpoint-rule-set-1.json", _without_docs(rules))
+
+
+def called_operations(sources: Iterable[Path], source: Path | None = None) -> set[tuple[str, str]]:
+    """The (service, Operation) pairs that `sources` call on a client of a bundled service: every method
+    call `x.some_name(...)` whose name is an operation of one of those services in botocore's full models
+    (`get_item` is DynamoDB's GetItem). A name that is an operation of several services counts for each."""
+    source = source or Path(botocore.__file__).parent / "data"
+    by_method: dict[str, list[tuple[str, str]]] = {}
+    for service in OPERATIONS:
+        version_dir = max((source / service).iterdir())
+        for operation in _load(version_dir / "service-2.json")["operations"]:
+            by_method.setdefault(xform_name(operation), []).append((service, operation))
+    called: set[tuple[str, str]] = set()
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                called.update(by_method.get(node.func.attr, ()))
+    return called
 
 
 def _service_model(model: dict[str, Any], operations: tuple[str, ...]) -> dict[str, Any]:
