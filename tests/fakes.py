@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from leadhub.accounts.audit import AuditEntry
@@ -547,3 +548,27 @@ class InMemoryResendDomains:
             raise ProviderUnavailable("The Resend API answered HTTP 503; try again later")
         if method in self.refuse:
             raise ResendRefused(f"{method} refused", status=self.refuse[method])
+
+
+@dataclass
+class EndpointPorts:
+    """What the endpoint functions talk to, and their configuration, for tests to pass along."""
+
+    endpoints: InMemoryEndpoints
+    accounts: InMemoryAccounts
+    cipher: ContextBoundCipher
+    resolver: Any
+    verifier: Any
+    allow_private_targets: bool = False
+    secret_overlap: timedelta = timedelta(hours=24)
+
+    def managing(self) -> dict[str, Any]:
+        """The keywords of create_endpoint and update_endpoint."""
+        return {
+            "endpoints": self.endpoints,
+            "accounts": self.accounts,
+            "cipher": self.cipher,
+            "resolver": self.resolver,
+            "verifier": self.verifier,
+            "allow_private_targets": self.allow_private_targets,
+        }

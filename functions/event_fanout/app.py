@@ -21,14 +21,12 @@ from leadhub.conversations.adapters.dynamodb_conversation_items import (
     conversation_from_image,
     message_from_image,
 )
-from leadhub.conversations.jobs import content_job_for, reply_job_for
 from leadhub.leads.adapters.dynamodb_leads import lead_from_image
 from leadhub.outbound.adapters.dynamodb_delivery_log import DynamoDeliveryLog
 from leadhub.outbound.adapters.dynamodb_endpoints import DynamoEndpointRepository, endpoint_from_image
 from leadhub.outbound.adapters.sqs_delivery_queue import SqsDeliveryQueue
 from leadhub.outbound.batch_stores import EndpointsPerBatch
-from leadhub.outbound.fanout import fan_out
-from leadhub.outbound.outbox import conversation_facts, endpoint_facts, lead_facts, message_facts
+from leadhub.outbound.stored_changes import StoredChange, handle_change
 from leadhub.platform.adapters.sqs_queues import SqsJsonQueue
 from leadhub.platform.settings import FanoutSettings, load_settings
 from leadhub.platform.timestamps import to_iso, utc_now
@@ -37,6 +35,7 @@ settings = load_settings(FanoutSettings)
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
+# The ports, built once per execution environment.
 endpoints = EndpointsPerBatch(DynamoEndpointRepository(settings.table_name))
 parents = CachedParents(DynamoAccountRepository(settings.table_name))
 deliveries = DynamoDeliveryLog(settings.table_name)
@@ -57,34 +56,35 @@ def record_handler(record: DynamoDBRecord) -> None:
 def fan_out_record(record: DynamoDBRecord) -> None:
     images = record.raw_event.get("dynamodb", {})
     old, new = images.get("OldImage"), images.get("NewImage")
-    old_message, new_message = message_from_image(old), message_from_image(new)
-    content_job = content_job_for(old_message, new_message)
-    if content_job is not None:  # sent again if the record is retried: fetching twice is harmless
-        email_contents.send(content_job.to_message())
-    reply_job = reply_job_for(old_message, new_message)
-    if reply_job is not None:  # one group per conversation: its messages are answered in order
-        conversation_jobs.send(
-            reply_job.to_message(), group_id=reply_job.conversation_id, dedupe_id=new_message.message_id
+    change = StoredChange(
+        old_lead=lead_from_image(old),
+        new_lead=lead_from_image(new),
+        old_conversation=conversation_from_image(old),
+        new_conversation=conversation_from_image(new),
+        old_message=message_from_image(old),
+        new_message=message_from_image(new),
+        old_endpoint=endpoint_from_image(old),
+        new_endpoint=endpoint_from_image(new),
+    )
+    facts, result = handle_change(
+        change,
+        to_iso(utc_now()),
+        email_contents=email_contents,
+        conversation_jobs=conversation_jobs,
+        endpoints=endpoints,
+        parents=parents,
+        log=deliveries,
+        queue=queue,
+    )
+    if result is not None:
+        logger.info(
+            "facts fanned out",
+            extra={
+                "events": [f.event for f in facts],
+                "enqueued": result.enqueued,
+                "repeats": result.already_enqueued,
+            },
         )
-    facts = (
-        lead_facts(lead_from_image(old), lead_from_image(new))
-        + conversation_facts(conversation_from_image(old), conversation_from_image(new))
-        + message_facts(old_message, new_message)
-        + endpoint_facts(endpoint_from_image(old), endpoint_from_image(new))
-    )
-    if not facts:
-        return
-    result = fan_out(
-        facts, endpoints=endpoints, parents=parents, log=deliveries, queue=queue, now_iso=to_iso(utc_now())
-    )
-    logger.info(
-        "facts fanned out",
-        extra={
-            "events": [f.event for f in facts],
-            "enqueued": result.enqueued,
-            "repeats": result.already_enqueued,
-        },
-    )
 
 
 @logger.inject_lambda_context(clear_state=True)

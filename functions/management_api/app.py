@@ -14,15 +14,14 @@ from typing import Any
 import deps  # noqa: F401
 import schemas  # noqa: F401
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadhub.platform.web import JSON, register_error_handlers, register_validation_errors
+from leadhub.platform.web import JSON, JsonBodyResolver, register_error_handlers
 
 logger = Logger()
-app = APIGatewayHttpResolver(enable_validation=True)
+app = JsonBodyResolver()
 register_error_handlers(app, logger)
-register_validation_errors(app)
 
 # The route modules (routes/*.py) serving each first path segment after /api/. A module is imported and
 # its router included with the first request that needs it: a cold start pays for its own resource's

@@ -1,11 +1,11 @@
-"""What the management routes depend on, built once per execution environment (clients stay lazy).
+"""The management API's ports, built once per execution environment (clients stay lazy).
 
-What only some resources' routes use is built, and its modules imported, on first use: a cold start
-serving one route does not import every repository (PEP 562 `__getattr__` below, ~25 ms)."""
+The accounts, the cipher and the admin key serve every request and are built at import. The others are
+built, and their modules imported, by the first request that needs them (one `@cache` function each): a
+cold start serving one route does not import every repository or the HTTP sender (~25 ms)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING
@@ -21,79 +21,27 @@ from leadhub.platform.settings import ManagementSettings, load_settings
 from leadhub.platform.web import base_url
 
 if TYPE_CHECKING:
-    from leadhub.channels.adapters.dynamodb_integrations import DynamoIntegrations
     from leadhub.channels.email.ports import ResendDomains
+    from leadhub.channels.ports import IntegrationStore
     from leadhub.channels.telegram.ports import TelegramBotApiPort
     from leadhub.channels.whatsapp.ports import GraphApiPort
-    from leadhub.conversations.adapters.dynamodb_automations import DynamoAutomations
-    from leadhub.conversations.adapters.dynamodb_conversations import DynamoConversationStore
-    from leadhub.conversations.adapters.dynamodb_responder_settings import DynamoResponderSettings
-    from leadhub.leads.adapters.dynamodb_leads import DynamoLeadRepository
-    from leadhub.outbound.endpoints import EndpointContext
-    from leadhub.outbound.ports import DeliveryLog as DeliveryRecords
-    from leadhub.outbound.ports import DeliveryQueue as JobSender
-    from leadhub.outbound.ports import HttpPost, Resolver
-    from leadhub.platform.adapters.sqs_queues import SqsJsonQueue
-
-    leads: DynamoLeadRepository
-    conversations: DynamoConversationStore
-    integrations: DynamoIntegrations
-    automations: DynamoAutomations
-    responders: DynamoResponderSettings
+    from leadhub.conversations.ports import (
+        AutomationStore,
+        ConversationQueue,
+        ConversationStore,
+        ResponderStore,
+    )
+    from leadhub.leads.ports import LeadRepository
+    from leadhub.outbound.endpoints import Verifier
+    from leadhub.outbound.ports import DeliveryLog, DeliveryQueue, EndpointRepository, HttpPost, Resolver
 
 settings = load_settings(ManagementSettings)
 accounts = DynamoAccountRepository(settings.table_name)
 cipher = KmsCipher(settings.kms_key_id)
 admin_key = SsmSecret(settings.admin_key_parameter)
-
-
-def _leads() -> DynamoLeadRepository:
-    from leadhub.leads.adapters.dynamodb_leads import DynamoLeadRepository
-
-    return DynamoLeadRepository(settings.table_name)
-
-
-def _conversations() -> DynamoConversationStore:
-    from leadhub.conversations.adapters.dynamodb_conversations import DynamoConversationStore
-
-    return DynamoConversationStore(settings.table_name)
-
-
-def _integrations() -> DynamoIntegrations:
-    from leadhub.channels.adapters.dynamodb_integrations import DynamoIntegrations
-
-    return DynamoIntegrations(settings.table_name)
-
-
-def _automations() -> DynamoAutomations:
-    from leadhub.conversations.adapters.dynamodb_automations import DynamoAutomations
-
-    return DynamoAutomations(settings.table_name)
-
-
-def _responders() -> DynamoResponderSettings:
-    from leadhub.conversations.adapters.dynamodb_responder_settings import DynamoResponderSettings
-
-    return DynamoResponderSettings(settings.table_name)
-
-
-_BUILT_ON_FIRST_USE = {
-    "leads": _leads,
-    "conversations": _conversations,
-    "integrations": _integrations,
-    "automations": _automations,
-    "responders": _responders,
-}
-
-
-def __getattr__(name: str) -> object:
-    """`deps.leads` etc.: built on first use, then an ordinary module attribute."""
-    build = _BUILT_ON_FIRST_USE.get(name)
-    if build is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = globals()[name] = build()
-    return value
-
+# Configuration the endpoint routes pass on with the ports.
+allow_private_targets = settings.allow_private_webhook_targets
+secret_overlap = timedelta(hours=settings.webhook_secret_overlap_hours)
 
 API_KEY_SECURITY = [{"apiKey": []}]
 ADMIN_KEY_SECURITY = [{"adminKey": []}]
@@ -106,52 +54,50 @@ def principal(router: Router, scope: Scope) -> Principal:
     return caller
 
 
-@cache
-def outbound() -> Outbound:
-    """The delivery log, the queue and the HTTP client: built on first use (endpoint routes only)."""
-    from leadhub.outbound.adapters.dns_resolver import SystemResolver
-    from leadhub.outbound.adapters.dynamodb_delivery_log import DynamoDeliveryLog
-    from leadhub.outbound.adapters.pinned_http_sender import PinnedHttpSender
-    from leadhub.outbound.adapters.sqs_delivery_queue import SqsDeliveryQueue
-
-    return Outbound(
-        records=DynamoDeliveryLog(settings.table_name),
-        queue=SqsDeliveryQueue(settings.delivery_queue_url),
-        resolver=SystemResolver(),
-        http=PinnedHttpSender(),
-    )
-
-
-@dataclass(frozen=True)
-class Outbound:
-    records: DeliveryRecords
-    queue: JobSender
-    resolver: Resolver
-    http: HttpPost
-
-
-@cache
-def endpoint_context() -> EndpointContext:
-    """Built on first use: only endpoint routes pay for the HTTP client and DNS resolver imports."""
-    from leadhub.outbound.adapters.dynamodb_endpoints import DynamoEndpointRepository
-    from leadhub.outbound.endpoint_verification import handshake_verifier
-    from leadhub.outbound.endpoints import EndpointContext
-
-    resolver, http = outbound().resolver, outbound().http
-    allow_private = settings.allow_private_webhook_targets
-    return EndpointContext(
-        endpoints=DynamoEndpointRepository(settings.table_name),
-        accounts=accounts,
-        cipher=cipher,
-        resolver=resolver,
-        verifier=handshake_verifier(resolver, http, allow_private=allow_private),
-        allow_private_targets=allow_private,
-        secret_overlap=timedelta(hours=settings.webhook_secret_overlap_hours),
-    )
-
-
 def public_base_url(router: Router) -> str:
     return base_url(router.current_event, settings.public_base_url)
+
+
+@cache
+def leads() -> LeadRepository:
+    from leadhub.leads.adapters.dynamodb_leads import DynamoLeadRepository
+
+    return DynamoLeadRepository(settings.table_name)
+
+
+@cache
+def conversations() -> ConversationStore:
+    from leadhub.conversations.adapters.dynamodb_conversations import DynamoConversationStore
+
+    return DynamoConversationStore(settings.table_name)
+
+
+@cache
+def conversation_queue() -> ConversationQueue:
+    from leadhub.platform.adapters.sqs_queues import SqsJsonQueue
+
+    return SqsJsonQueue(settings.conversation_queue_url)
+
+
+@cache
+def automations() -> AutomationStore:
+    from leadhub.conversations.adapters.dynamodb_automations import DynamoAutomations
+
+    return DynamoAutomations(settings.table_name)
+
+
+@cache
+def responders() -> ResponderStore:
+    from leadhub.conversations.adapters.dynamodb_responder_settings import DynamoResponderSettings
+
+    return DynamoResponderSettings(settings.table_name)
+
+
+@cache
+def integrations() -> IntegrationStore:
+    from leadhub.channels.adapters.dynamodb_integrations import DynamoIntegrations
+
+    return DynamoIntegrations(settings.table_name)
 
 
 @cache
@@ -176,7 +122,43 @@ def resend_domains() -> ResendDomains:
 
 
 @cache
-def conversation_queue() -> SqsJsonQueue:
-    from leadhub.platform.adapters.sqs_queues import SqsJsonQueue
+def endpoints() -> EndpointRepository:
+    from leadhub.outbound.adapters.dynamodb_endpoints import DynamoEndpointRepository
 
-    return SqsJsonQueue(settings.conversation_queue_url)
+    return DynamoEndpointRepository(settings.table_name)
+
+
+@cache
+def delivery_log() -> DeliveryLog:
+    from leadhub.outbound.adapters.dynamodb_delivery_log import DynamoDeliveryLog
+
+    return DynamoDeliveryLog(settings.table_name)
+
+
+@cache
+def delivery_queue() -> DeliveryQueue:
+    from leadhub.outbound.adapters.sqs_delivery_queue import SqsDeliveryQueue
+
+    return SqsDeliveryQueue(settings.delivery_queue_url)
+
+
+@cache
+def resolver() -> Resolver:
+    from leadhub.outbound.adapters.dns_resolver import SystemResolver
+
+    return SystemResolver()
+
+
+@cache
+def http() -> HttpPost:
+    from leadhub.outbound.adapters.pinned_http_sender import PinnedHttpSender
+
+    return PinnedHttpSender()
+
+
+@cache
+def verifier() -> Verifier:
+    """The signed webhook.verify handshake, through the same resolver and HTTP sender."""
+    from leadhub.outbound.endpoint_verification import handshake_verifier
+
+    return handshake_verifier(resolver(), http(), allow_private=allow_private_targets)

@@ -20,7 +20,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import ModuleType
 from typing import Any
@@ -478,8 +478,8 @@ def test_a_thousand_events_with_random_faults_are_each_delivered_or_dead_lettere
         ALLOW_PRIVATE_WEBHOOK_TARGETS="true",
         POWERTOOLS_LOG_LEVEL="WARNING",
     )
-    sender = WatchedSender(worker.ports.http)
-    worker.ports = replace(worker.ports, http=sender)  # this test's own cold start of the module
+    sender = WatchedSender(worker.http)
+    worker.http = sender  # this test's own cold start of the module
     source = EventSource(worker, world.sqs, world.queue_url, world.queue_arn)
     source.drain(DRAIN_DEADLINE_S)
     drained = time.monotonic()

@@ -429,14 +429,14 @@ def test_a_crash_after_the_send_redelivers_with_the_same_webhook_id(
 ) -> None:
     endpoint, receiver = harness.endpoint()
     job = harness.enqueue(endpoint)
-    healthy = harness.worker.ports
-    monkeypatch.setattr(harness.worker, "ports", replace(healthy, log=CrashAfterSend(healthy.log)))
+    healthy = harness.worker.log
+    monkeypatch.setattr(harness.worker, "log", CrashAfterSend(healthy))
     messages, failed = harness.process()
     assert failed == [messages[0]["MessageId"]] and len(receiver.received) == 1
     assert harness.attempts(job) == [] and harness.delivery(job).status is DeliveryStatus.PENDING
 
     # The queue's visibility timeout passes (shortened here) and a healthy worker receives it again.
-    monkeypatch.setattr(harness.worker, "ports", healthy)
+    monkeypatch.setattr(harness.worker, "log", healthy)
     harness.sqs.change_message_visibility(
         QueueUrl=harness.queue_url, ReceiptHandle=messages[0]["ReceiptHandle"], VisibilityTimeout=0
     )

@@ -21,7 +21,6 @@ from leadhub.outbound.delivery_attempt import (
     INTERRUPTED_REASON,
     AttemptResult,
     DeliveryConfig,
-    DeliveryPorts,
     Disposition,
     attempt_delivery,
 )
@@ -143,22 +142,20 @@ class World:
     config: DeliveryConfig = NO_JITTER
     rng: random.Random = field(default_factory=lambda: random.Random(7))
 
-    @property
-    def ports(self) -> DeliveryPorts:
-        return DeliveryPorts(
+    def attempt(
+        self, job: DeliveryJob | None = None, receive_count: int = 1, now: datetime | None = None
+    ) -> AttemptResult:
+        return attempt_delivery(
+            job or make_job(),
+            receive_count,
             log=self.log,
             endpoints=self.endpoints,
             cipher=self.cipher,
             resolver=self.resolver,
             http=self.http,
+            config=self.config,
+            now=now or real_now(),
             rng=self.rng,
-        )
-
-    def attempt(
-        self, job: DeliveryJob | None = None, receive_count: int = 1, now: datetime | None = None
-    ) -> AttemptResult:
-        return attempt_delivery(
-            job or make_job(), receive_count, ports=self.ports, config=self.config, now=now or real_now()
         )
 
     def endpoint(self) -> WebhookEndpoint:

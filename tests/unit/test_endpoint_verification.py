@@ -25,7 +25,7 @@ from leadhub.outbound.models import (
 from leadhub.outbound.ports import HttpOutcome, SafeTarget
 from leadhub.outbound.signing import new_endpoint_secret
 from leadhub.platform.standard_webhooks import verify_standard_signature
-from tests.fakes import ContextBoundCipher, InMemoryAccounts, InMemoryEndpoints, StaticResolver
+from tests.fakes import ContextBoundCipher, EndpointPorts, InMemoryAccounts, InMemoryEndpoints, StaticResolver
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 URL = "https://hooks.zapier.example.com/hooks/catch/1/abc"
@@ -147,7 +147,7 @@ def test_sending_a_test_says_whether_events_go_to_the_endpoint() -> None:
     def run_handshake(endpoint: WebhookEndpoint, secrets) -> endpoints.VerificationResult:
         return verify(endpoint, secrets, resolver=RESOLVER, http=http, allow_private=False, now=NOW)
 
-    ctx = endpoints.EndpointContext(
+    ctx = EndpointPorts(
         endpoints=InMemoryEndpoints(),
         accounts=accounts,
         cipher=ContextBoundCipher(),
@@ -155,11 +155,20 @@ def test_sending_a_test_says_whether_events_go_to_the_endpoint() -> None:
         verifier=run_handshake,
     )
     changes = endpoints.EndpointChanges(name="Zap", url=URL, verification_mode=VerificationMode.ECHO)
-    echoing, _ = endpoints.create_endpoint(caller, changes, ctx, NOW)
+    echoing, _ = endpoints.create_endpoint(caller, changes, NOW, **ctx.managing())
     assert echoing.verification is Verification.FAILED
 
     def test(endpoint_id: str) -> trial_delivery.TestResult:
-        return trial_delivery.send_test_event(caller, endpoint_id, NOW, ctx=ctx, http=http)
+        return trial_delivery.send_test_event(
+            caller,
+            endpoint_id,
+            NOW,
+            endpoints=ctx.endpoints,
+            cipher=ctx.cipher,
+            resolver=ctx.resolver,
+            allow_private_targets=False,
+            http=http,
+        )
 
     unverified = test(echoing.endpoint_id)
     assert (unverified.delivered, unverified.receives_events) == (True, False)
@@ -169,8 +178,8 @@ def test_sending_a_test_says_whether_events_go_to_the_endpoint() -> None:
         caller,
         echoing.endpoint_id,
         endpoints.EndpointChanges(verification_mode=VerificationMode.PING),
-        ctx,
         NOW,
+        **ctx.managing(),
     )
     receiving = test(pinging.endpoint_id)
     assert (receiving.delivered, receiving.receives_events, receiving.reason) == (True, True, None)

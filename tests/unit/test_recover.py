@@ -12,7 +12,6 @@ import pytest
 
 from leadhub.accounts.models import Principal
 from leadhub.outbound.delivery_log import recover_deliveries
-from leadhub.outbound.endpoints import EndpointContext
 from leadhub.outbound.models import (
     Delivery,
     DeliveryJob,
@@ -23,7 +22,7 @@ from leadhub.outbound.models import (
 )
 from leadhub.platform.errors import Conflict, StorageUnavailable
 from leadhub.platform.timestamps import to_iso
-from tests.fakes import ContextBoundCipher, InMemoryAccounts, InMemoryEndpoints, StaticResolver
+from tests.fakes import InMemoryEndpoints
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ACCOUNT = "acc_r"
@@ -66,7 +65,7 @@ def delivery(n: int, status: DeliveryStatus, hours_ago: float = 1) -> Delivery:
     )  # fmt: skip
 
 
-def context(**endpoint_fields: Any) -> EndpointContext:
+def endpoint_store(**endpoint_fields: Any) -> InMemoryEndpoints:
     endpoints = InMemoryEndpoints()
     endpoint = WebhookEndpoint(
         account_id=ACCOUNT,
@@ -79,19 +78,22 @@ def context(**endpoint_fields: Any) -> EndpointContext:
         verification=Verification.VERIFIED,
     )
     endpoints.endpoints[(ACCOUNT, "wep_1")] = replace(endpoint, **endpoint_fields)
-    return EndpointContext(
-        endpoints=endpoints,
-        accounts=InMemoryAccounts(),
-        cipher=ContextBoundCipher(),
-        resolver=StaticResolver({}),
-        verifier=None,  # type: ignore[arg-type]  # recovering verifies nothing
-    )
+    return endpoints
 
 
-def recover(records: Records, queue: Queue, ctx: EndpointContext | None = None, **options: Any) -> int:
+def recover(
+    records: Records, queue: Queue, endpoints: InMemoryEndpoints | None = None, **options: Any
+) -> int:
     since = NOW - timedelta(days=2)
     return recover_deliveries(
-        CALLER, "wep_1", since, NOW, ctx=ctx or context(), records=records, queue=queue, **options
+        CALLER,
+        "wep_1",
+        since,
+        NOW,
+        endpoints=endpoints or endpoint_store(),
+        log=records,
+        queue=queue,
+        **options,
     )
 
 
@@ -118,7 +120,7 @@ def test_an_endpoint_that_would_skip_them_again_refuses_with_the_reason() -> Non
         ({"verification": Verification.FAILED}, "not verified"),
     ):
         with pytest.raises(Conflict, match=reason):
-            recover(records, queue, context(**fields))
+            recover(records, queue, endpoint_store(**fields))
     assert queue.jobs == [] and records.deliveries["msg_1"].status is DeliveryStatus.FAILED
 
 

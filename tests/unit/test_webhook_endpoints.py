@@ -14,7 +14,7 @@ from leadhub.accounts.models import ALL_SCOPES, Plan, Principal
 from leadhub.outbound import endpoints
 from leadhub.outbound.models import Verification, VerificationMode, WebhookEndpoint
 from leadhub.platform.errors import Forbidden, InvalidRequest, NotFound
-from tests.fakes import ContextBoundCipher, InMemoryAccounts, InMemoryEndpoints, StaticResolver
+from tests.fakes import ContextBoundCipher, EndpointPorts, InMemoryAccounts, InMemoryEndpoints, StaticResolver
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 PUBLIC = {"crm.example.com": ["93.184.215.14"], "other.example.com": ["93.184.215.15"]}
@@ -45,8 +45,8 @@ def verifier() -> RecordingVerifier:
 
 
 @pytest.fixture
-def ctx(accounts: InMemoryAccounts, verifier: RecordingVerifier) -> endpoints.EndpointContext:
-    return endpoints.EndpointContext(
+def ctx(accounts: InMemoryAccounts, verifier: RecordingVerifier) -> EndpointPorts:
+    return EndpointPorts(
         endpoints=InMemoryEndpoints(),
         accounts=accounts,
         cipher=ContextBoundCipher(),
@@ -69,7 +69,7 @@ def draft(**fields) -> endpoints.EndpointChanges:
 
 def test_create_returns_the_secret_once_and_stores_it_encrypted(accounts, ctx, verifier) -> None:
     caller = principal_of(accounts)
-    endpoint, secret = endpoints.create_endpoint(caller, draft(), ctx, NOW)
+    endpoint, secret = endpoints.create_endpoint(caller, draft(), NOW, **ctx.managing())
     assert secret.startswith("whsec_")
     assert endpoint.verification is Verification.VERIFIED and endpoint.active
     assert verifier.calls == [("https://crm.example.com/hooks", [secret])]
@@ -82,7 +82,7 @@ def test_create_returns_the_secret_once_and_stores_it_encrypted(accounts, ctx, v
 
 def test_a_failed_handshake_saves_the_endpoint_unverified(accounts, ctx, verifier) -> None:
     verifier.verified = False
-    endpoint, _ = endpoints.create_endpoint(principal_of(accounts), draft(), ctx, NOW)
+    endpoint, _ = endpoints.create_endpoint(principal_of(accounts), draft(), NOW, **ctx.managing())
     assert endpoint.verification is Verification.FAILED and not endpoint.active
     assert endpoint.to_public()["verification"]["error"] == "the endpoint answered HTTP 500; expected 2xx"
 
@@ -91,24 +91,28 @@ def test_a_failed_handshake_saves_the_endpoint_unverified(accounts, ctx, verifie
 def test_plan_limits_are_403_with_a_clear_message(accounts, ctx, verifier, plan: Plan, limit: int) -> None:
     caller = principal_of(accounts, plan)
     for _ in range(limit):
-        endpoints.create_endpoint(caller, draft(), ctx, NOW)
+        endpoints.create_endpoint(caller, draft(), NOW, **ctx.managing())
     with pytest.raises(Forbidden, match=f"The {plan} plan allows {limit} webhook endpoint"):
-        endpoints.create_endpoint(caller, draft(), ctx, NOW)
+        endpoints.create_endpoint(caller, draft(), NOW, **ctx.managing())
     assert len(verifier.calls) == limit  # no handshake for the refused one
 
 
 def test_an_invalid_create_sends_no_handshake(accounts, ctx, verifier) -> None:
     with pytest.raises(InvalidRequest):
-        endpoints.create_endpoint(principal_of(accounts), draft(events=["lead.deleted"]), ctx, NOW)
+        endpoints.create_endpoint(
+            principal_of(accounts), draft(events=["lead.deleted"]), NOW, **ctx.managing()
+        )
     with pytest.raises(InvalidRequest):
-        endpoints.create_endpoint(principal_of(accounts), draft(secret="whsec_short"), ctx, NOW)
+        endpoints.create_endpoint(principal_of(accounts), draft(secret="whsec_short"), NOW, **ctx.managing())
     assert verifier.calls == []
 
 
 def test_new_endpoints_ping_unless_asked_to_echo(accounts, ctx, verifier) -> None:
     caller = principal_of(accounts)
-    pinging, _ = endpoints.create_endpoint(caller, draft(), ctx, NOW)
-    echoing, _ = endpoints.create_endpoint(caller, draft(verification_mode=VerificationMode.ECHO), ctx, NOW)
+    pinging, _ = endpoints.create_endpoint(caller, draft(), NOW, **ctx.managing())
+    echoing, _ = endpoints.create_endpoint(
+        caller, draft(verification_mode=VerificationMode.ECHO), NOW, **ctx.managing()
+    )
     assert (pinging.verification_mode, echoing.verification_mode) == (
         VerificationMode.PING,
         VerificationMode.ECHO,
@@ -126,7 +130,7 @@ def test_the_endpoint_is_stored_pending_before_its_handshake(accounts, ctx) -> N
         return endpoints.VerificationResult(True)
 
     created, _ = endpoints.create_endpoint(
-        principal_of(accounts), draft(), replace(ctx, verifier=verifier), NOW
+        principal_of(accounts), draft(), NOW, **replace(ctx, verifier=verifier).managing()
     )
     [stored] = seen
     assert stored is not None and stored.verification is Verification.PENDING and not stored.active
@@ -135,20 +139,22 @@ def test_the_endpoint_is_stored_pending_before_its_handshake(accounts, ctx) -> N
 
 def test_an_own_secret_signs_from_the_first_handshake(accounts, ctx, verifier) -> None:
     own = "whsec_" + base64.b64encode(bytes(range(100, 132))).decode()
-    endpoint, secret = endpoints.create_endpoint(principal_of(accounts), draft(secret=own), ctx, NOW)
+    endpoint, secret = endpoints.create_endpoint(
+        principal_of(accounts), draft(secret=own), NOW, **ctx.managing()
+    )
     assert secret == own and verifier.calls == [("https://crm.example.com/hooks", [own])]
     assert endpoints.signing_secrets(endpoint, ctx.cipher, NOW) == [own]
 
 
 def set_mode(caller: Principal, endpoint_id: str, mode: VerificationMode, ctx) -> WebhookEndpoint:
     return endpoints.update_endpoint(
-        caller, endpoint_id, endpoints.EndpointChanges(verification_mode=mode), ctx, NOW
+        caller, endpoint_id, endpoints.EndpointChanges(verification_mode=mode), NOW, **ctx.managing()
     )
 
 
 def test_changing_the_mode_verifies_again_in_the_new_mode(accounts, ctx, verifier) -> None:
     caller = principal_of(accounts)
-    created, _ = endpoints.create_endpoint(caller, draft(), ctx, NOW)
+    created, _ = endpoints.create_endpoint(caller, draft(), NOW, **ctx.managing())
     verifier.verified = False
 
     same = set_mode(caller, created.endpoint_id, VerificationMode.PING, ctx)
@@ -161,24 +167,48 @@ def test_changing_the_mode_verifies_again_in_the_new_mode(accounts, ctx, verifie
 
 def test_rotating_to_an_own_secret(accounts, ctx) -> None:
     caller = principal_of(accounts)
-    created, old = endpoints.create_endpoint(caller, draft(), ctx, NOW)
+    created, old = endpoints.create_endpoint(caller, draft(), NOW, **ctx.managing())
     own = "whsec_" + base64.b64encode(bytes(range(200, 240))).decode()
-    rotated, secret = endpoints.rotate_secret(caller, created.endpoint_id, ctx, NOW, own)
+    rotated, secret = endpoints.rotate_secret(
+        caller,
+        created.endpoint_id,
+        NOW,
+        own,
+        endpoints=ctx.endpoints,
+        cipher=ctx.cipher,
+        secret_overlap=ctx.secret_overlap,
+    )
     assert secret == own
     assert endpoints.signing_secrets(rotated, ctx.cipher, NOW) == [own, old]
     for reused in (own, old):
         with pytest.raises(InvalidRequest) as caught:
-            endpoints.rotate_secret(caller, created.endpoint_id, ctx, NOW, reused)
+            endpoints.rotate_secret(
+                caller,
+                created.endpoint_id,
+                NOW,
+                reused,
+                endpoints=ctx.endpoints,
+                cipher=ctx.cipher,
+                secret_overlap=ctx.secret_overlap,
+            )
         assert caught.value.details[0].field == "secret"
     with pytest.raises(InvalidRequest, match="Invalid secret"):
-        endpoints.rotate_secret(caller, created.endpoint_id, ctx, NOW, "whsec_AAAA")
+        endpoints.rotate_secret(
+            caller,
+            created.endpoint_id,
+            NOW,
+            "whsec_AAAA",
+            endpoints=ctx.endpoints,
+            cipher=ctx.cipher,
+            secret_overlap=ctx.secret_overlap,
+        )
 
 
 def test_business_accounts_are_unlimited(accounts, ctx) -> None:
     caller = principal_of(accounts, Plan.BUSINESS)
     for _ in range(12):
-        endpoints.create_endpoint(caller, draft(), ctx, NOW)
-    assert len(endpoints.list_endpoints(caller, ctx)) == 12
+        endpoints.create_endpoint(caller, draft(), NOW, **ctx.managing())
+    assert len(endpoints.list_endpoints(caller, endpoints=ctx.endpoints)) == 12
 
 
 @pytest.mark.parametrize(
@@ -209,31 +239,35 @@ def test_business_accounts_are_unlimited(accounts, ctx) -> None:
 def test_invalid_settings_are_400_and_nothing_is_stored(accounts, ctx, fields, field, message) -> None:
     caller = principal_of(accounts)
     with pytest.raises(InvalidRequest) as caught:
-        endpoints.create_endpoint(caller, draft(**fields), ctx, NOW)
+        endpoints.create_endpoint(caller, draft(**fields), NOW, **ctx.managing())
     assert any(d.field == field and message in d.message for d in caught.value.details), caught.value.details
-    assert endpoints.list_endpoints(caller, ctx) == []
+    assert endpoints.list_endpoints(caller, endpoints=ctx.endpoints) == []
 
 
 def test_agencies_may_filter_by_their_own_managed_accounts_only(accounts, ctx) -> None:
     agency = principal_of(accounts)
     client = principal_of(accounts, parent=agency.account_id)
     stranger = principal_of(accounts)
-    endpoint, _ = endpoints.create_endpoint(agency, draft(account_filter=[client.account_id]), ctx, NOW)
+    endpoint, _ = endpoints.create_endpoint(
+        agency, draft(account_filter=[client.account_id]), NOW, **ctx.managing()
+    )
     assert endpoint.covers_account(agency.account_id) and endpoint.covers_account(client.account_id)
     assert not endpoint.covers_account(stranger.account_id)
     with pytest.raises(InvalidRequest, match="Invalid account filter"):
-        endpoints.create_endpoint(agency, draft(account_filter=[stranger.account_id]), ctx, NOW)
+        endpoints.create_endpoint(agency, draft(account_filter=[stranger.account_id]), NOW, **ctx.managing())
 
 
 def test_latin_1_header_values_are_kept(accounts, ctx) -> None:
     headers = {"X-Crm-Owner": "Zoë Müller", "X-Tabbed": "a\tb"}
-    endpoint, _ = endpoints.create_endpoint(principal_of(accounts), draft(headers=headers), ctx, NOW)
+    endpoint, _ = endpoints.create_endpoint(
+        principal_of(accounts), draft(headers=headers), NOW, **ctx.managing()
+    )
     assert endpoints.custom_headers(endpoint, ctx.cipher) == headers
 
 
 def test_custom_headers_are_encrypted_and_redacted(accounts, ctx) -> None:
     endpoint, _ = endpoints.create_endpoint(
-        principal_of(accounts), draft(headers={"Authorization": "Bearer crm-secret"}), ctx, NOW
+        principal_of(accounts), draft(headers={"Authorization": "Bearer crm-secret"}), NOW, **ctx.managing()
     )
     assert endpoint.to_public()["headers"] == {"Authorization": "***"}
     assert b"crm-secret" not in endpoint.headers_ciphertext
@@ -242,13 +276,13 @@ def test_custom_headers_are_encrypted_and_redacted(accounts, ctx) -> None:
 
 def test_disabling_keeps_everything_and_enabling_resumes(accounts, ctx, verifier) -> None:
     caller = principal_of(accounts)
-    created, secret = endpoints.create_endpoint(caller, draft(headers={"X-Crm": "1"}), ctx, NOW)
+    created, secret = endpoints.create_endpoint(caller, draft(headers={"X-Crm": "1"}), NOW, **ctx.managing())
     off = endpoints.update_endpoint(
-        caller, created.endpoint_id, endpoints.EndpointChanges(enabled=False), ctx, NOW
+        caller, created.endpoint_id, endpoints.EndpointChanges(enabled=False), NOW, **ctx.managing()
     )
     assert not off.active and off.url == created.url and off.header_names == ("X-Crm",)
     on = endpoints.update_endpoint(
-        caller, created.endpoint_id, endpoints.EndpointChanges(enabled=True), ctx, NOW
+        caller, created.endpoint_id, endpoints.EndpointChanges(enabled=True), NOW, **ctx.managing()
     )
     assert on.active and endpoints.signing_secrets(on, ctx.cipher, NOW) == [secret]
     assert len(verifier.calls) == 1  # no re-verification without a new URL
@@ -256,55 +290,91 @@ def test_disabling_keeps_everything_and_enabling_resumes(accounts, ctx, verifier
 
 def test_a_new_url_is_checked_and_verified_again(accounts, ctx, verifier) -> None:
     caller = principal_of(accounts)
-    created, _ = endpoints.create_endpoint(caller, draft(), ctx, NOW)
+    created, _ = endpoints.create_endpoint(caller, draft(), NOW, **ctx.managing())
     verifier.verified = False
     moved = endpoints.update_endpoint(
-        caller, created.endpoint_id, endpoints.EndpointChanges(url="https://other.example.com/in"), ctx, NOW
+        caller,
+        created.endpoint_id,
+        endpoints.EndpointChanges(url="https://other.example.com/in"),
+        NOW,
+        **ctx.managing(),
     )
     assert moved.url == "https://other.example.com/in" and moved.verification is Verification.FAILED
     with pytest.raises(InvalidRequest):
         endpoints.update_endpoint(
-            caller, created.endpoint_id, endpoints.EndpointChanges(url="https://10.0.0.1/"), ctx, NOW
+            caller,
+            created.endpoint_id,
+            endpoints.EndpointChanges(url="https://10.0.0.1/"),
+            NOW,
+            **ctx.managing(),
         )
 
 
 def test_rotation_signs_with_both_secrets_during_the_overlap(accounts, ctx) -> None:
     caller = principal_of(accounts)
-    created, old = endpoints.create_endpoint(caller, draft(), ctx, NOW)
-    rotated, new = endpoints.rotate_secret(caller, created.endpoint_id, ctx, NOW)
+    created, old = endpoints.create_endpoint(caller, draft(), NOW, **ctx.managing())
+    rotated, new = endpoints.rotate_secret(
+        caller,
+        created.endpoint_id,
+        NOW,
+        endpoints=ctx.endpoints,
+        cipher=ctx.cipher,
+        secret_overlap=ctx.secret_overlap,
+    )
     assert new != old
     assert endpoints.signing_secrets(rotated, ctx.cipher, NOW + timedelta(hours=23)) == [new, old]
     assert endpoints.signing_secrets(rotated, ctx.cipher, NOW + timedelta(hours=24)) == [new]
-    again, newest = endpoints.rotate_secret(caller, created.endpoint_id, ctx, NOW + timedelta(hours=1))
+    again, newest = endpoints.rotate_secret(
+        caller,
+        created.endpoint_id,
+        NOW + timedelta(hours=1),
+        endpoints=ctx.endpoints,
+        cipher=ctx.cipher,
+        secret_overlap=ctx.secret_overlap,
+    )
     assert endpoints.signing_secrets(again, ctx.cipher, NOW + timedelta(hours=2)) == [newest, new]
 
 
 def test_other_accounts_endpoints_are_404(accounts, ctx) -> None:
     owner, other = principal_of(accounts), principal_of(accounts)
-    created, _ = endpoints.create_endpoint(owner, draft(), ctx, NOW)
+    created, _ = endpoints.create_endpoint(owner, draft(), NOW, **ctx.managing())
     for action in (
-        lambda: endpoints.get_endpoint(other, created.endpoint_id, ctx),
+        lambda: endpoints.get_endpoint(other, created.endpoint_id, endpoints=ctx.endpoints),
         lambda: endpoints.update_endpoint(
-            other, created.endpoint_id, endpoints.EndpointChanges(name="x"), ctx, NOW
+            other, created.endpoint_id, endpoints.EndpointChanges(name="x"), NOW, **ctx.managing()
         ),
-        lambda: endpoints.rotate_secret(other, created.endpoint_id, ctx, NOW),
-        lambda: endpoints.verify_endpoint(other, created.endpoint_id, ctx, NOW),
-        lambda: endpoints.delete_endpoint(other, created.endpoint_id, ctx, NOW),
+        lambda: endpoints.rotate_secret(
+            other,
+            created.endpoint_id,
+            NOW,
+            endpoints=ctx.endpoints,
+            cipher=ctx.cipher,
+            secret_overlap=ctx.secret_overlap,
+        ),
+        lambda: endpoints.verify_endpoint(
+            other, created.endpoint_id, NOW, endpoints=ctx.endpoints, cipher=ctx.cipher, verifier=ctx.verifier
+        ),
+        lambda: endpoints.delete_endpoint(other, created.endpoint_id, NOW, endpoints=ctx.endpoints),
     ):
         with pytest.raises(NotFound):
             action()
-    assert endpoints.list_endpoints(other, ctx) == []
-    assert endpoints.get_endpoint(owner, created.endpoint_id, ctx) == created
+    assert endpoints.list_endpoints(other, endpoints=ctx.endpoints) == []
+    assert endpoints.get_endpoint(owner, created.endpoint_id, endpoints=ctx.endpoints) == created
 
 
 def test_a_concurrent_change_is_not_overwritten(accounts, ctx) -> None:
     caller = principal_of(accounts)
-    created, _ = endpoints.create_endpoint(caller, draft(), ctx, NOW)
+    created, _ = endpoints.create_endpoint(caller, draft(), NOW, **ctx.managing())
     key = (caller.account_id, created.endpoint_id)
     ctx.endpoints.endpoints[key] = replace(created, version=created.version + 1)  # someone else saved
     with pytest.raises(InvalidRequest, match="changed meanwhile"):
         endpoints.rotate_secret(
-            caller, created.endpoint_id, replace(ctx, endpoints=_Stale(ctx.endpoints, created)), NOW
+            caller,
+            created.endpoint_id,
+            NOW,
+            endpoints=_Stale(ctx.endpoints, created),  # type: ignore[arg-type]
+            cipher=ctx.cipher,
+            secret_overlap=ctx.secret_overlap,
         )
 
 

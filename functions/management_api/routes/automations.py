@@ -46,7 +46,7 @@ def post_automation(request: AutomationRequest) -> tuple[AutomationOut, int]:
         request.reply,
         enabled=request.enabled,
         hours=opening_hours(request.hours),
-        store=deps.automations,
+        store=deps.automations(),
         actor=caller.key_id,
         now=utc_now(),
     )
@@ -68,7 +68,7 @@ def opening_hours(hours: OpeningHoursIn | None) -> OpeningHours | None:
 )
 def get_automations() -> AutomationListOut:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
-    found = deps.automations.list_for_account(caller.account_id)
+    found = deps.automations().list_for_account(caller.account_id)
     return AutomationListOut(items=[AutomationOut.model_validate(a.to_public()) for a in found])
 
 
@@ -82,9 +82,9 @@ def get_automations() -> AutomationListOut:
 def delete_automation(automationId: Annotated[str, Path(max_length=64)]) -> AutomationListOut:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
     automations.delete_automation(
-        caller.account_id, automationId, store=deps.automations, actor=caller.key_id, now=utc_now()
+        caller.account_id, automationId, store=deps.automations(), actor=caller.key_id, now=utc_now()
     )
-    found = deps.automations.list_for_account(caller.account_id)
+    found = deps.automations().list_for_account(caller.account_id)
     return AutomationListOut(items=[AutomationOut.model_validate(a.to_public()) for a in found])
 
 
@@ -97,7 +97,7 @@ def delete_automation(automationId: Annotated[str, Path(max_length=64)]) -> Auto
 )
 def get_responder() -> ResponderOut:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
-    return ResponderOut.model_validate(deps.responders.get(caller.account_id).to_public())
+    return ResponderOut.model_validate(deps.responders().get(caller.account_id).to_public())
 
 
 @router.put(
@@ -119,5 +119,5 @@ def put_responder(request: ResponderRequest) -> ResponderOut:
         max_reply_chars=request.maxReplyChars,
         fallback_reply=request.fallbackReply,
     )
-    saved = automations.save_responder(settings, store=deps.responders, actor=caller.key_id, now=utc_now())
+    saved = automations.save_responder(settings, store=deps.responders(), actor=caller.key_id, now=utc_now())
     return ResponderOut.model_validate(saved.to_public())

@@ -51,7 +51,7 @@ def get_conversations(
         lead_id=leadId,
         limit=limit,
         cursor=cursor,
-        store=deps.conversations,
+        store=deps.conversations(),
     )
     items = [ConversationOut.model_validate(c.to_public()) for c in page.items]
     return ConversationPageOut(items=items, nextCursor=page.next_cursor)
@@ -66,7 +66,7 @@ def get_conversations(
 )
 def get_conversation(conversationId: ConversationId) -> ConversationOut:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
-    found = conversations.get_conversation(caller.account_id, conversationId, store=deps.conversations)
+    found = conversations.get_conversation(caller.account_id, conversationId, store=deps.conversations())
     return ConversationOut.model_validate(found.to_public())
 
 
@@ -80,7 +80,7 @@ def get_conversation(conversationId: ConversationId) -> ConversationOut:
 def get_messages(conversationId: ConversationId, limit: Limit = 50, cursor: Cursor = None) -> MessagePageOut:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
     page = conversations.list_messages(
-        caller.account_id, conversationId, limit, cursor, store=deps.conversations
+        caller.account_id, conversationId, limit, cursor, store=deps.conversations()
     )
     items = [MessageOut.model_validate(m.to_public()) for m in page.items]
     return MessagePageOut(items=items, nextCursor=page.next_cursor)
@@ -106,7 +106,7 @@ def post_message(conversationId: ConversationId, request: ManualMessageRequest) 
         caller.account_id,
         conversationId,
         request.text,
-        store=deps.conversations,
+        store=deps.conversations(),
         queue=deps.conversation_queue(),
         actor=caller.key_id,
         now=utc_now(),
@@ -124,7 +124,7 @@ def post_message(conversationId: ConversationId, request: ManualMessageRequest) 
 def close(conversationId: ConversationId) -> ConversationOut:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
     closed = agents.close_conversation(
-        caller.account_id, conversationId, store=deps.conversations, now=utc_now()
+        caller.account_id, conversationId, store=deps.conversations(), now=utc_now()
     )
     return ConversationOut.model_validate(closed.to_public())
 
@@ -139,6 +139,6 @@ def close(conversationId: ConversationId) -> ConversationOut:
 def patch_conversation(conversationId: ConversationId, request: ConversationPatchRequest) -> ConversationOut:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
     updated = agents.set_auto_reply(
-        caller.account_id, conversationId, request.autoReply, store=deps.conversations
+        caller.account_id, conversationId, request.autoReply, store=deps.conversations()
     )
     return ConversationOut.model_validate(updated.to_public())

@@ -49,8 +49,8 @@ def get_endpoint_deliveries(
         status,
         limit,
         cursor,
-        ctx=deps.endpoint_context(),
-        records=deps.outbound().records,
+        endpoints=deps.endpoints(),
+        log=deps.delivery_log(),
     )
     return DeliveryPageOut(
         items=[DeliveryOut.model_validate(d.to_public()) for d in page.items], nextCursor=page.next_cursor
@@ -66,7 +66,7 @@ def get_endpoint_deliveries(
 )
 def get_delivery(deliveryId: Id) -> DeliveryDetailOut:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
-    delivery, attempts = deliveries.get_delivery(caller, deliveryId, records=deps.outbound().records)
+    delivery, attempts = deliveries.get_delivery(caller, deliveryId, log=deps.delivery_log())
     return DeliveryDetailOut.model_validate(
         {
             **delivery.to_public(),
@@ -87,8 +87,9 @@ def get_delivery(deliveryId: Id) -> DeliveryDetailOut:
 )
 def post_retry(deliveryId: Id) -> tuple[DeliveryOut, int]:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
-    outbound = deps.outbound()
-    delivery = deliveries.retry_delivery(caller, deliveryId, records=outbound.records, queue=outbound.queue)
+    delivery = deliveries.retry_delivery(
+        caller, deliveryId, log=deps.delivery_log(), queue=deps.delivery_queue()
+    )
     return DeliveryOut.model_validate(delivery.to_public()), 202
 
 
@@ -108,16 +109,15 @@ def post_retry(deliveryId: Id) -> tuple[DeliveryOut, int]:
 )
 def post_recover(endpointId: Id, request: RecoverRequest) -> tuple[RecoverOut, int]:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
-    outbound = deps.outbound()
     count = deliveries.recover_deliveries(
         caller,
         endpointId,
         request.since,
         utc_now(),
         include_skipped=request.includeSkipped,
-        ctx=deps.endpoint_context(),
-        records=outbound.records,
-        queue=outbound.queue,
+        endpoints=deps.endpoints(),
+        log=deps.delivery_log(),
+        queue=deps.delivery_queue(),
     )
     return RecoverOut(requeued=count), 202
 
@@ -131,13 +131,15 @@ def post_recover(endpointId: Id, request: RecoverRequest) -> tuple[RecoverOut, i
 )
 def post_test(endpointId: Id) -> TestSendOut:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
-    outbound = deps.outbound()
     result = trial_delivery.send_test_event(
         caller,
         endpointId,
         utc_now(),
-        ctx=deps.endpoint_context(),
-        http=outbound.http,
+        endpoints=deps.endpoints(),
+        cipher=deps.cipher,
+        resolver=deps.resolver(),
+        allow_private_targets=deps.allow_private_targets,
+        http=deps.http(),
     )
     return TestSendOut(
         delivered=result.delivered,

@@ -55,7 +55,7 @@ def put_whatsapp(request: WhatsAppConnectRequest) -> IntegrationOut:
         caller.account_id,
         connection,
         graph=deps.graph_api(),
-        integrations=deps.integrations,
+        integrations=deps.integrations(),
         cipher=deps.cipher,
         actor=caller.key_id,
         now=utc_now(),
@@ -79,7 +79,7 @@ def put_telegram(request: TelegramConnectRequest) -> IntegrationOut:
         request.telegramBotToken,
         public_base_url=deps.public_base_url(router),
         bot_api=deps.telegram_bot_api(),
-        integrations=deps.integrations,
+        integrations=deps.integrations(),
         cipher=deps.cipher,
         actor=caller.key_id,
         now=utc_now(),
@@ -104,7 +104,7 @@ def put_email(request: EmailConnectRequest) -> IntegrationOut:
         request.emailFromAddress,
         request.emailFromName,
         domains=deps.resend_domains(),
-        integrations=deps.integrations,
+        integrations=deps.integrations(),
         actor=caller.key_id,
         now=utc_now(),
     )
@@ -124,7 +124,7 @@ def verify_email() -> IntegrationOut:
     integration, records = email.verify_email_domain(
         caller.account_id,
         domains=deps.resend_domains(),
-        integrations=deps.integrations,
+        integrations=deps.integrations(),
         actor=caller.key_id,
         now=utc_now(),
     )
@@ -142,10 +142,10 @@ def get_channel(channel: ChannelName) -> IntegrationOut:
     caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
     if channel is Channel.EMAIL:
         integration, observed = email.show_email_integration(
-            caller.account_id, domains=deps.resend_domains(), integrations=deps.integrations, now=utc_now()
+            caller.account_id, domains=deps.resend_domains(), integrations=deps.integrations(), now=utc_now()
         )
         return _out(integration, **observed)
-    return _out(integrations.get_integration(caller.account_id, channel, integrations=deps.integrations))
+    return _out(integrations.get_integration(caller.account_id, channel, integrations=deps.integrations()))
 
 
 @router.delete(
@@ -161,13 +161,13 @@ def delete_channel(channel: ChannelName) -> IntegrationOut:
         removed = telegram.disconnect_telegram(
             caller.account_id,
             bot_api=deps.telegram_bot_api(),
-            integrations=deps.integrations,
+            integrations=deps.integrations(),
             cipher=deps.cipher,
             actor=caller.key_id,
             now=utc_now(),
         )
     else:
         removed = integrations.disconnect(
-            caller.account_id, channel, integrations=deps.integrations, actor=caller.key_id, now=utc_now()
+            caller.account_id, channel, integrations=deps.integrations(), actor=caller.key_id, now=utc_now()
         )
     return _out(removed)

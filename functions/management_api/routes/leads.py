@@ -26,7 +26,7 @@ router = Router()
 )
 def get_leads(limit: Limit = 25, cursor: Cursor = None) -> LeadPageOut:
     caller = deps.principal(router, Scope.LEADS_READ)
-    page = list_leads(caller.account_id, limit, cursor, leads=deps.leads)
+    page = list_leads(caller.account_id, limit, cursor, leads=deps.leads())
     return LeadPageOut(
         items=[LeadOut.model_validate(lead.to_public()) for lead in page.items], nextCursor=page.next_cursor
     )
@@ -41,4 +41,4 @@ def get_leads(limit: Limit = 25, cursor: Cursor = None) -> LeadPageOut:
 )
 def get_one_lead(leadId: Annotated[str, Path(max_length=64)]) -> LeadOut:
     caller = deps.principal(router, Scope.LEADS_READ)
-    return LeadOut.model_validate(get_lead(caller.account_id, leadId, leads=deps.leads).to_public())
+    return LeadOut.model_validate(get_lead(caller.account_id, leadId, leads=deps.leads()).to_public())

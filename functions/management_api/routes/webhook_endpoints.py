@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import deps
 from aws_lambda_powertools.event_handler import Response
@@ -26,6 +26,18 @@ from leadhub.platform.timestamps import utc_now
 router = Router()
 EndpointId = Annotated[str, Path(max_length=64)]
 TAGS = ["Webhook endpoints"]
+
+
+def _managing() -> dict[str, Any]:
+    """What creating or changing an endpoint talks to, and whether it may point at loopback."""
+    return {
+        "endpoints": deps.endpoints(),
+        "accounts": deps.accounts,
+        "cipher": deps.cipher,
+        "resolver": deps.resolver(),
+        "verifier": deps.verifier(),
+        "allow_private_targets": deps.allow_private_targets,
+    }
 
 
 def _changes(request: EndpointRequest) -> endpoints.EndpointChanges:
@@ -65,9 +77,7 @@ def _out(endpoint: endpoints.WebhookEndpoint) -> EndpointOut:
 )
 def post_endpoint(request: EndpointCreateRequest) -> tuple[EndpointWithSecretOut, int]:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
-    endpoint, secret = endpoints.create_endpoint(
-        caller, _changes(request), deps.endpoint_context(), utc_now()
-    )
+    endpoint, secret = endpoints.create_endpoint(caller, _changes(request), utc_now(), **_managing())
     return EndpointWithSecretOut.model_validate({**endpoint.to_public(), "secret": secret}), 201
 
 
@@ -80,7 +90,9 @@ def post_endpoint(request: EndpointCreateRequest) -> tuple[EndpointWithSecretOut
 )
 def get_endpoints() -> EndpointListOut:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
-    return EndpointListOut(items=[_out(e) for e in endpoints.list_endpoints(caller, deps.endpoint_context())])
+    return EndpointListOut(
+        items=[_out(e) for e in endpoints.list_endpoints(caller, endpoints=deps.endpoints())]
+    )
 
 
 @router.get(
@@ -92,7 +104,7 @@ def get_endpoints() -> EndpointListOut:
 )
 def get_endpoint(endpointId: EndpointId) -> EndpointOut:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
-    return _out(endpoints.get_endpoint(caller, endpointId, deps.endpoint_context()))
+    return _out(endpoints.get_endpoint(caller, endpointId, endpoints=deps.endpoints()))
 
 
 @router.patch(
@@ -105,7 +117,7 @@ def get_endpoint(endpointId: EndpointId) -> EndpointOut:
 def patch_endpoint(endpointId: EndpointId, request: EndpointRequest) -> EndpointOut:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
     changes = _changes(request)
-    return _out(endpoints.update_endpoint(caller, endpointId, changes, deps.endpoint_context(), utc_now()))
+    return _out(endpoints.update_endpoint(caller, endpointId, changes, utc_now(), **_managing()))
 
 
 @router.delete(
@@ -117,7 +129,7 @@ def patch_endpoint(endpointId: EndpointId, request: EndpointRequest) -> Endpoint
 )
 def delete_endpoint(endpointId: EndpointId) -> Response[None]:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
-    endpoints.delete_endpoint(caller, endpointId, deps.endpoint_context(), utc_now())
+    endpoints.delete_endpoint(caller, endpointId, utc_now(), endpoints=deps.endpoints())
     return Response(status_code=204)
 
 
@@ -130,7 +142,16 @@ def delete_endpoint(endpointId: EndpointId) -> Response[None]:
 )
 def post_verify(endpointId: EndpointId) -> EndpointOut:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
-    return _out(endpoints.verify_endpoint(caller, endpointId, deps.endpoint_context(), utc_now()))
+    return _out(
+        endpoints.verify_endpoint(
+            caller,
+            endpointId,
+            utc_now(),
+            endpoints=deps.endpoints(),
+            cipher=deps.cipher,
+            verifier=deps.verifier(),
+        )
+    )
 
 
 @router.post(
@@ -145,5 +166,13 @@ def post_rotate_secret(
 ) -> EndpointWithSecretOut:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
     secret = request.secret if request is not None else None
-    endpoint, secret = endpoints.rotate_secret(caller, endpointId, deps.endpoint_context(), utc_now(), secret)
+    endpoint, secret = endpoints.rotate_secret(
+        caller,
+        endpointId,
+        utc_now(),
+        secret,
+        endpoints=deps.endpoints(),
+        cipher=deps.cipher,
+        secret_overlap=deps.secret_overlap,
+    )
     return EndpointWithSecretOut.model_validate({**endpoint.to_public(), "secret": secret})

@@ -121,7 +121,8 @@ class ConversationStore(Protocol):
 
 
 class ConversationQueue(Protocol):
-    """The conversation worker's FIFO queue (one message group per conversation), and its dead letters."""
+    """A queue of the conversations' jobs: the conversation worker's FIFO queue (one message group per
+    conversation) and its dead letters, and the email content queue."""
 
     def send(
         self, body: dict[str, str], *, group_id: str | None = None, dedupe_id: str | None = None

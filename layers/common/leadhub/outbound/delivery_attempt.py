@@ -77,16 +77,6 @@ def classify(status: int | None, error_class: str | None = None) -> Outcome:
 
 
 @dataclass(frozen=True, slots=True)
-class DeliveryPorts:
-    log: DeliveryLog
-    endpoints: EndpointRepository
-    cipher: SecretCipher
-    resolver: Resolver
-    http: HttpPost
-    rng: random.Random | None = None  # jitter; None: the module's generator
-
-
-@dataclass(frozen=True, slots=True)
 class DeliveryConfig:
     schedule: tuple[float, ...] = parse_schedule(DEFAULT_SCHEDULE)
     jitter: float = DEFAULT_JITTER
@@ -128,27 +118,32 @@ def attempt_delivery(
     job: DeliveryJob,
     receive_count: int,
     *,
-    ports: DeliveryPorts,
+    log: DeliveryLog,
+    endpoints: EndpointRepository,
+    cipher: SecretCipher,
+    resolver: Resolver,
+    http: HttpPost,
     config: DeliveryConfig,
     now: datetime,
+    rng: random.Random | None = None,
 ) -> AttemptResult:
     """Attempt `job` once (see the module docstring). `receive_count` is the message's
     ApproximateReceiveCount; `now` is when this attempt starts (its signature timestamp)."""
-    delivery = ports.log.get(job.account_id, job.delivery_id) or _new_delivery(job, now)
+    delivery = log.get(job.account_id, job.delivery_id) or _new_delivery(job, now)
     if delivery.status is DeliveryStatus.DELIVERED:
         return AttemptResult(Disposition.ALREADY_DELIVERED, job.delivery_id, job.endpoint_id)
 
-    endpoint = ports.endpoints.get(job.account_id, job.endpoint_id)
+    endpoint = endpoints.get(job.account_id, job.endpoint_id)
     if endpoint is None:
-        return _skip(delivery, job, "endpoint deleted", ports, now)
+        return _skip(delivery, job, "endpoint deleted", log, now)
     if (reason := endpoint.inactive_reason) is not None:
-        return _skip(delivery, job, reason, ports, now)
+        return _skip(delivery, job, reason, log, now)
 
     attempt_number = max(receive_count, 1)
     if not job.manual and attempt_number >= len(config.schedule):
         # Should the worker die before this attempt is recorded, SQS still dead-letters the message
         # (its next receive exceeds maxReceiveCount): the log must not say pending for ever.
-        ports.log.save(
+        log.save(
             replace(
                 delivery,
                 status=DeliveryStatus.FAILED,
@@ -157,7 +152,7 @@ def attempt_delivery(
                 updated_at=to_iso(now),
             )
         )
-    outcome = _send(job, endpoint, ports, config, now)
+    outcome = _send(job, endpoint, cipher=cipher, resolver=resolver, http=http, config=config, now=now)
     result = classify(outcome.status, outcome.error_class)
     finished = now + timedelta(milliseconds=outcome.duration_ms)
     update: dict[str, Any] = {
@@ -187,7 +182,7 @@ def attempt_delivery(
             attempt_number,
             jitter=config.jitter,
             retry_after=outcome.headers.get("retry-after"),
-            rng=ports.rng,
+            rng=rng,
             now=finished,
         )
         if delay is None:
@@ -209,14 +204,14 @@ def attempt_delivery(
         next_attempt_at=next_attempt_at,
         manual=job.manual,
     )
-    ports.log.record_attempt(replace(delivery, **update), attempt)
+    log.record_attempt(replace(delivery, **update), attempt)
 
     if disposition is Disposition.DELIVERED:
-        _update_endpoint(endpoint, ports, now, _clear_failing, tries=1)
+        _update_endpoint(endpoint, endpoints, now, _clear_failing, tries=1)
     elif disposition is Disposition.GONE:
-        _update_endpoint(endpoint, ports, now, _disable(GONE_REASON), tries=_ENDPOINT_WRITE_TRIES)
+        _update_endpoint(endpoint, endpoints, now, _disable(GONE_REASON), tries=_ENDPOINT_WRITE_TRIES)
     elif disposition is Disposition.EXHAUSTED:
-        _update_endpoint(endpoint, ports, now, _track_failing(now, config.auto_disable_after), tries=1)
+        _update_endpoint(endpoint, endpoints, now, _track_failing(now, config.auto_disable_after), tries=1)
 
     return AttemptResult(
         disposition,
@@ -234,19 +229,26 @@ def attempt_delivery(
 
 
 def _send(
-    job: DeliveryJob, endpoint: WebhookEndpoint, ports: DeliveryPorts, config: DeliveryConfig, now: datetime
+    job: DeliveryJob,
+    endpoint: WebhookEndpoint,
+    *,
+    cipher: SecretCipher,
+    resolver: Resolver,
+    http: HttpPost,
+    config: DeliveryConfig,
+    now: datetime,
 ) -> HttpOutcome:
     body = request_body(job, endpoint)
-    headers = request_headers(job, endpoint, body, ports.cipher, now)
+    headers = request_headers(job, endpoint, body, cipher, now)
     try:
         # Checked again at every send; the sender re-resolves and connects only to checked addresses.
-        target = check_webhook_url(endpoint.url, ports.resolver, allow_private=config.allow_private_targets)
+        target = check_webhook_url(endpoint.url, resolver, allow_private=config.allow_private_targets)
     except UnsafeUrl as exc:
         error = (
             HttpErrorClass.DNS_ERROR if isinstance(exc, HostNotResolved) else HttpErrorClass.BLOCKED_ADDRESS
         )
         return HttpOutcome(status=None, error_class=str(error), error_detail=exc.message)
-    return ports.http.post(target, body, headers, config.timeout_s)
+    return http.post(target, body, headers, config.timeout_s)
 
 
 def _error_text(outcome: HttpOutcome) -> str | None:
@@ -277,7 +279,7 @@ def _new_delivery(job: DeliveryJob, now: datetime) -> Delivery:
 
 
 def _skip(
-    delivery: Delivery, job: DeliveryJob, reason: str, ports: DeliveryPorts, now: datetime
+    delivery: Delivery, job: DeliveryJob, reason: str, log: DeliveryLog, now: datetime
 ) -> AttemptResult:
     if job.manual:
         # A manual retry leaves the status alone (a failed delivery stays failed, so `recover` finds it).
@@ -290,7 +292,7 @@ def _skip(
             next_attempt_at=None,
             updated_at=to_iso(now),
         )
-    ports.log.save(skipped)
+    log.save(skipped)
     return AttemptResult(Disposition.SKIPPED, job.delivery_id, job.endpoint_id, reason=reason)
 
 
@@ -334,7 +336,12 @@ def _track_failing(now: datetime, auto_disable_after: timedelta) -> EndpointChan
 
 
 def _update_endpoint(
-    endpoint: WebhookEndpoint, ports: DeliveryPorts, now: datetime, change: EndpointChange, *, tries: int
+    endpoint: WebhookEndpoint,
+    endpoints: EndpointRepository,
+    now: datetime,
+    change: EndpointChange,
+    *,
+    tries: int,
 ) -> None:
     """Apply `change` with an optimistic write on the endpoint's version. A lost race is re-read and
     tried again up to `tries` times, then ignored: the next delivery's outcome decides afresh."""
@@ -346,6 +353,6 @@ def _update_endpoint(
         if changed is None:
             return
         saved = replace(changed, version=current.version + 1, updated_at=to_iso(now))
-        if ports.endpoints.replace(saved, current.version):
+        if endpoints.replace(saved, current.version):
             return
-        current = ports.endpoints.get(endpoint.account_id, endpoint.endpoint_id)
+        current = endpoints.get(endpoint.account_id, endpoint.endpoint_id)

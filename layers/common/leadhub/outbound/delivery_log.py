@@ -7,9 +7,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from leadhub.accounts.models import Principal
-from leadhub.outbound.endpoints import EndpointContext, get_endpoint
+from leadhub.outbound.endpoints import get_endpoint
 from leadhub.outbound.models import Attempt, Delivery, DeliveryJob, DeliveryStatus
-from leadhub.outbound.ports import DeliveryLog, DeliveryQueue
+from leadhub.outbound.ports import DeliveryLog, DeliveryQueue, EndpointRepository
 from leadhub.platform.errors import Conflict, FieldError, InvalidRequest, NotFound, StorageUnavailable
 from leadhub.platform.paging import Page
 from leadhub.platform.timestamps import to_iso
@@ -25,12 +25,12 @@ def list_deliveries(
     limit: int,
     cursor: str | None,
     *,
-    ctx: EndpointContext,
-    records: DeliveryLog,
+    endpoints: EndpointRepository,
+    log: DeliveryLog,
 ) -> Page[Delivery]:
     """Newest first; with `status`, a page may hold fewer than `limit` items (keep following the cursor)."""
-    get_endpoint(principal, endpoint_id, ctx)  # 404 unless it is the caller's
-    page = records.list_for_endpoint(endpoint_id, limit, cursor)
+    get_endpoint(principal, endpoint_id, endpoints=endpoints)  # 404 unless it is the caller's
+    page = log.list_for_endpoint(endpoint_id, limit, cursor)
     items = [d for d in page.items if d.account_id == principal.account_id]
     if status is not None:
         items = [d for d in items if d.status is status]
@@ -38,12 +38,12 @@ def list_deliveries(
 
 
 def get_delivery(
-    principal: Principal, delivery_id: str, *, records: DeliveryLog
+    principal: Principal, delivery_id: str, *, log: DeliveryLog
 ) -> tuple[Delivery, list[Attempt]]:
-    delivery = records.get(principal.account_id, delivery_id)
+    delivery = log.get(principal.account_id, delivery_id)
     if delivery is None:
         raise NotFound("Delivery not found")
-    return delivery, sorted(records.attempts(delivery_id), key=lambda a: (a.at, a.number))
+    return delivery, sorted(log.attempts(delivery_id), key=lambda a: (a.at, a.number))
 
 
 def _job(delivery: Delivery, *, manual: bool) -> DeliveryJob:
@@ -58,11 +58,11 @@ def _send(jobs: Sequence[DeliveryJob], queue: DeliveryQueue) -> None:
 
 
 def retry_delivery(
-    principal: Principal, delivery_id: str, *, records: DeliveryLog, queue: DeliveryQueue
+    principal: Principal, delivery_id: str, *, log: DeliveryLog, queue: DeliveryQueue
 ) -> Delivery:
     """One attempt now, outside the schedule: a scheduled retry still comes when it is due, and a
     delivery that has been delivered meanwhile is not sent again."""
-    delivery, _ = get_delivery(principal, delivery_id, records=records)
+    delivery, _ = get_delivery(principal, delivery_id, log=log)
     if delivery.status is DeliveryStatus.DELIVERED:
         raise Conflict("This delivery was delivered; it is not sent again")
     _send([_job(delivery, manual=True)], queue)
@@ -76,8 +76,8 @@ def recover_deliveries(
     now: datetime,
     *,
     include_skipped: bool = False,
-    ctx: EndpointContext,
-    records: DeliveryLog,
+    endpoints: EndpointRepository,
+    log: DeliveryLog,
     queue: DeliveryQueue,
 ) -> int:
     """Queue every failed delivery of the endpoint since `since` (at most 14 days back) again, with a
@@ -89,18 +89,18 @@ def recover_deliveries(
         raise InvalidRequest(
             "Invalid recovery window", [FieldError("since", "must lie within the last 14 days")]
         )
-    endpoint = get_endpoint(principal, endpoint_id, ctx)
+    endpoint = get_endpoint(principal, endpoint_id, endpoints=endpoints)
     if endpoint.inactive_reason is not None:
         raise Conflict(
             f"Cannot recover deliveries: {endpoint.inactive_reason}. Enable (and verify) the endpoint first."
         )
     statuses = RECOVERABLE | {DeliveryStatus.SKIPPED} if include_skipped else RECOVERABLE
-    found = records.recoverable_since(endpoint_id, since, statuses)
+    found = log.recoverable_since(endpoint_id, since, statuses)
     recovered = [d for d in found if d.account_id == principal.account_id]
     stamp = to_iso(now)
     for delivery in recovered:
         # Pending before its job exists, so that the worker's outcome is never overwritten by this.
-        records.save(
+        log.save(
             replace(
                 delivery,
                 status=DeliveryStatus.PENDING,
@@ -117,7 +117,7 @@ def recover_deliveries(
     if unsent:
         for delivery in recovered:
             if delivery.delivery_id in unsent:
-                records.save(delivery)  # as it was: the next recover finds it again
+                log.save(delivery)  # as it was: the next recover finds it again
         raise StorageUnavailable(
             f"Could not queue {len(unsent)} of {len(recovered)} deliveries; please retry the recovery"
         )

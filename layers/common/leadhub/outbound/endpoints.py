@@ -92,19 +92,6 @@ class EndpointChanges:
     secret: str | None = None  # create only: the client's own signing secret
 
 
-@dataclass(frozen=True, slots=True)
-class EndpointContext:
-    """Everything endpoint management talks to."""
-
-    endpoints: EndpointRepository
-    accounts: AccountRepository
-    cipher: SecretCipher
-    resolver: Resolver
-    verifier: Verifier
-    allow_private_targets: bool = False
-    secret_overlap: timedelta = timedelta(hours=24)
-
-
 def secret_context(account_id: str, endpoint_id: str) -> dict[str, str]:
     return {"accountId": account_id, "endpointId": endpoint_id, "purpose": "endpoint-secret"}
 
@@ -113,9 +100,9 @@ def headers_context(account_id: str, endpoint_id: str) -> dict[str, str]:
     return {"accountId": account_id, "endpointId": endpoint_id, "purpose": "endpoint-headers"}
 
 
-def _checked_url(url: str, ctx: EndpointContext) -> str:
+def _checked_url(url: str, resolver: Resolver, allow_private_targets: bool) -> str:
     try:
-        return check_webhook_url(url, ctx.resolver, allow_private=ctx.allow_private_targets).url
+        return check_webhook_url(url, resolver, allow_private=allow_private_targets).url
     except UnsafeUrl as exc:
         raise exc.to_invalid_request() from None
 
@@ -132,10 +119,10 @@ def _checked_events(events: Sequence[str]) -> tuple[str, ...]:
 
 
 def _checked_account_filter(
-    principal: Principal, ids: Sequence[str], ctx: EndpointContext
+    principal: Principal, ids: Sequence[str], accounts: AccountRepository
 ) -> tuple[str, ...]:
     for account_id in dict.fromkeys(ids):
-        managed = ctx.accounts.get_account(account_id)
+        managed = accounts.get_account(account_id)
         if managed is None or managed.parent_account_id != principal.account_id:
             # The same answer whether the account does not exist or belongs to someone else.
             raise InvalidRequest(
@@ -175,7 +162,7 @@ def _checked_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def _with_headers(
-    endpoint: WebhookEndpoint, headers: Mapping[str, str], ctx: EndpointContext
+    endpoint: WebhookEndpoint, headers: Mapping[str, str], cipher: SecretCipher
 ) -> WebhookEndpoint:
     if not headers:
         return replace(endpoint, header_names=(), headers_ciphertext=None)
@@ -183,7 +170,7 @@ def _with_headers(
     return replace(
         endpoint,
         header_names=tuple(headers),
-        headers_ciphertext=ctx.cipher.encrypt(json.dumps(dict(headers)), context),
+        headers_ciphertext=cipher.encrypt(json.dumps(dict(headers)), context),
     )
 
 
@@ -205,8 +192,10 @@ def signing_secrets(endpoint: WebhookEndpoint, cipher: SecretCipher, now: dateti
     ]
 
 
-def _verified(endpoint: WebhookEndpoint, ctx: EndpointContext, now: datetime) -> WebhookEndpoint:
-    result = ctx.verifier(endpoint, signing_secrets(endpoint, ctx.cipher, now))
+def _verified(
+    endpoint: WebhookEndpoint, now: datetime, *, verifier: Verifier, cipher: SecretCipher
+) -> WebhookEndpoint:
+    result = verifier(endpoint, signing_secrets(endpoint, cipher, now))
     if result.verified:
         return replace(
             endpoint, verification=Verification.VERIFIED, verified_at=to_iso(now), verification_error=None
@@ -226,13 +215,22 @@ def _audit(principal: Principal, action: str, endpoint_id: str, now: datetime) -
 
 
 def create_endpoint(
-    principal: Principal, changes: EndpointChanges, ctx: EndpointContext, now: datetime
+    principal: Principal,
+    changes: EndpointChanges,
+    now: datetime,
+    *,
+    endpoints: EndpointRepository,
+    accounts: AccountRepository,
+    cipher: SecretCipher,
+    resolver: Resolver,
+    verifier: Verifier,
+    allow_private_targets: bool,
 ) -> tuple[WebhookEndpoint, str]:
     """The new endpoint (verified or not) and its signing secret: the client's own, or a new one that
     is shown only this once."""
     if not changes.name or not changes.url:
         raise InvalidRequest("name and url are required")
-    account = ctx.accounts.get_account(principal.account_id)
+    account = accounts.get_account(principal.account_id)
     if account is None:
         raise NotFound("Account not found")
     endpoint_id = sortable_id("wep")
@@ -242,63 +240,72 @@ def create_endpoint(
         account_id=principal.account_id,
         endpoint_id=endpoint_id,
         name=changes.name,
-        url=_checked_url(changes.url, ctx),
+        url=_checked_url(changes.url, resolver, allow_private_targets),
         secrets=(
-            EndpointSecret(
-                ctx.cipher.encrypt(secret, secret_context(principal.account_id, endpoint_id)), stamp
-            ),
+            EndpointSecret(cipher.encrypt(secret, secret_context(principal.account_id, endpoint_id)), stamp),
         ),
         created_at=stamp,
         updated_at=stamp,
         events=_checked_events(changes.events or ()),
         account_filter=None
         if changes.account_filter is None
-        else _checked_account_filter(principal, changes.account_filter, ctx),
+        else _checked_account_filter(principal, changes.account_filter, accounts),
         payload_template=None
         if changes.payload_template is None
         else validate_template(changes.payload_template),
         enabled=True if changes.enabled is None else changes.enabled,
         verification_mode=changes.verification_mode or DEFAULT_VERIFICATION_MODE,
     )
-    endpoint = _with_headers(endpoint, _checked_headers(changes.headers or {}), ctx)
+    endpoint = _with_headers(endpoint, _checked_headers(changes.headers or {}), cipher)
     limit = ENDPOINT_LIMITS[account.plan]
     # Stored (pending, so it receives nothing yet) before the handshake: the plan's limit holds under
     # concurrent creates, and a refused create sends no request to the URL.
-    if not ctx.endpoints.insert(
-        endpoint, limit, _audit(principal, "webhook_endpoint.created", endpoint_id, now)
-    ):
+    if not endpoints.insert(endpoint, limit, _audit(principal, "webhook_endpoint.created", endpoint_id, now)):
         raise Forbidden(
             f"The {account.plan} plan allows {limit} webhook endpoint{'s' if limit != 1 else ''}; "
             "delete one or upgrade the plan"
         )
-    return _save(_verified(endpoint, ctx, now), endpoint, ctx), secret
+    verified = _verified(endpoint, now, verifier=verifier, cipher=cipher)
+    return _save(verified, endpoint, endpoints), secret
 
 
-def get_endpoint(principal: Principal, endpoint_id: str, ctx: EndpointContext) -> WebhookEndpoint:
-    endpoint = ctx.endpoints.get(principal.account_id, endpoint_id)
+def get_endpoint(principal: Principal, endpoint_id: str, *, endpoints: EndpointRepository) -> WebhookEndpoint:
+    endpoint = endpoints.get(principal.account_id, endpoint_id)
     if endpoint is None:
         raise NotFound("Webhook endpoint not found")
     return endpoint
 
 
-def list_endpoints(principal: Principal, ctx: EndpointContext) -> list[WebhookEndpoint]:
-    return ctx.endpoints.list_for_account(principal.account_id)
+def list_endpoints(principal: Principal, *, endpoints: EndpointRepository) -> list[WebhookEndpoint]:
+    return endpoints.list_for_account(principal.account_id)
 
 
-def _save(endpoint: WebhookEndpoint, previous: WebhookEndpoint, ctx: EndpointContext) -> WebhookEndpoint:
+def _save(
+    endpoint: WebhookEndpoint, previous: WebhookEndpoint, endpoints: EndpointRepository
+) -> WebhookEndpoint:
     saved = replace(endpoint, version=previous.version + 1)
-    if not ctx.endpoints.replace(saved, previous.version):
+    if not endpoints.replace(saved, previous.version):
         raise InvalidRequest("The endpoint changed meanwhile; read it again and retry")
     return saved
 
 
 def update_endpoint(
-    principal: Principal, endpoint_id: str, changes: EndpointChanges, ctx: EndpointContext, now: datetime
+    principal: Principal,
+    endpoint_id: str,
+    changes: EndpointChanges,
+    now: datetime,
+    *,
+    endpoints: EndpointRepository,
+    accounts: AccountRepository,
+    cipher: SecretCipher,
+    resolver: Resolver,
+    verifier: Verifier,
+    allow_private_targets: bool,
 ) -> WebhookEndpoint:
     """PATCH: given fields change; a new URL or verification mode is verified again (in the mode it
     will have) before it receives anything. Disabling keeps URL, secret and settings; enabling resumes
     delivery without re-entering them."""
-    current = get_endpoint(principal, endpoint_id, ctx)
+    current = get_endpoint(principal, endpoint_id, endpoints=endpoints)
     endpoint = replace(current, updated_at=to_iso(now))
     if changes.name is not None:
         endpoint = replace(endpoint, name=changes.name)
@@ -308,59 +315,75 @@ def update_endpoint(
         endpoint = replace(endpoint, account_filter=None)
     elif changes.account_filter is not None:
         endpoint = replace(
-            endpoint, account_filter=_checked_account_filter(principal, changes.account_filter, ctx)
+            endpoint, account_filter=_checked_account_filter(principal, changes.account_filter, accounts)
         )
     if changes.clear_payload_template:
         endpoint = replace(endpoint, payload_template=None)
     elif changes.payload_template is not None:
         endpoint = replace(endpoint, payload_template=validate_template(changes.payload_template))
     if changes.headers is not None:
-        endpoint = _with_headers(endpoint, _checked_headers(changes.headers), ctx)
+        endpoint = _with_headers(endpoint, _checked_headers(changes.headers), cipher)
     if changes.enabled is not None:
         reason = None if changes.enabled else DISABLED_THROUGH_API
         endpoint = replace(endpoint, enabled=changes.enabled, disabled_reason=reason)
     if changes.verification_mode is not None:
         endpoint = replace(endpoint, verification_mode=changes.verification_mode)
     if changes.url is not None and changes.url != current.url:
-        endpoint = replace(endpoint, url=_checked_url(changes.url, ctx))
+        endpoint = replace(endpoint, url=_checked_url(changes.url, resolver, allow_private_targets))
     if (endpoint.url, endpoint.verification_mode) != (current.url, current.verification_mode):
-        endpoint = _verified(endpoint, ctx, now)
-    saved = _save(endpoint, current, ctx)
-    ctx.endpoints.add_audit(_audit(principal, "webhook_endpoint.updated", endpoint_id, now))
+        endpoint = _verified(endpoint, now, verifier=verifier, cipher=cipher)
+    saved = _save(endpoint, current, endpoints)
+    endpoints.add_audit(_audit(principal, "webhook_endpoint.updated", endpoint_id, now))
     return saved
 
 
-def delete_endpoint(principal: Principal, endpoint_id: str, ctx: EndpointContext, now: datetime) -> None:
-    if not ctx.endpoints.delete(
+def delete_endpoint(
+    principal: Principal, endpoint_id: str, now: datetime, *, endpoints: EndpointRepository
+) -> None:
+    if not endpoints.delete(
         principal.account_id, endpoint_id, _audit(principal, "webhook_endpoint.deleted", endpoint_id, now)
     ):
         raise NotFound("Webhook endpoint not found")
 
 
 def verify_endpoint(
-    principal: Principal, endpoint_id: str, ctx: EndpointContext, now: datetime
+    principal: Principal,
+    endpoint_id: str,
+    now: datetime,
+    *,
+    endpoints: EndpointRepository,
+    cipher: SecretCipher,
+    verifier: Verifier,
 ) -> WebhookEndpoint:
-    current = get_endpoint(principal, endpoint_id, ctx)
-    return _save(replace(_verified(current, ctx, now), updated_at=to_iso(now)), current, ctx)
+    current = get_endpoint(principal, endpoint_id, endpoints=endpoints)
+    verified = _verified(current, now, verifier=verifier, cipher=cipher)
+    return _save(replace(verified, updated_at=to_iso(now)), current, endpoints)
 
 
 def rotate_secret(
-    principal: Principal, endpoint_id: str, ctx: EndpointContext, now: datetime, secret: str | None = None
+    principal: Principal,
+    endpoint_id: str,
+    now: datetime,
+    secret: str | None = None,
+    *,
+    endpoints: EndpointRepository,
+    cipher: SecretCipher,
+    secret_overlap: timedelta,
 ) -> tuple[WebhookEndpoint, str]:
     """A new secret (the client's own, or a new one shown once); the previous one keeps signing for the
     overlap so that receivers can switch without dropping deliveries."""
-    current = get_endpoint(principal, endpoint_id, ctx)
+    current = get_endpoint(principal, endpoint_id, endpoints=endpoints)
     context = secret_context(current.account_id, current.endpoint_id)
     if secret is None:
         secret = new_endpoint_secret()
-    elif _checked_secret(secret) in signing_secrets(current, ctx.cipher, now):
+    elif _checked_secret(secret) in signing_secrets(current, cipher, now):
         raise InvalidRequest("Invalid secret", [FieldError("secret", "the endpoint signs with it already")])
-    previous = replace(current.secrets[0], expires_at=to_iso(now + ctx.secret_overlap))
+    previous = replace(current.secrets[0], expires_at=to_iso(now + secret_overlap))
     endpoint = replace(
         current,
-        secrets=(EndpointSecret(ctx.cipher.encrypt(secret, context), to_iso(now)), previous),
+        secrets=(EndpointSecret(cipher.encrypt(secret, context), to_iso(now)), previous),
         updated_at=to_iso(now),
     )
-    saved = _save(endpoint, current, ctx)
-    ctx.endpoints.add_audit(_audit(principal, "webhook_endpoint.secret_rotated", endpoint_id, now))
+    saved = _save(endpoint, current, endpoints)
+    endpoints.add_audit(_audit(principal, "webhook_endpoint.secret_rotated", endpoint_id, now))
     return saved, secret

@@ -65,6 +65,17 @@ class DeliveryQueue(Protocol):
     def send(self, jobs: Sequence[DeliveryJob]) -> list[str]:
         """Enqueue; returns the delivery ids that could not be sent."""
 
+    def delay(self, receipt_handle: str, seconds: int) -> None:
+        """Make a received job's message visible again (for its next attempt) after `seconds`."""
+
+
+class DeliveryBatchReader(Protocol):
+    def read(
+        self, delivery_keys: Sequence[tuple[str, str]], endpoint_keys: Sequence[tuple[str, str]]
+    ) -> tuple[dict[tuple[str, str], Delivery], dict[tuple[str, str], WebhookEndpoint]]:
+        """The stored deliveries and endpoints among the (account id, id) keys, read together; missing
+        ones are left out."""
+
 
 class ParentLookup(Protocol):
     def parent_of(self, account_id: str) -> str | None:

@@ -9,11 +9,12 @@ from datetime import datetime
 from leadhub.accounts.models import Principal
 from leadhub.leads.models import Lead
 from leadhub.outbound.delivery_request import request_headers
-from leadhub.outbound.endpoints import EndpointContext, get_endpoint
+from leadhub.outbound.endpoints import get_endpoint
 from leadhub.outbound.models import DeliveryJob, WebhookEndpoint
-from leadhub.outbound.ports import HttpPost
+from leadhub.outbound.ports import EndpointRepository, HttpPost, Resolver
 from leadhub.outbound.url_safety import UnsafeUrl, check_webhook_url
 from leadhub.platform.ids import sortable_id
+from leadhub.platform.ports import SecretCipher
 from leadhub.platform.timestamps import to_iso
 
 TEST_TIMEOUT_S = 10.0
@@ -35,14 +36,17 @@ def send_test_event(
     endpoint_id: str,
     now: datetime,
     *,
-    ctx: EndpointContext,
+    endpoints: EndpointRepository,
+    cipher: SecretCipher,
+    resolver: Resolver,
+    allow_private_targets: bool,
     http: HttpPost,
 ) -> TestResult:
     """A synthetic, signed `lead.created` with `"test": true`, sent now to the saved endpoint, whether
     or not it receives events (the answer says whether it does, and why not). The URL is checked again
     like every delivery, and only the status and duration come back (never the response body), so this
     cannot probe internal hosts."""
-    endpoint = get_endpoint(principal, endpoint_id, ctx)
+    endpoint = get_endpoint(principal, endpoint_id, endpoints=endpoints)
     reason = _not_receiving(endpoint)
     envelope = {
         "id": sortable_id("evt"),
@@ -54,12 +58,12 @@ def send_test_event(
     }
     body = json.dumps(envelope, separators=(",", ":")).encode()
     try:
-        target = check_webhook_url(endpoint.url, ctx.resolver, allow_private=ctx.allow_private_targets)
+        target = check_webhook_url(endpoint.url, resolver, allow_private=allow_private_targets)
     except UnsafeUrl as exc:
         return TestResult(False, None, 0.0, str(exc), reason is None, reason)
     # Signed and dressed exactly like a delivery (the envelope as is: a test shows its "test" flag).
     job = DeliveryJob(sortable_id("msg"), principal.account_id, endpoint.endpoint_id, envelope)
-    headers = request_headers(job, endpoint, body, ctx.cipher, now)
+    headers = request_headers(job, endpoint, body, cipher, now)
     outcome = http.post(target, body, headers, TEST_TIMEOUT_S)
     error = None if outcome.status is not None else (outcome.error_class or "error")
     return TestResult(outcome.succeeded, outcome.status, outcome.duration_ms, error, reason is None, reason)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
@@ -86,48 +86,55 @@ def register_error_handlers(app: ApiGatewayResolver, logger: Logger) -> None:
         return json_response(500, {"error": "Internal error"})
 
 
-def register_validation_errors(app: ApiGatewayResolver) -> None:
-    """For resolvers with enable_validation: request bodies are JSON objects, read by json_input's rules
-    (another Content-Type is a 415, other JSON a 400), and request-model failures are 400 with field
-    details."""
-    from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
-        OpenAPIRequestValidationMiddleware,
-    )
-    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+class JsonBodyResolver(APIGatewayHttpResolver):
+    """An HTTP API resolver with request validation whose request bodies are JSON objects read by
+    json_input's rules: another Content-Type is a 415, other JSON a 400, and request-model failures are
+    400 with field details. (Powertools would also parse form and multipart bodies into the models, and
+    answer 500 for a multipart body without a boundary, or for JSON that json.loads raises other errors
+    on.)"""
 
-    class JsonBodiesOnly(OpenAPIRequestValidationMiddleware):
-        # Powertools would also parse form and multipart bodies into the models (and answer 500 for a
-        # multipart body without a boundary, or for JSON that json.loads raises other errors on).
-        def _get_body(self, app: Any) -> Any:
-            event = app.current_event
-            content_type = event.headers.get("content-type") or ""
-            media_type = content_type.partition(";")[0].strip().lower()
-            if media_type not in ("", JSON) and not media_type.endswith("+json"):
-                shown = content_type if len(content_type) <= 60 else content_type[:60] + "…"
-                raise UnsupportedMediaType(f"Unsupported Content-Type {shown!r}: send application/json")
-            text = event.decoded_body  # undecodable bytes: mapped to 400 below
-            return json_input.parse_object(text) if text else None
+    def __init__(self) -> None:
+        from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+            OpenAPIRequestValidationMiddleware,
+        )
+        from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-    # The resolver's own middleware, replaced before any route is built (routes build their middleware
-    # stack on first use). Fail loudly should Powertools rename what this relies on.
-    if not isinstance(
-        getattr(app, "_request_validation_middleware", None), OpenAPIRequestValidationMiddleware
-    ):
-        raise RuntimeError("register_validation_errors needs a resolver created with enable_validation=True")
-    if not callable(getattr(OpenAPIRequestValidationMiddleware, "_get_body", None)):
-        raise RuntimeError("Powertools' request validation no longer reads bodies through _get_body")
-    app._request_validation_middleware = JsonBodiesOnly()
+        super().__init__(enable_validation=True)
 
-    @app.exception_handler(RequestValidationError)
-    def _invalid(exc: RequestValidationError) -> Response:
-        details = [_field_error(error) for error in exc.errors()]
-        return json_response(400, InvalidRequest("Invalid request", details).body())
+        class JsonBodiesOnly(OpenAPIRequestValidationMiddleware):
+            def _get_body(self, app: Any) -> Any:
+                event = app.current_event
+                content_type = event.headers.get("content-type") or ""
+                media_type = content_type.partition(";")[0].strip().lower()
+                if media_type not in ("", JSON) and not media_type.endswith("+json"):
+                    shown = content_type if len(content_type) <= 60 else content_type[:60] + "…"
+                    raise UnsupportedMediaType(f"Unsupported Content-Type {shown!r}: send application/json")
+                text = event.decoded_body  # undecodable bytes: mapped to 400 below
+                return json_input.parse_object(text) if text else None
 
-    # The body is decoded (base64, then UTF-8) before it is parsed: bytes that are not UTF-8 text are the
-    # client's error, not a 500.
-    @app.exception_handler([UnicodeDecodeError, binascii.Error])
-    def _undecodable_body(exc: ValueError) -> Response:
-        return json_response(400, InvalidRequest("Body is not valid UTF-8 JSON").body())
+        # Powertools has no setting for how bodies are read: its request validation middleware, which it
+        # creates in its constructor, is replaced here, in ours, before any route is built (routes build
+        # their middleware stack on first use). Fail loudly should Powertools rename what this relies on.
+        if not isinstance(
+            getattr(self, "_request_validation_middleware", None), OpenAPIRequestValidationMiddleware
+        ):
+            raise RuntimeError(
+                "Powertools no longer keeps its request validation in _request_validation_middleware"
+            )
+        if not callable(getattr(OpenAPIRequestValidationMiddleware, "_get_body", None)):
+            raise RuntimeError("Powertools' request validation no longer reads bodies through _get_body")
+        self._request_validation_middleware = JsonBodiesOnly()
+
+        @self.exception_handler(RequestValidationError)
+        def _invalid(exc: RequestValidationError) -> Response:
+            details = [_field_error(error) for error in exc.errors()]
+            return json_response(400, InvalidRequest("Invalid request", details).body())
+
+        # The body is decoded (base64, then UTF-8) before it is parsed: bytes that are not UTF-8 text are
+        # the client's error, not a 500.
+        @self.exception_handler([UnicodeDecodeError, binascii.Error])
+        def _undecodable_body(exc: ValueError) -> Response:
+            return json_response(400, InvalidRequest("Body is not valid UTF-8 JSON").body())
 
 
 def _field_error(error: dict[str, Any]) -> FieldError:
