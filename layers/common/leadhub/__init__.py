@@ -1,1 +1,1 @@
-"""Leadhub's shared package: domain logic, models, ports and AWS adapters (the Lambda layer)."""
+"""Leadhub's shared package (the Lambda layer), one folder per capability (README "Development")."""

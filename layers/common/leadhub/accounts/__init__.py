@@ -1,0 +1,1 @@
+"""Accounts, their API keys and scopes, webhook tokens and the audit log."""

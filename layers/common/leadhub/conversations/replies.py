@@ -41,7 +41,7 @@ EXHAUSTED = "exhausted"
 # In a failed message's error: the refusal might pass, so a job redriven from the DLQ sends it again.
 RETRYABLE = "retryable"
 # The most text one message carries on each channel, whatever an account's settings say (longer text is
-# cut, responders.cut_to): WhatsApp's text body and Telegram's sendMessage take 4,096 characters and
+# cut, model_responder.cut_to): WhatsApp's text body and Telegram's sendMessage take 4,096 characters and
 # refuse more for good; an email, as much as a stored message keeps.
 CHANNEL_TEXT_LIMITS = {Channel.WHATSAPP: 4096, Channel.TELEGRAM: 4096, Channel.EMAIL: MAX_TEXT_CHARS}
 

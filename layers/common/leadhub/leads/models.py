@@ -1,4 +1,4 @@
-"""Leads: the stored entity (the submission a webhook caller sends is `lead_submission`)."""
+"""Leads: the stored entity (the submission a webhook caller sends is `leads.submission`)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Email through Resend: inbound events and their content, connecting a domain, sending."""

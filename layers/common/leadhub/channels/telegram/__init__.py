@@ -1,0 +1,1 @@
+"""Telegram bots: updates, connecting a bot, the Bot API, sending."""

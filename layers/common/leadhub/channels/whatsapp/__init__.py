@@ -1,0 +1,1 @@
+"""WhatsApp (Meta Cloud API): notifications, connecting a number, the Graph API, sending."""
