@@ -3,12 +3,16 @@ responder settings (the conversation worker)."""
 
 from __future__ import annotations
 
-from leadhub.accounts.audit import AuditEntry
-from leadhub.conversations.automation_rules import Automation
-from leadhub.conversations.models import Channel
-from leadhub.conversations.ports import AutomationStore, ChannelRoute, ChannelRoutes, ResponderStore
-from leadhub.conversations.responder_settings import ResponderSettings
+from typing import TYPE_CHECKING
+
 from leadhub.platform.ttl_cache import TtlCache
+
+if TYPE_CHECKING:  # annotations only: a webhook imports this module for its routes alone
+    from leadhub.accounts.audit import AuditEntry
+    from leadhub.conversations.automation_rules import Automation
+    from leadhub.conversations.models import Channel
+    from leadhub.conversations.ports import AutomationStore, ChannelRoute, ChannelRoutes, ResponderStore
+    from leadhub.conversations.responder_settings import ResponderSettings
 
 
 class CachedRoutes:
