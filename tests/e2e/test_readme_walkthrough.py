@@ -112,6 +112,8 @@ class Walkthrough:
         }
 
 
+# Its own stack's start, then about fifty steps and three waits of several seconds each.
+@pytest.mark.timeout(300)
 def test_the_readme_walkthrough_runs_as_printed(walkthrough_stack: StackProcess, tmp_path: Path) -> None:
     stack = walkthrough_stack
     (tmp_path / "checkout").mkdir()
