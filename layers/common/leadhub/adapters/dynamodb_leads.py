@@ -11,12 +11,12 @@ from botocore.exceptions import ClientError
 from leadhub.adapters.aws import first_cancellation_reason, storage_errors
 from leadhub.adapters.dynamodb_audit import audit_put
 from leadhub.adapters.dynamodb_items import account_pk, from_item, from_stream_image, to_item
-from leadhub.adapters.dynamodb_pages import query_page
+from leadhub.adapters.dynamodb_pages import count_items, query_page
 from leadhub.adapters.dynamodb_queries import TableAdapter, get_values, put_if_version
 from leadhub.errors import StorageUnavailable
 from leadhub.models.audit import AuditEntry
 from leadhub.models.lead import Lead
-from leadhub.models.page import Page
+from leadhub.models.page import BoundedCount, Page
 
 LEAD_ENTITY = "lead"
 
@@ -127,6 +127,17 @@ class DynamoLeadRepository(TableAdapter):
             cursor=cursor,
         )
         return Page([values_to_lead(v) for v in page.items], page.next_cursor)
+
+    def count_captured_since(self, account_id: str, since: str, bound: int) -> BoundedCount:
+        """Leads captured at or after `since` (ISO-8601): a range of the capture-time index."""
+        return count_items(
+            self._db,
+            self._table,
+            partition=("gsi1pk", f"{account_pk(account_id)}#LEADS"),
+            index="gsi1",
+            sort_from=("gsi1sk", since),
+            bound=bound,
+        )
 
 
 def lead_from_image(image: dict[str, Any] | None) -> Lead | None:

@@ -9,7 +9,7 @@ from leadhub.adapters.aws import storage_errors
 from leadhub.adapters.dynamodb_items import from_item, key_values
 from leadhub.errors import FieldError, InvalidRequest
 from leadhub.ids import decode_cursor, encode_cursor
-from leadhub.models.page import Page
+from leadhub.models.page import BoundedCount, Page
 
 
 def query_page(
@@ -79,3 +79,56 @@ def _start_key(
     if not valid or key is None:
         raise InvalidRequest("Invalid cursor", [FieldError("cursor", "not a cursor of this listing")])
     return {k: {"S": v} for k, v in key.items()}
+
+
+def count_items(
+    db: Any,
+    table: str,
+    *,
+    partition: tuple[str, str],
+    bound: int,
+    index: str | None = None,
+    sort_from: tuple[str, str] | None = None,
+    filters: dict[str, str] | None = None,
+    at_least: dict[str, str] | None = None,
+) -> BoundedCount:
+    """How many items of the partition (with sort key >= `sort_from`'s value) match `filters` (equal) and
+    `at_least` (attribute >= value), reading at most `bound` items (Select=COUNT: no item is returned).
+    Past the bound the count is incomplete: a lower limit."""
+    attr, value = partition
+    condition = "#p = :p"
+    names = {"#p": attr}
+    values: dict[str, Any] = {":p": {"S": value}}
+    if sort_from is not None:
+        condition += " AND #s >= :s"
+        names["#s"], values[":s"] = sort_from[0], {"S": sort_from[1]}
+    comparisons = [(name, "=", wanted) for name, wanted in sorted((filters or {}).items())]
+    comparisons += [(name, ">=", lowest) for name, lowest in sorted((at_least or {}).items())]
+    for n, (name, _, operand) in enumerate(comparisons):
+        names[f"#f{n}"], values[f":f{n}"] = name, {"S": operand}
+    request: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "Select": "COUNT",
+    }
+    if comparisons:
+        request["FilterExpression"] = " AND ".join(
+            f"#f{n} {operator} :f{n}" for n, (_, operator, _) in enumerate(comparisons)
+        )
+    if index:
+        request["IndexName"] = index
+    counted = read = 0
+    while True:
+        request["Limit"] = bound - read
+        with storage_errors("count"):
+            result = db.query(**request)
+        counted += result.get("Count", 0)
+        read += result.get("ScannedCount", 0)
+        last = result.get("LastEvaluatedKey")
+        if not last:
+            return BoundedCount(counted)
+        if read >= bound:
+            return BoundedCount(counted, complete=False)
+        request["ExclusiveStartKey"] = last
