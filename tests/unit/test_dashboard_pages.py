@@ -24,10 +24,12 @@ from leadhub.domain.deliveries import RECOVER_WINDOW
 from leadhub.errors import InvalidRequest, PayloadTooLarge
 from leadhub.models.account import ALL_SCOPES, ApiKey, Plan, Principal, Scope
 from leadhub.models.audit import AuditEntry
+from leadhub.models.lead import Lead
 from leadhub.models.page import BoundedCount, Page
 from tests.fakes import ContextBoundCipher, InMemoryAccounts, InMemoryEndpoints
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+NOW_ISO = "2026-11-23T09:00:00.000Z"
 MAX_HTML_BYTES = 60 * 1024
 MAX_ASSETS_GZIP_BYTES = 100 * 1024
 SCRIPT = "<script>alert(1)</script>"
@@ -69,6 +71,10 @@ def full_overview(name: str) -> Overview:
         lead_webhook("https://api.example.com/api/webhooks/leads/lht_x"),
         BoundedCount(3),
         BoundedCount(500, complete=False),
+        [
+            Lead("acc_1", f"lead_{n}", NOW_ISO, NOW_ISO, NOW_ISO, name=name, phone="+14155552671")
+            for n in range(5)
+        ],
         BoundedCount(2),
         BoundedCount(0),
     )
@@ -177,6 +183,10 @@ class Counts:
         self.calls.append(f"leads since {since}")
         return BoundedCount(7)
 
+    def list_page(self, account_id: str, limit: int, cursor: str | None) -> Page[Lead]:
+        self.calls.append(f"latest {limit}")
+        return Page([])
+
     def count_open(self, account_id: str, bound: int) -> BoundedCount:
         self.calls.append("open")
         return BoundedCount(2)
@@ -218,7 +228,7 @@ def test_the_overview_shows_and_counts_only_what_the_scopes_allow(
 
     found = {
         "webhook": view.lead_webhook is not None,
-        "leads": view.leads_today is not None and view.leads_last_7_days is not None,
+        "leads": None not in (view.leads_today, view.leads_last_7_days, view.recent_leads),
         "open": view.open_conversations is not None,
         "failed": view.failed_deliveries_24h is not None,
     }

@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 from leadhub.dashboard.ports import ConversationCounts, DeliveryCounts, LeadCounts
 from leadhub.domain.accounts import current_account, webhook_url
+from leadhub.domain.leads import list_leads
 from leadhub.models.account import Principal, Scope
+from leadhub.models.lead import Lead
 from leadhub.models.page import BoundedCount
 from leadhub.ports import AccountRepository, EndpointRepository, SecretCipher
 from leadhub.timestamps import to_iso
@@ -20,6 +22,7 @@ COUNT_BOUND = 500
 # Failed deliveries are counted among those created this far back: recover's window
 # (leadhub.domain.deliveries.RECOVER_WINDOW; not imported, it pulls in the HTTP sender: ~90 ms of cold start).
 FAILED_DELIVERY_LOOKBACK = timedelta(days=14)
+RECENT_LEADS = 5
 SAMPLE_LEAD = {"name": "Ada Lovelace", "phone": "+14155552671", "email": "ada@example.com"}
 
 
@@ -36,6 +39,7 @@ class Overview:
     lead_webhook: LeadWebhook | None  # account:view
     leads_today: BoundedCount | None  # leads:read
     leads_last_7_days: BoundedCount | None
+    recent_leads: list[Lead] | None
     open_conversations: BoundedCount | None  # conversations:manage
     failed_deliveries_24h: BoundedCount | None  # webhooks:manage
 
@@ -76,8 +80,9 @@ def overview(
     if Scope.ACCOUNT_VIEW in scopes:
         view = current_account(principal, accounts=accounts, cipher=cipher)
         webhook, name = lead_webhook(webhook_url(base_url, view.webhook_token)), view.account.name
-    today = week = conversations_open = failed = None
+    today = week = recent = conversations_open = failed = None
     if Scope.LEADS_READ in scopes:
+        recent = list_leads(principal.account_id, RECENT_LEADS, None, leads=leads).items
         today_utc = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         today = leads.count_captured_since(principal.account_id, to_iso(today_utc), COUNT_BOUND)
         week = leads.count_captured_since(principal.account_id, to_iso(now - timedelta(days=7)), COUNT_BOUND)
@@ -92,4 +97,4 @@ def overview(
             failed_since=to_iso(now - timedelta(hours=24)),
             bound=COUNT_BOUND,
         )
-    return Overview(name, webhook, today, week, conversations_open, failed)
+    return Overview(name, webhook, today, week, recent, conversations_open, failed)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from leadhub.ports import LeadRepository
+
 if TYPE_CHECKING:
     from leadhub.dashboard.links import SignInLink
     from leadhub.dashboard.sessions import Session
@@ -43,7 +45,7 @@ class FailedSignIns(Protocol):
     def add(self, source: str, window: int, expires_at: int) -> None: ...
 
 
-class LeadCounts(Protocol):
+class LeadCounts(LeadRepository, Protocol):
     def count_captured_since(self, account_id: str, since: str, bound: int) -> BoundedCount: ...
 
 
