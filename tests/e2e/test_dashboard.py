@@ -4,7 +4,6 @@ local stack (`make run` as a user starts it). Also writes the README's screensho
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Request, sync_playwright
 
 from tests.stack_process import REPO_ROOT, StackProcess
 
