@@ -17,6 +17,7 @@ from leadhub.dashboard.http import CookieJar, Form, page, read_form
 from leadhub.dashboard.navigation import Section
 from leadhub.dashboard.sessions import current_session
 from leadhub.dashboard.visit import Visit
+from leadhub.domain.decryption_cache import DecryptionCache
 from leadhub.settings import DashboardSettings, load_settings
 from leadhub.timestamps import utc_now
 from leadhub.web import base_url
@@ -24,7 +25,8 @@ from leadhub.web import base_url
 settings = load_settings(DashboardSettings)
 cookies = CookieJar(secure=settings.session_cookie_secure)
 accounts = DynamoAccountRepository(settings.table_name)
-cipher = KmsCipher(settings.kms_key_id)
+# The webhook token the overview shows: a rotation makes a new ciphertext, so a remembered one is never stale.
+cipher = DecryptionCache(KmsCipher(settings.kms_key_id))
 sessions = DynamoSessions(settings.table_name)
 links = DynamoSignInLinks(settings.table_name)
 failed_sign_ins = DynamoFailedSignIns(settings.table_name)

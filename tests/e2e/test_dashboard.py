@@ -3,8 +3,11 @@ local stack (`make run` as a user starts it). Also writes the README's screensho
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -148,6 +151,36 @@ def test_sign_in_with_a_one_time_link_works_once(
     assert second.page.goto(url).status == 410  # type: ignore[union-attr]
     assert "used already" in second.page.get_by_role("alert").inner_text()
     assert second.page.get_by_role("button", name="Sign in").count() == 0
+
+
+def test_the_readmes_link_command_runs_as_printed_and_its_link_signs_in(
+    visitor: Visitor, stack: StackProcess, tmp_path: Path
+) -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("## Dashboard", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.S)
+    assert block is not None
+    (tmp_path / ".leadhub").symlink_to(stack.state_dir)  # as in the repository after `make run`
+
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block.group(1)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    link = json.loads(run.stdout)
+    assert link["url"].startswith(f"{stack.api}/login/link/lhl_")
+    visitor.page.goto(link["url"])
+    visitor.page.get_by_role("button", name="Sign in").click()
+    visitor.page.wait_for_url(visitor.api + "/")
+    assert visitor.nav() == [
+        "Overview",
+        "Leads",
+        "Audit log",
+    ]  # the scopes asked for: leads:read, account:view
 
 
 def test_a_script_bearing_lead_name_renders_as_text(

@@ -310,11 +310,13 @@ def test_counts_read_at_most_their_bound(api: Api, account: Account, stack: Stac
     leads = DynamoLeadRepository(stack.table_name)
     since = to_iso(utc_now() - timedelta(hours=1))
 
-    assert leads.count_captured_since(account.account_id, since, 100) == BoundedCount(5)
-    assert leads.count_captured_since(account.account_id, since, 3) == BoundedCount(3, complete=False)
-    assert leads.count_captured_since(
-        account.account_id, to_iso(utc_now() + timedelta(hours=1)), 100
-    ) == BoundedCount(0)
+    everything = leads.capture_times_since(account.account_id, since, 100)
+    assert len(everything.items) == 5 and everything.next_cursor is None
+    assert everything.items == sorted(everything.items, reverse=True) and everything.items[0] > since
+    first_three = leads.capture_times_since(account.account_id, since, 3)
+    assert first_three.items == everything.items[:3] and first_three.next_cursor is not None
+    later = to_iso(utc_now() + timedelta(hours=1))
+    assert leads.capture_times_since(account.account_id, later, 100).items == []
     assert DynamoConversationStore(stack.table_name).count_open(account.account_id, 100) == BoundedCount(0)
 
 

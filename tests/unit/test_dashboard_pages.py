@@ -176,12 +176,14 @@ def test_all_assets_together_are_small_compressed_and_our_own() -> None:
 
 
 class Counts:
-    def __init__(self) -> None:
+    def __init__(self, capture_times: list[str] | None = None, more: bool = False) -> None:
         self.calls: list[str] = []
+        self.capture_times = capture_times or []
+        self.more = more
 
-    def count_captured_since(self, account_id: str, since: str, bound: int) -> BoundedCount:
+    def capture_times_since(self, account_id: str, since: str, bound: int) -> Page[str]:
         self.calls.append(f"leads since {since}")
-        return BoundedCount(7)
+        return Page(self.capture_times, "more" if self.more else None)
 
     def list_page(self, account_id: str, limit: int, cursor: str | None) -> Page[Lead]:
         self.calls.append(f"latest {limit}")
@@ -239,9 +241,43 @@ def test_the_overview_shows_and_counts_only_what_the_scopes_allow(
             == f"https://api.example.com/api/webhooks/leads/{created.view.webhook_token}"
         )
     if "leads" in shown:
-        assert "leads since 2026-11-23T00:00:00.000Z" in counts.calls  # today, UTC
+        assert counts.calls[:2] == ["latest 5", "leads since 2026-11-16T09:00:00.000Z"]  # one read: 7 days
     if "failed" in shown:
         assert str(view.failed_deliveries_24h).endswith("+")
+
+
+@pytest.mark.parametrize(
+    ("times", "more", "today", "week"),
+    [
+        (["2026-11-23T08:00:00.000Z", "2026-11-22T23:59:59.999Z"], False, "1", "2"),
+        (["2026-11-23T08:00:00.000Z", "2026-11-23T00:00:00.000Z"], True, "2+", "2+"),  # cut short today
+        (["2026-11-23T08:00:00.000Z", "2026-11-20T10:00:00.000Z"], True, "1", "2+"),  # today is complete
+        ([], False, "0", "0"),
+    ],
+)
+def test_leads_today_and_this_week_come_from_one_bounded_read(
+    times: list[str], more: bool, today: str, week: str
+) -> None:
+    accounts = InMemoryAccounts()
+    created = create_account(
+        "Acme", Plan.PRO, "US", None, accounts=accounts, cipher=ContextBoundCipher(), now=NOW
+    )
+    counts = Counts(times, more)
+    principal = Principal(created.view.account.account_id, "key_1", frozenset({"leads:read"}))
+
+    view = overview(
+        principal,
+        "https://x",
+        accounts=accounts,
+        cipher=ContextBoundCipher(),
+        leads=counts,
+        conversations=counts,
+        endpoints=InMemoryEndpoints(),
+        deliveries=counts,
+        now=NOW,
+    )
+
+    assert (str(view.leads_today), str(view.leads_last_7_days)) == (today, week)
 
 
 def test_failed_deliveries_are_counted_over_recovers_window() -> None:

@@ -11,12 +11,12 @@ from botocore.exceptions import ClientError
 from leadhub.adapters.aws import first_cancellation_reason, storage_errors
 from leadhub.adapters.dynamodb_audit import audit_put
 from leadhub.adapters.dynamodb_items import account_pk, from_item, from_stream_image, to_item
-from leadhub.adapters.dynamodb_pages import count_items, query_page
+from leadhub.adapters.dynamodb_pages import query_page
 from leadhub.adapters.dynamodb_queries import TableAdapter, get_values, put_if_version
 from leadhub.errors import StorageUnavailable
 from leadhub.models.audit import AuditEntry
 from leadhub.models.lead import Lead
-from leadhub.models.page import BoundedCount, Page
+from leadhub.models.page import Page
 
 LEAD_ENTITY = "lead"
 
@@ -128,16 +128,30 @@ class DynamoLeadRepository(TableAdapter):
         )
         return Page([values_to_lead(v) for v in page.items], page.next_cursor)
 
-    def count_captured_since(self, account_id: str, since: str, bound: int) -> BoundedCount:
-        """Leads captured at or after `since` (ISO-8601): a range of the capture-time index."""
-        return count_items(
-            self._db,
-            self._table,
-            partition=("gsi1pk", f"{account_pk(account_id)}#LEADS"),
-            index="gsi1",
-            sort_from=("gsi1sk", since),
-            bound=bound,
-        )
+    def capture_times_since(self, account_id: str, since: str, bound: int) -> Page[str]:
+        """When the leads captured at or after `since` (ISO-8601) were captured, newest first: at most
+        `bound`, read from the capture-time index's keys only. `next_cursor` is set when there are more."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p AND gsi1sk >= :since",
+            "ExpressionAttributeValues": {
+                ":p": {"S": f"{account_pk(account_id)}#LEADS"},
+                ":since": {"S": since},
+            },
+            "ProjectionExpression": "gsi1sk",
+            "ScanIndexForward": False,
+        }
+        times: list[str] = []
+        while True:
+            request["Limit"] = bound - len(times)
+            with storage_errors("count leads"):
+                result = self._db.query(**request)
+            times += [item["gsi1sk"]["S"].partition("#")[0] for item in result.get("Items", [])]
+            last = result.get("LastEvaluatedKey")
+            if not last or len(times) >= bound:
+                return Page(times, "more" if last else None)
+            request["ExclusiveStartKey"] = last
 
 
 def lead_from_image(image: dict[str, Any] | None) -> Lead | None:

@@ -63,6 +63,19 @@ def lead_webhook(url: str) -> LeadWebhook:
     return LeadWebhook(url, curl, html_form)
 
 
+def _leads_today_and_this_week(
+    account_id: str, leads: LeadCounts, now: datetime
+) -> tuple[BoundedCount, BoundedCount]:
+    """Both counts from one read of the last 7 days' capture times (today: since 00:00 UTC)."""
+    midnight = to_iso(now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0))
+    week = leads.capture_times_since(account_id, to_iso(now - timedelta(days=7)), COUNT_BOUND)
+    more = week.next_cursor is not None
+    today = [t for t in week.items if t >= midnight]
+    # Cut short at the bound, today's count is a lower limit too while every time read is from today.
+    today_complete = not more or len(today) < len(week.items)
+    return BoundedCount(len(today), today_complete), BoundedCount(len(week.items), not more)
+
+
 def overview(
     principal: Principal,
     base_url: str,
@@ -83,9 +96,7 @@ def overview(
     today = week = recent = conversations_open = failed = None
     if Scope.LEADS_READ in scopes:
         recent = list_leads(principal.account_id, RECENT_LEADS, None, leads=leads).items
-        today_utc = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        today = leads.count_captured_since(principal.account_id, to_iso(today_utc), COUNT_BOUND)
-        week = leads.count_captured_since(principal.account_id, to_iso(now - timedelta(days=7)), COUNT_BOUND)
+        today, week = _leads_today_and_this_week(principal.account_id, leads, now)
     if Scope.CONVERSATIONS_MANAGE in scopes:
         conversations_open = conversations.count_open(principal.account_id, COUNT_BOUND)
     if Scope.WEBHOOKS_MANAGE in scopes:

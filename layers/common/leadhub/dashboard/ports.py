@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from leadhub.dashboard.links import SignInLink
     from leadhub.dashboard.sessions import Session
     from leadhub.models.audit import AuditEntry
-    from leadhub.models.page import BoundedCount
+    from leadhub.models.page import BoundedCount, Page
 
 
 class SessionStore(Protocol):
@@ -46,7 +46,9 @@ class FailedSignIns(Protocol):
 
 
 class LeadCounts(LeadRepository, Protocol):
-    def count_captured_since(self, account_id: str, since: str, bound: int) -> BoundedCount: ...
+    def capture_times_since(self, account_id: str, since: str, bound: int) -> Page[str]:
+        """Capture times (ISO-8601) of the leads captured at or after `since`, newest first, at most
+        `bound`; `next_cursor` is set when there are more."""
 
 
 class ConversationCounts(Protocol):
