@@ -184,7 +184,9 @@ def dashboard_overview_event(stack: Any, account: Any) -> dict:
         now=utc_now(),
     )
     event = json.loads((EVENTS_DIR / "dashboard" / "overview-signed-out.json").read_text())
-    event["cookies"] = [f"lh_session={opened.token}"]  # the local stack's cookie (SESSION_COOKIE_SECURE=false)
+    event["cookies"] = [
+        f"lh_session={opened.token}"
+    ]  # the local stack's cookie (SESSION_COOKIE_SECURE=false)
     return event
 
 
@@ -474,7 +476,7 @@ def main() -> None:
         }
         subjects["DashboardFunction"] = {
             "kind": "page",
-            "request": "GET / signed in: the overview (events/dashboard/overview-signed-out.json + session cookie)",
+            "request": "GET / signed in: the overview (events/dashboard/overview-signed-out.json, a session)",
             "expect": {"status": 200},
             "event": lambda: dashboard_overview_event(stack, account),
         }

@@ -198,6 +198,20 @@ class Counts:
         return BoundedCount(bound, complete=False)
 
 
+def overview_with(principal: Principal, accounts: InMemoryAccounts, counts: Counts) -> Overview:
+    return overview(
+        principal,
+        "https://api.example.com",
+        accounts=accounts,
+        cipher=ContextBoundCipher(),
+        leads=counts,
+        conversations=counts,
+        endpoints=InMemoryEndpoints(),
+        deliveries=counts,
+        now=NOW,
+    )
+
+
 @pytest.mark.parametrize(
     ("scopes", "shown"),
     [
@@ -216,17 +230,7 @@ def test_the_overview_shows_and_counts_only_what_the_scopes_allow(
     )
     principal = Principal(created.view.account.account_id, "key_1", scopes)
 
-    view = overview(
-        principal,
-        "https://api.example.com",
-        accounts=accounts,
-        cipher=ContextBoundCipher(),
-        leads=counts,
-        conversations=counts,
-        endpoints=InMemoryEndpoints(),
-        deliveries=counts,
-        now=NOW,
-    )
+    view = overview_with(principal, accounts, counts)
 
     found = {
         "webhook": view.lead_webhook is not None,
@@ -265,17 +269,7 @@ def test_leads_today_and_this_week_come_from_one_bounded_read(
     counts = Counts(times, more)
     principal = Principal(created.view.account.account_id, "key_1", frozenset({"leads:read"}))
 
-    view = overview(
-        principal,
-        "https://x",
-        accounts=accounts,
-        cipher=ContextBoundCipher(),
-        leads=counts,
-        conversations=counts,
-        endpoints=InMemoryEndpoints(),
-        deliveries=counts,
-        now=NOW,
-    )
+    view = overview_with(principal, accounts, counts)
 
     assert (str(view.leads_today), str(view.leads_last_7_days)) == (today, week)
 
