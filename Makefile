@@ -59,6 +59,8 @@ e2e: setup browser
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	@# Lambda runs python3.13: what it imports must compile there too (tests run on the venv's Python).
+	PATH="$(PY313_DIR):$$PATH" python3.13 -m compileall -q -x '/(\.venv|\.aws-sam)' layers/common/leadhub functions
 
 format: setup
 	$(PY) -m ruff check --fix .

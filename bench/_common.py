@@ -565,7 +565,8 @@ def email_channel(stack: LocalStack, account: DemoAccount) -> EmailChannel:
 
     class ResendDomains:  # Resend's answers for this domain
         def create_domain(self, name: str) -> dict[str, Any]:
-            return {"id": f"dom-{name}", "name": name, "status": "not_started", "records": []}
+            capabilities = {"sending": "enabled", "receiving": "enabled"}
+            return {"id": f"dom-{name}", "name": name, "status": "not_started", "capabilities": capabilities}
 
         def verify_domain(self, domain_id: str) -> None:
             pass

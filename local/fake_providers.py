@@ -19,6 +19,8 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.headerregistry import HeaderRegistry
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -73,7 +75,7 @@ class FakeProviderApi:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_DELETE = do_PUT = _handle
+            do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _handle
 
         self._server = LoopbackHTTPServer(("127.0.0.1", port), Handler)
         self.route("GET", r"/_sent", self._sent_matching)
@@ -227,106 +229,391 @@ class FakeTelegramBotApi(FakeProviderApi):
         return self.webhooks.get(self.bot_id)
 
 
-class FakeResendApi(FakeProviderApi):
-    """Resend for one API key: received emails (content a test puts in `emails`) and domains."""
+# Resend's error names by status (Resend's API reference, "Errors"), for answers a test scripts by status.
+_RESEND_ERROR_NAMES = {
+    400: "validation_error",
+    401: "missing_api_key",
+    403: "invalid_api_key",
+    404: "not_found",
+    409: "concurrent_idempotent_requests",
+    422: "validation_error",
+    429: "rate_limit_exceeded",
+    451: "security_error",
+}
+_RESEND_REGIONS = ("us-east-1", "eu-west-1", "sa-east-1", "ap-northeast-1")
+_CAPABILITY_VALUES = ("enabled", "disabled")
+_INVALID_FROM = (
+    "Invalid `from` field. The email address needs to follow the `email@example.com` or "
+    "`Name <email@example.com>` format."
+)
 
-    def __init__(self, api_key: str) -> None:
+
+def resend_error(status: int, name: str | None = None, message: str | None = None) -> dict[str, Any]:
+    """An error body as Resend answers it."""
+    name = name or _RESEND_ERROR_NAMES.get(status, "application_error")
+    return {"statusCode": status, "name": name, "message": message or f"the fake Resend answers {name}"}
+
+
+def _one_mailbox(value: Any) -> bool:
+    """Whether `value` is one RFC 5322 mailbox (`a@b.example` or `Name <a@b.example>`), as a mail
+    reader parses it: `Acme, Inc. <a@b.example>` is two (the first without a domain)."""
+    if not isinstance(value, str) or not value.strip():
+        return False
+    try:
+        header = HeaderRegistry()("from", value)
+    except (ValueError, IndexError):
+        return False
+    return (
+        len(header.addresses) == 1
+        and not header.defects
+        and bool(header.addresses[0].username)
+        and bool(header.addresses[0].domain)
+    )
+
+
+def _addresses(value: Any, most: int) -> bool:
+    listed = [value] if isinstance(value, str) else value
+    return isinstance(listed, list) and 0 < len(listed) <= most and all(_one_mailbox(a) for a in listed)
+
+
+def _domain_status(records: list[dict[str, Any]]) -> str:
+    """A domain's status from its records' (Resend's domain statuses: not_started, pending, verified,
+    partially_verified, partially_failed, failed)."""
+    statuses = {r["status"] for r in records}
+    if not statuses or statuses == {"not_started"}:
+        return "not_started"
+    if statuses == {"verified"}:
+        return "verified"
+    if "pending" in statuses:
+        return "pending"
+    if "verified" in statuses:
+        return "partially_failed" if statuses & {"failed", "temporary_failure"} else "partially_verified"
+    return "failed"
+
+
+class FakeResendApi(FakeProviderApi):
+    """Resend for one API key, answering as Resend's API reference says (field names, status codes, errors
+    `{"statusCode", "name", "message"}`): received emails (`emails`, or `add_received_email`), domains and
+    sending.
+
+    Domains are created with receiving disabled unless `capabilities` asks for it, and have the receiving
+    MX record only while receiving is enabled. Verification is asynchronous, as at Resend: `verify` makes
+    the records `pending`; they become verified (or failed) when a test calls `complete_verification`
+    (`POST /_verify_now` over HTTP), or by themselves `verify_after` seconds (of `clock`) after verify was
+    asked, when that is set.
+
+    Sending checks the required fields and that `from`, `to` and `reply_to` are RFC 5322 addresses (422),
+    and the Idempotency-Key: the same key and payload get the first answer, another payload 409
+    `invalid_idempotent_request`, a key in `in_progress` (a first request still running) 409
+    `concurrent_idempotent_requests`. `fail_next(count, status)` scripts Resend-shaped refusals (429 …).
+    Every answer is kept in `answers`, for checking it against Resend's published types."""
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        verify_after: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__()
         self.api_key = api_key
         self.emails: dict[str, dict[str, Any]] = {}
         self.domains: dict[str, dict[str, Any]] = {}
+        self.in_progress: set[str] = set()  # Idempotency-Keys whose first request is "still running"
+        self.answers: list[tuple[ApiCall, int, Any]] = []
+        self.verify_after = verify_after
+        self._clock = clock
+        self._verify_asked: dict[str, float] = {}  # domain id -> when verify was asked
 
-        def authorised(call: ApiCall) -> bool:
-            return call.headers.get("authorization") == f"Bearer {self.api_key}"
+        def refused(call: ApiCall) -> tuple[int, Any] | None:
+            authorization = call.headers.get("authorization")
+            if not authorization:
+                return 401, resend_error(
+                    401, "missing_api_key", "Missing API key in the authorization header"
+                )
+            if authorization != f"Bearer {self.api_key}":
+                return 403, resend_error(403, "invalid_api_key", "API key is invalid")
+            return None
 
-        def unauthorised() -> tuple[int, Any]:
-            return 401, {"statusCode": 401, "name": "validation_error", "message": "API key is invalid"}
+        def authorised(answer: Route) -> Route:
+            return lambda call, match: refused(call) or answer(call, match)
 
         def get_email(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
-            if not authorised(call):
-                return unauthorised()
             email = self.emails.get(match["id"])
-            return (
-                (200, email)
-                if email
-                else (404, {"statusCode": 404, "name": "not_found", "message": "Email not found"})
-            )
+            return (200, email) if email else (404, resend_error(404, "not_found", "Email not found"))
 
-        def create_domain(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
-            if not authorised(call):
-                return unauthorised()
-            name = (call.body or {}).get("name", "")
-            if any(d["name"] == name for d in self.domains.values()):
-                return 403, {
-                    "statusCode": 403,
-                    "name": "validation_error",
-                    "message": f"{name} has been registered already",
-                }
-            domain_id = f"dom-{len(self.domains) + 1}"
-            records = [
-                {
-                    "record": "SPF",
-                    "name": "send",
-                    "type": "MX",
-                    "ttl": "Auto",
-                    "status": "not_started",
-                    "value": "feedback-smtp.us-east-1.amazonses.com",
-                    "priority": 10,
-                },
-                {
-                    "record": "Receiving",
-                    "name": name,
-                    "type": "MX",
-                    "ttl": "Auto",
-                    "status": "not_started",
-                    "value": "inbound-mx.resend.com",
-                    "priority": 10,
-                },
+        def endpoint_not_found(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
+            return 404, resend_error(404, "not_found", "The requested endpoint does not exist.")
+
+        for method in ("GET", "POST", "PATCH", "PUT", "DELETE"):  # lowest priority: registered first
+            self.route(method, r"(?!/_).*", endpoint_not_found)
+        self.route("GET", r"/emails/receiving/(?P<id>[^/]+)", authorised(get_email))
+        self.route("POST", r"/emails", authorised(self._send_email))
+        self.route("POST", r"/domains", authorised(self._create_domain))
+        self.route("GET", r"/domains", authorised(self._list_domains))
+        self.route("GET", r"/domains/(?P<id>[^/]+)", authorised(self._get_domain))
+        self.route("PATCH", r"/domains/(?P<id>[^/]+)", authorised(self._update_domain))
+        self.route("POST", r"/domains/(?P<id>[^/]+)/verify", authorised(self._verify_domain))
+        self.route("POST", r"/_verify_now", self._verify_now)
+
+    def _answer(self, call: ApiCall) -> tuple[int, Any]:
+        status, body = super()._answer(call)
+        if not call.path.startswith("/_"):
+            with self._lock:
+                self.answers.append((call, status, body))
+        return status, body
+
+    def fail_next(self, count: int = 1, status: int = 500, body: Any = None) -> None:
+        """Answer the next `count` API calls with `status` and Resend's error body for it."""
+        super().fail_next(count, status, body or resend_error(status))
+
+    # -- domains ---------------------------------------------------------------------------------
+
+    def add_domain(
+        self,
+        name: str,
+        *,
+        sending: bool = True,
+        receiving: bool = False,
+        status: str = "not_started",
+        region: str = "us-east-1",
+    ) -> dict[str, Any]:
+        """A domain registered at Resend (by hand, or by an earlier connect), its records all `status`."""
+        domain_id = str(uuid.uuid4())
+        self.domains[domain_id] = {
+            "id": domain_id,
+            "name": name,
+            "created_at": _now_iso(),
+            "region": region,
+            "capabilities": {
+                "sending": "enabled" if sending else "disabled",
+                "receiving": "enabled" if receiving else "disabled",
+            },
+            "records": [],
+        }
+        self._set_records(self.domains[domain_id], status)
+        return self.domains[domain_id]
+
+    def complete_verification(
+        self, domain: str | None = None, *, status: str = "verified", records: set[str] | None = None
+    ) -> int:
+        """Resend finished checking: the pending records of `domain` (its id or name; every domain when
+        None), or only those of the kinds in `records` (e.g. {"Receiving"}), become `status`. How many."""
+        changed = 0
+        with self._lock:
+            for found in self.domains.values():
+                if domain not in (None, found["id"], found["name"]):
+                    continue
+                for record in found["records"]:
+                    if record["status"] == "pending" and (records is None or record["record"] in records):
+                        record["status"] = status
+                        changed += 1
+                self._verify_asked.pop(found["id"], None)
+        return changed
+
+    def _verify_now(self, call: ApiCall, _: re.Match[str]) -> tuple[int, Any]:
+        """POST /_verify_now {"domain": "shop.example", "status": "verified"}: the same, over HTTP."""
+        wanted = call.body if isinstance(call.body, dict) else {}
+        kinds = wanted.get("records")
+        changed = self.complete_verification(
+            wanted.get("domain"),
+            status=str(wanted.get("status", "verified")),
+            records=set(kinds) if isinstance(kinds, list) else None,
+        )
+        return 200, {"records": changed}
+
+    def _settle(self) -> None:
+        """Verifications asked `verify_after` seconds ago or more are done."""
+        if self.verify_after is None:
+            return
+        now = self._clock()
+        for domain_id, asked in list(self._verify_asked.items()):
+            if now - asked >= self.verify_after:
+                self.complete_verification(domain_id)
+
+    def _set_records(self, domain: dict[str, Any], status: str = "not_started") -> None:
+        """The records its capabilities need, keeping the status of those it had."""
+        wanted: list[dict[str, Any]] = []
+        if domain["capabilities"]["sending"] == "enabled":
+            wanted += [
+                _dns_record(
+                    "SPF", "send", "MX", "feedback-smtp.us-east-1.amazonses.com", status, priority=10
+                ),
+                _dns_record("SPF", "send", "TXT", '"v=spf1 include:amazonses.com ~all"', status),
+                _dns_record("DKIM", "resend._domainkey", "TXT", "p=MIGfMA0GCSqGSIb3DQEBfakeDkimKey", status),
             ]
-            self.domains[domain_id] = {
-                "id": domain_id,
-                "name": name,
-                "status": "not_started",
-                "records": records,
-            }
-            return 200, self.domains[domain_id]
+        if domain["capabilities"]["receiving"] == "enabled":
+            wanted.append(
+                _dns_record("Receiving", domain["name"], "MX", "inbound-mx.resend.com", status, priority=10)
+            )
+        kept = {(r["record"], r["type"]): r["status"] for r in domain["records"]}
+        domain["records"] = [{**r, "status": kept.get((r["record"], r["type"]), r["status"])} for r in wanted]
 
-        def verify_domain(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
-            domain = self.domains.get(match["id"])
-            if not authorised(call) or domain is None:
-                return unauthorised() if not authorised(call) else (404, {"message": "Domain not found"})
-            domain["status"] = "verified"
-            return 200, {"object": "domain", "id": domain["id"]}
+    def _domain_answer(self, domain: dict[str, Any], *keys: str) -> dict[str, Any]:
+        return {**{k: domain[k] for k in keys}, "status": _domain_status(domain["records"])}
 
-        def get_domain(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
-            domain = self.domains.get(match["id"])
-            if not authorised(call) or domain is None:
-                return unauthorised() if not authorised(call) else (404, {"message": "Domain not found"})
-            return 200, domain
+    def _create_domain(self, call: ApiCall, _: re.Match[str]) -> tuple[int, Any]:
+        body = call.body if isinstance(call.body, dict) else {}
+        name = body.get("name")
+        if not isinstance(name, str) or not name:
+            return 422, resend_error(422, "missing_required_field", "Missing `name` field.")
+        region = body.get("region", "us-east-1")
+        if region not in _RESEND_REGIONS:
+            return 422, resend_error(
+                422, "invalid_region", "Region must be one of " + ", ".join(_RESEND_REGIONS)
+            )
+        capabilities = {"sending": "enabled", "receiving": "disabled"}
+        refusal = self._changed_capabilities(capabilities, body)
+        if refusal:
+            return refusal
+        if any(d["name"] == name for d in self.domains.values()):
+            return 403, resend_error(403, "validation_error", f"{name} has been registered already")
+        enabled = {key for key, value in capabilities.items() if value == "enabled"}
+        domain = self.add_domain(
+            name, sending="sending" in enabled, receiving="receiving" in enabled, region=str(region)
+        )
+        keys = ("id", "name", "created_at", "capabilities", "records", "region")
+        return 200, self._domain_answer(domain, *keys)
 
-        def list_domains(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
-            if not authorised(call):
-                return unauthorised()
-            listed = [{k: d[k] for k in ("id", "name", "status")} for d in self.domains.values()]
-            return 200, {"object": "list", "has_more": False, "data": listed}
+    def _list_domains(self, call: ApiCall, _: re.Match[str]) -> tuple[int, Any]:
+        self._settle()
+        keys = ("id", "name", "created_at", "region", "capabilities")
+        listed = [self._domain_answer(d, *keys) for d in self.domains.values()]
+        return 200, {"object": "list", "has_more": False, "data": listed}
 
-        def send_email(call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
-            if not authorised(call):
-                return unauthorised()
-            key = call.headers.get("idempotency-key")
-            earlier = next((e for e in self.sent if key and e["idempotencyKey"] == key), None)
-            if earlier is not None:  # Resend answers a repeated key with the first email's id
+    def _get_domain(self, call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
+        self._settle()
+        domain = self.domains.get(match["id"])
+        if domain is None:
+            return 404, resend_error(404, "not_found", "Domain not found")
+        keys = ("id", "name", "created_at", "region", "capabilities", "records")
+        return 200, {"object": "domain", **self._domain_answer(domain, *keys)}
+
+    def _update_domain(self, call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
+        domain = self.domains.get(match["id"])
+        if domain is None:
+            return 404, resend_error(404, "not_found", "Domain not found")
+        body = call.body if isinstance(call.body, dict) else {}
+        capabilities = dict(domain["capabilities"])
+        refusal = self._changed_capabilities(capabilities, body)
+        if refusal:
+            return refusal
+        domain["capabilities"] = capabilities
+        self._set_records(domain)  # a newly enabled capability's records are `not_started`
+        return 200, {"object": "domain", "id": domain["id"]}
+
+    @staticmethod
+    def _changed_capabilities(capabilities: dict[str, str], body: dict[str, Any]) -> tuple[int, Any] | None:
+        """Apply the body's `capabilities` (omitted ones keep their value); Resend's refusal, if any."""
+        asked = body.get("capabilities", {})
+        if not isinstance(asked, dict) or set(asked) - set(capabilities):
+            return 422, resend_error(
+                422, "validation_error", "`capabilities` takes `sending` and `receiving`"
+            )
+        for key, value in asked.items():
+            if value not in _CAPABILITY_VALUES:
+                return 422, resend_error(
+                    422, "validation_error", f"`capabilities.{key}` must be enabled or disabled"
+                )
+            capabilities[key] = value
+        if "enabled" not in capabilities.values():
+            return 422, resend_error(422, "validation_error", "At least one capability must be enabled")
+        return None
+
+    def _verify_domain(self, call: ApiCall, match: re.Match[str]) -> tuple[int, Any]:
+        domain = self.domains.get(match["id"])
+        if domain is None:
+            return 404, resend_error(404, "not_found", "Domain not found")
+        with self._lock:
+            for record in domain["records"]:
+                if record["status"] != "verified":
+                    record["status"] = "pending"  # Resend checks them in the background
+            self._verify_asked[domain["id"]] = self._clock()
+        return 200, {"object": "domain", "id": domain["id"]}
+
+    # -- emails ----------------------------------------------------------------------------------
+
+    def add_received_email(
+        self, sender: str, to: str, subject: str, text: str, html: str | None = None
+    ) -> dict[str, Any]:
+        """Mail that reached a receiving domain: kept for `GET /emails/receiving/{id}` (as Resend answers
+        it); the `data` of its `email.received` webhook is returned."""
+        email_id = str(uuid.uuid4())
+        created_at = _now_iso()
+        message_id = f"<{email_id}@example.com>"
+        self.emails[email_id] = {
+            "object": "email",
+            "id": email_id,
+            "to": [to],
+            "from": sender,
+            "created_at": created_at,
+            "subject": subject,
+            "html": html,
+            "text": text,
+            "bcc": [],
+            "cc": [],
+            "reply_to": [],
+            "received_for": [to],
+            "message_id": message_id,
+            "headers": {"message-id": message_id},
+            "attachments": [],
+        }
+        fields = (
+            "from",
+            "to",
+            "cc",
+            "bcc",
+            "received_for",
+            "subject",
+            "message_id",
+            "attachments",
+            "created_at",
+        )
+        return {"email_id": email_id, **{k: self.emails[email_id][k] for k in fields}}
+
+    def _send_email(self, call: ApiCall, _: re.Match[str]) -> tuple[int, Any]:
+        body = call.body if isinstance(call.body, dict) else {}
+        for field in ("from", "to", "subject"):
+            if body.get(field) in (None, "", []):
+                return 422, resend_error(422, "missing_required_field", f"Missing `{field}` field.")
+        if not _one_mailbox(body["from"]):
+            return 422, resend_error(422, "invalid_from_address", _INVALID_FROM)
+        for field, most in (("to", 50), ("cc", 50), ("bcc", 50), ("reply_to", 50)):
+            if field in body and not _addresses(body[field], most):
+                return 422, resend_error(422, "validation_error", f"Invalid `{field}` field.")
+        headers = body.get("headers", {})
+        if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+            return 422, resend_error(422, "validation_error", "`headers` must be an object of strings.")
+        key = call.headers.get("idempotency-key")
+        if key is not None:
+            if not 1 <= len(key) <= 256:
+                return 400, resend_error(
+                    400, "invalid_idempotency_key", "The key must be between 1-256 chars."
+                )
+            if key in self.in_progress:
+                message = "Same idempotency key used while original request is still in progress."
+                return 409, resend_error(409, "concurrent_idempotent_requests", message)
+            earlier = next((e for e in self.sent if e["idempotencyKey"] == key), None)
+            if earlier is not None:  # within Resend's 24 hours: the first answer, nothing sent again
+                if {k: v for k, v in earlier.items() if k not in ("id", "idempotencyKey")} != body:
+                    message = "Same idempotency key used with a different request payload."
+                    return 409, resend_error(409, "invalid_idempotent_request", message)
                 return 200, {"id": earlier["id"]}
-            email_id = f"sent-{len(self.sent) + 1}"
-            self.sent.append({"id": email_id, "idempotencyKey": key, **(call.body or {})})
-            return 200, {"id": email_id}
+        email_id = str(uuid.uuid4())
+        self.sent.append({"id": email_id, "idempotencyKey": key, **body})
+        return 200, {"id": email_id}
 
-        self.route("GET", r"/emails/receiving/(?P<id>[^/]+)", get_email)
-        self.route("POST", r"/emails", send_email)
-        self.route("POST", r"/domains", create_domain)
-        self.route("GET", r"/domains", list_domains)
-        self.route("POST", r"/domains/(?P<id>[^/]+)/verify", verify_domain)
-        self.route("GET", r"/domains/(?P<id>[^/]+)", get_domain)
+
+def _dns_record(
+    kind: str, name: str, dns_type: str, value: str, status: str, priority: int | None = None
+) -> dict[str, Any]:
+    """A DNS record as Resend lists it for a domain."""
+    record = {"record": kind, "name": name, "type": dns_type, "ttl": "Auto", "status": status, "value": value}
+    return record if priority is None else {**record, "priority": priority}
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat()
 
 
 class FakeBedrockRuntime(FakeProviderApi):
@@ -367,6 +654,7 @@ DEMO_WHATSAPP = {
 }
 DEMO_TELEGRAM_BOT_TOKEN = "7000001:AAH-local-demo"  # noqa: S105 - the fake's only bot
 DEFAULT_RECEIVING_DOMAIN = "inbound.localhost"
+LOCAL_VERIFY_SECONDS = 20.0
 
 
 def _post_json(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
@@ -404,7 +692,9 @@ class FakeProviders:
             DEMO_WHATSAPP["wabaId"], DEMO_WHATSAPP["phoneNumberId"], DEMO_WHATSAPP["accessToken"]
         )
         self.telegram = FakeTelegramBotApi(DEMO_TELEGRAM_BOT_TOKEN)
-        self.resend = FakeResendApi(api_key="")  # the stack's RESEND_API_KEY, once it is known
+        # The stack's RESEND_API_KEY, once it is known. A domain verifies some seconds after it is asked
+        # to, as at Resend (or at once with POST /_verify_now).
+        self.resend = FakeResendApi(api_key="", verify_after=LOCAL_VERIFY_SECONDS)
         self.bedrock = FakeBedrockRuntime()
         self.receiving_domain = receiving_domain
         self.api_url = ""
@@ -441,6 +731,9 @@ class FakeProviders:
             "email": {
                 "receivingDomain": self.receiving_domain,
                 "simulate": f"{self.resend.url}/_simulate/email",
+                # Resend checks DNS records some time after verify is asked; here LOCAL_VERIFY_SECONDS
+                # after, or at once by POSTing {"domain": "shop.example"} to this.
+                "verifyNow": f"{self.resend.url}/_verify_now",
             },
             # PUT /api/responder {"responder": "bedrock", "modelId": …}: the fake echoes the lead's words.
             "bedrock": {"endpoint": self.bedrock.url},
@@ -510,33 +803,14 @@ class FakeProviders:
     def _email(self, call: ApiCall, _: re.Match[str]) -> tuple[int, Any]:
         """{"from", "to", "subject", "text"} → the content kept for the API, a signed email.received."""
         given = call.body or {}
-        email_id = str(uuid.uuid4())
-        sender, to = (
+        data = self.resend.add_received_email(
             str(given.get("from", "Ada <ada@example.com>")),
             str(given.get("to", "hello@example.com")),
+            str(given.get("subject", "Hello")),
+            str(given.get("text", "Hi!")),
         )
-        subject, text = str(given.get("subject", "Hello")), str(given.get("text", "Hi!"))
-        self.resend.emails[email_id] = {
-            "object": "email",
-            "id": email_id,
-            "from": sender,
-            "to": [to],
-            "subject": subject,
-            "text": text,
-            "html": None,
-        }
-        data = {
-            "email_id": email_id,
-            "created_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
-            "from": sender,
-            "to": [to],
-            "cc": [],
-            "bcc": [],
-            "subject": subject,
-            "message_id": f"<{email_id}@example.com>",
-            "attachments": [],
-        }
         body = json.dumps({"type": "email.received", "created_at": data["created_at"], "data": data}).encode()
+        email_id = data["email_id"]
         return self._forward(
             self.api_url + "/api/webhooks/email",
             body,

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from leadhub.dashboard.links import SignInLink
 from leadhub.dashboard.sessions import Session
+from leadhub.domain.email_integration import ResendRefused
 from leadhub.domain.responders import Turn
+from leadhub.errors import ProviderUnavailable
 from leadhub.models.account import Account, ApiKey, TokenOwner
 from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Message
@@ -469,6 +472,74 @@ class ScriptedModel:
         if isinstance(answer, Exception):
             raise answer
         return answer
+
+
+class InMemoryResendDomains:
+    """Resend's domains as the email integration sees them through its port: created with what was asked,
+    checked later (`verify` leaves them `pending` until `finish_checking`). `refuse` and `unavailable`
+    name the port methods that fail (ResendRefused with a status, ProviderUnavailable)."""
+
+    def __init__(self) -> None:
+        self.domains: dict[str, dict[str, Any]] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.refuse: dict[str, int] = {}
+        self.unavailable: set[str] = set()
+
+    def add(self, name: str, *, receiving: bool, status: str = "not_started") -> dict[str, Any]:
+        domain_id = f"dom_{len(self.domains) + 1}"
+        kinds = ["SPF", "DKIM"] + (["Receiving"] if receiving else [])
+        self.domains[domain_id] = {
+            "id": domain_id,
+            "name": name,
+            "status": status,
+            "capabilities": {"sending": "enabled", "receiving": "enabled" if receiving else "disabled"},
+            "records": [{"record": kind, "type": "MX", "status": status} for kind in kinds],
+        }
+        return self.domains[domain_id]
+
+    def create_domain(self, name: str) -> dict[str, Any]:
+        self._called("create_domain", name)
+        if any(d["name"] == name for d in self.domains.values()):
+            raise ResendRefused(f"{name} has been registered already", status=403)
+        return dict(self.add(name, receiving=True))
+
+    def find_domain(self, name: str) -> dict[str, Any] | None:
+        self._called("find_domain", name)
+        found = next((d for d in self.domains.values() if d["name"] == name), None)
+        return {k: found[k] for k in ("id", "name", "status")} if found else None
+
+    def enable_sending_and_receiving(self, domain_id: str) -> None:
+        domain = self._domain("enable_sending_and_receiving", domain_id)
+        if domain["capabilities"]["receiving"] != "enabled":
+            domain["records"].append({"record": "Receiving", "type": "MX", "status": "not_started"})
+        domain["capabilities"] = {"sending": "enabled", "receiving": "enabled"}
+
+    def verify_domain(self, domain_id: str) -> None:
+        domain = self._domain("verify_domain", domain_id)
+        domain["status"] = "pending"
+        for record in domain["records"]:
+            record["status"] = "pending"
+
+    def finish_checking(self, domain_id: str, status: str = "verified") -> None:
+        self.domains[domain_id]["status"] = status
+        for record in self.domains[domain_id]["records"]:
+            record["status"] = status
+
+    def get_domain(self, domain_id: str) -> dict[str, Any]:
+        return json.loads(json.dumps(self._domain("get_domain", domain_id)))
+
+    def _domain(self, method: str, domain_id: str) -> dict[str, Any]:
+        self._called(method, domain_id)
+        if domain_id not in self.domains:
+            raise ResendRefused("Domain not found", status=404)
+        return self.domains[domain_id]
+
+    def _called(self, method: str, argument: str) -> None:
+        self.calls.append((method, argument))
+        if method in self.unavailable:
+            raise ProviderUnavailable("The Resend API answered HTTP 503; try again later")
+        if method in self.refuse:
+            raise ResendRefused(f"{method} refused", status=self.refuse[method])
 
 
 class InMemorySessions:

@@ -42,7 +42,7 @@ def receive() -> Response:
         store=store,
         now=utc_now(),
     )
-    logger.info("email event handled", extra={"outcome": receipt.outcome})
+    logger.info("email event handled", extra={"outcome": receipt.outcome, "reason": receipt.reason})
     return json_response(200, receipt.to_public())
 
 

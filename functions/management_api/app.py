@@ -6,7 +6,8 @@ from leadhub import cold_start  # first: garbage collection waits until imports_
 
 # isort: split
 import importlib
-import threading
+import json
+from functools import cache
 from typing import Any
 
 # Every route authenticates through deps and answers with a schema: imported with the handler.
@@ -61,11 +62,9 @@ def include_routes(names: tuple[str, ...]) -> None:
             _included.add(name)
 
 
-DOCS_PATH = "/api/docs"
 OPENAPI: dict[str, Any] = {
-    "title": "Leadhub management API",
+    "title": "Leadhub API",
     "version": "1.0.0",
-    "description": "Accounts, API keys, leads and audit. Authenticate with the X-API-Key header.",
     # OpenAPI security scheme objects as plain mappings: the resolver validates them into its models when
     # it renders the document, so cold starts skip importing those (~100 ms) until someone asks for it.
     "security_schemes": {
@@ -73,31 +72,35 @@ OPENAPI: dict[str, Any] = {
         "adminKey": {"type": "apiKey", "in": "header", "name": "X-Admin-Key"},
     },
 }
-_docs_lock = threading.Lock()
-_docs_registered = False
 
 
-def _register_docs_page() -> None:
-    """Powertools' swagger page, registered when first asked for: `enable_swagger` imports the OpenAPI
-    models (~100 ms) as it is called, which every other route's cold start would pay at import."""
-    global _docs_registered
-    with _docs_lock:
-        if not _docs_registered:
-            app.enable_swagger(path=DOCS_PATH, **OPENAPI)
-            _docs_registered = True
+@cache
+def openapi_json() -> str:
+    """The whole document (management routes, inbound webhooks, event catalog), built once per execution
+    environment on the first request for it: its modules and the OpenAPI models (~100 ms) are imported
+    then, not on cold starts serving anything else."""
+    with cold_start.late_imports():
+        import api_document
+
+    return json.dumps(api_document.build(app, **OPENAPI))
 
 
 @app.get("/api/openapi.json", include_in_schema=False)
 def get_openapi() -> Response[str]:
-    return Response(status_code=200, content_type=JSON, body=app.get_openapi_json_schema(**OPENAPI))
+    return Response(status_code=200, content_type=JSON, body=openapi_json())
+
+
+@app.get("/api/docs", include_in_schema=False)
+def get_docs() -> Response[str]:
+    import api_document
+
+    return Response(status_code=200, content_type="text/html", body=api_document.docs_page(openapi_json()))
 
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     raw_path = str(event.get("rawPath", ""))
     include_routes(route_modules_for(raw_path))
-    if raw_path.endswith(DOCS_PATH):  # also behind a stage prefix
-        _register_docs_page()
     return app.resolve(event, context)
 
 

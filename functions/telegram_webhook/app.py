@@ -38,7 +38,7 @@ def receive() -> Response:
         store=store,
         now=utc_now(),
     )
-    logger.info("telegram update handled", extra={"outcome": receipt.outcome})
+    logger.info("telegram update handled", extra={"outcome": receipt.outcome, "reason": receipt.reason})
     return json_response(200, receipt.to_public())
 
 

@@ -52,6 +52,8 @@ def receive() -> Response:
     logger.info("whatsapp notification stored", extra=receipt.to_log())
     if receipt.error_codes:  # codes only: Meta's messages may quote message content
         logger.warning("whatsapp notification reports errors", extra={"codes": list(receipt.error_codes)})
+    if receipt.unstorable:  # acknowledged all the same: Meta would retry them for days, in vain
+        logger.warning("whatsapp messages ignored as unstorable", extra={"reasons": receipt.unstorable})
     return json_response(200, {"received": True, **receipt.to_log()})
 
 

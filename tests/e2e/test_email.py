@@ -43,7 +43,13 @@ def test_an_email_and_its_reply_land_in_one_conversation_with_the_fetched_text(
     body = {"emailFromAddress": "hello@mailshop.test", "emailFromName": "Mail shop"}
     connected = http.put("/api/integrations/email", json=body, headers=keyed)
     assert connected.status_code == 200, connected.text
-    assert connected.json()["dnsRecords"]
+    # Registered for receiving too: the MX record that brings mail for the domain to Resend is listed.
+    [create] = [c for c in resend.calls if (c.method, c.path) == ("POST", "/domains")]
+    assert create.body["capabilities"] == {"sending": "enabled", "receiving": "enabled"}
+    receiving = [r for r in connected.json()["dnsRecords"] if r["record"] == "Receiving"]
+    assert [(r["type"], r["name"], r["status"]) for r in receiving] == [
+        ("MX", "mailshop.test", "not_started")
+    ]
     resend.emails["e2e-1"] = {"id": "e2e-1", "text": "Is the flat free?\n\nSent from my iPhone", "html": None}
     resend.emails["e2e-2"] = {
         "id": "e2e-2",

@@ -360,3 +360,25 @@ def test_the_ready_line_says_where_to_find_the_telegram_secret_to_post_updates_b
         headers = {"X-Telegram-Bot-Api-Secret-Token": registered["secret_token"]}
         answer = http.post("/api/webhooks/telegram", json=update, headers=headers)
     assert (answer.status_code, answer.json()["outcome"]) == (200, "stored")
+
+
+def test_the_fake_resend_verifies_a_domain_some_time_after_it_is_asked_as_resend_does(
+    faked: StackProcess,
+) -> None:
+    email = faked.ready["fakeProviders"]["email"]
+    admin = {"X-Admin-Key": faked.ready["adminKey"]}
+    with httpx.Client(base_url=faked.api, timeout=30) as http:
+        created = http.post("/api/admin/accounts", json={"name": "Verified shop"}, headers=admin).json()
+        keyed = {"X-API-Key": created["apiKey"]}
+        body = {"emailFromAddress": "hello@verified.example", "emailFromName": "Verified, Inc."}
+        connected = http.put("/api/integrations/email", json=body, headers=keyed).json()
+        assert "Receiving" in {r["record"] for r in connected["dnsRecords"]}
+
+        asked = http.post("/api/integrations/email/verify", headers=keyed).json()
+        assert asked["domainStatus"] == "pending" and asked["verificationRequestedAt"]
+        assert http.get("/api/integrations/email", headers=keyed).json()["domainStatus"] == "pending"
+        # The stack's fake verifies by itself seconds later; /_verify_now finishes the check at once.
+        assert httpx.post(email["verifyNow"], json={"domain": "verified.example"}).json() == {"records": 4}
+        shown = http.get("/api/integrations/email", headers=keyed).json()
+        assert shown["domainStatus"] == "verified"
+        assert {r["status"] for r in shown["dnsRecords"]} == {"verified"}

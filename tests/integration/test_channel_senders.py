@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from email.headerregistry import HeaderRegistry
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from leadhub.adapters.telegram_bot_api import TelegramBotApi
 from leadhub.domain.replies import SendRejected
 from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
 from leadhub.models.integration import Integration
-from local.fake_providers import ApiCall, FakeGraphApi, FakeResendApi, FakeTelegramBotApi
+from local.fake_providers import ApiCall, FakeGraphApi, FakeResendApi, FakeTelegramBotApi, resend_error
 
 ACCOUNT = "acc_s"
 
@@ -222,8 +223,8 @@ def test_email_replies_thread_and_carry_an_idempotency_key(senders, fakes) -> No
     target = conversation(Channel.EMAIL, address="ada@example.com")
     first = senders.send_text(target, "It is free.", question, "msg_reply_1")
     again = senders.send_text(target, "It is free.", question, "msg_reply_1")
-    assert first == again == "sent-1"  # Resend deduplicates by the key
-    [email] = resend.sent
+    [email] = resend.sent  # Resend deduplicates by the key
+    assert first == again == email["id"]
     assert email["from"] == "Shop <hi@shop.example>" and email["to"] == ["ada@example.com"]
     assert (email["subject"], email["reply_to"]) == (
         "Re: Flat on Main St",
@@ -234,3 +235,108 @@ def test_email_replies_thread_and_carry_an_idempotency_key(senders, fakes) -> No
         "References": "<a@shop.example> <q@example.com>",
     }
     assert email["text"] == "It is free." and email["idempotencyKey"] == "msg_reply_1"
+
+
+def email_senders(fakes, from_name: str) -> ChannelSenders:
+    integrations = Integrations()
+    settings = {"emailFromAddress": "hi@shop.example", "emailFromName": from_name}
+    integrations.items[Channel.EMAIL] = Integration(
+        ACCOUNT, Channel.EMAIL, "shop.example", "t", b"", settings
+    )
+    return ChannelSenders(
+        integrations=integrations,
+        cipher=PlainCipher(),
+        graph=GraphApi(fakes[0].base_url),
+        telegram=TelegramBotApi(fakes[1].url),
+        resend=ResendApi(fakes[2].url, Secret()),
+        receiving_domain="inbound.shop.example",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "sent_from"),
+    [
+        ("Acme, Inc.", '"Acme, Inc." <hi@shop.example>'),
+        ('Ada "the" Shop \\ Co.', '"Ada \\"the\\" Shop \\\\ Co." <hi@shop.example>'),
+        ("Zoë's Café", "Zoë's Café <hi@shop.example>"),
+        ("Łódź: Sklep <1>", '"Łódź: Sklep <1>" <hi@shop.example>'),
+    ],
+)
+def test_the_senders_name_is_quoted_as_rfc_5322_needs_and_resend_accepts_it(
+    fakes, name: str, sent_from: str
+) -> None:
+    resend = fakes[2]
+    target = conversation(Channel.EMAIL, address="ada@example.com")
+    senders = email_senders(fakes, name)
+
+    senders.send_text(target, "Hi", inbound(Channel.EMAIL, "e-1", subject="Q"), "msg_reply_1")
+
+    [email] = resend.sent  # the fake refuses (422) a `from` that is not one RFC 5322 mailbox
+    assert email["from"] == sent_from
+    [mailbox] = HeaderRegistry()("from", email["from"]).addresses  # as a mail reader reads it
+    assert (mailbox.display_name, mailbox.addr_spec) == (name, "hi@shop.example")
+
+
+def test_the_old_unquoted_from_is_what_resend_refuses(fakes) -> None:
+    resend = fakes[2]
+    answer = ResendApi(resend.url, Secret()).send_email(
+        {"from": "Acme, Inc. <hi@shop.example>", "to": ["ada@example.com"], "subject": "Hi", "text": "x"},
+        idempotency_key="k",
+    )
+    assert (answer.status, answer.body["name"]) == (422, "invalid_from_address")
+    assert resend.sent == []
+
+
+@pytest.mark.parametrize(
+    ("status", "name", "permanent"),
+    [
+        (429, "rate_limit_exceeded", False),
+        (429, "daily_quota_exceeded", False),
+        (429, "monthly_quota_exceeded", False),
+        (409, "concurrent_idempotent_requests", False),
+        (409, "invalid_idempotent_request", True),
+        (422, "validation_error", True),
+        (422, "invalid_from_address", True),
+        (422, "missing_required_field", True),
+        (400, "invalid_idempotency_key", True),
+        (403, "invalid_api_key", True),
+        (451, "security_error", True),
+        (500, "application_error", False),
+    ],
+)
+def test_resend_refusals_are_final_unless_they_pass_with_time(
+    senders, fakes, status: int, name: str, permanent: bool
+) -> None:
+    fakes[2].fail_next(1, status, resend_error(status, name, "refused"))
+    with pytest.raises(SendRejected) as refused:
+        senders.send_text(
+            conversation(Channel.EMAIL, address="ada@example.com"),
+            "x",
+            inbound(Channel.EMAIL, "e-1", subject="Q"),
+            "msg_reply_1",
+        )
+    assert refused.value.permanent is permanent
+    if status < 500:
+        assert refused.value.reason == f"Resend {status} {name}: refused"
+
+
+def test_a_send_resend_is_still_processing_is_retried_with_the_same_key_and_sent_once(senders, fakes) -> None:
+    resend = fakes[2]
+    target = conversation(Channel.EMAIL, address="ada@example.com")
+    question = inbound(Channel.EMAIL, "e-1", subject="Q")
+    resend.in_progress.add("msg_reply_1")  # an earlier attempt's request has not finished at Resend
+    with pytest.raises(SendRejected) as concurrent:
+        senders.send_text(target, "It is free.", question, "msg_reply_1")
+    assert not concurrent.value.permanent and "concurrent_idempotent_requests" in concurrent.value.reason
+    assert resend.sent == []
+
+    resend.in_progress.clear()
+    sent = senders.send_text(target, "It is free.", question, "msg_reply_1")
+    again = senders.send_text(target, "It is free.", question, "msg_reply_1")
+    [email] = resend.sent
+    assert sent == again == email["id"]
+
+    with pytest.raises(SendRejected) as reused:  # the same key for another payload: never sent
+        senders.send_text(target, "Something else", question, "msg_reply_1")
+    assert reused.value.permanent and "invalid_idempotent_request" in reused.value.reason
+    assert len(resend.sent) == 1

@@ -129,10 +129,19 @@ def bot_api() -> Iterator[FakeTelegramBotApi]:
     fake.close()
 
 
-def pipeline_with(stack: Stack, bot_api: FakeTelegramBotApi, **worker_env: str) -> Pipeline:
+def pipeline_with(
+    stack: Stack,
+    bot_api: FakeTelegramBotApi,
+    *,
+    plan: str = "free",
+    management_env: dict[str, str] | None = None,
+    **worker_env: str,
+) -> Pipeline:
     api = Api(stack)
-    api.management = stack.load_function("ManagementApiFunction", TELEGRAM_API_BASE_URL=bot_api.url)
-    account = api.create_account()
+    api.management = stack.load_function(
+        "ManagementApiFunction", TELEGRAM_API_BASE_URL=bot_api.url, **(management_env or {})
+    )
+    account = api.create_account(plan=plan)
     connected = api.call(
         "PUT",
         "/api/integrations/telegram",

@@ -7,7 +7,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from hypothesis import event, given, settings
 
+from tests.hostile_input import NOT_CHARSETS, Request, lead_objects, plausible_leads, requests, weighted
 from tests.integration.conftest import Account, Api, SharedStack, Stack, invoke, load_event
 
 PHONE = "+14155552671"
@@ -172,6 +174,34 @@ class TestRefusals(SharedStack):
             ("&".join(["a=b"] * 201), "application/x-www-form-urlencoded", False, 400, ["body"]),
             ('{"phone": "+14155552671"}', "application/json; charset=klingon", False, 415, None),
             ('{"phone": "+14155552671"}', "multipart/form-data; boundary=x", False, 415, None),
+            # Unpaired surrogates (JSON escapes) cannot be stored: refused by field, never a 503.
+            (r'{"phone": "+14155552671", "name": "\ud800"}', "application/json", False, 400, ["name"]),
+            (
+                r'{"phone": "+14155552671", "tags": ["a", "\udfff"]}',
+                "application/json",
+                False,
+                400,
+                ["tags[1]"],
+            ),
+            (r'{"phone": "+14155552671", "utm": "\ud800"}', "application/json", False, 400, ["utm"]),
+            (r'{"phone": "+14155552671", "\ud800": "x"}', "application/json", False, 400, ["\\ud800"]),
+            (b"phone=%2B14155552671&name=%FF", "application/x-www-form-urlencoded", True, 400, ["name"]),
+            (b"phone=%2B14155552671&n=%ED%A0%80", "application/x-www-form-urlencoded", True, 400, ["n"]),
+            ('{"phone": "+14155552671", "x": ' + "[" * 1000 + "]" * 1000 + "}", None, False, 400, ["body"]),
+            ('{"phone": ' + "1" * 5000 + "}", "application/json", False, 400, ["body"]),
+            ('{"phone": "+14155552671", "x": ' + "9" * 5000 + "}", "application/json", False, 400, ["body"]),
+            ('{"phone": "+14155552671", "x": 1e400}', "application/json", False, 400, ["body"]),
+            *[
+                ('{"phone": "+14155552671"}', f"application/json; charset={codec}", False, 415, None)
+                for codec in NOT_CHARSETS
+            ],
+            (
+                '{"phone": "+14155552671"}',
+                "application/x-www-form-urlencoded; charset=rot13",
+                False,
+                415,
+                None,
+            ),
         ],
     )
     def test_bad_bodies_are_refused_with_4xx_and_nothing_is_written(
@@ -213,6 +243,39 @@ class TestRefusals(SharedStack):
         assert stack.items() == before
 
 
+class TestAnyRequest(SharedStack):
+    """Property: whatever a client sends, the answer is never a 5xx and nothing is half-written — a
+    refusal leaves the table as it was, an acceptance is a lead the API can read back. (Its one test
+    writes the leads it accepts into the class's stack.)"""
+
+    @settings(max_examples=120)
+    @given(request=requests(weighted((2, plausible_leads), (1, lead_objects))))
+    def test_never_a_5xx_and_never_half_written(
+        self, api: Api, stack: Stack, account: Account, request: Request
+    ) -> None:
+        before = stack.items()
+
+        result = api.post_lead(
+            account.webhook_token,
+            request.body,
+            content_type=request.content_type,
+            base64_body=request.sent_as_base64,
+        )
+
+        event(f"HTTP {result.status}")  # --hypothesis-show-statistics: how many were accepted
+        assert result.status in (200, 201, 400, 413, 415), result.body
+        if result.status >= 400:
+            assert isinstance(result.body["error"], str) and result.body["error"]
+            assert stack.items() == before
+            return
+        lead_id = result.body["leadId"]
+        read = api.call("GET", f"/api/leads/{lead_id}", api_key=account.api_key)
+        assert read.status == 200, read.body
+        assert read.body["leadId"] == lead_id
+        created = [a for a in stack.entities("audit") if a["target"]["M"].get("leadId") == {"S": lead_id}]
+        assert [a["action"]["S"] for a in created] == ["lead.created"]  # written with the lead, once
+
+
 class TestAcceptedEdgeCases:
     def test_a_body_of_exactly_64_kib_is_not_refused_for_its_size(self, api: Api, account: Account) -> None:
         # Padding by spaces keeps the JSON valid; custom-field limits are not what this is about.
@@ -241,6 +304,19 @@ class TestAcceptedEdgeCases:
         item = stored_lead(stack, result.body["leadId"])
         assert item["customFields"] == {
             "M": {"score": {"S": "7"}, "optIn": {"S": "true"}, "ratio": {"S": "0.5"}}
+        }
+
+    def test_floats_and_long_numbers_are_stored_as_their_text(
+        self, api: Api, stack: Stack, account: Account
+    ) -> None:
+        body = '{"phone": "+14155552671", "tiny": 1e-400, "big": 1.5e300, "n": ' + "7" * 1000 + "}"
+
+        result = api.post_lead(account.webhook_token, body)
+
+        assert result.status == 201, result.body
+        item = stored_lead(stack, result.body["leadId"])
+        assert item["customFields"] == {
+            "M": {"tiny": {"S": "0.0"}, "big": {"S": "1.5e+300"}, "n": {"S": "7" * 1000}}
         }
 
     def test_national_numbers_use_the_accounts_default_region(self, api: Api, stack: Stack) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import sys
 from datetime import timedelta
@@ -10,14 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from leadhub.ids import encode_cursor
+from tests.hostile_input import Request, json_values, objects_with, requests, weighted
 from tests.integration.conftest import (
     ADMIN_KEY,
     HOST,
     Account,
     Api,
     Clock,
+    HttpResult,
     SharedStack,
     Stack,
     http_event,
@@ -488,8 +493,9 @@ class TestAdminRefusals(SharedStack):
 
         result = invoke(api.management, event)
 
+        message = "Body is not valid JSON: Expecting ',' delimiter at line 1 column 16"
         assert result.status == 400
-        assert result.body["details"] == [{"field": "body", "message": "Body is not valid JSON"}]
+        assert result.body == {"error": message, "details": [{"field": "body", "message": message}]}
         assert stack.items() == before
 
     def test_unknown_parent_is_400(self, api: Api, stack: Stack) -> None:
@@ -571,12 +577,257 @@ class TestRequestRefusals(SharedStack):
         assert result.status == 400
         assert [d["field"] for d in result.body["details"]] == ["cursor"]
 
-    @pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=ten"])
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "limit=0",
+            "limit=101",
+            "limit=ten",
+            "limit=1e3",
+            "limit=99999999999999999999",
+            "limit=" + "9" * 5000,
+        ],
+    )
     def test_bad_page_size_is_400(self, api: Api, account: Account, query: str) -> None:
-        result = api.call("GET", "/api/leads", api_key=account.api_key, query=query)
+        for path in ("/api/leads", "/api/audit", "/api/conversations"):
+            result = api.call("GET", path, api_key=account.api_key, query=query)
 
-        assert result.status == 400
-        assert [d["field"] for d in result.body["details"]] == ["limit"]
+            assert result.status == 400, (path, result.body)
+            assert [d["field"] for d in result.body["details"]] == ["limit"]
+
+    @pytest.mark.parametrize(
+        ("path", "status"),
+        [
+            ("/api/leads/%FF", 404),
+            ("/api/leads/..%2F..%2Faccounts", 404),
+            ("/api/leads/a%00b", 404),
+            ("/api/leads/" + "x" * 65, 400),
+            ("/api/api-keys/%E2%80%AE", 404),
+            ("/api/conversations/%F0%9F%98%80/messages", 404),
+            ("/api/webhook-endpoints/%0D%0A/deliveries", 404),
+        ],
+    )
+    def test_odd_path_parameters_are_404_or_400(
+        self, api: Api, stack: Stack, account: Account, path: str, status: int
+    ) -> None:
+        before = stack.items()
+        method = "DELETE" if path.startswith("/api/api-keys") else "GET"
+
+        result = api.call(method, path, api_key=account.api_key)
+
+        assert result.status == status, result.body
+        assert stack.items() == before
+
+
+# The routes that take a JSON body, with a body each accepts (ids are unknown: those routes answer 404
+# once the body is read).
+JSON_ROUTES = [
+    ("PUT", "/api/responder", {"responder": "rules"}),
+    ("POST", "/api/api-keys", {"name": "ci", "scopes": ["leads:read"]}),
+    ("POST", "/api/webhook-endpoints", {"name": "crm", "url": "https://crm.example.com/hooks"}),
+    ("PATCH", "/api/webhook-endpoints/wep_unknown", {"name": "crm"}),
+    ("POST", "/api/webhook-endpoints/wep_unknown/recover", {"since": "2026-11-23T00:00:00Z"}),
+    ("POST", "/api/automations", {"kind": "keyword", "match": "price", "reply": "From 100"}),
+    ("POST", "/api/conversations/conv_unknown/messages", {"text": "Hello"}),
+    ("PATCH", "/api/conversations/conv_unknown", {"autoReply": False}),
+    ("PUT", "/api/integrations/telegram", {"telegramBotToken": "7000001:AAH-x"}),
+    ("PUT", "/api/integrations/email", {"emailFromAddress": "a@acme.test", "emailFromName": "Acme"}),
+    ("POST", "/api/admin/accounts", {"name": "Acme"}),
+]
+
+
+def send(
+    api: Api, account: Account, method: str, path: str, body: str | bytes, content_type: str | None
+) -> HttpResult:
+    """A management request with any body and Content-Type (the key each route needs)."""
+    headers = {"x-api-key": account.api_key, "x-admin-key": ADMIN_KEY}
+    if content_type is not None:
+        headers["content-type"] = content_type
+    event = http_event(
+        method,
+        path,
+        route_key=f"{method} /api/{{proxy+}}",
+        headers=headers,
+        body=body,
+        base64_body=isinstance(body, bytes),
+        path_parameters={"proxy": path.removeprefix("/api/")},
+    )
+    return invoke(api.management, event)
+
+
+class TestBodyRefusals(SharedStack):
+    """JSON routes: another media type is a 415, a body that is not a JSON object we accept a 400 — before
+    the route runs, so nothing is written and no provider is called."""
+
+    @pytest.mark.parametrize(
+        "content_type",
+        [
+            "text/plain",
+            "application/xml",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "multipart/form-data",  # Powertools raised a bare ValueError (500) for a missing boundary
+            "application/jsonp",
+            "text/json-ish",
+        ],
+    )
+    @pytest.mark.parametrize(("method", "path", "body"), JSON_ROUTES)
+    def test_a_media_type_other_than_json_is_415(
+        self,
+        api: Api,
+        stack: Stack,
+        account: Account,
+        method: str,
+        path: str,
+        body: dict[str, Any],
+        content_type: str,
+    ) -> None:
+        before = stack.items()
+
+        result = send(api, account, method, path, json.dumps(body), content_type)
+
+        assert result.status == 415, result.body
+        assert result.body == {"error": f"Unsupported Content-Type {content_type!r}: send application/json"}
+        assert stack.items() == before
+
+    @pytest.mark.parametrize(
+        ("body", "message"),
+        [
+            ("null", "Body must be a JSON object, not null"),
+            ("[]", "Body must be a JSON object, not an array"),
+            ("42", "Body must be a JSON object, not a number"),
+            ('"x"', "Body must be a JSON object, not a string"),
+            ("[" * 1000 + "]" * 1000, "Body is not valid JSON: nested deeper than 100 levels"),
+            ('{"a":' * 101 + "1" + "}" * 101, "Body is not valid JSON: nested deeper than 100 levels"),
+            ('{"x": ' + "1" * 5000 + "}", "Body is not valid JSON: a number is longer than 1000 characters"),
+            ('{"x": 1e400}', "Body is not valid JSON: 1e400 is out of range"),
+            ('{"x": NaN}', "Body is not valid JSON: NaN is not valid JSON"),
+            ('{"a" 1}', "Body is not valid JSON: Expecting ':' delimiter at line 1 column 6"),
+            (b"\xff\xfe{}", "Body is not valid UTF-8 JSON"),
+        ],
+    )
+    @pytest.mark.parametrize(("method", "path", "_body"), JSON_ROUTES)
+    def test_a_body_that_is_no_json_object_is_400(
+        self,
+        api: Api,
+        stack: Stack,
+        account: Account,
+        method: str,
+        path: str,
+        _body: dict[str, Any],
+        body: str | bytes,
+        message: str,
+    ) -> None:
+        before = stack.items()
+
+        result = send(api, account, method, path, body, "application/json")
+
+        assert result.status == 400, result.body
+        assert result.body == {"error": message, "details": [{"field": "body", "message": message}]}
+        assert stack.items() == before
+
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "field"),
+        [
+            ("PUT", "/api/responder", {"systemPrompt": "\ud800"}, "systemPrompt"),
+            ("POST", "/api/api-keys", {"name": "\udfff", "scopes": ["leads:read"]}, "name"),
+            ("POST", "/api/automations", {"kind": "keyword", "match": "a", "reply": "\ud800"}, "reply"),
+            ("POST", "/api/admin/accounts", {"name": "Acme \ud800"}, "name"),
+            (
+                "POST",
+                "/api/webhook-endpoints",
+                {"name": "n", "url": "https://x", "headers": {"X-A": "\ud800"}},
+                "headers.X-A",
+            ),
+        ],
+    )
+    def test_unpaired_surrogates_are_400_by_field(
+        self,
+        api: Api,
+        stack: Stack,
+        account: Account,
+        method: str,
+        path: str,
+        body: dict[str, Any],
+        field: str,
+    ) -> None:
+        before = stack.items()
+
+        result = send(api, account, method, path, json.dumps(body), "application/json")
+
+        assert result.status == 400, result.body
+        assert [d["field"] for d in result.body["details"]] == [field]
+        assert "unicode" in result.body["details"][0]["message"]
+        assert stack.items() == before
+
+
+# JSON routes that reach no provider and no URL whatever the body (unknown ids answer 404 first).
+PROPERTY_ROUTES = [
+    route for route in JSON_ROUTES if not route[1].startswith(("/api/integrations", "/api/webhook-endpoints"))
+] + [
+    ("PATCH", "/api/webhook-endpoints/wep_unknown", {"name": "crm"}),
+    ("POST", "/api/webhook-endpoints/wep_unknown/recover", {"since": "2026-11-23T00:00:00Z"}),
+]
+MANAGEMENT_JSON_TYPES = [None, "application/json", "application/json; charset=utf-8", "application/x+json"]
+REQUEST_FIELDS = sorted(
+    {"name", "scopes", "plan", "defaultRegion", "parentAccountId", "responder", "autoReply", "modelId"}
+    | {"systemPrompt", "historyMessages", "maxReplyChars", "fallbackReply", "kind", "match", "reply"}
+    | {"enabled", "hours", "text", "since", "includeSkipped", "url", "events", "headers", "payloadTemplate"}
+)
+PLAUSIBLE_VALUES = weighted(
+    (3, json_values),
+    (1, st.sampled_from(["rules", "bedrock", "keyword", "greeting", "out_of_hours", "free", "GB", "Hi"])),
+    (1, st.sampled_from([["leads:read"], True, False, 10, 1000, "2026-11-23T00:00:00Z", {"X-Crm": "1"}])),
+    (1, st.just({"timezone": "Europe/Berlin", "opens": "09:00", "closes": "17:00"})),
+)
+
+
+def route_requests(route: tuple[str, str, dict[str, Any]]) -> st.SearchStrategy[Any]:
+    """The route, and requests to it: its valid body with a field or two set to anything, or any object."""
+    valid = route[2]
+    changed = st.builds(
+        lambda changes: {**valid, **changes},
+        st.dictionaries(st.sampled_from(REQUEST_FIELDS), PLAUSIBLE_VALUES, max_size=2),
+    )
+    objects = weighted((2, changed), (1, objects_with(REQUEST_FIELDS, PLAUSIBLE_VALUES)))
+    return st.tuples(st.just(route), requests(objects, MANAGEMENT_JSON_TYPES))
+
+
+class TestAnyBody(SharedStack):
+    """Property: whatever body and Content-Type a client sends to a JSON route, the answer is never a
+    5xx, and a refusal writes nothing. (Its one test writes what it accepts into the class's stack.)"""
+
+    @settings(max_examples=100)
+    @given(case=st.sampled_from(PROPERTY_ROUTES).flatmap(route_requests))
+    def test_never_a_5xx_and_refusals_write_nothing(
+        self, api: Api, stack: Stack, account: Account, case: tuple[tuple[str, str, Any], Request]
+    ) -> None:
+        (method, path, _), request = case
+        before = stack.items()
+        body = request.body if request.sent_as_base64 else request.body.decode()
+
+        result = send(api, account, method, path, body, request.content_type)
+
+        event(f"HTTP {result.status}")  # --hypothesis-show-statistics: how many got through
+        assert result.status < 500, result.body
+        if result.status >= 400:
+            assert isinstance(result.body["error"], str) and result.body["error"]
+            assert stack.items() == before
+
+
+class TestJsonMediaTypes:
+    @pytest.mark.parametrize(
+        "content_type",
+        [None, "application/json; charset=utf-8", "APPLICATION/JSON", "application/vnd.leadhub+json"],
+    )
+    def test_json_is_accepted_under_any_json_media_type(
+        self, api: Api, account: Account, content_type: str | None
+    ) -> None:
+        body = json.dumps({"name": "ci", "scopes": ["leads:read"]})
+
+        result = send(api, account, "POST", "/api/api-keys", body, content_type)
+
+        assert result.status == 201, result.body
 
 
 class TestOpenApi(SharedStack):
@@ -619,6 +870,7 @@ class TestOpenApi(SharedStack):
         assert fresh._included == {"audit"}
         # ...and builds only that resource's schemas.
         assert sorted(name for name in sys.modules if name.startswith("schemas.")) == ["schemas.audit"]
+        assert "api_document" not in sys.modules  # the OpenAPI document is built only when asked for
 
     def test_openapi_document_lists_the_routes(self, api: Api) -> None:
         result = api.call("GET", "/api/openapi.json")
@@ -627,7 +879,7 @@ class TestOpenApi(SharedStack):
         assert result.headers["content-type"] == "application/json"
         document = result.body
         assert document["openapi"].startswith("3.")
-        assert document["info"]["title"] == "Leadhub management API"
+        assert document["info"]["title"] == "Leadhub API"
         paths = {path: sorted(ops) for path, ops in document["paths"].items()}
         assert paths == {
             "/api/admin/accounts": ["post"],
@@ -660,6 +912,11 @@ class TestOpenApi(SharedStack):
             "/api/conversations/{conversationId}": ["get", "patch"],
             "/api/conversations/{conversationId}/close": ["post"],
             "/api/conversations/{conversationId}/messages": ["get", "post"],
+            # Served by their own functions, described for reference.
+            "/api/webhooks/leads/{token}": ["post"],
+            "/api/webhooks/meta-whatsapp": ["get", "post"],
+            "/api/webhooks/telegram": ["post"],
+            "/api/webhooks/email": ["post"],
         }
         schemes = document["components"]["securitySchemes"]
         assert schemes["apiKey"] == {"type": "apiKey", "name": "X-API-Key", "in": "header"}
@@ -667,14 +924,14 @@ class TestOpenApi(SharedStack):
         assert document["paths"]["/api/admin/accounts"]["post"]["security"] == [{"adminKey": []}]
         assert document["paths"]["/api/leads"]["get"]["security"] == [{"apiKey": []}]
 
-    def test_docs_page_is_served(self, api: Api) -> None:
-        # Registered on first request (its OpenAPI models are not worth every cold start's import).
-        assert not api.management._docs_registered
+    def test_docs_page_shows_the_whole_document(self, api: Api) -> None:
         result = api.call("GET", "/api/docs")
 
         assert result.status == 200
         assert result.headers["content-type"].startswith("text/html")
-        assert api.call("GET", "/api/docs").status == 200  # registered once
+        # Swagger UI renders the document inlined in the page: the event catalog and inbound webhooks too.
+        assert '"webhooks": {"webhook.verify"' in result.body and "/api/webhooks/telegram" in result.body
+        assert "<script>" in result.body and "swagger-ui" in result.body  # Powertools' own bundle
 
     def test_unknown_route_is_a_json_404(self, api: Api, account: Account) -> None:
         result = api.call("GET", "/api/nothing-here", api_key=account.api_key)

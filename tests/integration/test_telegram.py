@@ -101,7 +101,9 @@ def test_a_token_telegram_refuses_is_400_with_telegrams_description(
     assert stack.entities("integration") == [] and bot_api.webhook is None
 
 
-@pytest.mark.parametrize("token", ["", "not-a-token", "123:abc/../../x"])
+@pytest.mark.parametrize(
+    "token", ["", "not-a-token", "123:abc/../../x", "123:abcé", "123:abc\r\nX: y", "١٢٣:abc"]
+)
 def test_tokens_of_the_wrong_shape_are_400_without_calling_telegram(
     channel_api: Api, bot_api: FakeTelegramBotApi, token: str
 ) -> None:
@@ -261,3 +263,47 @@ def test_a_pending_claim_is_taken_over_only_once_abandoned_and_a_confirmed_one_n
     owner = channel_api.create_account()
     assert connect(channel_api, owner).status == 200
     assert not store.claim(Channel.TELEGRAM, "7000001", "acc_new", "2027-01-01T00:00:00.000Z", "2027-01-01")
+
+
+def test_odd_but_storable_updates_are_stored_bounded_and_unstorable_ones_ignored(
+    stack: Stack, channel_api: Api, bot_api: FakeTelegramBotApi, telegram: ModuleType
+) -> None:
+    connect(channel_api, channel_api.create_account())
+    assert bot_api.webhook is not None
+    secret = bot_api.webhook["secret_token"]
+
+    def update(n: int, **message: Any) -> dict[str, Any]:
+        base = sample("text-start-official")
+        base["update_id"] = 20_000 + n
+        base["message"].update(message_id=n, **message)
+        return base
+
+    outcomes = [
+        post(telegram, update(1, text="hi \ud800"), secret).body,  # a lone surrogate
+        post(telegram, update(2, date=1441645532.75), secret).body,  # a float timestamp
+        post(telegram, update(3, text="x" * 100_000), secret).body,
+        post(telegram, update(4, chat={"id": "9" * 300, "type": "private"}), secret).body,  # an id too long
+    ]
+
+    assert [o["outcome"] for o in outcomes] == ["stored", "stored", "stored", "ignored"]
+    texts = {
+        int(m["providerMessageId"]["S"].rsplit(":", 1)[1]): m["text"]["S"] for m in stack.entities("message")
+    }
+    assert texts[1] == "hi \ufffd" and texts[2] == "/start"
+    assert texts[3].endswith("…[truncated]") and len(texts[3]) == 20_000
+    assert sorted(texts) == [1, 2, 3]
+
+
+def test_a_body_beyond_the_parser_limits_is_400_after_the_secret_check(
+    stack: Stack, channel_api: Api, bot_api: FakeTelegramBotApi, telegram: ModuleType
+) -> None:
+    connect(channel_api, channel_api.create_account())
+    assert bot_api.webhook is not None
+    deep = b'{"update_id": 1, "message": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    headers = {"x-telegram-bot-api-secret-token": bot_api.webhook["secret_token"]}
+    event = http_event("POST", "/api/webhooks/telegram", route_key=ROUTE, headers=headers, body=deep)
+    assert invoke(telegram, event).status == 400
+    headers["x-telegram-bot-api-secret-token"] = "wrong"
+    event = http_event("POST", "/api/webhooks/telegram", route_key=ROUTE, headers=headers, body=deep)
+    assert invoke(telegram, event).status == 401
+    assert stack.entities("message") == []

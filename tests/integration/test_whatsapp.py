@@ -27,7 +27,18 @@ from leadhub.adapters.dynamodb_items import to_item
 from leadhub.domain.outbox import conversation_facts, message_facts
 from leadhub.models.conversation import Channel, Direction, Message
 from local.fake_providers import FakeGraphApi
-from tests.integration.conftest import Account, Api, HttpResult, Stack, http_event, invoke, shared_clients
+from tests.integration.conftest import (
+    Account,
+    Api,
+    HttpResult,
+    LambdaContext,
+    Stack,
+    http_event,
+    invoke,
+    shared_clients,
+)
+from tests.integration.test_event_fanout import add_endpoint, queued, stream_event
+from tests.integration.test_outbox_stream import stream_records
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "whatsapp"
 APP_SECRET = "meta-app-secret-for-tests"
@@ -154,6 +165,22 @@ def test_malformed_connection_requests_are_400(channel_api: Api, body: dict[str,
     result = connect(channel_api, account, **body)
     assert result.status == 400
     assert field in json.dumps(result.body["details"])
+
+
+@pytest.mark.parametrize("token", ["EAAG-tökén", "EAAG-тест", "EAAG test", "EAAG\r\nX-Injected: 1"])
+def test_an_access_token_that_cannot_be_a_header_is_400_without_calling_meta(
+    channel_api: Api, graph: FakeGraphApi, stack: Stack, token: str
+) -> None:
+    account = channel_api.create_account()
+
+    result = connect(channel_api, account, accessToken=token)
+
+    assert result.status == 400
+    assert result.body["details"] == [
+        {"field": "accessToken", "message": "visible ASCII characters only (no spaces or line breaks)"}
+    ]
+    assert graph.calls == []
+    assert stack.entities("integration") == []
 
 
 def test_a_number_belongs_to_one_account(channel_api: Api, connected: Account) -> None:
@@ -356,3 +383,126 @@ def test_stream_records_of_a_new_message_mean_conversation_created_and_message_r
     assert [f.event for f in facts] == ["conversation.created", "message.received"]
     assert facts[1].data["text"] == "Body Text"
     assert facts[0].data["conversationId"] == facts[1].data["conversationId"]
+
+
+# -- what Meta (or anyone with the app secret) may send: stored, bounded, or refused, never a 5xx ----
+
+
+def _messages(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    return payload["entry"][0]["changes"][0]["value"]["messages"]
+
+
+def test_a_location_with_float_coordinates_is_stored_exactly_and_fans_out(
+    stack: Stack, channel_api: Api, connected: Account, whatsapp: ModuleType
+) -> None:
+    add_endpoint(stack, connected, "wep_crm")
+    seen = len(stream_records(stack))
+    result = post(whatsapp, sample("location-pywa"))
+
+    assert (result.status, result.body["stored"]) == (200, 1)
+    [item] = stack.entities("message")
+    content = item["content"]["M"]
+    assert (content["latitude"], content["longitude"]) == ({"N": "37.4611978"}, {"N": "-122.2164385"})
+    [conversation] = channel_api.call("GET", "/api/conversations", api_key=connected.api_key).body["items"]
+    messages = channel_api.call(
+        "GET", f"/api/conversations/{conversation['conversationId']}/messages", api_key=connected.api_key
+    ).body["items"]
+    assert messages[0]["content"]["latitude"] == 37.4611978  # read back as a JSON number
+    fanout = stack.load_function("EventFanoutFunction")
+    event = stream_event(stream_records(stack)[seen:], stack.stream_arn)
+    assert fanout.lambda_handler(event, LambdaContext()) == {"batchItemFailures": []}
+    received = [j for j in queued(stack) if j["envelope"]["event"] == "message.received"]
+    assert received[0]["envelope"]["data"]["content"]["longitude"] == -122.2164385
+    deliveries = [d for d in stack.entities("delivery") if d["event"]["S"] == "message.received"]
+    assert deliveries[0]["envelope"]["M"]["data"]["M"]["content"]["M"]["latitude"] == {"N": "37.4611978"}
+
+
+@pytest.mark.parametrize(
+    ("message", "contact_name", "text"),
+    [
+        ({"type": "text", "text": {"body": "hi \ud800 there"}}, "Test Name", "hi \ufffd there"),
+        ({"type": "text", "text": {"body": "hi"}}, "Ada \udfff", "hi"),
+        (
+            {"type": "reaction", "reaction": {"message_id": "wamid.1", "emoji": "\ud83d"}},
+            "Test Name",
+            "\ufffd",
+        ),
+    ],
+    ids=["text", "contact name", "reaction"],
+)
+def test_lone_surrogates_are_stored_as_the_replacement_character(
+    stack: Stack, channel_api: Api, connected: Account, whatsapp: ModuleType, message, contact_name, text
+) -> None:
+    payload = sample("text-pywa")
+    _messages(payload)[0] = {"from": "972987654321", "id": "wamid.s", "timestamp": "1697043223", **message}
+    payload["entry"][0]["changes"][0]["value"]["contacts"][0]["profile"]["name"] = contact_name
+    result = post(whatsapp, payload)  # json.dumps writes the surrogates as \ud800 escapes
+
+    assert (result.status, result.body["stored"]) == (200, 1)
+    [item] = stack.entities("message")
+    assert item["text"]["S"] == text
+    [lead] = stack.entities("lead")
+    assert lead["name"]["S"] == contact_name.replace("\udfff", "\ufffd")
+
+
+def test_a_message_id_too_long_is_ignored_alone_and_the_others_are_stored(
+    stack: Stack, connected: Account, whatsapp: ModuleType
+) -> None:
+    payload = sample("text-pywa")
+    good = _messages(payload)[0]
+    _messages(payload)[:] = [{**good, "id": "w" * 5000}, {**good, "id": "wamid.fine"}]
+    result = post(whatsapp, payload)
+
+    assert result.status == 200
+    assert result.body == {"received": True, "stored": 1, "duplicates": 0, "statuses": 0, "ignored": 1}
+    assert [m["providerMessageId"]["S"] for m in stack.entities("message")] == ["wamid.fine"]
+
+
+def test_long_texts_are_stored_cut_with_a_marker_and_huge_raw_content_is_omitted(
+    stack: Stack, connected: Account, whatsapp: ModuleType
+) -> None:
+    payload = sample("text-pywa")
+    good = _messages(payload)[0]
+    _messages(payload)[:] = [
+        {**good, "id": "wamid.long", "text": {"body": "x" * 100_000}},
+        {**good, "id": "wamid.raw", "type": "future_type", "future_type": {"parts": ["y" * 10_000] * 10}},
+    ]
+    result = post(whatsapp, payload)
+
+    assert (result.status, result.body["stored"]) == (200, 2)
+    stored = {m["providerMessageId"]["S"]: m for m in stack.entities("message")}
+    assert stored["wamid.long"]["text"]["S"] == "x" * (20_000 - len("…[truncated]")) + "…[truncated]"
+    assert stored["wamid.raw"]["content"]["M"] == {"omitted": {"L": [{"S": "raw"}]}}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"object": "whatsapp_business_account", "entry": ' + b"[" * 1000 + b"]" * 1000 + b"}",
+        b'{"object": "whatsapp_business_account", "entry": [], "n": ' + b"1" * 5000 + b"}",
+    ],
+    ids=["1000 levels", "5000 digits"],
+)
+def test_bodies_beyond_the_parser_limits_are_400_and_unsigned_ones_stay_401(
+    stack: Stack, connected: Account, whatsapp: ModuleType, body: bytes
+) -> None:
+    before = stack.items()
+    refused = post(whatsapp, body)
+    assert refused.status == 400 and refused.body["error"].startswith("Body is not valid JSON")
+    assert post(whatsapp, body, signature="sha256=" + "0" * 64).status == 401
+    assert stack.items() == before
+
+
+def test_a_message_the_table_refuses_is_acknowledged_ignored_and_logged_with_the_reason(
+    stack: Stack, connected: Account, whatsapp: ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A number of more than 38 digits cannot be stored exactly: the table refuses the message (an input
+    error, not a storage failure), so Meta gets a 200 and never retries it in vain."""
+    payload = sample("location-pywa")
+    _messages(payload)[0]["location"]["latitude"] = 10**40 + 1
+    result = post(whatsapp, payload)
+
+    assert (result.status, result.body["stored"], result.body["ignored"]) == (200, 0, 1)
+    assert stack.entities("message") == []
+    [warning] = [r for r in caplog.records if r.getMessage() == "whatsapp messages ignored as unstorable"]
+    assert warning.reasons == {"A number cannot be stored exactly (at most 38 digits)": 1}  # type: ignore[attr-defined]

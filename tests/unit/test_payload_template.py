@@ -73,16 +73,17 @@ class TestValidate:
     @pytest.mark.parametrize(
         ("template", "message"),
         [
-            ('{"a": ', "not valid JSON: Expecting value: line 1 column 7"),
+            ('{"a": ', "not valid JSON: Expecting value at line 1 column 7"),
             ("", "not valid JSON: Expecting value"),
             ('{"a": NaN}', "not valid JSON: NaN is not valid JSON"),
             ('{"a": Infinity}', "not valid JSON: Infinity is not valid JSON"),
             ('{"a": 1e999}', "not valid JSON: 1e999 is out of range"),
+            ('{"a": ' + "1" * 5000 + "}", "not valid JSON: a number is longer than 1000 characters"),
             ('{"a": 1, "a": 2}', "not valid JSON: duplicate key 'a'"),
             ('"{{name}}"', "must be a JSON object or array, not str"),
             ("42", "must be a JSON object or array, not int"),
             ("null", "must be a JSON object or array, not NoneType"),
-            ("[" * 5000 + "]" * 5000, "nested too deeply"),
+            ("[" * 5000 + "]" * 5000, "nested deeper than 100 levels"),
             ('{"a": "\\ud800"}', "unpaired surrogate"),
         ],
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
 import time
+from decimal import Decimal
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
@@ -12,7 +14,7 @@ from leadhub.errors import InvalidRequest, PayloadTooLarge
 from leadhub.ids import decode_cursor, derived_id, encode_cursor, secret_token, sortable_id
 from leadhub.settings import LeadWebhookSettings, SettingsError, load_settings
 from leadhub.ttl_cache import TtlCache
-from leadhub.web import raw_body
+from leadhub.web import json_response, raw_body
 
 
 def test_sortable_ids_sort_by_creation_time(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -112,3 +114,8 @@ def test_invalid_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("TOKEN_CACHE_SECONDS", "5")
     with pytest.raises(SettingsError, match="TABLE_NAME: Field required"):
         load_settings(LeadWebhookSettings)
+
+
+def test_json_responses_carry_exact_provider_numbers_as_json_numbers() -> None:
+    response = json_response(200, {"priority": Decimal("10"), "ratio": Decimal("0.5")})
+    assert json.loads(response.body) == {"priority": 10, "ratio": 0.5}

@@ -194,7 +194,15 @@ def test_business_accounts_are_unlimited(accounts, ctx) -> None:
         ({"headers": {"Host": "evil"}}, "headers.Host", "reserved"),
         ({"headers": {"X-Amz-Date": "x"}}, "headers.X-Amz-Date", "reserved"),
         ({"headers": {"Bad Name": "x"}}, "headers.Bad Name", "valid header name"),
-        ({"headers": {"X-Token": "a\r\nInjected: 1"}}, "headers.X-Token", "single-line"),
+        ({"headers": {"X-Token": "a\r\nInjected: 1"}}, "headers.X-Token", "one line of printable"),
+        # Sent as Latin-1: anything else could never be sent (UnicodeEncodeError at every delivery).
+        ({"headers": {"X-Token": "Bearer тест"}}, "headers.X-Token", "ASCII or Latin-1"),
+        ({"headers": {"X-Token": "a\x01b"}}, "headers.X-Token", "one line of printable"),
+        ({"headers": {"X-Token": "a\x7fb"}}, "headers.X-Token", "one line of printable"),
+        ({"headers": {"X-Token": "a\x85b"}}, "headers.X-Token", "one line of printable"),
+        ({"headers": {"X-Token\n": "x"}}, "headers.X-Token\n", "valid header name"),
+        ({"headers": {"X-Tökén": "x"}}, "headers.X-Tökén", "valid header name"),
+        ({"headers": {"X-\ud800": "x"}}, "headers.X-\\ud800", "valid header name"),
         ({"account_filter": ["acc_unknown"]}, "accountFilter", "not a managed account"),
     ],
 )
@@ -215,6 +223,12 @@ def test_agencies_may_filter_by_their_own_managed_accounts_only(accounts, ctx) -
     assert not endpoint.covers_account(stranger.account_id)
     with pytest.raises(InvalidRequest, match="Invalid account filter"):
         endpoints.create_endpoint(agency, draft(account_filter=[stranger.account_id]), ctx, NOW)
+
+
+def test_latin_1_header_values_are_kept(accounts, ctx) -> None:
+    headers = {"X-Crm-Owner": "Zoë Müller", "X-Tabbed": "a\tb"}
+    endpoint, _ = endpoints.create_endpoint(principal_of(accounts), draft(headers=headers), ctx, NOW)
+    assert endpoints.custom_headers(endpoint, ctx.cipher) == headers
 
 
 def test_custom_headers_are_encrypted_and_redacted(accounts, ctx) -> None:

@@ -10,6 +10,7 @@ import dataclasses
 import json
 import random
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,9 @@ class WaNotification(_Lenient):
 
 
 def reference(payload: Any) -> Any:
+    """The models' reading of the body `ours` parses, its numbers read as the webhook reads them (exact:
+    Decimal for the non-integers)."""
+    payload = json.loads(json.dumps(payload), parse_float=Decimal)
     try:
         return WaNotification.model_validate(payload).model_dump()
     except ValidationError as exc:

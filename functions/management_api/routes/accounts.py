@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from schemas import KEYED, responses
 from schemas.accounts import AccountOut, WebhookTokenOut
 
 from leadhub.domain.accounts import current_account, rotate_webhook_token, webhook_url
@@ -14,7 +15,11 @@ router = Router()
 
 
 @router.get(
-    "/api/accounts/current", summary="The current account", security=deps.API_KEY_SECURITY, tags=["Account"]
+    "/api/accounts/current",
+    summary="The current account",
+    security=deps.API_KEY_SECURITY,
+    tags=["Account"],
+    responses=responses(200, 404, *KEYED),
 )
 def get_current_account() -> AccountOut:
     caller = deps.principal(router, Scope.ACCOUNT_VIEW)
@@ -28,6 +33,9 @@ def get_current_account() -> AccountOut:
     description="The old token is refused within 60 seconds (warm caches).",
     security=deps.API_KEY_SECURITY,
     tags=["Account"],
+    responses=responses(
+        200, 404, 409, *KEYED, why={409: "The token was rotated concurrently; read the account again"}
+    ),
 )
 def post_rotate_token() -> WebhookTokenOut:
     caller = deps.principal(router, Scope.ACCOUNT_MANAGE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from schemas import JSON_BODY, responses
 from schemas.accounts import CreateAccountRequest, CreatedAccountOut
 
 from leadhub.domain.accounts import create_account
@@ -19,6 +20,7 @@ router = Router()
     description="Returns the account with its webhook token and first API key (all scopes; shown once).",
     security=deps.ADMIN_KEY_SECURITY,
     tags=["Admin"],
+    responses=responses(201, 401, 503, *JSON_BODY, why={401: "Missing or invalid X-Admin-Key"}),
 )
 def post_account(request: CreateAccountRequest) -> tuple[CreatedAccountOut, int]:
     check_admin_key(router.current_event.headers.get("x-admin-key"), source=deps.admin_key)

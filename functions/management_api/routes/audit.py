@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from schemas import KEYED, responses
 from schemas.audit import AuditEntryOut, AuditPageOut
 
 from leadhub.models.account import Scope
@@ -13,7 +14,11 @@ router = Router()
 
 
 @router.get(
-    "/api/audit", summary="Audit entries, newest first", security=deps.API_KEY_SECURITY, tags=["Account"]
+    "/api/audit",
+    summary="Audit entries, newest first",
+    security=deps.API_KEY_SECURITY,
+    tags=["Account"],
+    responses=responses(200, 400, *KEYED),
 )
 def get_audit(limit: Limit = 25, cursor: Cursor = None) -> AuditPageOut:
     caller = deps.principal(router, Scope.ACCOUNT_VIEW)

@@ -8,6 +8,7 @@ from typing import Annotated
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from schemas import JSON_BODY, KEYED, responses
 from schemas.automations import (
     AutomationListOut,
     AutomationOut,
@@ -32,6 +33,9 @@ TAGS = ["Automations"]
     summary="Add an automation: a keyword or pattern and its reply, a greeting, or an out-of-hours message",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(
+        201, 409, *JSON_BODY, *KEYED, why={409: "The account has an out-of-hours automation already"}
+    ),
 )
 def post_automation(request: AutomationRequest) -> tuple[AutomationOut, int]:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
@@ -60,6 +64,7 @@ def opening_hours(hours: OpeningHoursIn | None) -> OpeningHours | None:
     summary="The automations, in the order they are tried",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(200, *KEYED),
 )
 def get_automations() -> AutomationListOut:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
@@ -72,6 +77,7 @@ def get_automations() -> AutomationListOut:
     summary="Delete an automation",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(200, 400, 404, *KEYED),
 )
 def delete_automation(automationId: Annotated[str, Path(max_length=64)]) -> AutomationListOut:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
@@ -83,7 +89,11 @@ def delete_automation(automationId: Annotated[str, Path(max_length=64)]) -> Auto
 
 
 @router.get(
-    "/api/responder", summary="How conversations are answered", security=deps.API_KEY_SECURITY, tags=TAGS
+    "/api/responder",
+    summary="How conversations are answered",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+    responses=responses(200, *KEYED),
 )
 def get_responder() -> ResponderOut:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
@@ -95,6 +105,7 @@ def get_responder() -> ResponderOut:
     summary="Choose the responder (rules or a Bedrock model) and turn automatic replies on or off",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(200, *JSON_BODY, *KEYED),
 )
 def put_responder(request: ResponderRequest) -> ResponderOut:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)

@@ -7,6 +7,7 @@ from typing import Annotated
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from schemas import JSON_BODY, KEYED, responses
 from schemas.conversations import (
     ConversationOut,
     ConversationPageOut,
@@ -32,6 +33,7 @@ ConversationId = Annotated[str, Path(max_length=64)]
     summary="List conversations, newest activity first",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(200, 400, *KEYED),
 )
 def get_conversations(
     channel: Annotated[Channel | None, Query()] = None,
@@ -59,6 +61,7 @@ def get_conversations(
     summary="One conversation",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(200, 400, 404, *KEYED),
 )
 def get_conversation(conversationId: ConversationId) -> ConversationOut:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
@@ -71,6 +74,7 @@ def get_conversation(conversationId: ConversationId) -> ConversationOut:
     summary="A conversation's messages, oldest first (by the provider's timestamp)",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(200, 400, 404, *KEYED),
 )
 def get_messages(conversationId: ConversationId, limit: Limit = 50, cursor: Cursor = None) -> MessagePageOut:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
@@ -86,6 +90,14 @@ def get_messages(conversationId: ConversationId, limit: Limit = 50, cursor: Curs
     summary="Send a message as an agent (queued behind the conversation's pending replies; 202)",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(
+        202,
+        404,
+        409,
+        *JSON_BODY,
+        *KEYED,
+        why={409: "The conversation is closed, or the lead cannot be written to on its channel"},
+    ),
 )
 def post_message(conversationId: ConversationId, request: ManualMessageRequest) -> tuple[MessageOut, int]:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
@@ -106,6 +118,7 @@ def post_message(conversationId: ConversationId, request: ManualMessageRequest) 
     summary="Close the conversation (the lead's next message opens a new one)",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(200, 400, 404, *KEYED),
 )
 def close(conversationId: ConversationId) -> ConversationOut:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
@@ -120,6 +133,7 @@ def close(conversationId: ConversationId) -> ConversationOut:
     summary="Turn automatic replies off (an agent takes over) or on again",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(200, 404, *JSON_BODY, *KEYED),
 )
 def patch_conversation(conversationId: ConversationId, request: ConversationPatchRequest) -> ConversationOut:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from schemas import JSON_BODY, KEYED, responses
 from schemas.dashboard_links import CreateSignInLinkRequest, SignInLinkOut
 
 from leadhub.dashboard.links import mint_sign_in_link
@@ -20,6 +21,7 @@ router = Router()
     "signs its client in to that managed account only.",
     security=deps.API_KEY_SECURITY,
     tags=["Dashboard"],
+    responses=responses(201, *JSON_BODY, *KEYED),
 )
 def post_sign_in_link(request: CreateSignInLinkRequest) -> tuple[SignInLinkOut, int]:
     caller = deps.principal(router, Scope.ACCOUNT_MANAGE)

@@ -7,6 +7,7 @@ from typing import Annotated
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from schemas import JSON_BODY, KEYED, responses
 from schemas.deliveries import (
     AttemptOut,
     DeliveryDetailOut,
@@ -32,6 +33,7 @@ TAGS = ["Deliveries"]
     summary="An endpoint's deliveries, newest first",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(200, 400, 404, *KEYED),
 )
 def get_endpoint_deliveries(
     endpointId: Id,
@@ -59,6 +61,7 @@ def get_endpoint_deliveries(
     summary="A delivery with its attempts",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(200, 400, 404, *KEYED),
 )
 def get_delivery(deliveryId: Id) -> DeliveryDetailOut:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
@@ -77,6 +80,9 @@ def get_delivery(deliveryId: Id) -> DeliveryDetailOut:
     summary="One more attempt now (the schedule is not reset)",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(
+        202, 400, 404, 409, *KEYED, why={409: "The delivery was delivered; it is not sent again"}
+    ),
 )
 def post_retry(deliveryId: Id) -> tuple[DeliveryOut, int]:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
@@ -90,6 +96,14 @@ def post_retry(deliveryId: Id) -> tuple[DeliveryOut, int]:
     summary="Re-enqueue failed (and, if asked, skipped) deliveries since a time (at most 14 days back)",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(
+        202,
+        404,
+        409,
+        *JSON_BODY,
+        *KEYED,
+        why={409: "The endpoint is disabled or unverified: enable (and verify) it first"},
+    ),
 )
 def post_recover(endpointId: Id, request: RecoverRequest) -> tuple[RecoverOut, int]:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
@@ -112,6 +126,7 @@ def post_recover(endpointId: Id, request: RecoverRequest) -> tuple[RecoverOut, i
     summary="Send a synthetic, signed lead.created (test: true) now",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(200, 400, 404, *KEYED),
 )
 def post_test(endpointId: Id) -> TestSendOut:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import deps
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from schemas import JSON_BODY, KEYED, responses
 from schemas.integrations import (
     EmailConnectRequest,
     IntegrationOut,
@@ -43,6 +44,9 @@ def _out(integration: Integration, **extra: Any) -> IntegrationOut:
     summary="Connect a WhatsApp Business number (checked with the Graph API)",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(
+        200, 409, 502, *JSON_BODY, *KEYED, why={409: "The number is connected to another account"}
+    ),
 )
 def put_whatsapp(request: WhatsAppConnectRequest) -> IntegrationOut:
     caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
@@ -64,6 +68,9 @@ def put_whatsapp(request: WhatsAppConnectRequest) -> IntegrationOut:
     summary="Connect a Telegram bot (checked with getMe; we register its webhook)",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(
+        200, 409, 502, *JSON_BODY, *KEYED, why={409: "The bot is connected to another account"}
+    ),
 )
 def put_telegram(request: TelegramConnectRequest) -> IntegrationOut:
     caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
@@ -82,9 +89,13 @@ def put_telegram(request: TelegramConnectRequest) -> IntegrationOut:
 
 @router.put(
     "/api/integrations/email",
-    summary="Connect email: registers the sending domain with Resend and returns the DNS records to add",
+    summary="Connect email: registers the domain with Resend for sending and receiving and returns the DNS "
+    "records to add (the receiving MX record among them)",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(
+        200, 409, 502, *JSON_BODY, *KEYED, why={409: "The domain is connected to another account"}
+    ),
 )
 def put_email(request: EmailConnectRequest) -> IntegrationOut:
     caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
@@ -102,9 +113,11 @@ def put_email(request: EmailConnectRequest) -> IntegrationOut:
 
 @router.post(
     "/api/integrations/email/verify",
-    summary="Ask Resend to verify the domain's DNS records; returns the domain status",
+    summary="Ask Resend to check the domain's DNS records (it does so asynchronously: usually `pending` at "
+    "first); returns the status Resend gives right after asking",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(200, 400, 404, 502, *KEYED),
 )
 def verify_email() -> IntegrationOut:
     caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
@@ -119,10 +132,19 @@ def verify_email() -> IntegrationOut:
 
 
 @router.get(
-    "/api/integrations/<channel>", summary="A connected channel", security=deps.API_KEY_SECURITY, tags=TAGS
+    "/api/integrations/<channel>",
+    summary="A connected channel (email: the domain's status and DNS records as Resend has them now)",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+    responses=responses(200, 400, 404, *KEYED),
 )
 def get_channel(channel: ChannelName) -> IntegrationOut:
     caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
+    if channel is Channel.EMAIL:
+        integration, observed = email.show_email_integration(
+            caller.account_id, domains=deps.resend_domains(), integrations=deps.integrations, now=utc_now()
+        )
+        return _out(integration, **observed)
     return _out(integrations.get_integration(caller.account_id, channel, integrations=deps.integrations))
 
 
@@ -131,6 +153,7 @@ def get_channel(channel: ChannelName) -> IntegrationOut:
     summary="Disconnect a channel (Telegram: deleteWebhook); its webhooks are refused or ignored",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(200, 400, 404, 502, *KEYED),
 )
 def delete_channel(channel: ChannelName) -> IntegrationOut:
     caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)

@@ -9,6 +9,7 @@ import deps
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from schemas import JSON_BODY, KEYED, responses
 from schemas.webhook_endpoints import (
     EndpointCreateRequest,
     EndpointListOut,
@@ -50,7 +51,17 @@ def _out(endpoint: endpoints.WebhookEndpoint) -> EndpointOut:
 
 
 @router.post(
-    "/api/webhook-endpoints", summary="Register an endpoint", security=deps.API_KEY_SECURITY, tags=TAGS
+    "/api/webhook-endpoints",
+    summary="Register an endpoint",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+    responses=responses(
+        201,
+        404,
+        *JSON_BODY,
+        *KEYED,
+        why={403: "The API key lacks the scope, or the plan's endpoint limit is reached"},
+    ),
 )
 def post_endpoint(request: EndpointCreateRequest) -> tuple[EndpointWithSecretOut, int]:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
@@ -60,7 +71,13 @@ def post_endpoint(request: EndpointCreateRequest) -> tuple[EndpointWithSecretOut
     return EndpointWithSecretOut.model_validate({**endpoint.to_public(), "secret": secret}), 201
 
 
-@router.get("/api/webhook-endpoints", summary="List endpoints", security=deps.API_KEY_SECURITY, tags=TAGS)
+@router.get(
+    "/api/webhook-endpoints",
+    summary="List endpoints",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+    responses=responses(200, *KEYED),
+)
 def get_endpoints() -> EndpointListOut:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
     return EndpointListOut(items=[_out(e) for e in endpoints.list_endpoints(caller, deps.endpoint_context())])
@@ -71,6 +88,7 @@ def get_endpoints() -> EndpointListOut:
     summary="Get an endpoint",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(200, 400, 404, *KEYED),
 )
 def get_endpoint(endpointId: EndpointId) -> EndpointOut:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
@@ -82,6 +100,7 @@ def get_endpoint(endpointId: EndpointId) -> EndpointOut:
     summary="Change an endpoint",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(200, 404, *JSON_BODY, *KEYED),
 )
 def patch_endpoint(endpointId: EndpointId, request: EndpointRequest) -> EndpointOut:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
@@ -94,6 +113,7 @@ def patch_endpoint(endpointId: EndpointId, request: EndpointRequest) -> Endpoint
     summary="Delete an endpoint",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(204, 400, 404, *KEYED),
 )
 def delete_endpoint(endpointId: EndpointId) -> Response[None]:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
@@ -106,6 +126,7 @@ def delete_endpoint(endpointId: EndpointId) -> Response[None]:
     summary="Run the verification handshake again (in the endpoint's mode)",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(200, 400, 404, *KEYED),
 )
 def post_verify(endpointId: EndpointId) -> EndpointOut:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
@@ -117,6 +138,7 @@ def post_verify(endpointId: EndpointId) -> EndpointOut:
     summary="Rotate the signing secret (the previous one keeps signing during the overlap)",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
+    responses=responses(200, 404, *JSON_BODY, *KEYED),
 )
 def post_rotate_secret(
     endpointId: EndpointId, request: RotateSecretRequest | None = None

@@ -75,6 +75,14 @@ class UnsupportedMediaType(LeadhubError):
     status_code = 415
 
 
+class UnstorableInput(LeadhubError):
+    """Input our storage refuses to hold (too large, nested too deeply, a key too long, a number beyond
+    its range): retrying cannot help, so it is the sender's error, never a 503. Provider webhooks
+    acknowledge and ignore such a message instead (their senders would retry it forever)."""
+
+    status_code = 400
+
+
 class StorageUnavailable(LeadhubError):
     """Our own storage failed: answered 503 so that the sender retries and nothing is lost."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -14,13 +15,22 @@ from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
-from leadhub.errors import FieldError, InvalidRequest, LeadhubError, PayloadTooLarge
+from leadhub import json_text
+from leadhub.errors import FieldError, InvalidRequest, LeadhubError, PayloadTooLarge, UnsupportedMediaType
 
 JSON = "application/json"
 
 
 def json_response(status_code: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(status_code=status_code, content_type=JSON, body=json.dumps(body), headers=headers)
+    text = json.dumps(body, default=_json_number)
+    return Response(status_code=status_code, content_type=JSON, body=text, headers=headers)
+
+
+def _json_number(value: Any) -> Any:
+    """Exact numbers from provider answers (Decimal) as JSON numbers."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def raw_body(event: BaseProxyEvent, max_bytes: int) -> bytes:
@@ -71,16 +81,44 @@ def register_error_handlers(app: ApiGatewayResolver, logger: Logger) -> None:
 
 
 def register_validation_errors(app: ApiGatewayResolver) -> None:
-    """Request-model validation failures (resolvers with enable_validation) as 400 with field details."""
+    """For resolvers with enable_validation: request bodies are JSON objects, read by json_text's rules
+    (another Content-Type is a 415, other JSON a 400), and request-model failures are 400 with field
+    details."""
+    from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+        OpenAPIRequestValidationMiddleware,
+    )
     from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+    class JsonBodiesOnly(OpenAPIRequestValidationMiddleware):
+        # Powertools would also parse form and multipart bodies into the models (and answer 500 for a
+        # multipart body without a boundary, or for JSON that json.loads raises other errors on).
+        def _get_body(self, app: Any) -> Any:
+            event = app.current_event
+            content_type = event.headers.get("content-type") or ""
+            media_type = content_type.partition(";")[0].strip().lower()
+            if media_type not in ("", JSON) and not media_type.endswith("+json"):
+                shown = content_type if len(content_type) <= 60 else content_type[:60] + "…"
+                raise UnsupportedMediaType(f"Unsupported Content-Type {shown!r}: send application/json")
+            text = event.decoded_body  # undecodable bytes: mapped to 400 below
+            return json_text.parse_object(text) if text else None
+
+    # The resolver's own middleware, replaced before any route is built (routes build their middleware
+    # stack on first use). Fail loudly should Powertools rename what this relies on.
+    if not isinstance(
+        getattr(app, "_request_validation_middleware", None), OpenAPIRequestValidationMiddleware
+    ):
+        raise RuntimeError("register_validation_errors needs a resolver created with enable_validation=True")
+    if not callable(getattr(OpenAPIRequestValidationMiddleware, "_get_body", None)):
+        raise RuntimeError("Powertools' request validation no longer reads bodies through _get_body")
+    app._request_validation_middleware = JsonBodiesOnly()
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
         details = [_field_error(error) for error in exc.errors()]
         return json_response(400, InvalidRequest("Invalid request", details).body())
 
-    # The resolver decodes the body (base64, then UTF-8) before validating it: bytes that are not
-    # UTF-8 text are the client's error, not a 500.
+    # The body is decoded (base64, then UTF-8) before it is parsed: bytes that are not UTF-8 text are the
+    # client's error, not a 500.
     @app.exception_handler([UnicodeDecodeError, binascii.Error])
     def _undecodable_body(exc: ValueError) -> Response:
         return json_response(400, InvalidRequest("Body is not valid UTF-8 JSON").body())

@@ -21,7 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.loaders import Loader
 
-from leadhub.errors import StorageUnavailable
+from leadhub.errors import StorageUnavailable, UnstorableInput
 
 BOTOCORE_DATA = str(Path(__file__).with_name("botocore_data"))
 
@@ -69,18 +69,42 @@ def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+# DynamoDB's refusals of what a request carried (an item over 400 KB, a key over 2 KB, nesting deeper
+# than 32 levels, a number out of range, a malformed value): retrying cannot help.
+_INPUT_ERROR_CODES = frozenset({"ValidationException", "SerializationException"})
+_INPUT_CANCELLATION_CODES = frozenset({"ValidationError"})
+
+
+def storage_failure(exc: ClientError | BotoCoreError, what: str) -> UnstorableInput | StorageUnavailable:
+    """What a failed AWS request means for the caller, decided here for every adapter: UnstorableInput
+    when the request carried a value the storage refuses (400, or acknowledged and ignored by a provider
+    webhook); StorageUnavailable (503: the sender retries) for everything else: throttling, capacity,
+    AWS's own errors, the network."""
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        reasons = {str(r.get("Code")) for r in exc.response.get("CancellationReasons") or ()}
+        refused = {code} & _INPUT_ERROR_CODES or reasons & _INPUT_CANCELLATION_CODES
+        if refused:  # DynamoDB's message is left out: it may quote the value
+            return UnstorableInput(f"The data cannot be stored ({what}): refused as {min(refused)}")
+    return unavailable(what)
+
+
+def unavailable(what: str) -> StorageUnavailable:
+    return StorageUnavailable(f"Storage is unavailable ({what}); please retry")
+
+
 @contextmanager
 def storage_errors(what: str, expected: frozenset[str] = frozenset()) -> Iterator[None]:
-    """Turn an AWS failure into StorageUnavailable (503: the sender retries), except ClientErrors whose
-    code the caller handles itself (`expected`), which pass through unchanged."""
+    """Turn an AWS failure into the error storage_failure names, except ClientErrors whose code the
+    caller handles itself (`expected`), which pass through unchanged."""
     try:
         yield
     except ClientError as exc:
         if error_code(exc) in expected:
             raise
-        raise StorageUnavailable(f"Storage is unavailable ({what}); please retry") from exc
+        raise storage_failure(exc, what) from exc
     except BotoCoreError as exc:
-        raise StorageUnavailable(f"Storage is unavailable ({what}); please retry") from exc
+        raise storage_failure(exc, what) from exc
 
 
 def first_cancellation_reason(exc: ClientError) -> dict[str, Any]:

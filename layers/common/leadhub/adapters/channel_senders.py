@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from email.headerregistry import Address
 from typing import Any
 
 from leadhub.adapters.graph_api import GraphApi, graph_error
-from leadhub.adapters.resend_api import ResendApi, resend_message
+from leadhub.adapters.resend_api import ResendApi, resend_message, resend_refusal_passes
 from leadhub.adapters.telegram_bot_api import TelegramBotApi, telegram_description
 from leadhub.domain.integrations import IntegrationStore
 from leadhub.domain.replies import SendRejected
@@ -117,7 +118,7 @@ class ChannelSenders:
         content = reply_to.content if reply_to is not None else {}
         subject = str(content.get("subject") or "")
         payload: dict[str, Any] = {
-            "from": f"{settings.get('emailFromName', '')} <{settings['emailFromAddress']}>".strip(),
+            "from": from_header(settings.get("emailFromName", ""), settings["emailFromAddress"]),
             "to": [conversation.route["address"]],
             "subject": subject if subject.lower().startswith("re:") else f"Re: {subject}".strip(),
             "text": text,
@@ -134,7 +135,9 @@ class ChannelSenders:
         answer = self._resend.send_email(payload, idempotency_key=key)
         if answer.ok and answer.body.get("id"):
             return str(answer.body["id"])
-        raise SendRejected(f"Resend: {resend_message(answer)}", permanent=answer.status != 429)
+        # Retries carry the same Idempotency-Key (the message id): Resend sends the message once.
+        reason = f"Resend {answer.status} {resend_message(answer)}"
+        raise SendRejected(reason, permanent=not (answer.ok or resend_refusal_passes(answer)))
 
     # -- credentials ---------------------------------------------------------------------------------
 
@@ -153,3 +156,10 @@ class ChannelSenders:
             return integration, self._cipher.decrypt(integration.credential, context)
 
         return self._credentials.get_or_load((conversation.account_id, conversation.channel), load)
+
+
+def from_header(display_name: str, address: str) -> str:
+    """`Name <address>` as RFC 5322 has it: a name with specials (`Acme, Inc.`) quoted, quotes and
+    backslashes in it escaped; non-ASCII names kept as UTF-8 (RFC 6532), which Resend encodes."""
+    username, _, domain = address.rpartition("@")
+    return str(Address(display_name=display_name.strip(), username=username, domain=domain))

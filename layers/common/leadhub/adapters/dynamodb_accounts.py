@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from leadhub.adapters.aws import unavailable
 from leadhub.adapters.dynamodb_audit import audit_put, values_to_audit
 from leadhub.adapters.dynamodb_items import account_pk, to_item
 from leadhub.adapters.dynamodb_pages import query_page
 from leadhub.adapters.dynamodb_queries import TableAdapter, commit, get_values
-from leadhub.errors import StorageUnavailable
 from leadhub.models.account import Account, ApiKey, Plan, TokenOwner
 from leadhub.models.audit import AuditEntry
 from leadhub.models.page import Page
@@ -120,10 +120,6 @@ class DynamoAccountRepository(TableAdapter):
     def _transact(self, items: list[dict[str, Any]], what: str) -> bool:
         return commit(self._db, items, what)
 
-    @staticmethod
-    def _unavailable(what: str) -> StorageUnavailable:
-        return StorageUnavailable(f"Storage is unavailable ({what}); please retry")
-
     # -- accounts and webhook tokens
 
     def create_account(self, account: Account, first_key: ApiKey, audit: list[AuditEntry]) -> None:
@@ -135,7 +131,7 @@ class DynamoAccountRepository(TableAdapter):
             *self._audit_items(audit),
         ]
         if not self._transact(items, "create account"):
-            raise self._unavailable("create account")  # random ids collided: a retry draws new ones
+            raise unavailable("create account")  # random ids collided: a retry draws new ones
 
     def get_account(self, account_id: str) -> Account | None:
         values = self._get(_key(account_pk(account_id), "ACCOUNT"), "read account")
@@ -176,7 +172,7 @@ class DynamoAccountRepository(TableAdapter):
 
     def add_api_key(self, key: ApiKey, audit: AuditEntry) -> None:
         if not self._transact([*self._key_items(key), *self._audit_items([audit])], "create API key"):
-            raise self._unavailable("create API key")
+            raise unavailable("create API key")
 
     def list_api_keys(self, account_id: str) -> list[ApiKey]:
         keys: list[ApiKey] = []

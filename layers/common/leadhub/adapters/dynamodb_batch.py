@@ -7,8 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from leadhub.adapters.aws import storage_errors
-from leadhub.errors import StorageUnavailable
+from leadhub.adapters.aws import storage_errors, unavailable
 
 MAX_BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem request
 # Keys DynamoDB leaves unprocessed (throttling, the 16 MB response limit) are asked for again, after a
@@ -43,5 +42,5 @@ def batch_get(
             if not pending:
                 break
         else:
-            raise StorageUnavailable(f"Storage is unavailable ({what}); please retry")
+            raise unavailable(what)  # throttled throughout
     return items

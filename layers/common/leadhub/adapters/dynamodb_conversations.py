@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from leadhub.adapters.aws import ClientFactory, client, error_code, storage_errors
+from leadhub.adapters.aws import ClientFactory, client, error_code, storage_errors, storage_failure
 from leadhub.adapters.dynamodb_audit import audit_put
 from leadhub.adapters.dynamodb_integrations import route_key
 from leadhub.adapters.dynamodb_items import account_pk, from_stream_image, key_values, to_item
@@ -489,7 +489,7 @@ def _cancellation_outcome(exc: ClientError, deduplicating: int, conversation_at:
         return CommitOutcome.LEAD_CHANGED
     if "TransactionConflict" in codes:
         return CommitOutcome.LEAD_CHANGED  # a concurrent write to the same items: read and try again
-    raise StorageUnavailable("Storage is unavailable (store message); please retry") from exc
+    raise storage_failure(exc, "store message") from exc
 
 
 def conversation_from_image(image: dict[str, Any] | None) -> Conversation | None:

@@ -1,16 +1,21 @@
 """Plain Python values <-> DynamoDB attribute values, and the table's key layout.
 
-The conversion is boto3's (`boto3.dynamodb.types`: the same types each way, the same refusals, numbers in
-DynamoDB's decimal context), with numbers read back as int or float and binaries as bytes. It is written
-out here because importing that module imports all of boto3 (~30 ms of every cold start), which nothing
-else in the functions needs; tests/unit/test_dynamodb_items.py checks it against boto3's."""
+The conversion is boto3's (`boto3.dynamodb.types`: the same types each way, numbers in DynamoDB's decimal
+context), with numbers read back as int or float and binaries as bytes. It is written out here because
+importing that module imports all of boto3 (~30 ms of every cold start), which nothing else in the
+functions needs; tests/unit/test_dynamodb_items.py checks it against boto3's. Two differences: a float
+is stored as its shortest repr (what reads back as that float: a value read from the table can be
+written again), and a number DynamoDB cannot hold exactly (NaN, infinity, more than 38 digits, out of
+range) is UnstorableInput, the input's fault, not a TypeError or decimal trap."""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Set
-from decimal import Clamped, Context, Decimal, Inexact, Overflow, Rounded, Underflow
+from decimal import Clamped, Context, Decimal, DecimalException, Inexact, Overflow, Rounded, Underflow
 from typing import Any
+
+from leadhub.errors import UnstorableInput
 
 # DynamoDB's numbers: 38 significant digits, exponents -128..126; anything that would be rounded raises.
 _DYNAMODB_CONTEXT = Context(
@@ -29,7 +34,7 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def to_attribute(value: Any) -> dict[str, Any]:
-    """The attribute value of `value`: None, bool, int/Decimal (not float), str, bytes, sets of numbers,
+    """The attribute value of `value`: None, bool, int/Decimal/float, str, bytes, sets of numbers,
     strings or bytes, mappings, lists and tuples. TypeError for anything else."""
     if value is None:
         return {"NULL": True}
@@ -85,18 +90,17 @@ def from_attribute(value: Mapping[str, Any]) -> Any:
 
 
 def _is_number(value: Any) -> bool:
-    if isinstance(value, int | Decimal):
-        return True
-    if isinstance(value, float):
-        raise TypeError("Float types are not supported. Use Decimal types instead.")
-    return False
+    return isinstance(value, int | Decimal | float)
 
 
-def _number_text(value: int | Decimal) -> str:
-    text = str(_DYNAMODB_CONTEXT.create_decimal(value))
-    if text in ("Infinity", "NaN"):
-        raise TypeError("Infinity and NaN not supported")
-    return text
+def _number_text(value: int | Decimal | float) -> str:
+    exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if not exact.is_finite():
+        raise UnstorableInput("Infinity and NaN cannot be stored")
+    try:
+        return str(_DYNAMODB_CONTEXT.create_decimal(exact))
+    except DecimalException:  # more digits than DynamoDB keeps, or beyond its exponents
+        raise UnstorableInput("A number cannot be stored exactly (at most 38 digits)") from None
 
 
 def _number(text: str) -> int | float:

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from leadhub.adapters.aws import first_cancellation_reason, storage_errors
+from leadhub.adapters.aws import first_cancellation_reason, storage_errors, storage_failure
 from leadhub.adapters.dynamodb_audit import audit_put
 from leadhub.adapters.dynamodb_items import account_pk, from_item, from_stream_image, to_item
 from leadhub.adapters.dynamodb_pages import query_page
@@ -103,7 +103,7 @@ class DynamoLeadRepository(TableAdapter):
                 if reason.get("Code") == "ConditionalCheckFailed" and "Item" in reason:
                     return values_to_lead(from_item(reason["Item"]))
                 if reason.get("Code") not in ("ConditionalCheckFailed", "TransactionConflict"):
-                    raise StorageUnavailable("Storage is unavailable (insert lead); please retry") from exc
+                    raise storage_failure(exc, "insert lead") from exc
             # Lost a race with a concurrent write of the same lead: whatever won is there now.
             existing = self.get(lead.account_id, lead.lead_id)
             if existing is not None:

@@ -8,9 +8,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from leadhub.adapters.aws import ClientFactory, client, error_code, first_cancellation_reason, storage_errors
+from leadhub.adapters.aws import (
+    ClientFactory,
+    client,
+    error_code,
+    first_cancellation_reason,
+    storage_errors,
+    storage_failure,
+)
 from leadhub.adapters.dynamodb_items import from_item, to_item
-from leadhub.errors import StorageUnavailable
 
 _CONDITION_FAILED = frozenset({"ConditionalCheckFailedException"})
 _CANCELLED = frozenset({"TransactionCanceledException"})
@@ -73,7 +79,7 @@ def commit(db: Any, items: list[dict[str, Any]], what: str) -> bool:
     except ClientError as exc:
         if first_cancellation_reason(exc).get("Code") == "ConditionalCheckFailed":
             return False
-        raise StorageUnavailable(f"Storage is unavailable ({what}); please retry") from exc
+        raise storage_failure(exc, what) from exc
     return True
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import urllib3
 
 from leadhub.errors import ProviderUnavailable
+from leadhub.provider_json import NotJson, read_provider_json
 
 PROVIDER_TIMEOUT_SECONDS = 10.0
 _pools: urllib3.PoolManager | None = None
@@ -71,8 +72,8 @@ class ProviderApi:
             raise ProviderUnavailable(f"{self._name} could not be reached ({type(exc).__name__})") from None
         if response.status >= 500:
             raise ProviderUnavailable(f"{self._name} answered HTTP {response.status}; try again later")
-        try:
-            answer = json_module.loads(response.data)
-        except ValueError:
+        try:  # read as the providers' webhooks are (provider_json): exact numbers, no lone surrogates
+            answer = read_provider_json(response.data)
+        except NotJson:
             answer = None
         return ProviderAnswer(response.status, answer if isinstance(answer, dict) else {})

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from leadhub.domain.lead_identity import RE_ENGAGEMENT_AFTER, lead_id_for_phone
+from leadhub.domain.message_limits import bounded_content, bounded_text, storable_id, storable_inbound
 from leadhub.errors import NotFound, StorageUnavailable
 from leadhub.ids import derived_id, sortable_id
 from leadhub.models.audit import AuditEntry
@@ -53,7 +54,9 @@ def message_id_for(account_id: str, channel: Channel, provider_message_id: str) 
 
 def record_inbound(inbound: InboundMessage, *, store: ConversationStore, now: datetime) -> InboundReceipt:
     """Store the message with its lead and conversation in one transaction (two requests when warm: read
-    the lead, commit). Safe when the provider redelivers and when messages of one lead race."""
+    the lead, commit). Safe when the provider redelivers and when messages of one lead race. Bounded by
+    message_limits: UnstorableInput (nothing written) when an id is too long to be stored."""
+    inbound = storable_inbound(inbound)
     at = to_iso(now)
     account_id, channel = inbound.account_id, inbound.channel
     lead_id = lead_id_for_contact(account_id, inbound.contact)
@@ -178,15 +181,16 @@ def _lead_with_message(
 def record_status(update: StatusUpdate, *, store: ConversationStore) -> bool:
     """Apply a delivery report to our outbound message; False when it changes nothing (unknown message,
     or a report older than what we have)."""
+    if not storable_id(update.provider_message_id):
+        return False  # not one of ours: we never stored an id that long
+    errors = tuple(bounded_content({"errors": list(update.errors)}).get("errors", ()))
     for _ in range(_WRITE_ATTEMPTS):
         message = store.find_message(update.account_id, update.channel, update.provider_message_id)
         if message is None or message.direction is not Direction.OUTBOUND:
             return False
         if not _moves_forward(message.status, update.status):
             return False
-        changed = replace(
-            message, status=update.status, status_at=update.at, errors=update.errors or message.errors
-        )
+        changed = replace(message, status=update.status, status_at=update.at, errors=errors or message.errors)
         if store.replace_message(changed, previous=message):
             return True
     raise StorageUnavailable("The message status is being written concurrently; please retry")
@@ -208,6 +212,9 @@ def record_edit(
     store: ConversationStore,
 ) -> bool:
     """A sender edited a message we stored: keep the new text. False when we never stored the original."""
+    if not storable_id(provider_message_id):
+        return False
+    text = bounded_text(text)
     for _ in range(_WRITE_ATTEMPTS):
         message = store.find_message(account_id, channel, provider_message_id)
         if message is None:
@@ -228,12 +235,15 @@ def record_content(
     *,
     store: ConversationStore,
 ) -> bool:
-    """Complete a message stored before its content arrived; False when there is none awaiting it."""
+    """Complete a message stored before its content arrived (bounded as inbound messages are); False when
+    there is none awaiting it."""
+    text = bounded_text(text)
     for _ in range(_WRITE_ATTEMPTS):
         message = store.find_message(account_id, channel, provider_message_id)
         if message is None or message.status != AWAITING_CONTENT:
             return False
-        completed = replace(message, status=RECEIVED, text=text, content={**message.content, **content})
+        merged = bounded_content({**message.content, **content})
+        completed = replace(message, status=RECEIVED, text=text, content=merged)
         if store.replace_message(completed, previous=message):
             return True
     raise StorageUnavailable("The message is being written concurrently; please retry")

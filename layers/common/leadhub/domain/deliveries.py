@@ -15,6 +15,7 @@ from leadhub.errors import Conflict, FieldError, InvalidRequest, NotFound, Stora
 from leadhub.ids import sortable_id
 from leadhub.models.account import Principal
 from leadhub.models.delivery import Attempt, Delivery, DeliveryJob, DeliveryStatus
+from leadhub.models.lead import Lead
 from leadhub.models.page import Page
 from leadhub.models.webhook_endpoint import WebhookEndpoint
 from leadhub.timestamps import to_iso
@@ -180,16 +181,7 @@ def send_test_event(
         "timestamp": to_iso(now),
         "accountId": principal.account_id,
         "test": True,
-        "data": {
-            "leadId": "lead_test",
-            "name": "Test Lead",
-            "phone": "+14155550100",
-            "email": "test@example.com",
-            "tags": ["test"],
-            "customFields": {},
-            "capturedAt": to_iso(now),
-            "lastActivityAt": to_iso(now),
-        },
+        "data": _test_lead(principal.account_id, to_iso(now)).to_public(),
     }
     body = json.dumps(envelope, separators=(",", ":")).encode()
     try:
@@ -202,6 +194,22 @@ def send_test_event(
     outcome = http.post(target, body, headers, TEST_TIMEOUT_S)
     error = None if outcome.status is not None else (outcome.error_class or "error")
     return TestResult(outcome.succeeded, outcome.status, outcome.duration_ms, error, reason is None, reason)
+
+
+def _test_lead(account_id: str, at: str) -> Lead:
+    """A synthetic lead, shaped like every lead.created's data (the catalog's schema holds for it too)."""
+    return Lead(
+        account_id=account_id,
+        lead_id="lead_test",
+        captured_at=at,
+        updated_at=at,
+        last_activity_at=at,
+        source="test",
+        phone="+14155550100",
+        name="Test Lead",
+        email="test@example.com",
+        tags=("test",),
+    )
 
 
 def _not_receiving(endpoint: WebhookEndpoint) -> str | None:

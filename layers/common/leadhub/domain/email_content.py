@@ -1,5 +1,7 @@
 """Completing an inbound email: fetch its content from Resend, keep only what the sender wrote this time
-(quoted history, reply headers and signatures dropped), and store it with the message."""
+(quoted history, reply headers and signatures dropped), and store it with the message. Whatever Resend
+answers, the job ends: content beyond the limits is cut (message_limits), and an answer we cannot read
+or store is recorded as a content error rather than retried until the job lands in the DLQ."""
 
 from __future__ import annotations
 
@@ -9,10 +11,13 @@ from typing import Any, Protocol
 
 from leadhub.domain.conversation_jobs import ContentJob
 from leadhub.domain.conversations import record_content
+from leadhub.errors import UnstorableInput
 from leadhub.models.conversation import AWAITING_CONTENT, Channel
 from leadhub.ports import ConversationStore
 
-MAX_TEXT_CHARS = 20_000
+# What is read of a long email: the new text is at its top, and reading the rest (quote detection, HTML
+# parsing) of a mail of many megabytes could outlast the worker's timeout.
+MAX_SOURCE_CHARS = 1_000_000
 
 # Lines where the quoted part of a reply begins, as the common mail clients write them.
 _QUOTE_HEADERS = [
@@ -42,14 +47,25 @@ def complete_email(job: ContentJob, *, emails: ReceivedEmails, store: Conversati
     if message is None or message.status != AWAITING_CONTENT:
         return False
     email = emails.get(job.email_id)
-    if email is None:  # Resend no longer has it: store what we know rather than wait forever
-        return record_content(
-            job.account_id, Channel.EMAIL, job.email_id, None, {"contentError": "not found"}, store=store
-        )
+    if not email:  # Resend no longer has it, or its answer was no JSON we read: store what we know
+        return _content_error(job, "not found" if email is None else "unreadable", store)
+    try:
+        return record_content(job.account_id, Channel.EMAIL, job.email_id, *_content(email), store=store)
+    except UnstorableInput:  # bounded as it is, still refused: the message must not wait forever
+        return _content_error(job, "unstorable", store)
+
+
+def _content_error(job: ContentJob, error: str, store: ConversationStore) -> bool:
+    content = {"contentError": error}
+    return record_content(job.account_id, Channel.EMAIL, job.email_id, None, content, store=store)
+
+
+def _content(email: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """The new text of a received email, and what else we keep of it."""
     text = email.get("text") if isinstance(email.get("text"), str) else None
     if not text and isinstance(email.get("html"), str):
-        text = html_to_text(email["html"])
-    new = new_text(text or "")
+        text = html_to_text(email["html"][:MAX_SOURCE_CHARS])
+    new = new_text((text or "")[:MAX_SOURCE_CHARS])
     extra: dict[str, Any] = {"fullTextChars": len(text or "")}
     if isinstance(email.get("headers"), dict):
         headers = {k.lower(): v for k, v in email["headers"].items()}
@@ -60,7 +76,7 @@ def complete_email(job: ContentJob, *, emails: ReceivedEmails, store: Conversati
                 if h in headers
             }
         )
-    return record_content(job.account_id, Channel.EMAIL, job.email_id, new or None, extra, store=store)
+    return new or None, extra
 
 
 def new_text(text: str) -> str:
@@ -78,7 +94,7 @@ def new_text(text: str) -> str:
         if any(p.match(stripped) for p in _SIGNATURES):
             break
         kept.append(line.rstrip())
-    return "\n".join(kept).strip()[:MAX_TEXT_CHARS]
+    return "\n".join(kept).strip()
 
 
 def _quote_follows(lines: list[str], at: int) -> bool:

@@ -4,18 +4,19 @@ off the webhook's path, and trimmed to the new text (quoted history and signatur
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from leadhub.domain.conversations import record_inbound
+from leadhub.domain.message_limits import storable_id
 from leadhub.domain.signing import verify_standard_signature
-from leadhub.errors import InvalidRequest, PayloadTooLarge, SecretNotConfigured, Unauthorized
+from leadhub.errors import InvalidRequest, PayloadTooLarge, SecretNotConfigured, Unauthorized, UnstorableInput
 from leadhub.models.conversation import Channel, ChannelReceipt, Contact, InboundMessage
 from leadhub.models.integration import email_reply_route_key
 from leadhub.ports import ChannelRoute, ChannelRoutes, ConversationStore
+from leadhub.provider_json import NotJson, read_provider_json
 from leadhub.timestamps import to_iso
 
 MAX_BODY_BYTES = 256 * 1024
@@ -81,14 +82,17 @@ def receive_email_event(
         conversation_id=conversation_id,
         awaiting_content=True,
     )
-    receipt = record_inbound(message, store=store, now=now)
+    try:
+        receipt = record_inbound(message, store=store, now=now)
+    except UnstorableInput as exc:  # e.g. an email id too long: Resend would retry it for days
+        return ChannelReceipt("ignored", reason=exc.message)
     return ChannelReceipt("stored" if receipt.stored else "duplicate")
 
 
 def _parse_event(body: bytes) -> dict[str, Any]:
     try:
-        event = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        event = read_provider_json(body)
+    except NotJson as exc:
         raise InvalidRequest(f"Body is not valid JSON: {exc}") from None
     if not isinstance(event, dict):
         raise InvalidRequest("Body must be a JSON object")
@@ -96,8 +100,10 @@ def _parse_event(body: bytes) -> dict[str, Any]:
 
 
 def _addresses(data: Mapping[str, Any], *fields: str) -> list[str]:
-    raw = [str(v) for f in fields for v in (data.get(f) or []) if isinstance(data.get(f), list)]
-    found = [address.lower() for _, address in getaddresses(raw) if "@" in address]
+    lists = [data[f] for f in fields if isinstance(data.get(f), list)]
+    raw = [str(v) for values in lists for v in values]
+    # Longer than any address (254 characters at most) is no address of ours, nor one to store.
+    found = [address.lower() for _, address in getaddresses(raw) if "@" in address and storable_id(address)]
     return list(dict.fromkeys(found))
 
 
@@ -130,9 +136,10 @@ def _metadata(data: Mapping[str, Any]) -> dict[str, Any]:
         "cc": data.get("cc") or [],
         "messageId": data.get("message_id"),
     }
+    listed = data.get("attachments")
     attachments = [
         {k: a.get(k) for k in ("id", "filename", "content_type")}
-        for a in data.get("attachments") or []
+        for a in (listed if isinstance(listed, list) else [])
         if isinstance(a, dict)
     ]
     if attachments:
@@ -145,6 +152,6 @@ def _received_at(data: Mapping[str, Any], now: datetime) -> str:
     if isinstance(raw, str):
         try:
             return to_iso(datetime.fromisoformat(raw.replace("Z", "+00:00")))
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: a time at the very edge of year 1 or 9999
             pass
     return to_iso(now)

@@ -1,6 +1,9 @@
-"""Connecting an account's email: its sending address's domain is registered with Resend (which answers
-with the DNS records to add), mail to that domain is routed to the account, and `verify` asks Resend to
-check the records."""
+"""Connecting an account's email: its sending address's domain is registered with Resend for sending and
+receiving (Resend answers with the DNS records to add, the receiving MX record among them), mail to that
+domain is routed to the account, and `verify` asks Resend to check the records.
+
+Resend checks them asynchronously: right after `verify` the domain is usually `pending`. What Leadhub
+reports is what Resend said, when it said it; showing the integration asks Resend again."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from leadhub.domain.integrations import IntegrationStore, get_integration
-from leadhub.errors import Conflict, FieldError, InvalidRequest
+from leadhub.errors import Conflict, FieldError, InvalidRequest, ProviderUnavailable
 from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import Channel
 from leadhub.models.integration import Integration
@@ -17,15 +20,23 @@ from leadhub.timestamps import to_iso
 
 
 class ResendRefused(Exception):
-    """Resend refused a request; the message is Resend's own."""
+    """Resend refused a request for good; the message is Resend's own."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class ResendDomains(Protocol):
-    def create_domain(self, name: str) -> dict[str, Any]: ...
+    def create_domain(self, name: str) -> dict[str, Any]:
+        """Registered for sending and receiving: Resend's domain with its DNS records."""
 
     def find_domain(self, name: str) -> dict[str, Any] | None: ...
 
-    def verify_domain(self, domain_id: str) -> None: ...
+    def enable_sending_and_receiving(self, domain_id: str) -> None: ...
+
+    def verify_domain(self, domain_id: str) -> None:
+        """Asks Resend to check the records (asynchronously)."""
 
     def get_domain(self, domain_id: str) -> dict[str, Any]: ...
 
@@ -43,20 +54,17 @@ def connect_email(
     """The integration and the DNS records to add for its domain."""
     domain = from_address.rpartition("@")[2].lower()
     previous = integrations.get(account_id, Channel.EMAIL)
-    if previous is not None and previous.route_key == domain:
-        resend_domain = domains.get_domain(previous.settings["domainId"])
-    else:
-        try:
-            resend_domain = domains.create_domain(domain)
-        except ResendRefused as exc:
-            # Registered already (a connect whose save failed, or another account's domain, which the
-            # save below refuses): use it rather than leave the account unable to connect it.
-            known = domains.find_domain(domain)
-            if known is None:
-                raise InvalidRequest(
-                    "Resend refused the domain", [FieldError("emailFromAddress", f"Resend: {exc}")]
-                ) from None
-            resend_domain = domains.get_domain(str(known["id"]))
+    try:
+        resend_domain = None
+        if previous is not None and previous.route_key == domain:
+            resend_domain = _known_domain(previous.settings["domainId"], domains)
+        if resend_domain is None:
+            resend_domain = _registered_domain(domain, domains)
+        resend_domain = _with_sending_and_receiving(resend_domain, domains)
+    except ResendRefused as exc:
+        raise InvalidRequest(
+            "Resend refused the domain", [FieldError("emailFromAddress", f"Resend: {exc}")]
+        ) from None
     at = to_iso(now)
     integration = Integration(
         account_id=account_id,
@@ -69,7 +77,7 @@ def connect_email(
             "emailFromName": from_name,
             "domain": domain,
             "domainId": str(resend_domain.get("id", "")),
-            "domainStatus": str(resend_domain.get("status", "not_started")),
+            **_observed(resend_domain, at),
         },
     )
     audit = AuditEntry(
@@ -77,31 +85,109 @@ def connect_email(
     )
     if not integrations.save(integration, previous, audit):
         raise Conflict("This email domain is connected to another account")
-    return integration, _records(resend_domain)
+    return integration, dns_records(resend_domain)
 
 
 def verify_email_domain(
     account_id: str, *, domains: ResendDomains, integrations: IntegrationStore, actor: str, now: datetime
 ) -> tuple[Integration, list[dict[str, Any]]]:
+    """Asks Resend to check the records and reports the state Resend gives right after: usually
+    `pending`, with each record's own status."""
     found = get_integration(account_id, Channel.EMAIL, integrations=integrations)
     domain_id = found.settings["domainId"]
     try:
         domains.verify_domain(domain_id)
         resend_domain = domains.get_domain(domain_id)
+        if not _sends_and_receives(resend_domain):  # connected before Leadhub asked Resend for receiving
+            domains.enable_sending_and_receiving(domain_id)
+            domains.verify_domain(domain_id)  # the receiving record is new: have it checked too
+            resend_domain = domains.get_domain(domain_id)
     except ResendRefused as exc:
         raise InvalidRequest(
             "Resend refused the verification", [FieldError("domain", f"Resend: {exc}")]
         ) from None
-    status = str(resend_domain.get("status", found.settings.get("domainStatus", "")))
-    updated = replace(found, settings={**found.settings, "domainStatus": status})
+    at = to_iso(now)
+    settings = {**found.settings, **_observed(resend_domain, at), "verificationRequestedAt": at}
+    updated = replace(found, settings=settings)
     audit = AuditEntry(
-        account_id, "integration.verified", "api", to_iso(now), actor=actor, target={"channel": "email"}
+        account_id,
+        "integration.verification_requested",
+        "api",
+        at,
+        actor=actor,
+        target={"channel": "email"},
     )
     integrations.save(updated, found, audit)
-    return updated, _records(resend_domain)
+    return updated, dns_records(resend_domain)
 
 
-def _records(resend_domain: dict[str, Any]) -> list[dict[str, Any]]:
+def show_email_integration(
+    account_id: str, *, domains: ResendDomains, integrations: IntegrationStore, now: datetime
+) -> tuple[Integration, dict[str, Any]]:
+    """The integration and what Resend says of its domain now (status, capabilities, DNS records). When
+    Resend cannot answer, the stored state (as of `domainStatusCheckedAt`) and why it was not refreshed."""
+    found = get_integration(account_id, Channel.EMAIL, integrations=integrations)
+    try:
+        resend_domain = domains.get_domain(found.settings["domainId"])
+    except (ResendRefused, ProviderUnavailable) as exc:
+        return found, {"domainStatusRefreshError": f"Resend: {exc}"}
+    return found, {**_observed(resend_domain, to_iso(now)), "dnsRecords": dns_records(resend_domain)}
+
+
+def _known_domain(domain_id: str, domains: ResendDomains) -> dict[str, Any] | None:
+    """The domain connected before, or None when Resend no longer has it (deleted there)."""
+    try:
+        return domains.get_domain(domain_id)
+    except ResendRefused as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def _registered_domain(name: str, domains: ResendDomains) -> dict[str, Any]:
+    try:
+        return domains.create_domain(name)
+    except ResendRefused:
+        # Registered already (a connect whose save failed, another account's domain, which the save
+        # refuses, or a domain registered at Resend by hand): use it rather than leave the account
+        # unable to connect it. Any other refusal is Resend's to explain.
+        known = domains.find_domain(name)
+        if known is None:
+            raise
+        return domains.get_domain(str(known["id"]))
+
+
+def _with_sending_and_receiving(resend_domain: dict[str, Any], domains: ResendDomains) -> dict[str, Any]:
+    """The domain as Resend has it once both capabilities are on (receiving adds its MX record)."""
+    if _sends_and_receives(resend_domain):
+        return resend_domain
+    domain_id = str(resend_domain.get("id", ""))
+    domains.enable_sending_and_receiving(domain_id)
+    return domains.get_domain(domain_id)
+
+
+def _sends_and_receives(resend_domain: dict[str, Any]) -> bool:
+    capabilities = resend_domain.get("capabilities")
+    return (
+        isinstance(capabilities, dict)
+        and capabilities.get("sending") == "enabled"
+        and capabilities.get("receiving") == "enabled"
+    )
+
+
+def _observed(resend_domain: dict[str, Any], at: str) -> dict[str, str]:
+    """What Resend said of the domain, and when."""
+    capabilities = resend_domain.get("capabilities")
+    receiving = capabilities.get("receiving") if isinstance(capabilities, dict) else None
+    return {
+        "domainStatus": str(resend_domain.get("status") or "not_started"),
+        "receiving": str(receiving or "disabled"),
+        "domainStatusCheckedAt": at,
+    }
+
+
+def dns_records(resend_domain: dict[str, Any]) -> list[dict[str, Any]]:
+    """The records to add at the DNS host, each with Resend's status of it."""
     records = resend_domain.get("records")
     keys = ("record", "name", "type", "value", "priority", "ttl", "status")
     return (

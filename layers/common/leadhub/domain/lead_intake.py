@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import codecs
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from leadhub import json_text
 from leadhub.errors import FieldError, InvalidRequest, UnsupportedMediaType
+from leadhub.json_text import has_surrogates, printable
 from leadhub.models.lead_submission import (
     MAX_CUSTOM_FIELDS_PER_REQUEST,
     MAX_CUSTOM_KEY_CHARS,
     MAX_CUSTOM_VALUE_CHARS,
+    NOT_UNICODE,
     LeadSubmission,
     extra_as_text,
     validate_submission,
@@ -23,6 +25,8 @@ _MAX_FORM_FIELDS = 200
 _JSON_TYPES = frozenset({"application/json", "text/json", "text/plain", ""})
 _FORM_TYPE = "application/x-www-form-urlencoded"
 _LIST_FIELDS = frozenset({"tags", "tags[]"})
+# Text codecs of Python's own that are no charset a client could mean.
+_NOT_CHARSETS = frozenset({"idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape"})
 
 
 def decode_lead_payload(body: bytes, content_type: str | None) -> dict[str, Any]:
@@ -36,7 +40,8 @@ def decode_lead_payload(body: bytes, content_type: str | None) -> dict[str, Any]
     if media_type == _FORM_TYPE:
         return _parse_form(text, charset)
     raise UnsupportedMediaType(
-        f"Unsupported Content-Type {media_type!r}: send application/json or application/x-www-form-urlencoded"
+        f"Unsupported Content-Type {_shown(media_type)}: "
+        "send application/json or application/x-www-form-urlencoded"
     )
 
 
@@ -53,45 +58,54 @@ def _charset(params: str) -> str:
         if name.strip().lower() == "charset":
             charset = value.strip().strip('"')
             try:
-                return codecs.lookup(charset).name
-            except LookupError:
-                raise UnsupportedMediaType(f"Unsupported charset {charset!r}") from None
+                codec = codecs.lookup(charset)
+            except (LookupError, ValueError):  # ValueError: a NUL in the name
+                codec = None
+            # Python's codecs include transforms (base64, rot13, zlib, …), which are no text encodings.
+            if codec is None or not codec._is_text_encoding or codec.name in _NOT_CHARSETS:
+                raise UnsupportedMediaType(f"Unsupported charset {_shown(charset)}")
+            return codec.name
     return "utf-8"
+
+
+def _shown(header_part: str) -> str:
+    return repr(header_part if len(header_part) <= 60 else header_part[:60] + "…")
 
 
 def _decode_text(body: bytes, charset: str) -> str:
     try:
         return body.decode(charset)
-    except UnicodeDecodeError:
+    except UnicodeError:
         raise InvalidRequest(f"Body is not valid {charset} text") from None
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def _parse_json_object(text: str) -> dict[str, Any]:
     if not text.strip():
         raise InvalidRequest("Body is empty: send a JSON object with at least a phone")
-    try:
-        value = json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise InvalidRequest(
-            f"Body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    except (ValueError, RecursionError) as exc:
-        message = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise InvalidRequest(f"Body is not valid JSON: {message}") from None
-    if not isinstance(value, dict):
-        raise InvalidRequest(f"Body must be a JSON object, not {type(value).__name__}")
-    return value
+    return json_text.parse_object(text)
 
 
 def _parse_form(text: str, charset: str) -> dict[str, Any]:
     try:
-        pairs = parse_qs(text, keep_blank_values=True, max_num_fields=_MAX_FORM_FIELDS, encoding=charset)
+        # Percent-encoded bytes that are not `charset` text become surrogates, refused below by field.
+        pairs = parse_qs(
+            text,
+            keep_blank_values=True,
+            max_num_fields=_MAX_FORM_FIELDS,
+            encoding=charset,
+            errors="surrogateescape",
+        )
+    except UnicodeError:  # bytes surrogateescape cannot stand for (e.g. ASCII bytes in UTF-16)
+        raise InvalidRequest(f"Form body is not valid {charset} text once percent-decoded") from None
     except ValueError:
         raise InvalidRequest(f"Form body has more than {_MAX_FORM_FIELDS} fields") from None
+    undecodable = [
+        FieldError(printable(name), f"percent-encoded bytes that are not valid {charset} text")
+        for name, values in pairs.items()
+        if has_surrogates(name) or any(has_surrogates(value) for value in values)
+    ]
+    if undecodable:
+        raise InvalidRequest("Invalid form body", undecodable)
     payload: dict[str, Any] = {}
     for name, values in pairs.items():
         if name in _LIST_FIELDS:
@@ -110,12 +124,25 @@ def _check_custom_fields(extras: Mapping[str, Any]) -> None:
     errors = []
     for key, value in extras.items():
         if not key.strip() or len(key) > MAX_CUSTOM_KEY_CHARS:
-            errors.append(FieldError(key[:80], f"field names are 1 to {MAX_CUSTOM_KEY_CHARS} characters"))
-            continue
-        text = extra_as_text(value)
-        if text is not None and len(text) > MAX_CUSTOM_VALUE_CHARS:
             errors.append(
-                FieldError(key, f"custom field values are at most {MAX_CUSTOM_VALUE_CHARS} characters")
+                FieldError(printable(key[:80]), f"field names are 1 to {MAX_CUSTOM_KEY_CHARS} characters")
             )
+        elif has_surrogates(key):
+            errors.append(FieldError(printable(key), "field names should be valid unicode strings"))
+        elif problem := _custom_value_problem(value):
+            errors.append(FieldError(key, problem))
     if errors:
         raise InvalidRequest("Invalid lead", errors)
+
+
+def _custom_value_problem(value: Any) -> str | None:
+    too_long = f"custom field values are at most {MAX_CUSTOM_VALUE_CHARS} characters"
+    try:
+        text = extra_as_text(value)
+    except ValueError:  # an int past CPython's digit limit (never from a JSON body: see json_text)
+        return too_long
+    if text is None:
+        return None
+    if len(text) > MAX_CUSTOM_VALUE_CHARS:
+        return too_long
+    return NOT_UNICODE if has_surrogates(text) else None

@@ -16,12 +16,12 @@ Rules (for the README and the API reference):
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from leadhub import json_text
 from leadhub.errors import FieldError, InvalidRequest
 
 MAX_TEMPLATE_BYTES = 8 * 1024
@@ -78,10 +78,6 @@ def _known(placeholder: str) -> bool:
     return placeholder in PLACEHOLDERS
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _pairs_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
@@ -91,20 +87,8 @@ def _pairs_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError(f"{text} is out of range")
-    return number
-
-
 def _parse(text: str) -> Any:
-    return json.loads(
-        text,
-        parse_constant=_reject_constant,
-        parse_float=_finite_float,
-        object_pairs_hook=_pairs_without_duplicates,
-    )
+    return json_text.loads(text, object_pairs_hook=_pairs_without_duplicates)
 
 
 def _canonical(value: Any) -> str:
@@ -149,8 +133,6 @@ def validate_template(template: str | dict[str, Any] | list[Any]) -> str:
             raise _invalid(f"at most {MAX_TEMPLATE_BYTES} bytes of JSON")
         try:
             parsed = _parse(template)
-        except RecursionError:
-            raise _invalid("not valid JSON: nested too deeply") from None
         except ValueError as exc:
             raise _invalid(f"not valid JSON: {exc}") from None
     else:

@@ -1,19 +1,20 @@
 """Telegram bot webhooks: the secret-token header names (and authenticates) the account, and each Update
-becomes a stored message, an edit, or nothing. Updates we do not store are still acknowledged with 200:
-Telegram holds back a chat's later updates while one of its updates keeps failing."""
+becomes a stored message, an edit, or nothing. Updates we do not store are still acknowledged with 200,
+also those we cannot store (an id too long, see message_limits; the reason is in the receipt): Telegram
+holds back a chat's later updates while one of its updates keeps failing."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from leadhub.domain.conversations import record_edit, record_inbound
-from leadhub.errors import InvalidRequest, PayloadTooLarge, Unauthorized
+from leadhub.errors import InvalidRequest, PayloadTooLarge, Unauthorized, UnstorableInput
 from leadhub.ids import token_hash
 from leadhub.models.conversation import Channel, ChannelReceipt, Contact, InboundMessage
-from leadhub.ports import ChannelRoutes, ConversationStore
+from leadhub.ports import ChannelRoute, ChannelRoutes, ConversationStore
+from leadhub.provider_json import NotJson, read_provider_json
 from leadhub.timestamps import from_unix_or, to_iso
 
 MAX_BODY_BYTES = 256 * 1024
@@ -38,6 +39,15 @@ def receive_telegram(
     if route is None:
         raise Unauthorized("Unknown X-Telegram-Bot-Api-Secret-Token")
     update = parse_update(body)
+    try:
+        return _record_update(update, route, store, now)
+    except UnstorableInput as exc:
+        return ChannelReceipt("ignored", reason=exc.message)
+
+
+def _record_update(
+    update: Mapping[str, Any], route: ChannelRoute, store: ConversationStore, now: datetime
+) -> ChannelReceipt:
     bot_id = route.details.get("botId", "")
     dedupe = f"{bot_id}:{update['update_id']}"
     for kind in _MESSAGE_KINDS:
@@ -55,8 +65,8 @@ def receive_telegram(
 
 def parse_update(body: bytes) -> dict[str, Any]:
     try:
-        update = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        update = read_provider_json(body)
+    except NotJson as exc:
         raise InvalidRequest(f"Body is not valid JSON: {exc}") from None
     if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
         raise InvalidRequest("Not a Telegram Update: an object with an integer update_id is required")

@@ -16,8 +16,10 @@ from leadhub.domain.signing import checked_secret, new_endpoint_secret
 from leadhub.domain.url_safety import Resolver, UnsafeUrl, check_webhook_url
 from leadhub.errors import FieldError, Forbidden, InvalidRequest, NotFound
 from leadhub.ids import sortable_id
+from leadhub.json_text import printable
 from leadhub.models.account import Principal
 from leadhub.models.audit import AuditEntry
+from leadhub.models.header_text import HTTP_HEADER_VALUE_RULE, is_http_header_value
 from leadhub.models.webhook_endpoint import (
     DEFAULT_VERIFICATION_MODE,
     DISABLED_THROUGH_API,
@@ -33,7 +35,7 @@ from leadhub.timestamps import to_iso
 
 MAX_CUSTOM_HEADERS = 20
 MAX_HEADER_VALUE_CHARS = 1024
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}")
 # Headers we set ourselves, or that belong to the connection: a customer value would break signing,
 # framing or routing.
 _RESERVED_HEADERS = frozenset(
@@ -154,12 +156,12 @@ def _checked_headers(headers: Mapping[str, str]) -> dict[str, str]:
         problems.append(FieldError("headers", f"at most {MAX_CUSTOM_HEADERS} custom headers"))
     for name, value in headers.items():
         lowered = name.lower()
-        if not _HEADER_NAME.match(name):
-            problems.append(FieldError(f"headers.{name}", "not a valid header name"))
+        if not _HEADER_NAME.fullmatch(name):
+            problems.append(FieldError(f"headers.{printable(name)}", "not a valid header name"))
         elif lowered in _RESERVED_HEADERS or lowered.startswith(_RESERVED_PREFIXES):
             problems.append(FieldError(f"headers.{name}", "this header is reserved; Leadhub sets it"))
-        elif not isinstance(value, str) or any(c in value for c in "\r\n\0"):
-            problems.append(FieldError(f"headers.{name}", "values are single-line strings"))
+        elif not isinstance(value, str) or not is_http_header_value(value):
+            problems.append(FieldError(f"headers.{name}", f"values are {HTTP_HEADER_VALUE_RULE}"))
         elif len(value) > MAX_HEADER_VALUE_CHARS:
             problems.append(FieldError(f"headers.{name}", f"at most {MAX_HEADER_VALUE_CHARS} characters"))
     lowered_names = [name.lower() for name in headers]

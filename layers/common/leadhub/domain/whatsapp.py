@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from leadhub.domain.conversations import record_inbound, record_status
-from leadhub.errors import Forbidden, InvalidRequest, PayloadTooLarge, SecretNotConfigured, Unauthorized
+from leadhub.domain.message_limits import storable_id
+from leadhub.errors import (
+    Forbidden,
+    InvalidRequest,
+    PayloadTooLarge,
+    SecretNotConfigured,
+    Unauthorized,
+    UnstorableInput,
+)
 from leadhub.models.conversation import Channel, Contact, InboundMessage, StatusUpdate
 from leadhub.models.whatsapp_payload import (
     NotANotification,
@@ -22,6 +30,7 @@ from leadhub.models.whatsapp_payload import (
     read_notification,
 )
 from leadhub.ports import ChannelRoutes, ConversationStore
+from leadhub.provider_json import NotJson, read_provider_json
 from leadhub.timestamps import from_unix_or
 
 MAX_BODY_BYTES = 1024 * 1024  # Meta batches up to 1,000 updates per POST
@@ -67,6 +76,8 @@ class WhatsAppReceipt:
     ignored: int = 0  # unknown phone number ids, fields other than messages, unreadable messages
     # Meta's error codes reported in the notification itself (e.g. a webhook-level delivery problem).
     error_codes: tuple[int, ...] = ()
+    # Why messages and statuses we could not store were ignored (counted in `ignored` too), and how many.
+    unstorable: Mapping[str, int] = field(default_factory=dict)
 
     def to_log(self) -> dict[str, int]:
         return {
@@ -99,32 +110,44 @@ def receive_whatsapp(
     notification = parse_notification(body)
     stored = duplicates = statuses = ignored = 0
     error_codes: list[int] = []
+    unstorable: Counter[str] = Counter()
     for entry in notification.entry:
         for change in entry.changes:
             error_codes += [e["code"] for e in change.value.errors if isinstance(e.get("code"), int)]
             if change.field != "messages" or change.value.metadata is None:
                 ignored += 1
                 continue
-            route = routes.find_route(Channel.WHATSAPP, change.value.metadata.phone_number_id)
-            if route is None:  # not connected here (Meta's dashboard test numbers, a disconnected account)
+            number_id = change.value.metadata.phone_number_id
+            # Not connected here (Meta's dashboard test numbers, a disconnected account), or no id of ours.
+            route = routes.find_route(Channel.WHATSAPP, number_id) if storable_id(number_id) else None
+            if route is None:
                 ignored += len(change.value.messages) + len(change.value.statuses) or 1
                 continue
             messages, unreadable = inbound_messages(route.account_id, change.value, now)
             ignored += unreadable
+            # Each message and status is stored alone (one write each), so one that cannot be stored is
+            # ignored without touching the others; Meta would retry it for days and never succeed.
             for message in messages:
-                if record_inbound(message, store=store, now=now).stored:
-                    stored += 1
-                else:
-                    duplicates += 1
+                try:
+                    if record_inbound(message, store=store, now=now).stored:
+                        stored += 1
+                    else:
+                        duplicates += 1
+                except UnstorableInput as exc:
+                    unstorable[exc.message] += 1
             for update in status_updates(route.account_id, change.value, now):
-                statuses += int(record_status(update, store=store))
-    return WhatsAppReceipt(stored, duplicates, statuses, ignored, tuple(error_codes))
+                try:
+                    statuses += int(record_status(update, store=store))
+                except UnstorableInput as exc:
+                    unstorable[exc.message] += 1
+    ignored += unstorable.total()
+    return WhatsAppReceipt(stored, duplicates, statuses, ignored, tuple(error_codes), dict(unstorable))
 
 
 def parse_notification(body: bytes) -> WaNotification:
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        payload = read_provider_json(body)
+    except NotJson as exc:
         raise InvalidRequest(f"Body is not valid JSON: {exc}") from None
     try:
         return read_notification(payload)
@@ -166,7 +189,7 @@ def status_updates(account_id: str, value: WaValue, now: datetime) -> list[Statu
     for raw in value.statuses:
         message_id, status = raw.get("id"), raw.get("status")
         if isinstance(message_id, str) and isinstance(status, str):
-            errors = tuple(_error(e) for e in raw.get("errors") or () if isinstance(e, dict))
+            errors = tuple(_errors(raw))
             at = from_unix_or(raw.get("timestamp"), now)
             updates.append(StatusUpdate(account_id, Channel.WHATSAPP, message_id, status, at, errors))
     return updates
@@ -204,7 +227,7 @@ def normalise_message(raw: Mapping[str, Any]) -> tuple[str, str | None, dict[str
     else:
         content = {"raw": body} if body else {}
     if raw.get("errors"):
-        content["errors"] = [_error(e) for e in raw["errors"] if isinstance(e, dict)]
+        content["errors"] = _errors(raw)
     context = raw.get("context")
     if isinstance(context, dict) and context.get("id"):
         content["replyTo"] = {"messageId": context.get("id"), "from": context.get("from")}
@@ -230,6 +253,11 @@ def _contact(sender: str, contact: WaContact | None) -> Contact:
         phone = f"+{sender}"  # wa_id is the number in international format without "+"
         return Contact(Channel.WHATSAPP, phone, name=name, phone=phone)
     return Contact(Channel.WHATSAPP, sender, name=name)  # a username-only sender (no number shared)
+
+
+def _errors(raw: Mapping[str, Any]) -> list[dict[str, Any]]:
+    found = raw.get("errors")
+    return [_error(e) for e in found if isinstance(e, dict)] if isinstance(found, list) else []
 
 
 def _error(raw: Mapping[str, Any]) -> dict[str, Any]:

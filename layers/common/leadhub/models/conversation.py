@@ -161,6 +161,7 @@ class ChannelReceipt:
     or ignored; always answered 200."""
 
     outcome: str
+    reason: str | None = None  # why an event we could not store was ignored (for the log)
 
     def to_public(self) -> dict[str, object]:
         return {"received": True, "outcome": self.outcome}

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leadhub.errors import FieldError, InvalidRequest
+from leadhub.json_text import has_surrogates
 from leadhub.models.phone import to_e164
 
 # Limits a submission must respect (documented in README "Lead webhook").
@@ -33,6 +34,8 @@ _WHITE_SPACE = (
     "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
     "\u2028\u2029\u202f\u205f\u3000"
 )
+# Text with an unpaired surrogate (see json_text.has_surrogates): pydantic's message, as the model gave it.
+NOT_UNICODE = "Input should be a valid string, unable to parse raw data as a unicode string"
 _KNOWN_FIELDS = frozenset({"phone", "name", "email", "tags"})
 _REQUIRED = object()
 
@@ -110,6 +113,8 @@ class _ItemErrors(ValueError):
 def _text(value: Any, *, min_length: int = 0, max_length: int | None = None) -> str:
     if not isinstance(value, str):
         raise ValueError("Input should be a valid string")
+    if has_surrogates(value):
+        raise ValueError(NOT_UNICODE)
     text = value.strip(_WHITE_SPACE)
     if len(text) < min_length:
         raise ValueError(f"String should have at least {min_length} character{_plural(min_length)}")
