@@ -2,6 +2,7 @@
 against the local emulator. Prints one JSON document (progress on stderr).
 
 For every function there is a realistic first request (lead webhook: a new lead posted with a valid token;
+dashboard: the overview page with a session's cookie;
 channel webhooks (_common.CHANNELS: WhatsApp, Telegram): a new person's text message for a connected
 account, signed or with the account's secret token, stored; management API: GET /api/accounts/current with
 a valid key; event fan-out: a stream batch with one new lead's INSERT record, turned into one delivery job
@@ -161,6 +162,32 @@ def new_lead_stream_event(stack: Any, account_id: str, phone: str) -> dict:
         "LatestStreamArn"
     ]
     return stream_event([record], stream_arn)
+
+
+def dashboard_overview_event(stack: Any, account: Any) -> dict:
+    """events/dashboard/overview-signed-out.json with the cookie of a session just opened with the account's
+    key (as POST /login opens it): the overview renders (webhook URL, counts, latest leads)."""
+    from _common import EVENTS_DIR
+
+    from leadhub.adapters.dynamodb_accounts import DynamoAccountRepository
+    from leadhub.adapters.dynamodb_dashboard import DynamoFailedSignIns, DynamoSessions
+    from leadhub.dashboard.sessions import sign_in_with_key
+    from leadhub.timestamps import utc_now
+
+    clients = stack.clients.client
+    opened = sign_in_with_key(
+        account.api_key,
+        "203.0.113.10",
+        accounts=DynamoAccountRepository(stack.table_name, clients=clients),
+        sessions=DynamoSessions(stack.table_name, clients=clients),
+        failures=DynamoFailedSignIns(stack.table_name, clients=clients),
+        now=utc_now(),
+    )
+    event = json.loads((EVENTS_DIR / "dashboard" / "overview-signed-out.json").read_text())
+    event["cookies"] = [
+        f"lh_session={opened.token}"
+    ]  # the local stack's cookie (SESSION_COOKIE_SECURE=false)
+    return event
 
 
 def delivery_job_event(stack: Any, endpoint: Any) -> dict:
@@ -446,6 +473,12 @@ def main() -> None:
                 "expect": {"status": 200},
                 "event": lambda: load_event("management_api/get-current-account.json", account),
             },
+        }
+        subjects["DashboardFunction"] = {
+            "kind": "page",
+            "request": "GET / signed in: the overview (events/dashboard/overview-signed-out.json, a session)",
+            "expect": {"status": 200},
+            "event": lambda: dashboard_overview_event(stack, account),
         }
         receiver = LoopbackReceiver()
         endpoint = stack.create_endpoint(account.account_id, receiver.url)

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from leadhub.dashboard.links import SignInLink
+from leadhub.dashboard.sessions import Session
 from leadhub.domain.email_integration import ResendRefused
 from leadhub.domain.responders import Turn
 from leadhub.errors import ProviderUnavailable
@@ -547,3 +549,68 @@ class InMemoryResendDomains:
             raise ProviderUnavailable("The Resend API answered HTTP 503; try again later")
         if method in self.refuse:
             raise ResendRefused(f"{method} refused", status=self.refuse[method])
+
+
+class InMemorySessions:
+    """Dashboard sessions; like the table, a key's session is touched only while the key exists."""
+
+    def __init__(self, accounts: InMemoryAccounts) -> None:
+        self.accounts = accounts
+        self.sessions: dict[str, Session] = {}
+        self.audit = accounts.audit
+        self.touches = 0
+
+    def create(self, session: Session, audit: AuditEntry) -> None:
+        self.sessions[session.session_hash] = session
+        self.audit.append(audit)
+
+    def get(self, session_hash: str) -> Session | None:
+        return self.sessions.get(session_hash)
+
+    def touch(self, session: Session, at: str) -> bool:
+        self.touches += 1
+        key_alive = session.key_id is None or any(
+            k.key_id == session.key_id for k in self.accounts.list_api_keys(session.account_id)
+        )
+        if session.session_hash not in self.sessions or not key_alive:
+            return False
+        self.sessions[session.session_hash] = replace(session, last_seen_at=at)
+        return True
+
+    def end(self, session: Session, audit: AuditEntry) -> bool:
+        if self.sessions.pop(session.session_hash, None) is None:
+            return False
+        self.audit.append(audit)
+        return True
+
+
+class InMemorySignInLinks:
+    def __init__(self, sessions: InMemorySessions) -> None:
+        self.sessions = sessions
+        self.links: dict[str, SignInLink] = {}
+
+    def add(self, link: SignInLink, audit: Sequence[AuditEntry]) -> None:
+        self.links[link.link_hash] = link
+        self.sessions.audit.extend(audit)
+
+    def get(self, link_hash: str) -> SignInLink | None:
+        return self.links.get(link_hash)
+
+    def consume(self, link: SignInLink, session: Session, audit: AuditEntry, at: str) -> bool:
+        stored = self.links.get(link.link_hash)
+        if stored is None or stored.used_at is not None or stored.expires_at <= at:
+            return False
+        self.links[link.link_hash] = replace(stored, used_at=at)
+        self.sessions.create(session, audit)
+        return True
+
+
+class InMemoryFailedSignIns:
+    def __init__(self) -> None:
+        self.windows: dict[tuple[str, int], int] = {}
+
+    def count(self, source: str, window: int) -> int:
+        return self.windows.get((source, window), 0)
+
+    def add(self, source: str, window: int, expires_at: int) -> None:
+        self.windows[(source, window)] = self.windows.get((source, window), 0) + 1

@@ -39,6 +39,7 @@ ROUTE_MODULES: dict[str, tuple[str, ...]] = {
     "conversations": ("conversations",),
     "automations": ("automations",),
     "responder": ("automations",),
+    "dashboard": ("dashboard_links",),
 }
 ALL_ROUTE_MODULES = tuple(dict.fromkeys(name for names in ROUTE_MODULES.values() for name in names))
 _included: set[str] = set()

@@ -23,6 +23,7 @@ from leadhub.web import base_url
 if TYPE_CHECKING:
     from leadhub.adapters.dynamodb_automations import DynamoAutomations
     from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
+    from leadhub.adapters.dynamodb_dashboard import DynamoSignInLinks
     from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
     from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
     from leadhub.adapters.dynamodb_responder import DynamoResponderSettings
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     integrations: DynamoIntegrations
     automations: DynamoAutomations
     responders: DynamoResponderSettings
+    sign_in_links: DynamoSignInLinks
 
 settings = load_settings(ManagementSettings)
 accounts = DynamoAccountRepository(settings.table_name)
@@ -76,12 +78,19 @@ def _responders() -> DynamoResponderSettings:
     return DynamoResponderSettings(settings.table_name)
 
 
+def _sign_in_links() -> DynamoSignInLinks:
+    from leadhub.adapters.dynamodb_dashboard import DynamoSignInLinks
+
+    return DynamoSignInLinks(settings.table_name)
+
+
 _BUILT_ON_FIRST_USE = {
     "leads": _leads,
     "conversations": _conversations,
     "integrations": _integrations,
     "automations": _automations,
     "responders": _responders,
+    "sign_in_links": _sign_in_links,
 }
 
 

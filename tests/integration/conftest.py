@@ -36,9 +36,10 @@ REGION = "us-east-1"
 ADMIN_KEY = "admin-key-for-integration-tests-0123456789"
 HOST = "id.execute-api.us-east-1.amazonaws.com"
 
-# Modules that functions/management_api/app.py imports from its own directory (settings are read when
-# `deps` is imported), dropped from sys.modules so that every load sees the test's environment.
-_SIBLING_MODULES = ("deps", "schemas", "routes", "api_document")
+# Modules that functions/management_api/app.py and functions/dashboard/app.py import from their own
+# directory (settings are read when `deps` or `wiring` is imported), dropped from sys.modules so that every
+# load sees the test's environment.
+_SIBLING_MODULES = ("deps", "schemas", "routes", "api_document", "wiring", "pages")
 _load_counter = itertools.count()
 
 

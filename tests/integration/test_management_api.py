@@ -891,6 +891,7 @@ class TestOpenApi(SharedStack):
             "/api/api-keys": ["get", "post"],
             "/api/api-keys/{keyId}": ["delete"],
             "/api/audit": ["get"],
+            "/api/dashboard/links": ["post"],
             "/api/webhook-endpoints": ["get", "post"],
             "/api/webhook-endpoints/{endpointId}": ["delete", "get", "patch"],
             "/api/webhook-endpoints/{endpointId}/verify": ["post"],

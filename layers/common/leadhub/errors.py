@@ -57,6 +57,16 @@ class Conflict(LeadhubError):
     status_code = 409
 
 
+class TooManyRequests(LeadhubError):
+    """The caller exceeded a rate limit; `retry_after_s` says when to try again (Retry-After)."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class PayloadTooLarge(LeadhubError):
     status_code = 413
 

@@ -130,3 +130,8 @@ def _field_error(error: dict[str, Any]) -> FieldError:
     if error.get("type") == "json_invalid":
         return FieldError("body", "Body is not valid JSON")
     return FieldError(".".join(location) or "body", message)
+
+
+def field_errors(errors: list[dict[str, Any]]) -> list[FieldError]:
+    """Pydantic validation errors as the API reports them (also for the dashboard's forms)."""
+    return [_field_error(error) for error in errors]

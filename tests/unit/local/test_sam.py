@@ -105,8 +105,13 @@ def test_real_template_functions_and_routes() -> None:
         "EmailWebhookFunction",
         "EmailContentFunction",
         "ConversationWorkerFunction",
+        "DashboardFunction",
     }
     webhook, management = specs["LeadWebhookFunction"], specs["ManagementApiFunction"]
+    assert specs["DashboardFunction"].http_routes == (
+        HttpApiRoute("DashboardFunction", "ANY", "/", "Root"),
+        HttpApiRoute("DashboardFunction", "ANY", "/{proxy+}", "Pages"),
+    )
     assert specs["WhatsappWebhookFunction"].http_routes == (
         HttpApiRoute("WhatsappWebhookFunction", "GET", "/api/webhooks/meta-whatsapp", "Verify"),
         HttpApiRoute("WhatsappWebhookFunction", "POST", "/api/webhooks/meta-whatsapp", "Notify"),

@@ -12,10 +12,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from leadhub.adapters.aws import new_client
 from leadhub.domain.responders import ModelFailed, Turn
 
-
 CONNECT_TIMEOUT_S = 3
 # One quick retry (throttling, a dropped connection); every attempt may take the whole read timeout, so
-# the worker's Timeout must hold ATTEMPTS × (connect + read) — a test checks it against template.yaml.
+# the worker's Timeout must hold ATTEMPTS * (connect + read) — a test checks it against template.yaml.
 ATTEMPTS = 2
 
 

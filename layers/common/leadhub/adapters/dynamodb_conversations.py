@@ -24,13 +24,13 @@ from leadhub.adapters.dynamodb_audit import audit_put
 from leadhub.adapters.dynamodb_integrations import route_key
 from leadhub.adapters.dynamodb_items import account_pk, from_stream_image, key_values, to_item
 from leadhub.adapters.dynamodb_leads import DynamoLeadRepository, lead_key, lead_to_values
-from leadhub.adapters.dynamodb_pages import query_page
+from leadhub.adapters.dynamodb_pages import count_items, query_page
 from leadhub.adapters.dynamodb_queries import TableAdapter, commit, get_values
 from leadhub.errors import StorageUnavailable
 from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
 from leadhub.models.integration import email_reply_route_key
 from leadhub.models.lead import Lead
-from leadhub.models.page import Page
+from leadhub.models.page import BoundedCount, Page
 from leadhub.ports import CommitOutcome, InboundWrite
 from leadhub.timestamps import from_iso
 
@@ -389,6 +389,17 @@ class DynamoConversationStore(TableAdapter):
             filters={k: v for k, v in filters.items() if v is not None},
         )
         return Page([values_to_conversation(v) for v in page.items], page.next_cursor)
+
+    def count_open(self, account_id: str, bound: int) -> BoundedCount:
+        """Open conversations among the `bound` most recently active ones (open ones are mostly recent)."""
+        return count_items(
+            self._db,
+            self._table,
+            partition=("gsi1pk", conversations_index_pk(account_id)),
+            index="gsi1",
+            filters={"status": ConversationStatus.OPEN.value},
+            bound=bound,
+        )
 
     def list_messages(
         self, account_id: str, conversation_id: str, limit: int, cursor: str | None

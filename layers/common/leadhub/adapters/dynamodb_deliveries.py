@@ -20,10 +20,10 @@ from botocore.exceptions import ClientError
 
 from leadhub.adapters.aws import error_code, storage_errors
 from leadhub.adapters.dynamodb_items import account_pk, to_item
-from leadhub.adapters.dynamodb_pages import query_page
+from leadhub.adapters.dynamodb_pages import count_items, query_page
 from leadhub.adapters.dynamodb_queries import TableAdapter, get_values, query_prefix
 from leadhub.models.delivery import Attempt, Delivery, DeliveryStatus
-from leadhub.models.page import Page
+from leadhub.models.page import BoundedCount, Page
 from leadhub.timestamps import from_iso, to_iso
 
 ATTEMPT_TTL_DAYS = 30
@@ -212,3 +212,23 @@ class DynamoDeliveryLog(TableAdapter):
             if page.next_cursor is None:
                 return deliveries
             cursor = page.next_cursor
+
+    def count_failed_since(
+        self, account_id: str, endpoint_ids: Sequence[str], created_since: str, failed_since: str, bound: int
+    ) -> BoundedCount:
+        """The account's deliveries to these endpoints created at or after `created_since` that failed
+        (every attempt used) at or after `failed_since`, reading at most `bound` deliveries per endpoint."""
+        total, complete = 0, True
+        for endpoint_id in endpoint_ids:
+            count = count_items(
+                self._db,
+                self._table,
+                partition=("gsi1pk", f"ENDPOINT#{endpoint_id}"),
+                index="gsi1",
+                sort_from=("gsi1sk", created_since),
+                filters={"status": str(DeliveryStatus.FAILED), "accountId": account_id},
+                at_least={"updatedAt": failed_since},
+                bound=bound,
+            )
+            total, complete = total + count.value, complete and count.complete
+        return BoundedCount(total, complete)

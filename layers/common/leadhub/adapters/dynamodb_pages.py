@@ -9,7 +9,7 @@ from leadhub.adapters.aws import storage_errors
 from leadhub.adapters.dynamodb_items import from_item, key_values
 from leadhub.errors import FieldError, InvalidRequest
 from leadhub.ids import decode_cursor, encode_cursor
-from leadhub.models.page import Page
+from leadhub.models.page import BoundedCount, Page
 
 
 def query_page(
@@ -29,12 +29,7 @@ def query_page(
     `filters` keeps items whose attributes equal the given values; a filtered page is filled up to
     `limit` from further reads, so a short page still means the listing is at its end."""
     attr, value = partition
-    condition = "#p = :p"
-    names = {"#p": attr}
-    values: dict[str, Any] = {":p": {"S": value}}
-    if sort_prefix is not None:
-        condition += " AND begins_with(#s, :s)"
-        names["#s"], values[":s"] = sort_prefix[0], {"S": sort_prefix[1]}
+    condition, names, values = _key_condition(partition, sort_prefix, "begins_with(#s, :s)")
     request: dict[str, Any] = {
         "TableName": table,
         "KeyConditionExpression": condition,
@@ -68,6 +63,20 @@ def query_page(
     return Page([from_item(item) for item in items], next_cursor)
 
 
+def _key_condition(
+    partition: tuple[str, str], sort: tuple[str, str] | None, sort_test: str
+) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """A KeyConditionExpression with its names and values: the partition `(attribute, value)`, and when
+    `sort` is given, `sort_test` on `#s` (its attribute) and `:s` (its value)."""
+    condition = "#p = :p"
+    names = {"#p": partition[0]}
+    values: dict[str, Any] = {":p": {"S": partition[1]}}
+    if sort is not None:
+        condition += f" AND {sort_test}"
+        names["#s"], values[":s"] = sort[0], {"S": sort[1]}
+    return condition, names, values
+
+
 def _start_key(
     cursor: str, key_attributes: set[str], attr: str, value: str, sort_prefix: tuple[str, str] | None
 ) -> dict[str, Any]:
@@ -79,3 +88,50 @@ def _start_key(
     if not valid or key is None:
         raise InvalidRequest("Invalid cursor", [FieldError("cursor", "not a cursor of this listing")])
     return {k: {"S": v} for k, v in key.items()}
+
+
+def count_items(
+    db: Any,
+    table: str,
+    *,
+    partition: tuple[str, str],
+    bound: int,
+    index: str | None = None,
+    sort_from: tuple[str, str] | None = None,
+    filters: dict[str, str] | None = None,
+    at_least: dict[str, str] | None = None,
+) -> BoundedCount:
+    """How many items of the partition (with sort key >= `sort_from`'s value) match `filters` (equal) and
+    `at_least` (attribute >= value), reading at most `bound` items (Select=COUNT: no item is returned).
+    Past the bound the count is incomplete: a lower limit."""
+    condition, names, values = _key_condition(partition, sort_from, "#s >= :s")
+    comparisons = [(name, "=", wanted) for name, wanted in sorted((filters or {}).items())]
+    comparisons += [(name, ">=", lowest) for name, lowest in sorted((at_least or {}).items())]
+    for n, (name, _, operand) in enumerate(comparisons):
+        names[f"#f{n}"], values[f":f{n}"] = name, {"S": operand}
+    request: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "Select": "COUNT",
+    }
+    if comparisons:
+        request["FilterExpression"] = " AND ".join(
+            f"#f{n} {operator} :f{n}" for n, (_, operator, _) in enumerate(comparisons)
+        )
+    if index:
+        request["IndexName"] = index
+    counted = read = 0
+    while True:
+        request["Limit"] = bound - read
+        with storage_errors("count"):
+            result = db.query(**request)
+        counted += result.get("Count", 0)
+        read += result.get("ScannedCount", 0)
+        last = result.get("LastEvaluatedKey")
+        if not last:
+            return BoundedCount(counted)
+        if read >= bound:
+            return BoundedCount(counted, complete=False)
+        request["ExclusiveStartKey"] = last

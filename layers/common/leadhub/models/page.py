@@ -12,3 +12,15 @@ class Page(Generic[T]):
 
     items: list[T]
     next_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BoundedCount:
+    """How many items match, counted up to a bound: `complete` is False when counting stopped at the
+    bound (or after reading that many candidates), so `value` is a lower limit ("100+")."""
+
+    value: int
+    complete: bool = True
+
+    def __str__(self) -> str:
+        return str(self.value) if self.complete else f"{self.value}+"

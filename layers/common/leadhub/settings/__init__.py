@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 
 if TYPE_CHECKING:
     from leadhub.settings.conversation_worker import ConversationWorkerSettings
+    from leadhub.settings.dashboard import DashboardSettings
     from leadhub.settings.delivery_worker import DeliveryWorkerSettings
     from leadhub.settings.email_content import EmailContentSettings
     from leadhub.settings.email_webhook import EmailWebhookSettings
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BaseSettings",
     "ConversationWorkerSettings",
+    "DashboardSettings",
     "DeliveryWorkerSettings",
     "EmailContentSettings",
     "EmailWebhookSettings",
@@ -53,6 +55,7 @@ S = TypeVar("S", bound="BaseSettings")
 # Each function's settings class -> the module that defines it.
 _SETTINGS_MODULES = {
     "ConversationWorkerSettings": "conversation_worker",
+    "DashboardSettings": "dashboard",
     "DeliveryWorkerSettings": "delivery_worker",
     "EmailContentSettings": "email_content",
     "EmailWebhookSettings": "email_webhook",

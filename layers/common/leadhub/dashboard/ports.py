@@ -1,0 +1,61 @@
+"""What the dashboard's domain code depends on (adapters: leadhub.adapters.dynamodb_dashboard)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from leadhub.ports import LeadRepository
+
+if TYPE_CHECKING:
+    from leadhub.dashboard.links import SignInLink
+    from leadhub.dashboard.sessions import Session
+    from leadhub.models.audit import AuditEntry
+    from leadhub.models.page import BoundedCount, Page
+
+
+class SessionStore(Protocol):
+    def create(self, session: Session, audit: AuditEntry) -> None:
+        """Store a new session and its sign-in audit entry together."""
+
+    def get(self, session_hash: str) -> Session | None: ...
+
+    def touch(self, session: Session, at: str) -> bool:
+        """Record activity at `at` (pushing the idle expiry); False when the session is gone, or when the API
+        key it was made with has been revoked."""
+
+    def end(self, session: Session, audit: AuditEntry) -> bool:
+        """Delete the session with its sign-out audit entry; False when it was gone already."""
+
+
+class SignInLinks(Protocol):
+    def add(self, link: SignInLink, audit: Sequence[AuditEntry]) -> None: ...
+
+    def get(self, link_hash: str) -> SignInLink | None: ...
+
+    def consume(self, link: SignInLink, session: Session, audit: AuditEntry, at: str) -> bool:
+        """Mark the link used and store the session it opens, atomically, unless the link was used or
+        expired meanwhile (False)."""
+
+
+class FailedSignIns(Protocol):
+    def count(self, source: str, window: int) -> int:
+        """Failed sign-ins from `source` (a hash) in the window starting at `window` (Unix seconds)."""
+
+    def add(self, source: str, window: int, expires_at: int) -> None: ...
+
+
+class LeadCounts(LeadRepository, Protocol):
+    def capture_times_since(self, account_id: str, since: str, bound: int) -> Page[str]:
+        """Capture times (ISO-8601) of the leads captured at or after `since`, newest first, at most
+        `bound`; `next_cursor` is set when there are more."""
+
+
+class ConversationCounts(Protocol):
+    def count_open(self, account_id: str, bound: int) -> BoundedCount: ...
+
+
+class DeliveryCounts(Protocol):
+    def count_failed_since(
+        self, account_id: str, endpoint_ids: Sequence[str], created_since: str, failed_since: str, bound: int
+    ) -> BoundedCount: ...
