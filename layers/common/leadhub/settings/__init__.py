@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from leadhub.settings.provider_api import ProviderApiSettings
     from leadhub.settings.telegram_webhook import TelegramWebhookSettings
     from leadhub.settings.whatsapp_webhook import WhatsappWebhookSettings
+    from leadhub.settings.widget import WidgetFunctionSettings
 
 __all__ = [
     "BaseSettings",
@@ -44,6 +45,7 @@ __all__ = [
     "SettingsError",
     "TelegramWebhookSettings",
     "WhatsappWebhookSettings",
+    "WidgetFunctionSettings",
     "load_settings",
     "setting",
 ]
@@ -62,6 +64,7 @@ _SETTINGS_MODULES = {
     "ProviderApiSettings": "provider_api",
     "TelegramWebhookSettings": "telegram_webhook",
     "WhatsappWebhookSettings": "whatsapp_webhook",
+    "WidgetFunctionSettings": "widget",
 }
 
 
