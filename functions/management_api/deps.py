@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
     from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
     from leadhub.adapters.dynamodb_responder import DynamoResponderSettings
+    from leadhub.adapters.dynamodb_widget import DynamoWidgets
     from leadhub.adapters.sqs_jobs import SqsJsonQueue
     from leadhub.domain.deliveries import DeliveryRecords, JobSender
     from leadhub.domain.email_integration import ResendDomains
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     integrations: DynamoIntegrations
     automations: DynamoAutomations
     responders: DynamoResponderSettings
+    widgets: DynamoWidgets
 
 settings = load_settings(ManagementSettings)
 accounts = DynamoAccountRepository(settings.table_name)
@@ -76,12 +78,19 @@ def _responders() -> DynamoResponderSettings:
     return DynamoResponderSettings(settings.table_name)
 
 
+def _widgets() -> DynamoWidgets:
+    from leadhub.adapters.dynamodb_widget import DynamoWidgets
+
+    return DynamoWidgets(settings.table_name)
+
+
 _BUILT_ON_FIRST_USE = {
     "leads": _leads,
     "conversations": _conversations,
     "integrations": _integrations,
     "automations": _automations,
     "responders": _responders,
+    "widgets": _widgets,
 }
 
 

@@ -195,11 +195,9 @@
 
   function updateForms() {
     var due = contactDue();
-    var wasHidden = ui.contact.hidden;
-    ui.contact.hidden = !due;
+    ui.contact.hidden = !due; // shown without taking the focus from someone typing
     ui.skip.hidden = state.settings.capture === "before_chat";
     ui.composer.hidden = due && state.settings.capture === "before_chat";
-    if (due && wasHidden && state.open) ui.name.focus();
   }
 
   function setOpen(open) {
@@ -359,15 +357,23 @@
     if (!document.hidden && state.open) schedulePoll(0); // polling pauses while the tab is hidden
   });
 
-  window[NAMESPACE] = {
+  // The one global: `status` is loading, ready, off (the widget is turned off) or unavailable (Leadhub
+  // could not be reached, or refused this page's origin: browsers do not tell the two apart). Only a
+  // ready widget shows anything.
+  var api = (window[NAMESPACE] = {
     version: 1,
+    status: "loading",
     open: function () { if (ui.panel) setOpen(true); },
     close: function () { if (ui.panel) setOpen(false); }
-  };
+  });
 
   function start() {
-    // A widget turned off, or a page from an origin not on its list, shows nothing.
-    startSession().then(build, function () {});
+    startSession().then(function () {
+      build();
+      api.status = "ready";
+    }, function (answer) {
+      api.status = answer && (answer.status === 401 || answer.status === 403) ? "off" : "unavailable";
+    });
   }
 
   if (document.body) start();
