@@ -911,6 +911,8 @@ class TestOpenApi(SharedStack):
             "/api/conversations/{conversationId}": ["get", "patch"],
             "/api/conversations/{conversationId}/close": ["post"],
             "/api/conversations/{conversationId}/messages": ["get", "post"],
+            "/api/widget": ["get", "put"],
+            "/api/widget/rotate-key": ["post"],
             # Served by their own functions, described for reference.
             "/api/webhooks/leads/{token}": ["post"],
             "/api/webhooks/meta-whatsapp": ["get", "post"],
