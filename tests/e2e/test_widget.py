@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,13 +14,12 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
-from local.loopback_server import LoopbackHTTPServer
 from tests.browser import chromium, chromium_missing
 from tests.e2e.conftest import wait_until
+from tests.host_site import HostSite
 from tests.receiver import Receiver
-from tests.stack_process import REPO_ROOT, StackProcess
+from tests.stack_process import StackProcess
 
-EXAMPLE_PAGE = REPO_ROOT / "examples" / "widget.html"
 REPLY = "Our plans start at 10 EUR a month."
 EMAIL = "ada.visitor@example.com"
 NewAccount = Callable[..., dict[str, str]]
@@ -38,31 +34,6 @@ def browser() -> Iterator[Browser]:
         pytest.skip(missing)
     with chromium() as launched:
         yield launched
-
-
-class HostSite:
-    """The example page (its placeholders filled with the stack's URL and the widget's key) on a loopback
-    port of its own: a customer's website, on another origin than Leadhub's API."""
-
-    def __init__(self, directory: Path) -> None:
-        class Quiet(SimpleHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.directory = directory
-        self._server = LoopbackHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(directory)))
-        self._server.serve_in_background()
-        self.port = self._server.server_address[1]
-        self.origin = f"http://localhost:{self.port}"
-        self.other_origin = f"http://127.0.0.1:{self.port}"
-
-    def publish(self, api: str, widget_key: str) -> None:
-        page = EXAMPLE_PAGE.read_text().replace("LEADHUB_API", api).replace("LEADHUB_WIDGET_KEY", widget_key)
-        (self.directory / "index.html").write_text(page)
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@
   if (window[NAMESPACE]) return; // embedded twice: the first one runs
   var CSS = "__LEADHUB_WIDGET_CSS__";
   // Polling while the panel is open: fast while a reply is awaited, then slower, backing off when idle.
-  var POLL = { awaitingMs: 700, awaitingForMs: 15000, activeMs: 2000, activeForMs: 30000, idleFactor: 1.5, idleMaxMs: 30000 };
+  var POLL = { awaitingMs: 500, awaitingForMs: 15000, activeMs: 2000, activeForMs: 30000, idleFactor: 1.5, idleMaxMs: 30000 };
   var MAX_TEXT = 2000;
 
   var script = document.currentScript || document.querySelector("script[data-widget-key]");
