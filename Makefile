@@ -68,6 +68,7 @@ bench: setup
 	$(PY) bench/ingest.py
 	$(PY) bench/delivery_batch.py
 	$(PY) bench/reply_latency.py
+	$(PY) bench/widget_latency.py
 
 $(SAM_INSTALLED):
 	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)

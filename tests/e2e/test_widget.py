@@ -5,8 +5,14 @@ another loopback origin: http://localhost:{port} is on the widget's allow-list, 
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
+import socket
+import subprocess
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,7 +24,7 @@ from tests.browser import chromium, chromium_missing
 from tests.e2e.conftest import wait_until
 from tests.host_site import HostSite
 from tests.receiver import Receiver
-from tests.stack_process import StackProcess
+from tests.stack_process import REPO_ROOT, StackProcess
 
 REPLY = "Our plans start at 10 EUR a month."
 EMAIL = "ada.visitor@example.com"
@@ -241,3 +247,76 @@ def test_the_widget_works_by_keyboard_at_phone_width_whatever_the_page_styles(
         assert added == ["__globalsBefore", "LeadhubWidget"]  # ours and the test's own: one global
     finally:
         visitor.close()
+
+
+def readme_widget_blocks() -> list[str]:
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("## Website chat widget", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.*?)```", section, re.S)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_the_readme_widget_section_runs_as_printed(
+    browser: Browser, stack: StackProcess, tmp_path: Path
+) -> None:
+    setup, serve, check = readme_widget_blocks()
+    port = free_port()
+    # The README runs from the repository root against `make run`'s port 3000 and serves on 8000.
+    (tmp_path / ".leadhub").symlink_to(stack.state_dir)
+    (tmp_path / "examples").symlink_to(REPO_ROOT / "examples")
+    script = re.sub(r"^API=.*$", f"API={stack.api}", setup, flags=re.M)
+    script = re.sub(r"^PAGE=.*$", f"PAGE=http://127.0.0.1:{port}", script, flags=re.M)
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    page = (tmp_path / ".leadhub" / "widget-example" / "index.html").read_text()
+    assert f'<script src="{stack.api}/widget.js" data-widget-key="lhw_' in page
+
+    command = serve.strip().replace("8000", str(port))
+    server = subprocess.Popen(
+        ["bash", "-c", f"exec {command}"], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    visitor = Visitor(browser)
+    try:
+        assert wait_until(lambda: _listening(port), timeout=10)
+        visitor.visit(f"http://127.0.0.1:{port}/?utm_source=readme")
+        assert visitor.status == "ready"
+        visitor.page.get_by_role("button", name="Chat with us").click()
+        visitor.write("What is the price?")
+        expect(visitor.log()).to_contain_text("Our plans start at 10 EUR a month.")
+        visitor.page.get_by_label("Email").fill("readme.visitor@example.com")
+        visitor.page.get_by_role("button", name="Send details").click()
+        expect(visitor.log()).to_contain_text("Thanks! We will be in touch.")
+    finally:
+        visitor.close()
+        server.terminate()
+        server.wait(10)
+
+    checked = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script.split("\n\n", 1)[0] + "\n" + check],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ},
+    )
+    assert checked.returncode == 0, checked.stderr
+    decoder, text = json.JSONDecoder(), checked.stdout.strip()
+    leads, end = decoder.raw_decode(text)
+    conversations, _ = decoder.raw_decode(text[end:].strip())
+    [lead] = leads["items"]
+    assert (lead["email"], lead["source"]) == ("readme.visitor@example.com", "website-widget")
+    assert lead["customFields"]["utm_source"] == "readme"
+    assert lead["leadId"] in {c["leadId"] for c in conversations["items"]}
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
