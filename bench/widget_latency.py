@@ -38,6 +38,7 @@ sys.path[:0] = [str(REPO_ROOT)]
 
 from _common import latency_figures  # noqa: E402
 from playwright.async_api import Browser, async_playwright  # noqa: E402
+from reply_latency import call  # noqa: E402
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.host_site import HostSite  # noqa: E402
@@ -59,15 +60,6 @@ SEND_AND_TIME = """([text, reply]) => new Promise((resolve, reject) => {
   root.querySelector("textarea").value = text;
   root.querySelector("form.composer").requestSubmit();
 })""".replace("TIMEOUT_MS", str(TIMEOUT_MS))
-
-
-def call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(  # noqa: S310 - loopback only
-        url, data=data, method=method, headers={"content-type": "application/json", **(headers or {})}
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
-        return json.loads(response.read() or b"null")
 
 
 async def conversation(browser: Browser, page_url: str) -> float:
