@@ -40,6 +40,11 @@ def _signature(secret: str, purpose: str, *parts: str) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
+def keyed_digest(secret: str, purpose: str, value: str) -> str:
+    """A short stand-in for `value` (e.g. an IP address) that only holders of the secret can link to it."""
+    return _signature(secret, purpose, value)[:22]
+
+
 def visitor_token(secret: str, account_id: str, visitor_id: str) -> str:
     return f"{visitor_id}.{_signature(secret, 'visitor', account_id, visitor_id)}"
 

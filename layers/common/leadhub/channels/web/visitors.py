@@ -19,6 +19,7 @@ from leadhub.channels.web.visitor import Visitor
 from leadhub.channels.web.widget import LEAD_SOURCE, WIDGET_KEY_SHAPE, Widget
 from leadhub.domain.conversations import message_id_for
 from leadhub.domain.leads import upsert_lead
+from leadhub.domain.replies import QUEUED
 from leadhub.errors import (
     Conflict,
     Forbidden,
@@ -43,7 +44,6 @@ _WRITE_ATTEMPTS = 5
 POLL_PAGE = 50
 # Our messages the widget shows: stored as sent (or later states). Queued ones are not sent yet.
 _SHOWN_OUTBOUND = frozenset({"sent", "delivered", "read"})
-_QUEUED = "queued"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +108,9 @@ def _spend(limiter: RateLimiter, account_id: str, limits: list[RateLimit], now: 
         raise TooManyRequests("Too many requests: wait and try again", wait)
 
 
-def _ip_key(client_ip: str) -> str:
-    return token_hash(client_ip)[:24]  # counted per address without storing the address
+def _ip_key(secret: str, client_ip: str) -> str:
+    """What an address is counted under: keyed, so that the counters do not tell the addresses."""
+    return tokens.keyed_digest(secret, "ip", client_ip)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +143,10 @@ def start_session(
     if visitor_id is None:
         limit = widget.settings.rate_limits.new_visitors_per_ip
         _spend(
-            ctx.limiter, widget.account_id, [RateLimit(f"new-visitors:{_ip_key(call.client_ip)}", limit)], now
+            ctx.limiter,
+            widget.account_id,
+            [RateLimit(f"new-visitors:{_ip_key(secret, call.client_ip)}", limit)],
+            now,
         )
         visitor_id = tokens.new_visitor_id()
     else:
@@ -167,11 +171,11 @@ def _visitor_id(call: WidgetCall, widget: Widget, ctx: WidgetContext, now: datet
     return visitor_id
 
 
-def _message_limits(widget: Widget, visitor_id: str, client_ip: str) -> list[RateLimit]:
+def _message_limits(widget: Widget, visitor_id: str, call: WidgetCall, secret: str) -> list[RateLimit]:
     limits = widget.settings.rate_limits
     return [
         RateLimit(f"messages:{visitor_id}", limits.messages_per_visitor),
-        RateLimit(f"messages:{_ip_key(client_ip)}", limits.messages_per_ip),
+        RateLimit(f"messages:{_ip_key(secret, call.client_ip)}", limits.messages_per_ip),
     ]
 
 
@@ -191,7 +195,9 @@ def post_message(
     widget = allowed_widget(call, widgets=ctx.widgets)
     visitor_id = _visitor_id(call, widget, ctx, now)
     sent = requests.parse_message(requests.request_object(body, content_type))
-    _spend(ctx.limiter, widget.account_id, _message_limits(widget, visitor_id, call.client_ip), now)
+    _spend(
+        ctx.limiter, widget.account_id, _message_limits(widget, visitor_id, call, _secret(ctx.secret)), now
+    )
     return record_visitor_message(widget, visitor_id, sent, store=ctx.visitors, now=now)
 
 
@@ -294,7 +300,7 @@ def poll_messages(call: WidgetCall, cursor: str | None, *, ctx: WidgetContext, n
     for item_position, message in ctx.visitors.messages_after(
         widget.account_id, conversation_id, position, POLL_PAGE
     ):
-        if message.direction is Direction.OUTBOUND and message.status == _QUEUED:
+        if message.direction is Direction.OUTBOUND and message.status == QUEUED:
             break
         position = item_position
         if message.direction is Direction.INBOUND or message.status in _SHOWN_OUTBOUND:
@@ -336,7 +342,9 @@ def leave_contact(
     submission, page = requests.parse_contact(
         requests.request_object(body, content_type), widget.default_region
     )
-    _spend(ctx.limiter, widget.account_id, _message_limits(widget, visitor_id, call.client_ip), now)
+    _spend(
+        ctx.limiter, widget.account_id, _message_limits(widget, visitor_id, call, _secret(ctx.secret)), now
+    )
     fields = page.custom_fields()
     if widget.settings.consent_text:
         fields["consentText"] = widget.settings.consent_text
