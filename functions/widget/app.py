@@ -55,7 +55,7 @@ _SCRIPT_HEADERS = {
 API_PREFIX = "/widget/v1/"
 PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST",
-    "Access-Control-Allow-Headers": "Content-Type, X-Leadhub-Visitor, X-Leadhub-Page",
+    "Access-Control-Allow-Headers": "Content-Type, X-Leadhub-Visitor, X-Leadhub-Page, X-Leadhub-After",
     "Access-Control-Max-Age": "600",
 }
 
@@ -106,7 +106,9 @@ def post_message(widget_key: str) -> Response:
 
 @app.get(f"{API_PREFIX}<widget_key>/messages")
 def get_messages(widget_key: str) -> Response:
-    after = app.current_event.get_query_string_value("after")
+    # The cursor is a header, not a query parameter: the URL stays the same, and so does the browser's
+    # cached CORS preflight for it.
+    after = app.current_event.headers.get("x-leadhub-after")
     poll = visitors.poll_messages(_call(widget_key), after, ctx=context, now=utc_now())
     return json_response(200, poll.to_public(), {"Cache-Control": "no-store"})
 

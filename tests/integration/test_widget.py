@@ -281,12 +281,8 @@ def test_a_message_is_answered_by_the_worker_and_found_by_the_poll(site: Site) -
         ("visitor", "Price?"),
         ("bot", REPLY),
     ]
-    assert (
-        site.request("GET", "messages", headers=tokens, query=f"after={polled.body['cursor']}").body[
-            "messages"
-        ]
-        == []
-    )
+    after = {**tokens, "x-leadhub-after": polled.body["cursor"]}
+    assert site.request("GET", "messages", headers=after).body["messages"] == []
     [conversation] = site.api.call(
         "GET", "/api/conversations", api_key=site.account.api_key, query="channel=web"
     ).body["items"]

@@ -107,7 +107,7 @@ def test_any_cursor_is_read_or_refused_with_a_400(cursor: str | None) -> None:
     try:
         poll_messages(call, cursor, ctx=world.ctx, now=NOW)
     except InvalidRequest as error:
-        assert [d.field for d in error.details] == ["after"]
+        assert [d.field for d in error.details] == ["X-Leadhub-After"]
 
 
 @given(conversation=st.from_regex(r"conv_[0-9a-z]{26}", fullmatch=True), position=st.text(min_size=1))

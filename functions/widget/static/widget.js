@@ -47,8 +47,8 @@
     try { window.localStorage.setItem(storageKey, token); } catch (e) { /* private mode: this page only */ }
   }
 
-  function request(method, path, body) {
-    var headers = {};
+  function request(method, path, body, extraHeaders) {
+    var headers = extraHeaders || {};
     if (state.visitorToken) headers["X-Leadhub-Visitor"] = state.visitorToken;
     if (state.pageToken) headers["X-Leadhub-Page"] = state.pageToken;
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -88,10 +88,10 @@
   }
 
   // A call that needs the session: an expired page token (401) starts a new session and asks again.
-  function call(method, path, body) {
-    return request(method, path, body).then(function (answer) {
+  function call(method, path, body, extraHeaders) {
+    return request(method, path, body, extraHeaders).then(function (answer) {
       if (answer.status !== 401) return answer;
-      return startSession().then(function () { return request(method, path, body); });
+      return startSession().then(function () { return request(method, path, body, extraHeaders); });
     });
   }
 
@@ -331,8 +331,8 @@
   function poll() {
     state.pollTimer = null;
     if (!state.open || document.hidden) return;
-    var path = "messages" + (state.cursor ? "?after=" + encodeURIComponent(state.cursor) : "");
-    call("GET", path).then(function (answer) {
+    // The cursor travels in a header: a URL that changed would need a new CORS preflight.
+    call("GET", "messages", undefined, state.cursor ? { "X-Leadhub-After": state.cursor } : {}).then(function (answer) {
       var gotNew = false;
       if (answer.status === 200) {
         answer.data.messages.forEach(function (message) {

@@ -150,7 +150,9 @@ def parse_cursor(cursor: str | None) -> tuple[str, str] | None:
     """(conversation id, position) of a cursor we handed out; None for none; 400 for anything else."""
     if cursor is None or cursor == "":
         return None
-    invalid = InvalidRequest("Invalid cursor", [FieldError("after", "not a cursor this endpoint returned")])
+    invalid = InvalidRequest(
+        "Invalid cursor", [FieldError("X-Leadhub-After", "not a cursor this endpoint returned")]
+    )
     if len(cursor) > MAX_CURSOR_CHARS or not re.fullmatch(r"[A-Za-z0-9_-]+", cursor):
         raise invalid
     try:
