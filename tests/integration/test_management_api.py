@@ -918,6 +918,10 @@ class TestOpenApi(SharedStack):
             "/api/webhooks/meta-whatsapp": ["get", "post"],
             "/api/webhooks/telegram": ["post"],
             "/api/webhooks/email": ["post"],
+            "/widget.js": ["get"],
+            "/widget/v1/{widgetKey}/session": ["options", "post"],
+            "/widget/v1/{widgetKey}/messages": ["get", "options", "post"],
+            "/widget/v1/{widgetKey}/contact": ["options", "post"],
         }
         schemes = document["components"]["securitySchemes"]
         assert schemes["apiKey"] == {"type": "apiKey", "name": "X-API-Key", "in": "header"}
