@@ -28,9 +28,11 @@ class HostSite:
         self.origin = f"http://localhost:{self.port}"
         self.other_origin = f"http://127.0.0.1:{self.port}"
 
-    def publish(self, api: str, widget_key: str) -> None:
+    def publish(self, api: str, widget_key: str, name: str = "index.html") -> str:
+        """The example page for this widget at /{name}; its path."""
         page = EXAMPLE_PAGE.read_text().replace("LEADHUB_API", api).replace("LEADHUB_WIDGET_KEY", widget_key)
-        (self.directory / "index.html").write_text(page)
+        (self.directory / name).write_text(page)
+        return f"/{name}"
 
     def close(self) -> None:
         self._server.shutdown()

@@ -249,6 +249,50 @@ def test_the_widget_works_by_keyboard_at_phone_width_whatever_the_page_styles(
         visitor.close()
 
 
+@pytest.mark.parametrize("capture", ["before_chat", "after_messages:2"])
+def test_the_contact_form_comes_when_the_capture_setting_says(
+    browser: Browser, stack: StackProcess, http: httpx.Client, site: HostSite, capture: str
+) -> None:
+    created = http.post(
+        "/api/admin/accounts",
+        json={"name": f"Capture {capture}"},
+        headers={"X-Admin-Key": stack.ready["adminKey"]},
+    )
+    keyed = {"X-API-Key": created.json()["apiKey"]}
+    settings = {"enabled": True, "allowedOrigins": [site.origin], "title": "Example shop", "capture": capture}
+    widget = http.put("/api/widget", json=settings, headers=keyed).json()
+    path = site.publish(stack.api, widget["widgetKey"], f"capture-{capture.replace(':', '-')}.html")
+    visitor = Visitor(browser)
+    page = visitor.page
+    form = page.get_by_role("form", name="Leave your details so we can get back to you.")
+    try:
+        visitor.visit(site.origin + path)
+        visitor.open_chat()
+        if capture == "before_chat":
+            expect(form).to_be_visible()
+            expect(page.get_by_role("textbox", name="Type your message…")).to_be_hidden()
+            expect(page.get_by_role("button", name="Not now")).to_be_hidden()  # no chat without details
+            expect(page.get_by_label("Name")).to_be_focused()
+            page.get_by_label("Phone").fill("+1 415 555 2671")
+            page.get_by_role("button", name="Send details").click()
+            expect(form).to_be_hidden()
+            visitor.write("Hello after my details")
+            expect(visitor.log()).to_contain_text("Hello after my details")
+            [lead] = http.get("/api/leads", headers=keyed).json()["items"]
+            assert (lead["phone"], lead["source"]) == ("+14155552671", "website-widget")
+        else:
+            visitor.write("First")
+            expect(page.locator(".message.visitor:not(.pending)")).to_have_count(1)  # stored (201)
+            expect(form).to_be_hidden()
+            visitor.write("Second")
+            expect(form).to_be_visible()  # after the visitor's second message
+            page.get_by_role("button", name="Not now").click()
+            expect(form).to_be_hidden()
+            expect(page.get_by_role("textbox", name="Type your message…")).to_be_focused()
+    finally:
+        visitor.close()
+
+
 def readme_widget_blocks() -> list[str]:
     readme = (REPO_ROOT / "README.md").read_text()
     section = readme.split("## Website chat widget", 1)[1].split("\n## ", 1)[0]
