@@ -336,3 +336,19 @@ def test_leaving_details_stores_the_lead_and_attaches_the_conversation(site: Sit
     assert site.request("POST", "session", {}, headers=tokens).body["captured"] is True
     invalid = site.request("POST", "contact", {"email": "ada@", "phone": "12"}, headers=tokens)
     assert invalid.status == 400 and [d["field"] for d in invalid.body["details"]] == ["phone", "email"]
+
+
+def test_after_an_agent_closes_the_conversation_the_visitors_next_message_opens_a_new_one(site: Site) -> None:
+    tokens = site.session()
+    site.request("POST", "messages", {"clientMessageId": "m1", "text": "Hello"}, headers=tokens)
+    keyed = {"api_key": site.account.api_key}
+    [first] = site.api.call("GET", "/api/conversations", query="channel=web", **keyed).body["items"]
+    closed = site.api.call("POST", f"/api/conversations/{first['conversationId']}/close", **keyed)
+    assert closed.status == 200 and closed.body["status"] == "closed"
+
+    again = site.request("POST", "messages", {"clientMessageId": "m2", "text": "Me again"}, headers=tokens)
+    assert again.status == 201 and again.body["messagesSent"] == 2
+    conversations = site.api.call("GET", "/api/conversations", query="channel=web", **keyed).body["items"]
+    assert sorted(c["status"] for c in conversations) == ["closed", "open"]
+    polled = site.request("GET", "messages", headers=tokens).body["messages"]
+    assert [m["text"] for m in polled] == ["Me again"]  # the visitor's current conversation

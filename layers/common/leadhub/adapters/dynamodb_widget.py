@@ -36,7 +36,7 @@ from leadhub.channels.web.visitor import Visitor
 from leadhub.channels.web.widget import Widget, WidgetSettings
 from leadhub.ids import token_hash
 from leadhub.models.audit import AuditEntry
-from leadhub.models.conversation import Message
+from leadhub.models.conversation import ConversationStatus, Message
 from leadhub.ports import CommitOutcome
 from leadhub.ttl_cache import TtlCache
 
@@ -229,7 +229,7 @@ class DynamoVisitorStore(DynamoConversationStore):
         update = self._one_more_message(write.visitor.account_id, write.conversation_id, write.at)
         update["ConditionExpression"] += " AND #status = :open"
         update["ExpressionAttributeNames"] = {"#status": "status"}
-        update["ExpressionAttributeValues"][":open"] = {"S": "open"}
+        update["ExpressionAttributeValues"][":open"] = {"S": ConversationStatus.OPEN.value}
         return {"Update": update}
 
 
