@@ -24,18 +24,18 @@ $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 
 setup: $(VENV)/.installed
 
-# The dashboard's browser tests drive Debian's Chromium through Playwright (browsers are not downloaded).
-# When it is missing it is installed with apt-get if we are root on Debian/Ubuntu; otherwise this says how
-# (and the browser tests skip, except in CI, where they fail).
+# The browser tests (the dashboard's and the website widget's) drive Debian's Chromium through Playwright
+# (browsers are not downloaded). When it is missing it is installed with apt-get if we are root on
+# Debian/Ubuntu; otherwise this says how (and the browser tests skip, except in CI, where they fail).
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 browser:
 	@test -x "$(CHROMIUM)" || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "Installing Chromium for the dashboard's browser tests: apt-get install chromium (once)"; \
+			echo "Installing Chromium for the browser tests: apt-get install chromium (once)"; \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 		else \
-			echo "The dashboard's browser tests need Chromium at $(CHROMIUM): sudo apt-get install chromium" \
+			echo "The browser tests need Chromium at $(CHROMIUM): sudo apt-get install chromium" \
 				"(Debian; Ubuntu: chromium-browser), or CHROMIUM=/path/to/chromium make test"; \
 		fi; }
 
@@ -84,6 +84,7 @@ bench: setup
 	$(PY) bench/delivery_batch.py
 	$(PY) bench/reply_latency.py
 	$(PY) bench/dashboard_pages.py
+	$(PY) bench/widget_latency.py
 
 $(SAM_INSTALLED):
 	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)

@@ -302,6 +302,56 @@ class ConversationReplies:
         return None
 
 
+class WidgetVisitors:
+    """The website widget's first request: a new visitor's message (both tokens signed with the widget
+    secret kept in the emulator's SSM) from an allowed origin to an enabled widget."""
+
+    ORIGIN = "https://shop.example"
+
+    def __init__(self, stack: Any) -> None:
+        import secrets
+
+        from leadhub.adapters.dynamodb_accounts import DynamoAccountRepository
+        from leadhub.adapters.dynamodb_widget import DynamoWidgets
+        from leadhub.channels.web.configuration import save_widget
+        from leadhub.channels.web.widget import WidgetSettings
+        from leadhub.timestamps import utc_now
+
+        account = stack.create_account("Bench Shop")
+        self.secret = secrets.token_urlsafe(32)
+        parameter = stack.specs["WidgetFunction"].environment["WIDGET_SECRET_PARAMETER"]
+        stack.clients.client("ssm").put_parameter(
+            Name=parameter, Value=self.secret, Type="SecureString", Overwrite=True
+        )
+        self.widget = save_widget(
+            account.account_id,
+            WidgetSettings(enabled=True, allowed_origins=(self.ORIGIN,)),
+            widgets=DynamoWidgets(stack.table_name, clients=stack.clients.client),
+            accounts=DynamoAccountRepository(stack.table_name, clients=stack.clients.client),
+            actor="bench",
+            now=utc_now(),
+        )
+
+    def event(self) -> dict:
+        from _common import http_api_event
+
+        from leadhub.channels.web import tokens
+        from leadhub.timestamps import utc_now
+
+        account_id, visitor = self.widget.account_id, tokens.new_visitor_id()
+        headers = {
+            "origin": self.ORIGIN,
+            "x-leadhub-visitor": tokens.visitor_token(self.secret, account_id, visitor),
+            "x-leadhub-page": tokens.page_token(self.secret, account_id, visitor, utc_now()),
+        }
+        body = json.dumps({"clientMessageId": "m1", "text": "What is the price?"}).encode()
+        event = http_api_event("POST /widget/v1/{widgetKey}/{action}", headers, body)
+        path = f"/widget/v1/{self.widget.widget_key}/messages"
+        event["rawPath"] = event["requestContext"]["http"]["path"] = path
+        event["pathParameters"] = {"widgetKey": self.widget.widget_key, "action": "messages"}
+        return event
+
+
 class EmailContents:
     """The email content worker's first requests: each an inbound email stored as the email webhook stores
     it (awaiting its content); the worker fetches it from a loopback fake of Resend's API and stores its
@@ -520,6 +570,12 @@ def main() -> None:
             "inbound email -> fetched from the Resend fake, its text stored",
             contents,
         )
+        subjects["WidgetFunction"] = {
+            "kind": "api",
+            "request": "POST /widget/v1/{widgetKey}/messages: a new visitor's first message (201)",
+            "expect": {"status": 201},
+            "event": WidgetVisitors(stack).event,
+        }
         for function_id, subject in subjects.items():
             spec = stack.specs[function_id]
             subject.update(sys_path=[*stack.sys_path(function_id), sites["functions"]], handler=spec.handler)

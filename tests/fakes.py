@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
+from leadhub.channels.web.ports import RateLimit, VisitorMessageWrite
+from leadhub.channels.web.visitor import Visitor
+from leadhub.channels.web.widget import Widget
 from leadhub.dashboard.links import SignInLink
 from leadhub.dashboard.sessions import Session
 from leadhub.domain.email_integration import ResendRefused
@@ -614,3 +618,110 @@ class InMemoryFailedSignIns:
 
     def add(self, source: str, window: int, expires_at: int) -> None:
         self.windows[(source, window)] = self.windows.get((source, window), 0) + 1
+
+
+# -- the web channel (widget) -------------------------------------------------------------------
+
+
+class InMemoryWidgets:
+    """Widgets by account, found by their key's hash, replaced only at the version they were read."""
+
+    def __init__(self) -> None:
+        self.widgets: dict[str, Widget] = {}
+        self.audit: list[AuditEntry] = []
+        self.lookups = 0
+        self.lost_races = 0  # how many next saves lose to a concurrent writer
+
+    def get(self, account_id: str) -> Widget | None:
+        return self.widgets.get(account_id)
+
+    def save(self, widget: Widget, previous: Widget | None, audit: AuditEntry) -> bool:
+        if self.lost_races:
+            self.lost_races -= 1
+            return False
+        current = self.widgets.get(widget.account_id)
+        if (current.version if current else None) != (previous.version if previous else None):
+            return False
+        self.widgets[widget.account_id] = widget
+        self.audit.append(audit)
+        return True
+
+    def find_by_key_hash(self, key_hash: str) -> Widget | None:
+        from leadhub.ids import token_hash
+
+        self.lookups += 1
+        return next((w for w in self.widgets.values() if token_hash(w.widget_key) == key_hash), None)
+
+
+class InMemoryVisitors(InMemoryConversations):
+    """Visitors and their messages, over the in-memory conversation store (the worker's store)."""
+
+    def __init__(self, leads: InMemoryLeads | None = None) -> None:
+        super().__init__(leads)
+        self.visitors: dict[tuple[str, str], Visitor] = {}
+
+    def get_visitor(self, account_id: str, visitor_id: str) -> Visitor | None:
+        return self.visitors.get((account_id, visitor_id))
+
+    def _version_is(self, visitor: Visitor, expected: int | None) -> bool:
+        current = self.visitors.get((visitor.account_id, visitor.visitor_id))
+        return (current.version if current else None) == expected
+
+    def commit_visitor_message(self, write: VisitorMessageWrite) -> CommitOutcome:
+        self.commits += 1
+        if self.interfere:
+            return self.interfere.pop(0)
+        message = write.message
+        if (message.account_id, message.channel, message.provider_message_id) in self.provider_ids:
+            return CommitOutcome.DUPLICATE
+        if not self._version_is(write.visitor, write.expected_version):
+            return CommitOutcome.LEAD_CHANGED
+        key = (message.account_id, write.conversation_id)
+        if write.new_conversation is None:
+            existing = self.conversations.get(key)
+            if existing is None or existing.status is not ConversationStatus.OPEN:
+                return CommitOutcome.CONVERSATION_GONE
+            self.conversations[key] = replace(
+                existing, last_activity_at=write.at, message_count=existing.message_count + 1
+            )
+        else:
+            self.conversations[key] = write.new_conversation
+        self.add_message(message)
+        self.visitors[(write.visitor.account_id, write.visitor.visitor_id)] = write.visitor
+        return CommitOutcome.STORED
+
+    def attach_lead(self, visitor: Visitor, expected_version: int | None) -> bool:
+        if not self._version_is(visitor, expected_version):
+            return False
+        self.visitors[(visitor.account_id, visitor.visitor_id)] = visitor
+        key = (visitor.account_id, visitor.conversation_id or "")
+        if key in self.conversations and visitor.lead_id:
+            self.conversations[key] = replace(self.conversations[key], lead_id=visitor.lead_id)
+        return True
+
+    def messages_after(
+        self, account_id: str, conversation_id: str, position: str | None, limit: int
+    ) -> list[tuple[str, Message]]:
+        mine = [
+            (f"MSG#{m.sent_at}#{m.received_at}#{m.message_id}", m)
+            for (acc, _), m in self.messages.items()
+            if acc == account_id and m.conversation_id == conversation_id
+        ]
+        return sorted(item for item in mine if position is None or item[0] > position)[:limit]
+
+
+class CountingLimiter:
+    """Fixed windows as the DynamoDB limiter keeps them: every request counts, refused ones too."""
+
+    def __init__(self) -> None:
+        self.hits: dict[tuple[str, str, int], int] = {}
+
+    def take(self, account_id: str, limits: Sequence[RateLimit], now: datetime) -> float | None:
+        moment = now.timestamp()
+        for limit in limits:
+            window = int(moment // limit.window_seconds)
+            key = (account_id, limit.key, window)
+            self.hits[key] = self.hits.get(key, 0) + 1
+            if self.hits[key] > limit.limit:
+                return limit.window_seconds - moment % limit.window_seconds
+        return None

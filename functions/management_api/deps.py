@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from leadhub.adapters.dynamodb_integrations import DynamoIntegrations
     from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
     from leadhub.adapters.dynamodb_responder import DynamoResponderSettings
+    from leadhub.adapters.dynamodb_widget import DynamoWidgets
     from leadhub.adapters.sqs_jobs import SqsJsonQueue
     from leadhub.domain.deliveries import DeliveryRecords, JobSender
     from leadhub.domain.email_integration import ResendDomains
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     automations: DynamoAutomations
     responders: DynamoResponderSettings
     sign_in_links: DynamoSignInLinks
+    widgets: DynamoWidgets
 
 settings = load_settings(ManagementSettings)
 accounts = DynamoAccountRepository(settings.table_name)
@@ -84,6 +86,12 @@ def _sign_in_links() -> DynamoSignInLinks:
     return DynamoSignInLinks(settings.table_name)
 
 
+def _widgets() -> DynamoWidgets:
+    from leadhub.adapters.dynamodb_widget import DynamoWidgets
+
+    return DynamoWidgets(settings.table_name)
+
+
 _BUILT_ON_FIRST_USE = {
     "leads": _leads,
     "conversations": _conversations,
@@ -91,6 +99,7 @@ _BUILT_ON_FIRST_USE = {
     "automations": _automations,
     "responders": _responders,
     "sign_in_links": _sign_in_links,
+    "widgets": _widgets,
 }
 
 

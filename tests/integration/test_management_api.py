@@ -913,11 +913,17 @@ class TestOpenApi(SharedStack):
             "/api/conversations/{conversationId}": ["get", "patch"],
             "/api/conversations/{conversationId}/close": ["post"],
             "/api/conversations/{conversationId}/messages": ["get", "post"],
+            "/api/widget": ["get", "put"],
+            "/api/widget/rotate-key": ["post"],
             # Served by their own functions, described for reference.
             "/api/webhooks/leads/{token}": ["post"],
             "/api/webhooks/meta-whatsapp": ["get", "post"],
             "/api/webhooks/telegram": ["post"],
             "/api/webhooks/email": ["post"],
+            "/widget.js": ["get"],
+            "/widget/v1/{widgetKey}/session": ["options", "post"],
+            "/widget/v1/{widgetKey}/messages": ["get", "options", "post"],
+            "/widget/v1/{widgetKey}/contact": ["options", "post"],
         }
         schemes = document["components"]["securitySchemes"]
         assert schemes["apiKey"] == {"type": "apiKey", "name": "X-API-Key", "in": "header"}

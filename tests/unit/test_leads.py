@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leadhub.domain.leads import lead_id_for_phone, receive_lead
+from leadhub.domain.lead_identity import lead_id_for_phone
+from leadhub.domain.leads import receive_lead
 from leadhub.errors import (
     InvalidRequest,
     PayloadTooLarge,

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from leadhub.domain.conversations import record_inbound
+from leadhub.domain.lead_identity import lead_id_for_phone
 from leadhub.domain.lead_intake import parse_lead_submission
-from leadhub.domain.leads import lead_id_for_phone, upsert_lead
+from leadhub.domain.leads import upsert_lead
 from leadhub.domain.outbox import lead_facts
 from leadhub.domain.whatsapp import (
     answer_subscription,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -57,22 +58,22 @@ class Conflict(LeadhubError):
     status_code = 409
 
 
-class TooManyRequests(LeadhubError):
-    """The caller exceeded a rate limit; `retry_after_s` says when to try again (Retry-After)."""
-
-    status_code = 429
-
-    def __init__(self, message: str, retry_after_s: int) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-
-
 class PayloadTooLarge(LeadhubError):
     status_code = 413
 
 
 class UnsupportedMediaType(LeadhubError):
     status_code = 415
+
+
+class TooManyRequests(LeadhubError):
+    """A rate limit is spent: 429 with Retry-After (whole seconds until it frees)."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, math.ceil(retry_after))
 
 
 class UnstorableInput(LeadhubError):

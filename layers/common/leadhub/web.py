@@ -16,7 +16,14 @@ from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from leadhub import json_text
-from leadhub.errors import FieldError, InvalidRequest, LeadhubError, PayloadTooLarge, UnsupportedMediaType
+from leadhub.errors import (
+    FieldError,
+    InvalidRequest,
+    LeadhubError,
+    PayloadTooLarge,
+    TooManyRequests,
+    UnsupportedMediaType,
+)
 
 JSON = "application/json"
 
@@ -67,6 +74,8 @@ def register_error_handlers(app: ApiGatewayResolver, logger: Logger) -> None:
             logger.exception("service unavailable")
             return json_response(exc.status_code, exc.body(), {"Retry-After": "1"})
         logger.info("request refused", extra={"status": exc.status_code, "reason": type(exc).__name__})
+        if isinstance(exc, TooManyRequests):
+            return json_response(exc.status_code, exc.body(), {"Retry-After": str(exc.retry_after)})
         return json_response(exc.status_code, exc.body())
 
     @app.exception_handler(ServiceError)

@@ -1,5 +1,6 @@
-"""Sending a text through a conversation's channel: WhatsApp (Graph API), Telegram (sendMessage) and email
-(Resend). Provider refusals become SendRejected, permanent or retryable."""
+"""Sending a text through a conversation's channel: WhatsApp (Graph API), Telegram (sendMessage), email
+(Resend) and the website widget (nothing to call: the widget polls). Provider refusals become
+SendRejected, permanent or retryable."""
 
 from __future__ import annotations
 
@@ -59,6 +60,7 @@ class ChannelSenders:
             Channel.WHATSAPP: self._whatsapp,
             Channel.TELEGRAM: self._telegram_message,
             Channel.EMAIL: self._email,
+            Channel.WEB: self._web,
         }
 
     def send_text(
@@ -148,6 +150,11 @@ class ChannelSenders:
         # Retries carry the same Idempotency-Key (the message id): Resend sends the message once.
         reason = f"Resend {answer.status} {resend_message(answer)}"
         raise SendRejected(reason, permanent=not (answer.ok or resend_refusal_passes(answer)))
+
+    @staticmethod
+    def _web(_conversation: Conversation, _text: str, _reply_to: Message | None, key: str) -> str:
+        """The visitor's widget polls for our messages: marked sent, the message is what it shows."""
+        return f"web:{key}"
 
     # -- credentials ---------------------------------------------------------------------------------
 

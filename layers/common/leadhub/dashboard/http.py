@@ -153,7 +153,7 @@ def register_error_pages(app: ApiGatewayResolver, logger: Logger) -> None:
     def _too_many(exc: TooManyRequests) -> Response[str]:
         logger.info("sign-in refused", extra={"status": 429})
         response = page(429, "error.html", title="Too many attempts", message=exc.message)
-        response.headers["Retry-After"] = str(exc.retry_after_s)
+        response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.exception_handler(LeadhubError)

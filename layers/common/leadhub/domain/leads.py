@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from leadhub.domain.lead_identity import RE_ENGAGEMENT_AFTER, lead_id_for_phone
+from leadhub.domain.lead_identity import RE_ENGAGEMENT_AFTER, lead_id_for_identity
 from leadhub.domain.lead_intake import MAX_BODY_BYTES, decode_lead_payload, parse_lead_submission
 from leadhub.errors import NotFound, PayloadTooLarge, StorageUnavailable, Unauthorized
 from leadhub.ids import token_hash
@@ -59,7 +59,8 @@ def receive_lead(
 def upsert_lead(
     account_id: str, submission: LeadSubmission, *, leads: LeadRepository, now: datetime, source: str
 ) -> LeadReceipt:
-    """Create the lead, or merge the submission into the one with the same phone (safe under concurrency)."""
+    """Create the lead, or merge the submission into the one with the same phone (with no phone: the same
+    email address); safe under concurrency."""
     ignored = tuple(submission.ignored_fields)
     candidate = new_lead(account_id, submission, now, source)
     audit = AuditEntry(
@@ -82,7 +83,7 @@ def new_lead(account_id: str, submission: LeadSubmission, now: datetime, source:
     at = to_iso(now)
     return Lead(
         account_id=account_id,
-        lead_id=lead_id_for_phone(account_id, submission.phone),
+        lead_id=lead_id_for_identity(account_id, submission.phone, submission.email),
         phone=submission.phone,
         name=submission.name,
         email=submission.email,

@@ -12,6 +12,7 @@ class Channel(StrEnum):
     WHATSAPP = "whatsapp"
     TELEGRAM = "telegram"
     EMAIL = "email"
+    WEB = "web"  # the website chat widget (leadhub/channels/web)
 
 
 class Direction(StrEnum):

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from leadhub.settings.provider_api import ProviderApiSettings
     from leadhub.settings.telegram_webhook import TelegramWebhookSettings
     from leadhub.settings.whatsapp_webhook import WhatsappWebhookSettings
+    from leadhub.settings.widget import WidgetFunctionSettings
 
 __all__ = [
     "BaseSettings",
@@ -46,6 +47,7 @@ __all__ = [
     "SettingsError",
     "TelegramWebhookSettings",
     "WhatsappWebhookSettings",
+    "WidgetFunctionSettings",
     "load_settings",
     "setting",
 ]
@@ -65,6 +67,7 @@ _SETTINGS_MODULES = {
     "ProviderApiSettings": "provider_api",
     "TelegramWebhookSettings": "telegram_webhook",
     "WhatsappWebhookSettings": "whatsapp_webhook",
+    "WidgetFunctionSettings": "widget",
 }
 
 
