@@ -44,7 +44,13 @@ RETRYABLE = "retryable"
 # The most text one message carries on each channel, whatever an account's settings say (longer text is
 # cut, responders.cut_to): WhatsApp's text body and Telegram's sendMessage take 4,096 characters and
 # refuse more for good; an email, as much as a stored message keeps.
-CHANNEL_TEXT_LIMITS = {Channel.WHATSAPP: 4096, Channel.TELEGRAM: 4096, Channel.EMAIL: MAX_TEXT_CHARS}
+# What each channel carries in one message (the web widget shows what we store).
+CHANNEL_TEXT_LIMITS = {
+    Channel.WHATSAPP: 4096,
+    Channel.TELEGRAM: 4096,
+    Channel.EMAIL: MAX_TEXT_CHARS,
+    Channel.WEB: MAX_TEXT_CHARS,
+}
 
 
 class SendRejected(Exception):
