@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from leadhub.settings.management import ManagementSettings
     from leadhub.settings.provider_api import ProviderApiSettings
     from leadhub.settings.telegram_webhook import TelegramWebhookSettings
+    from leadhub.settings.webhook_endpoints import WebhookEndpointSettings
     from leadhub.settings.whatsapp_webhook import WhatsappWebhookSettings
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "ProviderApiSettings",
     "SettingsError",
     "TelegramWebhookSettings",
+    "WebhookEndpointSettings",
     "WhatsappWebhookSettings",
     "load_settings",
     "setting",
@@ -64,6 +66,7 @@ _SETTINGS_MODULES = {
     "ManagementSettings": "management",
     "ProviderApiSettings": "provider_api",
     "TelegramWebhookSettings": "telegram_webhook",
+    "WebhookEndpointSettings": "webhook_endpoints",
     "WhatsappWebhookSettings": "whatsapp_webhook",
 }
 
