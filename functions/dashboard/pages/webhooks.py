@@ -5,6 +5,7 @@ domain function the management API's route calls, with `webhooks:manage` (the se
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -46,6 +47,7 @@ MANAGED_ACCOUNTS_SHOWN = 50
 # A payload template of 8 KiB compact JSON, pretty-printed and form-encoded (a brace or quote is 3 bytes).
 ENDPOINT_FORM_BYTES = 96 * 1024
 RECOVER_DEFAULT = timedelta(days=1)
+LOG_READERS = 5  # threads reading a log page's attempts (10 deliveries: two rounds of queries)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Outbound:
     records: deliveries.DeliveryRecords
     queue: deliveries.JobSender
     http: HttpPost
+    reads: ThreadPoolExecutor  # a log page's attempts: one query per delivery, side by side
 
 
 @cache
@@ -80,9 +83,9 @@ def outbound() -> Outbound:
         allow_private_targets=allow_private,
         secret_overlap=timedelta(hours=settings.webhook_secret_overlap_hours),
     )
-    return Outbound(
-        ctx, DynamoDeliveryLog(settings.table_name), SqsJobQueue(settings.delivery_queue_url), http
-    )
+    records, queue = DynamoDeliveryLog(settings.table_name), SqsJobQueue(settings.delivery_queue_url)
+    reads = ThreadPoolExecutor(max_workers=LOG_READERS, thread_name_prefix="leadhub-log")
+    return Outbound(ctx, records, queue, http, reads)
 
 
 def _path(endpoint_id: str, *rest: str) -> str:
@@ -314,6 +317,13 @@ def post_test(endpointId: str) -> Response[str]:
     return _endpoint_page(visit, endpointId, test=result)
 
 
+@router.get(f"{WEBHOOKS.path}/<endpointId>/test")
+def get_test(endpointId: str) -> Response[str]:
+    """A reload of the page a test answered with (its address): the endpoint's page, without sending again."""
+    endpoint = _endpoint(wiring.visit(router, WEBHOOKS), endpointId)
+    return redirect(_path(endpoint.endpoint_id))
+
+
 @router.get(f"{WEBHOOKS.path}/<endpointId>/delete")
 def get_delete(endpointId: str) -> Response[str]:
     visit = wiring.visit(router, WEBHOOKS)
@@ -344,7 +354,9 @@ def _endpoint_page(
     if cursor is not None and len(cursor) > MAX_CURSOR_CHARS:
         raise InvalidRequest("Invalid cursor", [FieldError("cursor", "not a cursor of this listing")])
     out = outbound()
-    log = delivery_log(visit.principal, endpoint_id, shown, cursor, ctx=out.ctx, records=out.records)
+    log = delivery_log(
+        visit.principal, endpoint_id, shown, cursor, ctx=out.ctx, records=out.records, map_over=out.reads.map
+    )
     now = utc_now()
     query = urlencode({k: v for k, v in (("status", shown), ("cursor", cursor)) if v})
     return wiring.show(
@@ -398,15 +410,14 @@ def get_delivery(endpointId: str, deliveryId: str) -> Response[str]:
 
 @router.post(f"{WEBHOOKS.path}/<endpointId>/deliveries/<deliveryId>/retry")
 def post_retry(endpointId: str, deliveryId: str) -> Response[str]:
-    visit, posted = wiring.change(router, WEBHOOKS)
+    visit, _ = wiring.change(router, WEBHOOKS)
     out = outbound()
     delivery, _ = deliveries.get_delivery(visit.principal, deliveryId, records=out.records)
     if delivery.endpoint_id != endpointId:
         raise NotFound("Delivery not found")
     deliveries.retry_delivery(visit.principal, deliveryId, records=out.records, queue=out.queue)
-    shown = _status_filter(posted.get("status"))
-    keep = f"&status={shown}" if shown else ""
-    return redirect(f"{_path(endpointId)}?retried={deliveryId}{keep}")
+    # The whole log, not a status filter: the retried delivery stays in sight whatever its outcome.
+    return redirect(f"{_path(endpointId)}?retried={deliveryId}")
 
 
 @router.post(f"{WEBHOOKS.path}/<endpointId>/recover")

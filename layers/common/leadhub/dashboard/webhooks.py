@@ -8,7 +8,7 @@ module only translates between a browser's form and what the API accepts."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -283,6 +283,10 @@ class DeliveryLogPage:
         return any(item.delivery.status is DeliveryStatus.PENDING for item in self.items)
 
 
+# Runs a function over items, in order: `map`, or a thread pool's (a page's attempts are a query each).
+MapOver = Callable[[Callable[[Delivery], list[Attempt]], Sequence[Delivery]], Iterable[list[Attempt]]]
+
+
 def delivery_log(
     principal: Principal,
     endpoint_id: str,
@@ -291,6 +295,7 @@ def delivery_log(
     *,
     ctx: EndpointContext,
     records: DeliveryRecords,
+    map_over: MapOver = map,
 ) -> DeliveryLogPage:
     """Newest first, LOG_PAGE_SIZE at most (the API's listing, followed while a status filter leaves a
     page short), each delivery with its attempts."""
@@ -303,5 +308,13 @@ def delivery_log(
         cursor = page.next_cursor
         if cursor is None or len(found) >= LOG_PAGE_SIZE:
             break
-    items = [LoggedDelivery(d, attempts_of(d, records=records) if d.attempts else []) for d in found]
+    tried = [d for d in found if d.attempts]  # one never tried has no attempt to read
+    attempts = dict(
+        zip([d.delivery_id for d in tried], map_over(_attempts_reader(records), tried), strict=True)
+    )
+    items = [LoggedDelivery(d, attempts.get(d.delivery_id, [])) for d in found]
     return DeliveryLogPage(items, cursor)
+
+
+def _attempts_reader(records: DeliveryRecords) -> Callable[[Delivery], list[Attempt]]:
+    return lambda delivery: attempts_of(delivery, records=records)
