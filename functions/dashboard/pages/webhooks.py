@@ -47,7 +47,7 @@ MANAGED_ACCOUNTS_SHOWN = 50
 # A payload template of 8 KiB compact JSON, pretty-printed and form-encoded (a brace or quote is 3 bytes).
 ENDPOINT_FORM_BYTES = 96 * 1024
 RECOVER_DEFAULT = timedelta(days=1)
-LOG_READERS = 5  # threads reading a log page's attempts (10 deliveries: two rounds of queries)
+LOG_READERS = 11  # threads reading a log page: its endpoint, and the attempts of its 10 deliveries
 
 
 @dataclass(frozen=True)
@@ -348,15 +348,16 @@ def _endpoint_page(
     test: deliveries.TestResult | None = None,
     recover: dict[str, Any] | None = None,
 ) -> Response[str]:
-    endpoint = _endpoint(visit, endpoint_id)
     shown = _status_filter(_query("status"))
     cursor = _query("cursor")
     if cursor is not None and len(cursor) > MAX_CURSOR_CHARS:
         raise InvalidRequest("Invalid cursor", [FieldError("cursor", "not a cursor of this listing")])
     out = outbound()
+    reading = out.reads.submit(_endpoint, visit, endpoint_id)  # while the log is read (it checks it too)
     log = delivery_log(
         visit.principal, endpoint_id, shown, cursor, ctx=out.ctx, records=out.records, map_over=out.reads.map
     )
+    endpoint = reading.result()
     now = utc_now()
     query = urlencode({k: v for k, v in (("status", shown), ("cursor", cursor)) if v})
     return wiring.show(
