@@ -14,12 +14,14 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from markupsafe import escape
 from standardwebhooks.webhooks import Webhook
 
 from leadhub.adapters.dynamodb_deliveries import DynamoDeliveryLog
+from leadhub.dashboard.http import MAX_FORM_BYTES
 from leadhub.dashboard.webhooks import sample_envelope
 from leadhub.domain.payload_template import render, validate_template
 from leadhub.models.delivery import Attempt, Delivery, DeliveryJob, DeliveryStatus
@@ -262,6 +264,22 @@ def test_the_preview_button_shows_the_preview_without_saving(
     assert shown.status == 200 and stack.entities("webhook_endpoint") == [] and hook.count == 0
     assert "&#34;who&#34;: &#34;Ada Lovelace&#34;" in shown.text
     assert "{{name}}" in shown.text  # the template stays in the form, as typed
+
+
+def test_a_template_near_the_apis_size_limit_is_saved_from_the_form(
+    browser: Browser, hook: CatchHook, api: Api, account: Account
+) -> None:
+    template = {f"field_{n:03d}": "{{name}} <{{email}}>" for n in range(230)}
+    compact = json.dumps(template, separators=(",", ":"))
+    assert 7 * 1024 < len(compact) <= 8 * 1024  # the API's limit: 8 KiB of compact JSON
+    pretty = json.dumps(template, indent=2)  # as typed; form-encoded, braces and quotes take 3 bytes each
+    assert len(urlencode({"payloadTemplate": pretty})) > MAX_FORM_BYTES  # more than other forms may post
+
+    added = add(browser, hook.url, payloadTemplate=pretty)
+
+    assert added.status == 201, field_error(added, "payloadTemplate")
+    stored = api.call("GET", "/api/webhook-endpoints", api_key=account.api_key).body["items"][0]
+    assert stored["payloadTemplate"] == compact
 
 
 # -- changing an endpoint ---------------------------------------------------------------------------
