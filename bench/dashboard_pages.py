@@ -1,8 +1,9 @@
 """Dashboard pages on the local stack over HTTP: server time and HTML size per page, and the assets'
 compressed size. Prints one JSON document; logs go to stderr.
 
-Starts the stack as `make run` does (free ports, private state dir), creates an account with LEADS leads
-and a few API keys, signs in through the login form, warms every page up, then requests each page
+Starts the stack as `make run` does (free ports, private state dir), creates an account with a webhook
+endpoint (a loopback receiver), LEADS leads (so the endpoint's delivery log has as many deliveries) and a
+few API keys, signs in through the login form, warms every page up, then requests each page
 REQUESTS times on one keep-alive connection. "Server time" is request sent to response read on loopback
 (the local HTTP API, the warm function worker and its emulator calls). The dashboard function's cold
 start is measured by bench/cold_start.py (DashboardFunction), with the other functions'.
@@ -25,12 +26,22 @@ sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "layers" / "common")]
 import httpx  # noqa: E402
 from _common import emit, latency_figures, log  # noqa: E402
 
+from tests.receiver import Receiver  # noqa: E402
 from tests.stack_process import StackProcess  # noqa: E402
 
 TARGET_P50_MS = 50.0
 TARGET_HTML_BYTES = 60 * 1024
 TARGET_ASSETS_GZIP_BYTES = 100 * 1024
-SIGNED_IN_PAGES = ("/", "/settings/api-keys", "/audit", "/leads", "/settings/webhook-token", "/logout")
+SIGNED_IN_PAGES = (
+    "/",
+    "/settings/api-keys",
+    "/audit",
+    "/leads",
+    "/settings/webhook-token",
+    "/logout",
+    "/webhooks",
+    "/webhooks/new",
+)
 WARMUP = 5
 
 
@@ -63,16 +74,23 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="leadhub-bench-") as state_dir:
-        stack = StackProcess(Path(state_dir), env={"LOCAL_CONCURRENCY": "1"})
+        # Loopback receivers allowed: the endpoint's deliveries go to a Receiver on this machine.
+        env = {"LOCAL_CONCURRENCY": "1", "ALLOW_PRIVATE_WEBHOOK_TARGETS": "true"}
+        stack = StackProcess(Path(state_dir), env=env)
         log("starting the local stack ...")
         stack.start()
         try:
             api = stack.api
-            with httpx.Client(base_url=api, timeout=30) as client:
+            with httpx.Client(base_url=api, timeout=30) as client, Receiver() as receiver:
                 account = client.post(
                     "/api/admin/accounts",
                     json={"name": "Bench Dashboard", "plan": "pro"},
                     headers={"X-Admin-Key": stack.ready["adminKey"]},
+                ).json()
+                endpoint = client.post(
+                    "/api/webhook-endpoints",
+                    json={"name": "Bench CRM", "url": receiver.url, "events": ["lead.created"]},
+                    headers={"X-API-Key": account["apiKey"]},
                 ).json()
                 for n in range(args.leads):
                     client.post(
@@ -84,12 +102,15 @@ def main() -> None:
                         json={"name": f"key {n}", "scopes": ["leads:read"]},
                         headers={"X-API-Key": account["apiKey"]},
                     )
+                receiver.wait_for("lead.created", count=args.leads, timeout=120)
                 sign_in(client, account["apiKey"])
                 pages: dict[str, dict] = {}
-                for path in SIGNED_IN_PAGES:
-                    log(f"measuring {path} ...")
+                # The endpoint's delivery log (a page of 10 deliveries with their attempts), by its route.
+                log_page = {"/webhooks/{endpointId}": f"/webhooks/{endpoint['endpointId']}"}
+                for name, path in {**{p: p for p in SIGNED_IN_PAGES}, **log_page}.items():
+                    log(f"measuring {name} ...")
                     times, response = timed(client, path, args.requests)
-                    pages[path] = {"server_ms": latency_figures(times), "html_bytes": len(response.content)}
+                    pages[name] = {"server_ms": latency_figures(times), "html_bytes": len(response.content)}
                 html = client.get("/").text
                 assets = sorted(set(re.findall(r'(?:href|src)="(/assets/[^"]+)"', html)))
                 asset_figures = {}

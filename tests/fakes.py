@@ -126,6 +126,13 @@ class InMemoryAccounts:
         mine = [entry for entry in reversed(self.audit) if entry.account_id == account_id]
         return _page(mine, limit, cursor)
 
+    def list_managed_accounts(self, parent_account_id: str, limit: int) -> Page[Account]:
+        managed = sorted(
+            (a for a in self.accounts.values() if a.parent_account_id == parent_account_id),
+            key=lambda a: a.account_id,
+        )
+        return _page(managed, limit, None)
+
 
 class ContextBoundCipher:
     """Reversible 'encryption' that, like KMS, refuses to decrypt under a different context."""

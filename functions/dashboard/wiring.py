@@ -13,7 +13,7 @@ from leadhub.adapters.dynamodb_dashboard import DynamoFailedSignIns, DynamoSessi
 from leadhub.adapters.kms_cipher import KmsCipher
 from leadhub.dashboard.csrf import CSRF_FIELD, CSRF_HEADER, check_csrf_token, check_same_origin
 from leadhub.dashboard.csrf import session_csrf_token as csrf_token_of
-from leadhub.dashboard.http import CookieJar, Form, page, read_form
+from leadhub.dashboard.http import MAX_FORM_BYTES, CookieJar, Form, page, read_form
 from leadhub.dashboard.navigation import Section
 from leadhub.dashboard.sessions import current_session
 from leadhub.dashboard.visit import Visit
@@ -44,13 +44,15 @@ def visit(router: Router, section: Section) -> Visit:
     return found
 
 
-def change(router: Router, section: Section, scope: str | None = None) -> tuple[Visit, Form]:
+def change(
+    router: Router, section: Section, scope: str | None = None, max_form_bytes: int = MAX_FORM_BYTES
+) -> tuple[Visit, Form]:
     """A POST from this site's own page (Origin, CSRF token), by a session allowed into `section` and
     holding `scope`: the visit and the posted form."""
     event = router.current_event
     check_same_origin(event.headers)
     found = visit(router, section)
-    form = read_form(event)
+    form = read_form(event, max_form_bytes)
     check_csrf_token(found.csrf_token, form.get(CSRF_FIELD) or event.headers.get(CSRF_HEADER))
     if scope is not None:
         found.require(scope)

@@ -27,6 +27,7 @@ from leadhub.models.audit import AuditEntry
 from leadhub.models.lead import Lead
 from leadhub.models.page import BoundedCount, Page
 from tests.fakes import ContextBoundCipher, InMemoryAccounts, InMemoryEndpoints
+from tests.unit.test_dashboard_webhooks import WEBHOOK_TEMPLATES, webhook_pages
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 NOW_ISO = "2026-11-23T09:00:00.000Z"
@@ -109,12 +110,13 @@ def pages(text: str) -> dict[str, str]:
         "audit": render(
             "audit.html", title="Audit log", entries=audit_page(text, 25), first_page=False, **signed_in
         ),
+        **webhook_pages(text, signed_in),
     }
 
 
 def test_every_template_is_rendered_by_this_test() -> None:
     rendered = {"login", "link", "logout", "error", "coming_soon", "overview", "rotate_token", "api_keys"}
-    rendered |= {"revoke_key", "audit", "layout", "macros"}
+    rendered |= {"revoke_key", "audit", "layout", "macros"} | WEBHOOK_TEMPLATES
     assert {p.stem for p in TEMPLATES_DIR.glob("*.html")} == rendered
 
 
@@ -122,7 +124,7 @@ def test_every_template_is_rendered_by_this_test() -> None:
 def test_what_strangers_wrote_is_shown_as_text(name: str) -> None:
     html = pages(SCRIPT)[name]
     assert "<script>alert" not in html
-    if name not in ("link", "logout", "coming-soon", "rotate"):  # pages without such text
+    if name not in ("link", "logout", "coming-soon", "rotate", "webhooks-empty"):  # pages without such text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 

@@ -7,7 +7,7 @@ import wiring
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from leadhub.dashboard.navigation import AUTOMATIONS, CHANNELS, INBOX, LEADS, WEBHOOKS, Section
+from leadhub.dashboard.navigation import AUTOMATIONS, CHANNELS, INBOX, LEADS, Section
 
 router = Router()
 
@@ -37,9 +37,3 @@ def get_channels() -> Response[str]:
 @router.get(AUTOMATIONS.path)
 def get_automations() -> Response[str]:
     return _coming(AUTOMATIONS, "/api/automations, /api/responder")
-
-
-@router.get(WEBHOOKS.path)
-@router.get(f"{WEBHOOKS.path}/<endpointId>")
-def get_webhooks(endpointId: str | None = None) -> Response[str]:
-    return _coming(WEBHOOKS, "/api/webhook-endpoints, /api/webhook-endpoints/{endpointId}/deliveries")

@@ -111,8 +111,8 @@ class Form:
         return list(self._fields.get(name, []))
 
 
-def read_form(event: BaseProxyEvent) -> Form:
-    data = raw_body(event, MAX_FORM_BYTES)
+def read_form(event: BaseProxyEvent, max_bytes: int = MAX_FORM_BYTES) -> Form:
+    data = raw_body(event, max_bytes)
     try:
         text = data.decode()
         fields = parse_qs(text, keep_blank_values=True, strict_parsing=False, max_num_fields=200)

@@ -10,6 +10,7 @@ from leadhub.ports import LeadRepository
 if TYPE_CHECKING:
     from leadhub.dashboard.links import SignInLink
     from leadhub.dashboard.sessions import Session
+    from leadhub.models.account import Account
     from leadhub.models.audit import AuditEntry
     from leadhub.models.page import BoundedCount, Page
 
@@ -59,3 +60,8 @@ class DeliveryCounts(Protocol):
     def count_failed_since(
         self, account_id: str, endpoint_ids: Sequence[str], created_since: str, failed_since: str, bound: int
     ) -> BoundedCount: ...
+
+
+class ManagedAccounts(Protocol):
+    def list_managed_accounts(self, parent_account_id: str, limit: int) -> Page[Account]:
+        """The accounts an agency manages, by id, at most `limit`."""

@@ -69,7 +69,12 @@ def get_delivery(
     delivery = records.get(principal.account_id, delivery_id)
     if delivery is None:
         raise NotFound("Delivery not found")
-    return delivery, sorted(records.attempts(delivery_id), key=lambda a: (a.at, a.number))
+    return delivery, attempts_of(delivery, records=records)
+
+
+def attempts_of(delivery: Delivery, *, records: DeliveryRecords) -> list[Attempt]:
+    """A delivery's attempts, oldest first (a delivery of a listing: it is the caller's already)."""
+    return sorted(records.attempts(delivery.delivery_id), key=lambda a: (a.at, a.number))
 
 
 def _job(delivery: Delivery, *, manual: bool) -> DeliveryJob:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from leadhub.settings.management import ManagementSettings
     from leadhub.settings.provider_api import ProviderApiSettings
     from leadhub.settings.telegram_webhook import TelegramWebhookSettings
+    from leadhub.settings.webhook_endpoints import WebhookEndpointSettings
     from leadhub.settings.whatsapp_webhook import WhatsappWebhookSettings
     from leadhub.settings.widget import WidgetFunctionSettings
 
@@ -46,6 +47,7 @@ __all__ = [
     "ProviderApiSettings",
     "SettingsError",
     "TelegramWebhookSettings",
+    "WebhookEndpointSettings",
     "WhatsappWebhookSettings",
     "WidgetFunctionSettings",
     "load_settings",
@@ -66,6 +68,7 @@ _SETTINGS_MODULES = {
     "ManagementSettings": "management",
     "ProviderApiSettings": "provider_api",
     "TelegramWebhookSettings": "telegram_webhook",
+    "WebhookEndpointSettings": "webhook_endpoints",
     "WhatsappWebhookSettings": "whatsapp_webhook",
     "WidgetFunctionSettings": "widget",
 }

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from leadhub.settings import BaseSettings, setting
+from leadhub.settings import setting
+from leadhub.settings.webhook_endpoints import WebhookEndpointSettings
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class DashboardSettings(BaseSettings):
+class DashboardSettings(WebhookEndpointSettings):
+    """The Webhooks pages manage endpoints as the management API does (leadhub.settings.webhook_endpoints)."""
+
     kms_key_id: str = setting("KMS_KEY_ID", min_length=1)
     # Base of the URLs the pages show (the lead webhook's); empty means "the domain the request came in on".
     public_base_url: str = setting("PUBLIC_BASE_URL", "")

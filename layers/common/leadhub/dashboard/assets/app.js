@@ -38,5 +38,80 @@ function setUpCopyButtons() {
   }
 }
 
+// Payload template preview: <textarea data-preview-url data-preview-target="section-id"> posts what is
+// typed (debounced) and shows the body the server rendered; the form's "Preview" button (the no-script
+// way) is hidden meanwhile.
+function setUpTemplatePreview() {
+  const area = document.querySelector("textarea[data-preview-url]");
+  const target = area && document.getElementById(area.dataset.previewTarget);
+  if (!target) return;
+  const body = target.querySelector("[data-preview-body]");
+  const error = target.querySelector("[data-preview-error]");
+  const button = area.form && area.form.querySelector(".preview-button");
+  if (button) button.hidden = true;
+  let timer = 0;
+  let latest = 0;
+  area.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const asked = ++latest;
+      try {
+        const response = await fetch(area.dataset.previewUrl, {
+          method: "POST",
+          headers: { "X-CSRF-Token": csrfToken() },
+          body: new URLSearchParams({ payloadTemplate: area.value }),
+        });
+        if (!response.ok || asked !== latest) return; // a later keystroke's answer wins
+        const result = await response.json();
+        error.textContent = result.error || "";
+        error.hidden = !result.error;
+        body.querySelector("code").textContent = result.body || "";
+        body.hidden = result.body == null;
+      } catch {
+        // Offline or signed out: the preview stays as it was; saving still checks the template.
+      }
+    }, 250);
+  });
+}
+
+// Delivery log: <section id="delivery-log" data-poll="waiting|action" data-poll-url> is fetched again
+// every 3 s while the page is visible, and what changed is replaced: while a delivery is
+// on its way ("waiting"), or after a retry or recovery until its attempt shows ("action").
+function setUpDeliveryLogPolling() {
+  const section = document.getElementById("delivery-log");
+  if (!section || !section.dataset.poll) return;
+  let afterAction = section.dataset.poll === "action";
+  let waiting = section.dataset.poll === "waiting";
+  let polls = 0;
+  const tick = async () => {
+    polls += 1;
+    if (document.visibilityState === "visible") {
+      try {
+        const response = await fetch(section.dataset.pollUrl, { headers: { Accept: "text/html" } });
+        const page = new DOMParser().parseFromString(await response.text(), "text/html");
+        const fresh = response.ok && page.getElementById("delivery-log");
+        if (fresh) {
+          waiting = fresh.dataset.poll === "waiting";
+          // The live region's own content changes (so that screen readers announce it), and the pager.
+          for (const selector of ["[aria-live]", ".pager"]) {
+            const shown = section.querySelector(selector);
+            const now = fresh.querySelector(selector);
+            if (shown && now && shown.innerHTML !== now.innerHTML) {
+              shown.innerHTML = now.innerHTML;
+              afterAction = false;
+            }
+          }
+        }
+      } catch {
+        // Try again on the next tick.
+      }
+    }
+    if ((waiting || afterAction) && polls < 40) setTimeout(tick, 3000);
+  };
+  setTimeout(tick, 3000);
+}
+
 window.leadhub = { csrfToken };
 document.addEventListener("DOMContentLoaded", setUpCopyButtons);
+document.addEventListener("DOMContentLoaded", setUpTemplatePreview);
+document.addEventListener("DOMContentLoaded", setUpDeliveryLogPolling);
