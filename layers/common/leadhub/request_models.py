@@ -17,3 +17,7 @@ class RequestSchema(BaseModel):
 class CreateApiKeyRequest(RequestSchema):
     name: str = Field(min_length=1, max_length=100)
     scopes: list[Scope] = Field(min_length=1)
+
+
+class ManualMessageRequest(RequestSchema):
+    text: str = Field(min_length=1, max_length=4096)

@@ -14,6 +14,7 @@ Every key embeds the account id, so no account can read another's items.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -22,12 +23,19 @@ from botocore.exceptions import ClientError
 from leadhub.adapters.aws import ClientFactory, client, error_code, storage_errors, storage_failure
 from leadhub.adapters.dynamodb_audit import audit_put
 from leadhub.adapters.dynamodb_integrations import route_key
-from leadhub.adapters.dynamodb_items import account_pk, from_stream_image, key_values, to_item
+from leadhub.adapters.dynamodb_items import account_pk, from_stream_image, key_values, to_attribute, to_item
 from leadhub.adapters.dynamodb_leads import DynamoLeadRepository, lead_key, lead_to_values
 from leadhub.adapters.dynamodb_pages import count_items, query_page
 from leadhub.adapters.dynamodb_queries import TableAdapter, commit, get_values
 from leadhub.errors import StorageUnavailable
-from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
+from leadhub.models.conversation import (
+    Channel,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+    message_preview,
+)
 from leadhub.models.integration import email_reply_route_key
 from leadhub.models.lead import Lead
 from leadhub.models.page import BoundedCount, Page
@@ -73,6 +81,7 @@ def conversation_to_values(conversation: Conversation) -> dict[str, Any]:
         "closedAt": conversation.closed_at,
         "unreachableAt": conversation.unreachable_at,
         "unreachableReason": conversation.unreachable_reason,
+        "lastMessage": dict(conversation.last_message) or None,
     }
 
 
@@ -91,6 +100,7 @@ def values_to_conversation(values: dict[str, Any]) -> Conversation:
         closed_at=values.get("closedAt"),
         unreachable_at=values.get("unreachableAt"),
         unreachable_reason=values.get("unreachableReason"),
+        last_message=values.get("lastMessage", {}),
     )
 
 
@@ -295,19 +305,22 @@ class DynamoConversationStore(TableAdapter):
 
     def _counted(self, message: Message) -> dict[str, Any]:
         """Our message counts in its conversation, as an inbound one does, and is its latest activity."""
-        update = self._one_more_message(message.account_id, message.conversation_id, message.received_at)
+        update = self._one_more_message(message, message.received_at)
         return {"Update": update}
 
-    def _one_more_message(self, account_id: str, conversation_id: str, at: str) -> dict[str, Any]:
-        """The conversation update of a message stored at `at`: counted, and its latest activity."""
+    def _one_more_message(self, message: Message, at: str) -> dict[str, Any]:
+        """The conversation update of `message` stored at `at`: counted, its latest activity and the
+        preview of its latest message."""
         return {
             "TableName": self._table,
-            "Key": conversation_key(account_id, conversation_id),
-            "UpdateExpression": "SET lastActivityAt = :at, gsi1sk = :order ADD messageCount :one",
+            "Key": conversation_key(message.account_id, message.conversation_id),
+            "UpdateExpression": "SET lastActivityAt = :at, gsi1sk = :order, lastMessage = :last "
+            "ADD messageCount :one",
             "ConditionExpression": "attribute_exists(pk)",
             "ExpressionAttributeValues": {
                 ":at": {"S": at},
-                ":order": {"S": f"{at}#{conversation_id}"},
+                ":order": {"S": f"{at}#{message.conversation_id}"},
+                ":last": to_attribute(message_preview(message)),
                 ":one": {"N": "1"},
             },
         }
@@ -487,8 +500,9 @@ class DynamoConversationStore(TableAdapter):
 
     def _conversation_write(self, write: InboundWrite) -> dict[str, Any]:
         if write.new_conversation is not None:
-            return self._put_new(conversation_to_values(write.new_conversation))
-        update = self._one_more_message(write.lead.account_id, write.conversation_id, write.at)
+            first = replace(write.new_conversation, last_message=message_preview(write.message))
+            return self._put_new(conversation_to_values(first))
+        update = self._one_more_message(write.message, write.at)
         # A lead who writes can be written to again; only an open conversation takes their message.
         update["UpdateExpression"] += " REMOVE unreachableAt, unreachableReason"
         update["ConditionExpression"] += " AND #status = :open"

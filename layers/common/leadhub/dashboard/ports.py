@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from leadhub.ports import LeadRepository
@@ -11,7 +11,10 @@ if TYPE_CHECKING:
     from leadhub.dashboard.links import SignInLink
     from leadhub.dashboard.sessions import Session
     from leadhub.models.audit import AuditEntry
-    from leadhub.models.page import BoundedCount, Page
+    from leadhub.models.conversation import Conversation, Message
+    from leadhub.models.delivery import Delivery
+    from leadhub.models.lead import Lead
+    from leadhub.models.page import BoundedCount, BoundedPage, Page
 
 
 class SessionStore(Protocol):
@@ -59,3 +62,33 @@ class DeliveryCounts(Protocol):
     def count_failed_since(
         self, account_id: str, endpoint_ids: Sequence[str], created_since: str, failed_since: str, bound: int
     ) -> BoundedCount: ...
+
+
+class LeadActivity(Protocol):
+    """Bounded reads for the leads and inbox pages (adapter: leadhub.adapters.dynamodb_lead_activity)."""
+
+    def search_leads(
+        self, account_id: str, keep: Callable[[Lead], bool], limit: int, bound: int, cursor: str | None
+    ) -> BoundedPage[Lead]: ...
+
+    def leads_by_id(self, account_id: str, lead_ids: Sequence[str]) -> dict[str, Lead]: ...
+
+    def lead_conversations(
+        self, account_id: str, lead_id: str, limit: int, bound: int
+    ) -> BoundedPage[Conversation]: ...
+
+    def lead_audit(
+        self, account_id: str, lead_id: str, limit: int, bound: int
+    ) -> BoundedPage[AuditEntry]: ...
+
+    def lead_deliveries(
+        self, account_id: str, endpoint_ids: Sequence[str], lead_id: str, limit: int, bound: int
+    ) -> list[BoundedPage[Delivery]]: ...
+
+    def latest_messages(
+        self, account_id: str, conversation_id: str, limit: int, cursor: str | None
+    ) -> Page[Message]:
+        """Newest first."""
+
+    def cursor_after(self, message: Message) -> str:
+        """The cursor of `latest_messages` that continues with the messages before `message`."""
