@@ -45,8 +45,8 @@ MESSAGES_PER_CONVERSATION = 20
 # of 1,000 characters, emails of 20,000): the latest messages and values cut short (the thread and the
 # API have them whole).
 TIMELINE_LENGTH = 20
-TIMELINE_TEXT_CHARS = 200
-CUSTOM_VALUE_CHARS = 160
+TIMELINE_TEXT_CHARS = 160
+CUSTOM_VALUE_CHARS = 120
 SHOWN_DELIVERIES = 10
 SHOWN_AUDIT = 10
 SINCE = {"today": "today", "7d": "the last 7 days"}
