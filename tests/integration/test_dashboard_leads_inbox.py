@@ -291,6 +291,15 @@ def test_an_agent_replies_takes_over_and_closes_as_through_the_api(
     assert closed.status == 303
     assert store.get_conversation(account.account_id, conversation_id).status == "closed"  # type: ignore[union-attr]
     assert late.status == 409 and 'role="alert">The conversation is closed' in late.text
+    audit = {
+        e["action"]["S"]: e for e in stack.entities("audit") if e["action"]["S"].startswith("conversation.")
+    }
+    assert set(audit) == {"conversation.message_queued", "conversation.auto_reply_off", "conversation.closed"}
+    assert {(e["source"]["S"], e["target"]["M"]["conversationId"]["S"]) for e in audit.values()} == {
+        ("dashboard", conversation_id)
+    }
+    lead_page = browser.request("GET", f"/leads/{audit['conversation.closed']['target']['M']['leadId']['S']}")
+    assert "<code>conversation.closed</code>" in lead_page.text  # a lead's audit entries include them
     assert browser.request("POST", f"{path}/reply", {"text": "x"}).status == 403  # no CSRF token
 
 

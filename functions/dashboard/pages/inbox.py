@@ -118,6 +118,7 @@ def post_reply(conversationId: str) -> Response[str]:
             queue=queue,
             actor=visit.principal.key_id,
             now=utc_now(),
+            by=visit.principal,
         )
     except InvalidRequest as exc:
         errors = {d.field: d.message for d in exc.details}
@@ -133,7 +134,14 @@ def post_auto_reply(conversationId: str) -> Response[str]:
     enabled = form.get("autoReply")
     if enabled not in ("on", "off"):
         raise InvalidRequest("Invalid request", [FieldError("autoReply", "on or off")])
-    agents.set_auto_reply(visit.principal.account_id, conversationId, enabled == "on", store=store)
+    agents.set_auto_reply(
+        visit.principal.account_id,
+        conversationId,
+        enabled == "on",
+        store=store,
+        by=visit.principal,
+        now=utc_now(),
+    )
     done = "handed-back" if enabled == "on" else "taken-over"
     return redirect(f"{INBOX.path}/{conversationId}?done={done}")
 
@@ -141,5 +149,7 @@ def post_auto_reply(conversationId: str) -> Response[str]:
 @router.post(f"{INBOX.path}/<conversationId>/close")
 def post_close(conversationId: str) -> Response[str]:
     visit, _ = wiring.change(router, INBOX, Scope.CONVERSATIONS_MANAGE)
-    agents.close_conversation(visit.principal.account_id, conversationId, store=store, now=utc_now())
+    agents.close_conversation(
+        visit.principal.account_id, conversationId, store=store, now=utc_now(), by=visit.principal
+    )
     return redirect(f"{INBOX.path}/{conversationId}?done=closed")

@@ -27,7 +27,8 @@ from leadhub.adapters.dynamodb_items import account_pk, from_stream_image, key_v
 from leadhub.adapters.dynamodb_leads import DynamoLeadRepository, lead_key, lead_to_values
 from leadhub.adapters.dynamodb_pages import count_items, query_page
 from leadhub.adapters.dynamodb_queries import TableAdapter, commit, get_values
-from leadhub.errors import StorageUnavailable
+from leadhub.errors import NotFound, StorageUnavailable
+from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import (
     Channel,
     Conversation,
@@ -298,10 +299,14 @@ class DynamoConversationStore(TableAdapter):
         )
         return values_to_message(page.items[0]) if page.items else None
 
-    def create_outbound(self, message: Message) -> str:
-        """Store the message; its sort key is the reference `get_message` takes."""
-        commit(self._db, [self._put_new(message_to_values(message)), self._counted(message)], "store message")
+    def create_outbound(self, message: Message, audit: AuditEntry | None = None) -> str:
+        """Store the message (and its audit entry); its sort key is the reference `get_message` takes."""
+        items = [self._put_new(message_to_values(message)), self._counted(message)]
+        commit(self._db, items + self._audited(audit), "store message")
         return message_sk(message)
+
+    def _audited(self, audit: AuditEntry | None) -> list[dict[str, Any]]:
+        return [audit_put(self._table, audit)] if audit is not None else []
 
     def _counted(self, message: Message) -> dict[str, Any]:
         """Our message counts in its conversation, as an inbound one does, and is its latest activity."""
@@ -325,7 +330,9 @@ class DynamoConversationStore(TableAdapter):
             },
         }
 
-    def close(self, conversation: Conversation, lead_holds_it: bool, at: str) -> bool:
+    def close(
+        self, conversation: Conversation, lead_holds_it: bool, at: str, audit: AuditEntry | None = None
+    ) -> bool:
         """Close the conversation (if still open) and, when the lead points at it, clear the pointer so
         the lead's next message opens a new conversation."""
         key = conversation_key(conversation.account_id, conversation.conversation_id)
@@ -361,14 +368,27 @@ class DynamoConversationStore(TableAdapter):
                     }
                 }
             )
-        return commit(self._db, items, "close conversation")
+        return commit(self._db, items + self._audited(audit), "close conversation")
 
     def mark_unreachable(self, conversation: Conversation, reason: str, at: str) -> None:
         values = {":at": {"S": at}, ":reason": {"S": reason}}
         self._set(conversation, "unreachableAt = :at, unreachableReason = :reason", values)
 
-    def set_auto_reply(self, conversation: Conversation, enabled: bool) -> None:
-        self._set(conversation, "autoReply = :on", {":on": {"BOOL": enabled}})
+    def set_auto_reply(
+        self, conversation: Conversation, enabled: bool, audit: AuditEntry | None = None
+    ) -> None:
+        if audit is None:
+            self._set(conversation, "autoReply = :on", {":on": {"BOOL": enabled}})
+            return
+        update = {
+            "TableName": self._table,
+            "Key": conversation_key(conversation.account_id, conversation.conversation_id),
+            "UpdateExpression": "SET autoReply = :on",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": {":on": {"BOOL": enabled}},
+        }
+        if not commit(self._db, [{"Update": update}, audit_put(self._table, audit)], "update conversation"):
+            raise NotFound("Conversation not found")
 
     def _set(self, conversation: Conversation, assignments: str, values: dict[str, Any]) -> None:
         """SET `assignments` on the stored conversation (which must exist)."""
