@@ -31,6 +31,17 @@ TARGET_P50_MS = 50.0
 TARGET_HTML_BYTES = 60 * 1024
 TARGET_ASSETS_GZIP_BYTES = 100 * 1024
 SIGNED_IN_PAGES = ("/", "/settings/api-keys", "/audit", "/leads", "/settings/webhook-token", "/logout")
+# Pages of one lead and one conversation (ids known once they exist): {lead}, {conversation}.
+LEAD_AND_INBOX_PAGES = (
+    "/leads?q=Lead+1",
+    "/leads?q=%2B14155550001",
+    "/leads/{lead}",
+    "/inbox",
+    "/inbox/live?status=open",
+    "/inbox/{conversation}",
+    "/inbox/{conversation}/live",
+)
+CONVERSATION_MESSAGES = 30
 WARMUP = 5
 
 
@@ -56,6 +67,21 @@ def timed(client: httpx.Client, path: str, count: int) -> tuple[list[float], htt
     return times, response
 
 
+def _lead_and_conversation(client: httpx.Client, account: dict, telegram: dict) -> dict[str, str]:
+    """The demo bot connected, a person's CONVERSATION_MESSAGES messages to it; a lead's and their
+    conversation's ids."""
+    keyed = {"X-API-Key": account["apiKey"]}
+    connected = client.put(
+        "/api/integrations/telegram", json={"telegramBotToken": telegram["telegramBotToken"]}, headers=keyed
+    )
+    assert connected.status_code == 200, connected.text
+    for n in range(CONVERSATION_MESSAGES):
+        text = f"Message {n}: is the flat on Elm Street still available?"
+        client.post(telegram["simulate"], json={"from": 4242, "name": "Ada", "text": text})
+    [conversation] = client.get("/api/conversations", headers=keyed).json()["items"]
+    return {"lead": conversation["leadId"], "conversation": conversation["conversationId"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--requests", type=int, default=40, help="measured requests per page")
@@ -63,7 +89,8 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="leadhub-bench-") as state_dir:
-        stack = StackProcess(Path(state_dir), env={"LOCAL_CONCURRENCY": "1"})
+        # The fake providers: a person writes to the demo Telegram bot, so that the inbox has a thread.
+        stack = StackProcess(Path(state_dir), env={"LOCAL_CONCURRENCY": "1", "LEADHUB_FAKE_PROVIDERS": "1"})
         log("starting the local stack ...")
         stack.start()
         try:
@@ -84,9 +111,10 @@ def main() -> None:
                         json={"name": f"key {n}", "scopes": ["leads:read"]},
                         headers={"X-API-Key": account["apiKey"]},
                     )
+                ids = _lead_and_conversation(client, account, stack.ready["fakeProviders"]["telegram"])
                 sign_in(client, account["apiKey"])
                 pages: dict[str, dict] = {}
-                for path in SIGNED_IN_PAGES:
+                for path in SIGNED_IN_PAGES + tuple(p.format(**ids) for p in LEAD_AND_INBOX_PAGES):
                     log(f"measuring {path} ...")
                     times, response = timed(client, path, args.requests)
                     pages[path] = {"server_ms": latency_figures(times), "html_bytes": len(response.content)}

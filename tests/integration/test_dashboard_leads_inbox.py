@@ -91,6 +91,11 @@ def test_leads_are_listed_newest_first_a_page_at_a_time(
     assert "Older leads" not in older.text and link(older.text, "Newest") == "/leads"
     assert len(first.text.encode()) <= 60 * 1024
 
+    # A search whose matches fill a page goes on right after the last one shown.
+    matched = browser.request("GET", "/leads?q=lead")
+    rest = browser.request("GET", link(matched.text, "Search older leads"))
+    assert rows(matched.text) == rows(first.text) and rows(rest.text) == rows(older.text)
+
 
 def test_a_search_matches_names_emails_and_phones_whatever_their_case(
     dashboard: ModuleType, api: Api, account: Account

@@ -75,7 +75,9 @@ class FakeActivity:
     def leads_by_id(self, account_id: str, lead_ids: Sequence[str]) -> dict[str, Lead]:
         return {lead.lead_id: lead for lead in self.leads if lead.lead_id in lead_ids}
 
-    def lead_conversations(self, account_id: str, lead_id: str, limit: int, bound: int) -> BoundedPage:
+    def lead_conversations(
+        self, account_id: str, lead_id: str, since: str, limit: int, bound: int
+    ) -> BoundedPage:
         self.reads.append("conversations")
         return BoundedPage([conversation(lead_id=lead_id)], None, 1)
 
@@ -85,7 +87,7 @@ class FakeActivity:
         return BoundedPage([entry], None, 1)
 
     def lead_deliveries(
-        self, account_id: str, endpoint_ids: Sequence[str], lead_id: str, limit: int, bound: int
+        self, account_id: str, endpoint_ids: Sequence[str], lead_id: str, since: str, limit: int, bound: int
     ) -> list[BoundedPage[Delivery]]:
         self.reads.append("deliveries")
         return []

@@ -47,6 +47,7 @@ class DynamoLeadActivity(TableAdapter):
             limit=limit,
             bound=bound,
             cursor=cursor,
+            chunk=250,  # fewer round trips; a page of matches seldom needs fewer
         )
         return _converted(page, values_to_lead)
 
@@ -58,14 +59,16 @@ class DynamoLeadActivity(TableAdapter):
         return {lead.lead_id: lead for lead in leads}
 
     def lead_conversations(
-        self, account_id: str, lead_id: str, limit: int, bound: int
+        self, account_id: str, lead_id: str, since: str, limit: int, bound: int
     ) -> BoundedPage[Conversation]:
-        """The lead's conversations among the account's `bound` most recently active ones."""
+        """The lead's conversations active at or after `since`, among the account's `bound` most recently
+        active ones."""
         page = scan_page(
             self._db,
             self._table,
             partition=("gsi1pk", conversations_index_pk(account_id)),
             index="gsi1",
+            sort_from=("gsi1sk", since),
             keep=lambda values: values.get("leadId") == lead_id,
             limit=limit,
             bound=bound,
@@ -84,14 +87,21 @@ class DynamoLeadActivity(TableAdapter):
             limit=limit,
             bound=bound,
             cursor=None,
+            chunk=bound,
         )
         return _converted(page, values_to_audit)
 
     def lead_deliveries(
-        self, account_id: str, endpoint_ids: Sequence[str], lead_id: str, limit: int, bound: int
+        self,
+        account_id: str,
+        endpoint_ids: Sequence[str],
+        lead_id: str,
+        since: str,
+        limit: int,
+        bound: int,
     ) -> list[BoundedPage[Delivery]]:
-        """Per endpoint, deliveries of events about the lead (their envelope's `data.leadId`) among the
-        endpoint's `bound` newest deliveries."""
+        """Per endpoint, deliveries of events about the lead (their envelope's `data.leadId`) created at or
+        after `since`, among the endpoint's `bound` newest deliveries."""
 
         def about_the_lead(values: dict[str, Any]) -> bool:
             data = (values.get("envelope") or {}).get("data") or {}
@@ -104,6 +114,7 @@ class DynamoLeadActivity(TableAdapter):
                 self._table,
                 partition=("gsi1pk", f"ENDPOINT#{endpoint_id}"),
                 index="gsi1",
+                sort_from=("gsi1sk", since),
                 keep=about_the_lead,
                 limit=limit,
                 bound=bound,

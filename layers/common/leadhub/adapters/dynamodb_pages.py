@@ -149,14 +149,19 @@ def scan_page(
     cursor: str | None,
     index: str | None = None,
     sort_prefix: tuple[str, str] | None = None,
+    sort_from: tuple[str, str] | None = None,
     chunk: int = 100,
 ) -> BoundedPage[dict[str, Any]]:
     """The partition's items (plain values) that `keep` accepts, newest first: at most `limit` of them,
     reading at most `bound` items. For matches no key condition or filter expression can express (e.g. a
     case-insensitive substring). `next_cursor` continues after the last item returned when the page is
-    full, else after the last item read when the bound stopped the reading; None at the partition's end."""
+    full, else after the last item read when the bound stopped the reading; None at the partition's end.
+    `sort_from` (attribute, lowest value) ends the reading at older items (instead of `sort_prefix`)."""
     attr, value = partition
-    condition, names, values = _key_condition(partition, sort_prefix, "begins_with(#s, :s)")
+    if sort_from is not None:
+        condition, names, values = _key_condition(partition, sort_from, "#s >= :s")
+    else:
+        condition, names, values = _key_condition(partition, sort_prefix, "begins_with(#s, :s)")
     request: dict[str, Any] = {
         "TableName": table,
         "KeyConditionExpression": condition,

@@ -35,7 +35,7 @@ MAX_QUERY = 200
 SEARCH_BOUND = 1000
 # A lead's page looks this far back for what belongs to the lead (nothing is indexed by lead but the
 # lead itself): the account's most recently active conversations, its newest audit entries, and each
-# endpoint's newest deliveries.
+# endpoint's newest deliveries; conversations and deliveries no further back than the lead's capture.
 CONVERSATIONS_BOUND = 500
 AUDIT_BOUND = 500
 DELIVERIES_BOUND = 200
@@ -177,12 +177,14 @@ def lead_view(
     deliveries_complete = True
     if Scope.CONVERSATIONS_MANAGE in scopes:
         conversations = activity.lead_conversations(
-            account_id, lead_id, SHOWN_CONVERSATIONS, CONVERSATIONS_BOUND
+            account_id, lead_id, lead.captured_at, SHOWN_CONVERSATIONS, CONVERSATIONS_BOUND
         )
         timeline = _timeline(account_id, conversations.items, activity)
     if Scope.WEBHOOKS_MANAGE in scopes:
         names = {e.endpoint_id: e.name for e in endpoints.list_for_account(account_id)}
-        pages = activity.lead_deliveries(account_id, list(names), lead_id, SHOWN_DELIVERIES, DELIVERIES_BOUND)
+        pages = activity.lead_deliveries(
+            account_id, list(names), lead_id, lead.captured_at, SHOWN_DELIVERIES, DELIVERIES_BOUND
+        )
         found = [LeadDelivery(d, names[d.endpoint_id]) for page in pages for d in page.items]
         found.sort(key=lambda d: d.delivery.created_at, reverse=True)
         deliveries = found[:SHOWN_DELIVERIES]

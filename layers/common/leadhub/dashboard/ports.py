@@ -74,16 +74,24 @@ class LeadActivity(Protocol):
     def leads_by_id(self, account_id: str, lead_ids: Sequence[str]) -> dict[str, Lead]: ...
 
     def lead_conversations(
-        self, account_id: str, lead_id: str, limit: int, bound: int
-    ) -> BoundedPage[Conversation]: ...
+        self, account_id: str, lead_id: str, since: str, limit: int, bound: int
+    ) -> BoundedPage[Conversation]:
+        """Active at or after `since`."""
 
     def lead_audit(
         self, account_id: str, lead_id: str, limit: int, bound: int
     ) -> BoundedPage[AuditEntry]: ...
 
     def lead_deliveries(
-        self, account_id: str, endpoint_ids: Sequence[str], lead_id: str, limit: int, bound: int
-    ) -> list[BoundedPage[Delivery]]: ...
+        self,
+        account_id: str,
+        endpoint_ids: Sequence[str],
+        lead_id: str,
+        since: str,
+        limit: int,
+        bound: int,
+    ) -> list[BoundedPage[Delivery]]:
+        """Created at or after `since`."""
 
     def latest_messages(
         self, account_id: str, conversation_id: str, limit: int, cursor: str | None
