@@ -13,7 +13,7 @@ from leadhub.adapters.dynamodb_conversations import DynamoConversationStore
 from leadhub.adapters.dynamodb_lead_activity import DynamoLeadActivity
 from leadhub.adapters.sqs_jobs import SqsJsonQueue
 from leadhub.dashboard import inbox as inbox_pages
-from leadhub.dashboard.http import HTML, page, redirect, validated
+from leadhub.dashboard.http import HTML, page, query_cursor, redirect, validated
 from leadhub.dashboard.navigation import INBOX
 from leadhub.dashboard.visit import Visit
 from leadhub.domain import agents
@@ -25,7 +25,6 @@ router = Router()
 store = DynamoConversationStore(wiring.settings.table_name)
 activity = DynamoLeadActivity(wiring.settings.table_name)
 queue = SqsJsonQueue(wiring.settings.conversation_queue_url)
-MAX_CURSOR = 2048  # as the API's `cursor` parameter
 POLL_SECONDS = 4
 
 
@@ -34,10 +33,7 @@ def _query(name: str) -> str | None:
 
 
 def _cursor() -> str | None:
-    cursor = _query("cursor")
-    if cursor is not None and len(cursor) > MAX_CURSOR:
-        raise InvalidRequest("Invalid cursor", [FieldError("cursor", "not a cursor of this listing")])
-    return cursor
+    return query_cursor(router.current_event)
 
 
 def _inbox(visit: Visit) -> inbox_pages.Inbox:

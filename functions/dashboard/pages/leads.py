@@ -11,26 +11,19 @@ from leadhub.adapters.dynamodb_endpoints import DynamoEndpointRepository
 from leadhub.adapters.dynamodb_lead_activity import DynamoLeadActivity
 from leadhub.adapters.dynamodb_leads import DynamoLeadRepository
 from leadhub.dashboard import leads as lead_pages
+from leadhub.dashboard.http import query_cursor
 from leadhub.dashboard.navigation import LEADS
-from leadhub.errors import FieldError, InvalidRequest
+from leadhub.errors import InvalidRequest
 from leadhub.timestamps import utc_now
 
 router = Router()
 leads = DynamoLeadRepository(wiring.settings.table_name)
 activity = DynamoLeadActivity(wiring.settings.table_name)
 endpoints = DynamoEndpointRepository(wiring.settings.table_name)
-MAX_CURSOR = 2048  # as the API's `cursor` parameter
 
 
 def query_value(name: str) -> str | None:
     return router.current_event.get_query_string_value(name) or None
-
-
-def cursor_value() -> str | None:
-    cursor = query_value("cursor")
-    if cursor is not None and len(cursor) > MAX_CURSOR:
-        raise InvalidRequest("Invalid cursor", [FieldError("cursor", "not a cursor of this listing")])
-    return cursor
 
 
 def _default_region(account_id: str) -> str:
@@ -44,7 +37,7 @@ def get_leads() -> Response[str]:
     visit = wiring.visit(router, LEADS)
     account_id = visit.principal.account_id
     query = query_value("q") or ""
-    cursor = cursor_value()
+    cursor = query_cursor(router.current_event)
     shown = {"errors": {}, "pages": lead_pages, "first_page": cursor is None}
     try:
         found = lead_pages.find_leads(

@@ -259,15 +259,21 @@ class DynamoConversationStore(TableAdapter):
         return self._pointed_message(_reply_marker_key(inbound))
 
     def recent_messages(self, account_id: str, conversation_id: str, count: int) -> list[Message]:
+        return list(reversed(self.latest_messages(account_id, conversation_id, count, None).items))
+
+    def latest_messages(
+        self, account_id: str, conversation_id: str, limit: int, cursor: str | None
+    ) -> Page[Message]:
+        """A conversation's messages, newest first; `next_cursor` leads to earlier ones."""
         page = query_page(
             self._db,
             self._table,
             partition=("pk", conversation_pk(account_id, conversation_id)),
             sort_prefix=("sk", "MSG#"),
-            limit=count,
-            cursor=None,
+            limit=limit,
+            cursor=cursor,
         )
-        return [values_to_message(v) for v in reversed(page.items)]
+        return Page([values_to_message(v) for v in page.items], page.next_cursor)
 
     def mark_sent(self, sent: Message, previous: Message) -> bool:
         items = [

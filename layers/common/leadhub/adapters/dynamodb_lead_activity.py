@@ -10,16 +10,16 @@ from typing import Any
 from leadhub.adapters.dynamodb_audit import values_to_audit
 from leadhub.adapters.dynamodb_batch import batch_get
 from leadhub.adapters.dynamodb_conversations import (
+    DynamoConversationStore,
     conversation_pk,
     conversations_index_pk,
     message_sk,
     values_to_conversation,
-    values_to_message,
 )
 from leadhub.adapters.dynamodb_deliveries import values_to_delivery
 from leadhub.adapters.dynamodb_items import account_pk, from_item
 from leadhub.adapters.dynamodb_leads import lead_key, values_to_lead
-from leadhub.adapters.dynamodb_pages import query_page, scan_page
+from leadhub.adapters.dynamodb_pages import scan_page
 from leadhub.adapters.dynamodb_queries import TableAdapter
 from leadhub.ids import encode_cursor
 from leadhub.models.audit import AuditEntry
@@ -126,17 +126,10 @@ class DynamoLeadActivity(TableAdapter):
     def latest_messages(
         self, account_id: str, conversation_id: str, limit: int, cursor: str | None
     ) -> Page[Message]:
-        """A conversation's messages, newest first (the API lists them oldest first): a thread opens at its
-        end. `next_cursor` leads to earlier messages."""
-        page = query_page(
-            self._db,
-            self._table,
-            partition=("pk", conversation_pk(account_id, conversation_id)),
-            sort_prefix=("sk", "MSG#"),
-            limit=limit,
-            cursor=cursor,
+        """Newest first (the API lists them oldest first): a thread opens at its end."""
+        return DynamoConversationStore(self._table, self._clients).latest_messages(
+            account_id, conversation_id, limit, cursor
         )
-        return Page([values_to_message(v) for v in page.items], page.next_cursor)
 
     def cursor_after(self, message: Message) -> str:
         return encode_cursor(

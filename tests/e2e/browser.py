@@ -1,0 +1,106 @@
+"""The browser of the dashboard's browser tests: Debian's headless Chromium driven by Playwright (one per
+test session, shared by every test file: tests/e2e/conftest.py provides its fixtures), and a visitor's
+profile with what it requested and what its console said."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Request, sync_playwright
+
+from tests.stack_process import StackProcess
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# What works in containers and CI: no sandbox (we may be root), no GPU, and nothing that calls home.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        message = f"no Chromium at {CHROMIUM}: `make test` installs it (root on Debian), or set CHROMIUM"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # never skipped in CI
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class Visitor:
+    """One browser profile: its page, every request it made, and what its console said."""
+
+    def __init__(self, context: BrowserContext, api: str) -> None:
+        self.context = context
+        self.api = api
+        self.page = context.new_page()
+        self.requests: list[Request] = []
+        self.console: list[ConsoleMessage] = []
+        self.dialogs: list[str] = []
+        self.page.on("request", lambda request: self.requests.append(request))
+        self.page.on("console", lambda message: self.console.append(message))
+        self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+
+    def go(self, path: str) -> int:
+        response = self.page.goto(self.api + path)
+        assert response is not None
+        return response.status
+
+    def sign_in(self, api_key: str) -> None:
+        self.go("/login")
+        self.page.get_by_label("API key").fill(api_key)
+        self.page.get_by_role("button", name="Sign in").click()
+        self.page.wait_for_url(self.api + "/")
+
+    def nav(self) -> list[str]:
+        return self.page.locator('nav[aria-label="Main"] a').all_inner_texts()
+
+    def problems(self) -> list[str]:
+        """Console errors (a CSP violation shows here) and requests to any host but our loopback one."""
+        errors = [m.text for m in self.console if m.type == "error"]
+        foreign = [r.url for r in self.requests if urlsplit(r.url).hostname != "127.0.0.1"]
+        return errors + foreign
+
+
+@pytest.fixture
+def visitor(browser: Browser, stack: StackProcess) -> Iterator[Visitor]:
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    yield Visitor(context, stack.api)
+    context.close()
+
+
+@pytest.fixture
+def new_visitor(browser: Browser, stack: StackProcess) -> Iterator[Callable[[], Visitor]]:
+    contexts: list[BrowserContext] = []
+
+    def make() -> Visitor:
+        contexts.append(browser.new_context(viewport={"width": 1100, "height": 800}))
+        return Visitor(contexts[-1], stack.api)
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def api_key(http: httpx.Client, account: dict[str, str], scopes: list[str]) -> str:
+    created = http.post(
+        "/api/api-keys", json={"name": "e2e", "scopes": scopes}, headers={"X-API-Key": account["apiKey"]}
+    )
+    assert created.status_code == 201, created.text
+    return str(created.json()["apiKey"])
