@@ -14,14 +14,10 @@ from typing import Any
 import httpx
 
 from local.fake_providers import FakeTelegramBotApi
-from tests.e2e import test_dashboard as signed_in_browser
+from tests.e2e.browser import Visitor, api_key
 from tests.e2e.conftest import wait_until
-from tests.e2e.test_dashboard import PLACEHOLDERS_SCRIPT, SCREENSHOTS, SCRIPT_NAME, Visitor, api_key
+from tests.e2e.test_dashboard import PLACEHOLDERS_SCRIPT, SCREENSHOTS, SCRIPT_NAME
 from tests.stack_process import StackProcess
-
-# The browser and its visitors, as the dashboard's other browser tests have them.
-browser = signed_in_browser.browser
-visitor = signed_in_browser.visitor
 
 SAMPLE = (
     Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "telegram" / "text-start-official.json"
