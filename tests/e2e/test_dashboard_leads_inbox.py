@@ -177,7 +177,11 @@ def test_the_leads_and_inbox_pages_at_phone_width_and_their_screenshots(
     path = f"/api/conversations/{conversation['conversationId']}/messages"
     sent = http.post(path, json={"text": "It is! Would you like to see it this week?"}, headers=keyed)
     assert sent.status_code == 202
-    assert wait_until(lambda: bot.sent_to(6001) != [], timeout=20)
+
+    def answered() -> bool:  # the same status in every screenshot: sent, as Leadhub recorded it
+        return [m["status"] for m in http.get(path, headers=keyed).json()["items"]] == ["received", "sent"]
+
+    assert wait_until(answered, timeout=20)
     lead_id = http.get("/api/leads", headers=keyed).json()["items"][-1]["leadId"]  # the oldest: Ada
     shots = {
         "leads": "/leads",
