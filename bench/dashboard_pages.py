@@ -42,6 +42,17 @@ SIGNED_IN_PAGES = (
     "/webhooks",
     "/webhooks/new",
 )
+# Pages of one lead and one conversation (ids known once they exist): {lead}, {conversation}.
+LEAD_AND_INBOX_PAGES = (
+    "/leads?q=Lead+1",
+    "/leads?q=%2B14155550001",
+    "/leads/{lead}",
+    "/inbox",
+    "/inbox/live?status=open",
+    "/inbox/{conversation}",
+    "/inbox/{conversation}/live",
+)
+CONVERSATION_MESSAGES = 30
 WARMUP = 5
 
 
@@ -67,6 +78,21 @@ def timed(client: httpx.Client, path: str, count: int) -> tuple[list[float], htt
     return times, response
 
 
+def _lead_and_conversation(client: httpx.Client, account: dict, telegram: dict) -> dict[str, str]:
+    """The demo bot connected, a person's CONVERSATION_MESSAGES messages to it; a lead's and their
+    conversation's ids."""
+    keyed = {"X-API-Key": account["apiKey"]}
+    connected = client.put(
+        "/api/integrations/telegram", json={"telegramBotToken": telegram["telegramBotToken"]}, headers=keyed
+    )
+    assert connected.status_code == 200, connected.text
+    for n in range(CONVERSATION_MESSAGES):
+        text = f"Message {n}: is the flat on Elm Street still available?"
+        client.post(telegram["simulate"], json={"from": 4242, "name": "Ada", "text": text})
+    [conversation] = client.get("/api/conversations", headers=keyed).json()["items"]
+    return {"lead": conversation["leadId"], "conversation": conversation["conversationId"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--requests", type=int, default=40, help="measured requests per page")
@@ -74,8 +100,13 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="leadhub-bench-") as state_dir:
-        # Loopback receivers allowed: the endpoint's deliveries go to a Receiver on this machine.
-        env = {"LOCAL_CONCURRENCY": "1", "ALLOW_PRIVATE_WEBHOOK_TARGETS": "true"}
+        # Loopback receivers allowed (the endpoint's deliveries go to a Receiver on this machine), and the
+        # fake providers: a person writes to the demo Telegram bot, so that the inbox has a thread.
+        env = {
+            "LOCAL_CONCURRENCY": "1",
+            "ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
+            "LEADHUB_FAKE_PROVIDERS": "1",
+        }
         stack = StackProcess(Path(state_dir), env=env)
         log("starting the local stack ...")
         stack.start()
@@ -103,11 +134,15 @@ def main() -> None:
                         headers={"X-API-Key": account["apiKey"]},
                     )
                 receiver.wait_for("lead.created", count=args.leads, timeout=120)
+                ids = _lead_and_conversation(client, account, stack.ready["fakeProviders"]["telegram"])
                 sign_in(client, account["apiKey"])
                 pages: dict[str, dict] = {}
                 # The endpoint's delivery log (a page of 10 deliveries with their attempts), by its route.
                 log_page = {"/webhooks/{endpointId}": f"/webhooks/{endpoint['endpointId']}"}
-                for name, path in {**{p: p for p in SIGNED_IN_PAGES}, **log_page}.items():
+                by_name = {
+                    p: p for p in SIGNED_IN_PAGES + tuple(p.format(**ids) for p in LEAD_AND_INBOX_PAGES)
+                }
+                for name, path in {**by_name, **log_page}.items():
                     log(f"measuring {name} ...")
                     times, response = timed(client, path, args.requests)
                     pages[name] = {"server_ms": latency_figures(times), "html_bytes": len(response.content)}

@@ -299,8 +299,9 @@ class InMemoryConversations:
         self._count(reply)
         return None
 
-    def create_outbound(self, message: Message) -> str:
+    def create_outbound(self, message: Message, audit: AuditEntry | None = None) -> str:
         self.messages[(message.account_id, message.message_id)] = message
+        self.lead_store.audit += [audit] if audit else []
         self._count(message)
         return message.message_id
 
@@ -323,10 +324,13 @@ class InMemoryConversations:
         ]
         return max(mine, key=lambda m: (m.sent_at, m.received_at, m.message_id), default=None)
 
-    def close(self, conversation: Conversation, lead_holds_it: bool, at: str) -> bool:
+    def close(
+        self, conversation: Conversation, lead_holds_it: bool, at: str, audit: AuditEntry | None = None
+    ) -> bool:
         key = (conversation.account_id, conversation.conversation_id)
         if self.conversations[key].status is not ConversationStatus.OPEN:
             return False
+        self.lead_store.audit += [audit] if audit else []
         self.conversations[key] = replace(
             self.conversations[key], status=ConversationStatus.CLOSED, closed_at=at
         )
@@ -344,8 +348,11 @@ class InMemoryConversations:
             self.conversations[key], unreachable_at=at, unreachable_reason=reason
         )
 
-    def set_auto_reply(self, conversation: Conversation, enabled: bool) -> None:
+    def set_auto_reply(
+        self, conversation: Conversation, enabled: bool, audit: AuditEntry | None = None
+    ) -> None:
         key = (conversation.account_id, conversation.conversation_id)
+        self.lead_store.audit += [audit] if audit else []
         self.conversations[key] = replace(self.conversations[key], auto_reply=enabled)
 
     def mark_sent(self, sent: Message, previous: Message) -> bool:

@@ -113,7 +113,7 @@ PLACEHOLDERS_SCRIPT = r"""
     [/127\.0\.0\.1:\d+/g, "127.0.0.1:3000"],
     [/\b(lht|lhk)_[A-Za-z0-9_-]{8,}/g, (m, p) => p + "_" + "x".repeat(p === "lht" ? 32 : 43)],
     [/\b(lhk)_[A-Za-z0-9_-]{4}…/g, "lhk_xxxx…"],
-    [/\b(acc|key|aud|lead|lnk|wep|msg|evt)_[0-9a-z]{26}\b/g, (m, p) => p + "_01example"],
+    [/\b(acc|key|aud|lead|lnk|wep|msg|evt|conv|dlv)_[0-9a-z]{26}\b/g, (m, p) => p + "_01example"],
     [/\bwhsec_[A-Za-z0-9+\/=]{20,}/g, "whsec_" + "x".repeat(44)],
     [/\b\d+ ms\b/g, "12 ms"],
     [/\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?/g, "2026-11-23 09:00"],

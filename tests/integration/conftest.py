@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from moto import mock_aws
@@ -251,7 +252,7 @@ def http_event(
         "isBase64Encoded": base64_body,
     }
     if query:
-        event["queryStringParameters"] = dict(pair.split("=", 1) for pair in query.split("&"))
+        event["queryStringParameters"] = dict(parse_qsl(query, keep_blank_values=True))  # decoded, as API GW
     if body is not None:
         event["body"] = body
     return event

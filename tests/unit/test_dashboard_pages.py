@@ -117,6 +117,14 @@ def pages(text: str) -> dict[str, str]:
 def test_every_template_is_rendered_by_this_test() -> None:
     rendered = {"login", "link", "logout", "error", "coming_soon", "overview", "rotate_token", "api_keys"}
     rendered |= {"revoke_key", "audit", "layout", "macros"} | WEBHOOK_TEMPLATES
+    rendered |= {
+        "leads",
+        "lead",
+        "inbox",
+        "inbox_rows",
+        "conversation",
+        "thread",
+    }  # test_dashboard_leads_inbox
     assert {p.stem for p in TEMPLATES_DIR.glob("*.html")} == rendered
 
 

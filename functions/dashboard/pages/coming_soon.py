@@ -7,7 +7,7 @@ import wiring
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from leadhub.dashboard.navigation import AUTOMATIONS, CHANNELS, INBOX, LEADS, Section
+from leadhub.dashboard.navigation import AUTOMATIONS, CHANNELS, Section
 
 router = Router()
 
@@ -15,18 +15,6 @@ router = Router()
 def _coming(section: Section, api: str) -> Response[str]:
     visit = wiring.visit(router, section)
     return wiring.show(visit, "coming_soon.html", section.label, api=api)
-
-
-@router.get(LEADS.path)
-@router.get(f"{LEADS.path}/<leadId>")
-def get_leads(leadId: str | None = None) -> Response[str]:
-    return _coming(LEADS, "GET /api/leads, GET /api/leads/{leadId}")
-
-
-@router.get(INBOX.path)
-@router.get(f"{INBOX.path}/<conversationId>")
-def get_inbox(conversationId: str | None = None) -> Response[str]:
-    return _coming(INBOX, "GET /api/conversations, POST /api/conversations/{conversationId}/messages")
 
 
 @router.get(CHANNELS.path)

@@ -98,3 +98,7 @@ class RecoverRequest(RequestSchema):
     includeSkipped: bool = Field(
         False, description="Also the deliveries skipped while the endpoint was disabled"
     )
+
+
+class ManualMessageRequest(RequestSchema):
+    text: str = Field(min_length=1, max_length=4096)

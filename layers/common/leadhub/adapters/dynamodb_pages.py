@@ -3,13 +3,14 @@ with opaque cursors that cannot be pointed at another account's partition."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from leadhub.adapters.aws import storage_errors
 from leadhub.adapters.dynamodb_items import from_item, key_values
 from leadhub.errors import FieldError, InvalidRequest
 from leadhub.ids import decode_cursor, encode_cursor
-from leadhub.models.page import BoundedCount, Page
+from leadhub.models.page import BoundedCount, BoundedPage, Page
 
 
 def query_page(
@@ -135,3 +136,66 @@ def count_items(
         if read >= bound:
             return BoundedCount(counted, complete=False)
         request["ExclusiveStartKey"] = last
+
+
+def scan_page(
+    db: Any,
+    table: str,
+    *,
+    partition: tuple[str, str],
+    keep: Callable[[dict[str, Any]], bool],
+    limit: int,
+    bound: int,
+    cursor: str | None,
+    index: str | None = None,
+    sort_prefix: tuple[str, str] | None = None,
+    sort_from: tuple[str, str] | None = None,
+    chunk: int = 100,
+) -> BoundedPage[dict[str, Any]]:
+    """The partition's items (plain values) that `keep` accepts, newest first: at most `limit` of them,
+    reading at most `bound` items. For matches no key condition or filter expression can express (e.g. a
+    case-insensitive substring). `next_cursor` continues after the last item returned when the page is
+    full, else after the last item read when the bound stopped the reading; None at the partition's end.
+    `sort_from` (attribute, lowest value) ends the reading at older items (instead of `sort_prefix`)."""
+    attr, value = partition
+    if sort_from is not None:
+        condition, names, values = _key_condition(partition, sort_from, "#s >= :s")
+    else:
+        condition, names, values = _key_condition(partition, sort_prefix, "begins_with(#s, :s)")
+    request: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": False,
+    }
+    key_attributes = {"pk", "sk"} | ({f"{index}pk", f"{index}sk"} if index else set())
+    if index:
+        request["IndexName"] = index
+    if cursor:
+        request["ExclusiveStartKey"] = _start_key(cursor, key_attributes, attr, value, sort_prefix)
+    kept: list[dict[str, Any]] = []
+    read = 0
+    while True:
+        request["Limit"] = min(chunk, bound - read)
+        with storage_errors("list"):
+            result = db.query(**request)
+        last = result.get("LastEvaluatedKey")
+        for item in result.get("Items", []):
+            read += 1
+            values_ = from_item(item)
+            if keep(values_):
+                kept.append(values_)
+                if len(kept) == limit:
+                    more = last is not None or item is not result["Items"][-1]
+                    start = {k: item[k] for k in key_attributes} if more else None
+                    return BoundedPage(kept, _cursor(start), read, complete=True)
+        if not last:
+            return BoundedPage(kept, None, read, complete=True)
+        if read >= bound:
+            return BoundedPage(kept, _cursor(last), read, complete=False)
+        request["ExclusiveStartKey"] = last
+
+
+def _cursor(key: dict[str, Any] | None) -> str | None:
+    return encode_cursor(key_values(key)) if key else None

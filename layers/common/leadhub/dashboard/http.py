@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from leadhub.dashboard.rendering import render
 from leadhub.dashboard.sessions import SignInRequired
-from leadhub.errors import InvalidRequest, LeadhubError, TooManyRequests
+from leadhub.errors import FieldError, InvalidRequest, LeadhubError, TooManyRequests
 from leadhub.web import raw_body
 
 HTML = "text/html; charset=utf-8"
@@ -119,6 +119,17 @@ def read_form(event: BaseProxyEvent, max_bytes: int = MAX_FORM_BYTES) -> Form:
     except (UnicodeDecodeError, ValueError):
         raise InvalidRequest("The form could not be read") from None
     return Form(fields)
+
+
+MAX_CURSOR = 2048  # as the API's `cursor` parameter
+
+
+def query_cursor(event: BaseProxyEvent) -> str | None:
+    """The `cursor` of a paged listing's URL (None: its first page); 400 when it cannot be one."""
+    cursor = event.get_query_string_value("cursor") or None
+    if cursor is not None and len(cursor) > MAX_CURSOR:
+        raise InvalidRequest("Invalid cursor", [FieldError("cursor", "not a cursor of this listing")])
+    return cursor
 
 
 M = TypeVar("M")

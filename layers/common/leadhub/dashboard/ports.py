@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from leadhub.ports import LeadRepository
@@ -12,7 +12,10 @@ if TYPE_CHECKING:
     from leadhub.dashboard.sessions import Session
     from leadhub.models.account import Account
     from leadhub.models.audit import AuditEntry
-    from leadhub.models.page import BoundedCount, Page
+    from leadhub.models.conversation import Conversation, Message
+    from leadhub.models.delivery import Delivery
+    from leadhub.models.lead import Lead
+    from leadhub.models.page import BoundedCount, BoundedPage, Page
 
 
 class SessionStore(Protocol):
@@ -65,3 +68,41 @@ class DeliveryCounts(Protocol):
 class ManagedAccounts(Protocol):
     def list_managed_accounts(self, parent_account_id: str, limit: int) -> Page[Account]:
         """The accounts an agency manages, by id, at most `limit`."""
+
+
+class LeadActivity(Protocol):
+    """Bounded reads for the leads and inbox pages (adapter: leadhub.adapters.dynamodb_lead_activity)."""
+
+    def search_leads(
+        self, account_id: str, keep: Callable[[Lead], bool], limit: int, bound: int, cursor: str | None
+    ) -> BoundedPage[Lead]: ...
+
+    def leads_by_id(self, account_id: str, lead_ids: Sequence[str]) -> dict[str, Lead]: ...
+
+    def lead_conversations(
+        self, account_id: str, lead_id: str, since: str, limit: int, bound: int
+    ) -> BoundedPage[Conversation]:
+        """Active at or after `since`."""
+
+    def lead_audit(
+        self, account_id: str, lead_id: str, limit: int, bound: int
+    ) -> BoundedPage[AuditEntry]: ...
+
+    def lead_deliveries(
+        self,
+        account_id: str,
+        endpoint_ids: Sequence[str],
+        lead_id: str,
+        since: str,
+        limit: int,
+        bound: int,
+    ) -> list[BoundedPage[Delivery]]:
+        """Created at or after `since`."""
+
+    def latest_messages(
+        self, account_id: str, conversation_id: str, limit: int, cursor: str | None
+    ) -> Page[Message]:
+        """Newest first."""
+
+    def cursor_after(self, message: Message) -> str:
+        """The cursor of `latest_messages` that continues with the messages before `message`."""

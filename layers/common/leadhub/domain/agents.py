@@ -14,6 +14,8 @@ from leadhub.domain.conversations import get_conversation
 from leadhub.domain.replies import queued_message
 from leadhub.errors import Conflict, StorageUnavailable
 from leadhub.ids import sortable_id
+from leadhub.models.account import Principal
+from leadhub.models.audit import AuditEntry
 from leadhub.models.conversation import Conversation, ConversationStatus, Message
 from leadhub.models.lead import Lead
 from leadhub.ports import ConversationStore
@@ -21,12 +23,17 @@ from leadhub.timestamps import to_iso
 
 
 class AgentStore(ConversationStore, Protocol):
-    def create_outbound(self, message: Message) -> str:
+    # Each change is stored together with its audit entry, when there is one.
+    def create_outbound(self, message: Message, audit: AuditEntry | None = None) -> str:
         """Store the message; the reference `get_message` finds it by."""
 
-    def close(self, conversation: Conversation, lead_holds_it: bool, at: str) -> bool: ...
+    def close(
+        self, conversation: Conversation, lead_holds_it: bool, at: str, audit: AuditEntry | None = None
+    ) -> bool: ...
 
-    def set_auto_reply(self, conversation: Conversation, enabled: bool) -> None: ...
+    def set_auto_reply(
+        self, conversation: Conversation, enabled: bool, audit: AuditEntry | None = None
+    ) -> None: ...
 
 
 class SendQueue(Protocol):
@@ -44,6 +51,7 @@ def queue_manual_message(
     queue: SendQueue,
     actor: str,
     now: datetime,
+    by: Principal | None = None,
 ) -> Message:
     """Store the agent's message as queued and hand it to the conversation worker, behind anything
     the conversation is already waiting for (same FIFO group); `message.sent` follows once sent."""
@@ -56,7 +64,8 @@ def queue_manual_message(
             "that changes when they write again"
         )
     message = queued_message(conversation, sortable_id("msg"), "manual", text, {"actor": actor}, now)
-    reference = store.create_outbound(message)
+    audit = _audit(by, "conversation.message_queued", conversation, now, messageId=message.message_id)
+    reference = store.create_outbound(message, audit)
     job = SendJob(account_id, conversation_id, reference)
     try:
         queue.send(job.to_message(), group_id=conversation_id, dedupe_id=message.message_id)
@@ -71,20 +80,38 @@ def queue_manual_message(
 
 
 def close_conversation(
-    account_id: str, conversation_id: str, *, store: AgentStore, now: datetime
+    account_id: str, conversation_id: str, *, store: AgentStore, now: datetime, by: Principal | None = None
 ) -> Conversation:
     conversation = get_conversation(account_id, conversation_id, store=store)
     if conversation.status is ConversationStatus.CLOSED:
         return conversation
     lead: Lead | None = store.get_lead(account_id, conversation.lead_id)
     holds = lead is not None and lead.open_conversations.get(conversation.channel.value) == conversation_id
-    store.close(conversation, holds, to_iso(now))
+    store.close(conversation, holds, to_iso(now), _audit(by, "conversation.closed", conversation, now))
     return get_conversation(account_id, conversation_id, store=store)
 
 
 def set_auto_reply(
-    account_id: str, conversation_id: str, enabled: bool, *, store: AgentStore
+    account_id: str,
+    conversation_id: str,
+    enabled: bool,
+    *,
+    store: AgentStore,
+    by: Principal | None = None,
+    now: datetime | None = None,
 ) -> Conversation:
     conversation = get_conversation(account_id, conversation_id, store=store)
-    store.set_auto_reply(conversation, enabled)
+    action = "conversation.auto_reply_on" if enabled else "conversation.auto_reply_off"
+    store.set_auto_reply(conversation, enabled, _audit(by, action, conversation, now))
     return get_conversation(account_id, conversation_id, store=store)
+
+
+def _audit(
+    by: Principal | None, action: str, conversation: Conversation, now: datetime | None, **target: str
+) -> AuditEntry | None:
+    """The audit entry of an agent's change, when a caller (`by`: an API key or a dashboard session) made
+    it; never the message's text."""
+    if by is None or now is None:
+        return None
+    ids = {"conversationId": conversation.conversation_id, "leadId": conversation.lead_id, **target}
+    return AuditEntry(conversation.account_id, action, by.source, to_iso(now), actor=by.key_id, target=ids)

@@ -17,3 +17,5 @@ class DashboardSettings(WebhookEndpointSettings):
     public_base_url: str = setting("PUBLIC_BASE_URL", "")
     # Cookies only over https (with the __Host- prefix). Off only on the local stack: plain http on loopback.
     session_cookie_secure: bool = setting("SESSION_COOKIE_SECURE", True)
+    # The conversation worker's queue: an agent's message written in the inbox is sent through it.
+    conversation_queue_url: str = setting("CONVERSATION_QUEUE_URL", min_length=1)
