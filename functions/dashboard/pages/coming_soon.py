@@ -7,7 +7,7 @@ import wiring
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from leadhub.dashboard.navigation import AUTOMATIONS, CHANNELS, INBOX, LEADS, WEBHOOKS, Section
+from leadhub.dashboard.navigation import INBOX, LEADS, WEBHOOKS, Section
 
 router = Router()
 
@@ -27,16 +27,6 @@ def get_leads(leadId: str | None = None) -> Response[str]:
 @router.get(f"{INBOX.path}/<conversationId>")
 def get_inbox(conversationId: str | None = None) -> Response[str]:
     return _coming(INBOX, "GET /api/conversations, POST /api/conversations/{conversationId}/messages")
-
-
-@router.get(CHANNELS.path)
-def get_channels() -> Response[str]:
-    return _coming(CHANNELS, "PUT /api/integrations/whatsapp, /telegram, /email")
-
-
-@router.get(AUTOMATIONS.path)
-def get_automations() -> Response[str]:
-    return _coming(AUTOMATIONS, "/api/automations, /api/responder")
 
 
 @router.get(WEBHOOKS.path)
