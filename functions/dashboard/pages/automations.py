@@ -198,13 +198,14 @@ def post_enabled(automationId: str) -> Response[str]:
 @router.post(f"{AUTOMATIONS.path}/<automationId>/move")
 def post_move(automationId: str) -> Response[str]:
     visit, form = wiring.change(router, AUTOMATIONS)
-    direction = form.get("direction")
-    if direction not in automations.Direction:
-        raise InvalidRequest("Invalid request", [FieldError("direction", "up or down")])
+    try:
+        direction = automations.Direction(form.get("direction"))
+    except ValueError:
+        raise InvalidRequest("Invalid request", [FieldError("direction", "up or down")]) from None
     moved = automations.move_automation(
         visit.principal.account_id,
         automationId,
-        automations.Direction(direction),
+        direction,
         store=store,
         actor=visit.principal.key_id,
         source=visit.principal.source,

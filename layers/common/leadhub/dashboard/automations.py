@@ -11,7 +11,7 @@ from leadhub.dashboard.http import Form
 from leadhub.models.automation import WEEKDAYS, Automation, AutomationKind, try_group
 from leadhub.models.responder import ResponderSettings
 
-PAGE_SIZE = 50
+PAGE_SIZE = 40
 PREVIEW_CHARS = 100  # of a reply in the list (the whole text is on the automation's own page)
 MATCHING = frozenset({AutomationKind.KEYWORD, AutomationKind.PATTERN})
 KIND_LABELS = {
@@ -63,7 +63,8 @@ def automations_view(
 
 
 def page_number(text: str | None) -> int:
-    return int(text) if text and text.isdigit() and len(text) <= 4 else 1
+    """The ?page= parameter; anything but a number is the first page (past the last: the last)."""
+    return int(text) if text and text.isascii() and text.isdigit() and len(text) <= 4 else 1
 
 
 def preview(text: str | None, limit: int = PREVIEW_CHARS) -> str:
