@@ -30,7 +30,29 @@ from tests.stack_process import StackProcess  # noqa: E402
 TARGET_P50_MS = 50.0
 TARGET_HTML_BYTES = 60 * 1024
 TARGET_ASSETS_GZIP_BYTES = 100 * 1024
-SIGNED_IN_PAGES = ("/", "/settings/api-keys", "/audit", "/leads", "/settings/webhook-token", "/logout")
+SIGNED_IN_PAGES = (
+    "/",
+    "/settings/api-keys",
+    "/audit",
+    "/leads",
+    "/channels",
+    "/automations",
+    "/automations/new",
+    "/settings/webhook-token",
+    "/logout",
+)
+AUTOMATIONS = 40  # a full page of them
+# The local fakes' demo credentials (README, "Messaging channels"): /channels then shows three connected
+# channels, the email domain's state asked of the (loopback) Resend on every view, as on AWS.
+CHANNELS = {
+    "whatsapp": {
+        "wabaId": "100000000000001",
+        "phoneNumberId": "100000000000002",
+        "accessToken": "EAAG-local-demo",
+    },
+    "telegram": {"telegramBotToken": "7000001:AAH-local-demo"},
+    "email": {"emailFromAddress": "hello@shop.example", "emailFromName": "Shop"},
+}
 WARMUP = 5
 
 
@@ -63,7 +85,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="leadhub-bench-") as state_dir:
-        stack = StackProcess(Path(state_dir), env={"LOCAL_CONCURRENCY": "1"})
+        stack = StackProcess(Path(state_dir), env={"LOCAL_CONCURRENCY": "1", "LEADHUB_FAKE_PROVIDERS": "1"})
         log("starting the local stack ...")
         stack.start()
         try:
@@ -84,6 +106,13 @@ def main() -> None:
                         json={"name": f"key {n}", "scopes": ["leads:read"]},
                         headers={"X-API-Key": account["apiKey"]},
                     )
+                keyed = {"X-API-Key": account["apiKey"]}
+                for channel, body in CHANNELS.items():
+                    connected = client.put(f"/api/integrations/{channel}", json=body, headers=keyed)
+                    assert connected.status_code == 200, (channel, connected.text)
+                for n in range(AUTOMATIONS):
+                    automation = {"kind": "keyword", "match": f"word{n}", "reply": f"Reply number {n} " * 8}
+                    assert client.post("/api/automations", json=automation, headers=keyed).status_code == 201
                 sign_in(client, account["apiKey"])
                 pages: dict[str, dict] = {}
                 for path in SIGNED_IN_PAGES:
