@@ -40,7 +40,8 @@ def test_patch_changes_only_the_fields_given_and_checks_them_as_create_does(
     hours = {"timezone": "UTC", "opens": "09:00", "closes": "17:00"}
     assert api.call("PATCH", path, api_key=account.api_key, json_body={"hours": hours}).status == 400
     assert api.call("PATCH", path, api_key=account.api_key, json_body={"kind": "greeting"}).status == 400
-    assert api.call("PATCH", path, api_key=account.api_key, json_body={"reply": None}).status == 400
+    unchanged = api.call("PATCH", path, api_key=account.api_key, json_body={"reply": None, "enabled": None})
+    assert (unchanged.status, unchanged.body["reply"], unchanged.body["enabled"]) == (200, "From 900", False)
     missing = api.call("PATCH", "/api/automations/aut_x", api_key=account.api_key, json_body={"reply": "x"})
     assert missing.status == 404
     closed = create(api, account, kind="out_of_hours", reply="Closed", hours=hours)

@@ -87,11 +87,12 @@ class AutomationRequest(RequestSchema):
 
 
 class AutomationUpdateRequest(RequestSchema):
-    """The fields to change (the kind stays: delete and create to change it)."""
+    """PATCH: the fields to change (the kind stays: delete and create to change it); null clears `match`
+    and `hours` and leaves `reply` and `enabled` as they are."""
 
     match: str | None = Field(default=None, max_length=200)
-    reply: str = Field(default=None, min_length=1, max_length=4096)  # type: ignore[assignment]
-    enabled: bool = Field(default=None)  # type: ignore[assignment]
+    reply: str | None = Field(default=None, min_length=1, max_length=4096)
+    enabled: bool | None = None
     hours: OpeningHoursIn | None = Field(default=None, description="out_of_hours only")
 
     def changes(self) -> dict[str, Any]:
@@ -99,7 +100,7 @@ class AutomationUpdateRequest(RequestSchema):
         given = {name: getattr(self, name) for name in self.model_fields_set}
         if self.hours is not None:
             given["hours"] = self.hours.to_hours()
-        return given
+        return {k: v for k, v in given.items() if v is not None or k in ("match", "hours")}
 
 
 class AutomationMoveRequest(RequestSchema):
