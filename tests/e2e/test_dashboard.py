@@ -34,7 +34,9 @@ SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 SCRIPT_NAME = "<script>alert(1)</script>"
 
 
-@pytest.fixture(scope="session")
+# Per module: a module of its own (test_dashboard_<area>.py) uses these fixtures too, and only one Playwright
+# may run at a time in a thread.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         message = f"no Chromium at {CHROMIUM}: `make test` installs it (root on Debian), or set CHROMIUM"
