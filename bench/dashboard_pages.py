@@ -37,6 +37,9 @@ SIGNED_IN_PAGES = (
     "/settings/api-keys",
     "/audit",
     "/leads",
+    "/channels",
+    "/automations",
+    "/automations/new",
     "/settings/webhook-token",
     "/logout",
     "/webhooks",
@@ -53,6 +56,18 @@ LEAD_AND_INBOX_PAGES = (
     "/inbox/{conversation}/live",
 )
 CONVERSATION_MESSAGES = 30
+AUTOMATIONS = 40  # a full page of them
+# The local fakes' demo credentials (README, "Messaging channels"): /channels then shows three connected
+# channels, the email domain's state asked of the (loopback) Resend on every view, as on AWS.
+CHANNELS = {
+    "whatsapp": {
+        "wabaId": "100000000000001",
+        "phoneNumberId": "100000000000002",
+        "accessToken": "EAAG-local-demo",
+    },
+    "telegram": {"telegramBotToken": "7000001:AAH-local-demo"},
+    "email": {"emailFromAddress": "hello@shop.example", "emailFromName": "Shop"},
+}
 WARMUP = 5
 
 
@@ -135,6 +150,13 @@ def main() -> None:
                     )
                 receiver.wait_for("lead.created", count=args.leads, timeout=120)
                 ids = _lead_and_conversation(client, account, stack.ready["fakeProviders"]["telegram"])
+                keyed = {"X-API-Key": account["apiKey"]}
+                for channel, body in CHANNELS.items():
+                    connected = client.put(f"/api/integrations/{channel}", json=body, headers=keyed)
+                    assert connected.status_code == 200, (channel, connected.text)
+                for n in range(AUTOMATIONS):
+                    automation = {"kind": "keyword", "match": f"word{n}", "reply": f"Reply number {n} " * 8}
+                    assert client.post("/api/automations", json=automation, headers=keyed).status_code == 201
                 sign_in(client, account["apiKey"])
                 pages: dict[str, dict] = {}
                 # The endpoint's delivery log (a page of 10 deliveries with their attempts), by its route.

@@ -12,14 +12,25 @@ import wiring  # noqa: F401  (settings are read and repositories built at cold s
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pages import api_keys, assets, audit, coming_soon, inbox, leads, overview, sign_in, webhooks
+from pages import (
+    api_keys,
+    assets,
+    audit,
+    automations,
+    channels,
+    inbox,
+    leads,
+    overview,
+    sign_in,
+    webhooks,
+)
 
 from leadhub.dashboard.http import register_error_pages, secured
 
 logger = Logger()
 app = APIGatewayHttpResolver()
 register_error_pages(app, logger)
-for pages in (sign_in, overview, leads, inbox, api_keys, audit, webhooks, coming_soon, assets):
+for pages in (sign_in, overview, leads, inbox, channels, automations, webhooks, api_keys, audit, assets):
     app.include_router(pages.router)
 
 

@@ -91,7 +91,6 @@ def pages(text: str) -> dict[str, str]:
         "link-used": render("link.html", title="Sign in", problem=text),
         "logout": render("logout.html", title="Sign out", **signed_in),
         "error": render("error.html", title="Not allowed", message=text),
-        "coming-soon": render("coming_soon.html", title="Leads", api="GET /api/leads", **signed_in),
         "overview": render(
             "overview.html", title="Overview", view=full_overview(text), rotated=True, **signed_in
         ),
@@ -115,7 +114,7 @@ def pages(text: str) -> dict[str, str]:
 
 
 def test_every_template_is_rendered_by_this_test() -> None:
-    rendered = {"login", "link", "logout", "error", "coming_soon", "overview", "rotate_token", "api_keys"}
+    rendered = {"login", "link", "logout", "error", "overview", "rotate_token", "api_keys"}
     rendered |= {"revoke_key", "audit", "layout", "macros"} | WEBHOOK_TEMPLATES
     rendered |= {
         "leads",
@@ -125,6 +124,13 @@ def test_every_template_is_rendered_by_this_test() -> None:
         "conversation",
         "thread",
     }  # test_dashboard_leads_inbox
+    rendered |= {
+        "channels",
+        "disconnect_channel",
+        "automations",
+        "automation_form",
+        "delete_automation",
+    }  # test_dashboard_channels_automations
     assert {p.stem for p in TEMPLATES_DIR.glob("*.html")} == rendered
 
 
@@ -146,7 +152,7 @@ def test_pages_stay_small_and_need_nothing_inline(name: str, html: str) -> None:
 
 
 def test_the_layout_has_a_skip_link_main_and_the_sessions_navigation() -> None:
-    reader = render("coming_soon.html", title="Leads", api="x", visit=visit(frozenset({"leads:read"})))
+    reader = render("logout.html", title="Sign out", visit=visit(frozenset({"leads:read"})))
     assert '<a class="skip-link" href="#main">' in reader and '<main id="main"' in reader
     assert re.findall(r'<li><a href="([^"]+)"', reader) == ["/", "/leads"]
     assert 'name="viewport"' in reader and 'lang="en"' in reader

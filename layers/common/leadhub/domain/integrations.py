@@ -11,6 +11,14 @@ from leadhub.models.conversation import Channel
 from leadhub.models.integration import Integration
 from leadhub.timestamps import to_iso
 
+# Where each provider's webhooks reach Leadhub: the URL entered at Meta; Telegram's we register ourselves;
+# Resend's is the deployment's (one for every account).
+WEBHOOK_PATHS = {
+    Channel.WHATSAPP: "/api/webhooks/meta-whatsapp",
+    Channel.TELEGRAM: "/api/webhooks/telegram",
+    Channel.EMAIL: "/api/webhooks/email",
+}
+
 
 class IntegrationStore(Protocol):
     def get(self, account_id: str, channel: Channel) -> Integration | None: ...
@@ -39,10 +47,18 @@ def get_integration(account_id: str, channel: Channel, *, integrations: Integrat
 
 
 def disconnect(
-    account_id: str, channel: Channel, *, integrations: IntegrationStore, actor: str, now: datetime
+    account_id: str,
+    channel: Channel,
+    *,
+    integrations: IntegrationStore,
+    actor: str,
+    now: datetime,
+    source: str = "api",
 ) -> Integration:
     found = get_integration(account_id, channel, integrations=integrations)
     target = {"channel": channel.value}
-    audit = AuditEntry(account_id, "integration.disconnected", "api", to_iso(now), actor=actor, target=target)
+    audit = AuditEntry(
+        account_id, "integration.disconnected", source, to_iso(now), actor=actor, target=target
+    )
     integrations.delete(found, audit)
     return found

@@ -29,7 +29,7 @@ from leadhub.domain.responders import (
     turns_from,
 )
 from leadhub.ids import derived_id
-from leadhub.models.automation import Automation, AutomationKind
+from leadhub.models.automation import Automation, AutomationKind, in_try_order
 from leadhub.models.conversation import Channel, Conversation, ConversationStatus, Direction, Message
 from leadhub.models.responder import ResponderKind, ResponderSettings
 from leadhub.ports import ConversationStore
@@ -142,7 +142,6 @@ def queued_message(
     )
 
 
-_ORDER = {AutomationKind.OUT_OF_HOURS: 1, AutomationKind.GREETING: 2}  # keywords and patterns: 0
 # How far back a conversation is searched for the out-of-hours message it already got.
 OUT_OF_HOURS_LOOKBACK_MESSAGES = 20
 
@@ -153,15 +152,12 @@ def choose_automation(
     conversation: Conversation,
     history: Callable[[], Sequence[Message]],
 ) -> Automation | None:
-    """Keywords and patterns first (in creation order), then the out-of-hours message (once per closed
+    """Keywords and patterns first (in the account's order), then the out-of-hours message (once per closed
     period: `history`, the conversation's recent messages, says whether it went out already), then the
     greeting for a first message."""
     first_message = inbound.received_at == conversation.created_at
     at = from_iso(inbound.received_at)
-    matching = sorted(
-        (a for a in automations if a.matches(inbound.text, first_message, at)),
-        key=lambda a: _ORDER.get(a.kind, 0),
-    )
+    matching = in_try_order(a for a in automations if a.matches(inbound.text, first_message, at))
     for automation in matching:
         if automation.kind is AutomationKind.OUT_OF_HOURS and _told_already(automation, at, history()):
             continue

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 
 from leadhub.settings import setting
+from leadhub.settings.provider_api import ProviderApiSettings
 from leadhub.settings.webhook_endpoints import WebhookEndpointSettings
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class DashboardSettings(WebhookEndpointSettings):
-    """The Webhooks pages manage endpoints as the management API does (leadhub.settings.webhook_endpoints)."""
+class DashboardSettings(WebhookEndpointSettings, ProviderApiSettings):
+    """The pages manage endpoints and channels as the management API does (the same settings)."""
 
     kms_key_id: str = setting("KMS_KEY_ID", min_length=1)
     # Base of the URLs the pages show (the lead webhook's); empty means "the domain the request came in on".
@@ -19,3 +20,6 @@ class DashboardSettings(WebhookEndpointSettings):
     session_cookie_secure: bool = setting("SESSION_COOKIE_SECURE", True)
     # The conversation worker's queue: an agent's message written in the inbox is sent through it.
     conversation_queue_url: str = setting("CONVERSATION_QUEUE_URL", min_length=1)
+    # The conversation worker's (the same template parameter): the automations page says when a change
+    # reaches automatic replies.
+    automation_cache_seconds: int = setting("AUTOMATION_CACHE_SECONDS", 30, ge=0, le=300)

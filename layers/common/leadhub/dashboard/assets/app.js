@@ -9,7 +9,8 @@ function csrfToken() {
 
 // Copy buttons: <button class="copy" data-copy="element-id" hidden> shows once script runs.
 function setUpCopyButtons() {
-  for (const button of document.querySelectorAll("button.copy[data-copy]")) {
+  for (const button of document.querySelectorAll("button.copy[data-copy]:not([data-ready])")) {
+    button.dataset.ready = "";
     const target = document.getElementById(button.dataset.copy);
     if (!target) continue;
     const label = button.textContent;
@@ -111,7 +112,65 @@ function setUpDeliveryLogPolling() {
   setTimeout(tick, 3000);
 }
 
+// A region with data-refresh="<url>" is refreshed from that page every few seconds while the tab is visible,
+// as long as the fresh copy still asks for it (e.g. DNS records Resend is still checking). The region is
+// aria-live, so the change is announced.
+const REFRESH_MS = 5000;
+function setUpRefreshedRegions() {
+  for (const region of document.querySelectorAll("[data-refresh][id]")) {
+    const refresh = async () => {
+      if (document.hidden) return schedule();
+      try {
+        const answer = await fetch(region.dataset.refresh, { credentials: "same-origin" });
+        if (!answer.ok) return schedule();
+        const page = new DOMParser().parseFromString(await answer.text(), "text/html");
+        const fresh = page.getElementById(region.id);
+        if (!fresh) return;
+        region.replaceChildren(...fresh.childNodes);
+        setUpCopyButtons();
+        if (fresh.hasAttribute("data-refresh")) schedule();
+        else region.removeAttribute("data-refresh");
+      } catch {
+        schedule();
+      }
+    };
+    const schedule = () => setTimeout(refresh, REFRESH_MS);
+    schedule();
+  }
+}
+
+// Forms whose fields depend on a choice: elements with data-kinds="a b" show only for those kinds of the
+// automation form's #kind (and are disabled otherwise, so they are not sent); the responder's Bedrock
+// settings show only while Bedrock is chosen.
+function setUpDependentFields() {
+  const kind = document.querySelector("[data-automation-form] #kind");
+  if (kind) {
+    const apply = () => {
+      for (const element of document.querySelectorAll("[data-kinds]")) {
+        const shown = element.dataset.kinds.split(" ").includes(kind.value);
+        element.hidden = !shown;
+        for (const input of element.querySelectorAll("input, select, textarea")) input.disabled = !shown;
+      }
+    };
+    kind.addEventListener("change", apply);
+    apply();
+  }
+  const bedrock = document.querySelector("[data-responder]");
+  if (bedrock) {
+    const choices = document.querySelectorAll('input[name="responder"]');
+    const apply = () => {
+      const chosen = [...choices].find((c) => c.checked);
+      bedrock.hidden = !chosen || chosen.value !== bedrock.dataset.responder;
+    };
+    for (const choice of choices) choice.addEventListener("change", apply);
+    apply();
+  }
+}
+
+window.leadhub = { csrfToken };
 window.leadhub = { csrfToken };
 document.addEventListener("DOMContentLoaded", setUpCopyButtons);
 document.addEventListener("DOMContentLoaded", setUpTemplatePreview);
 document.addEventListener("DOMContentLoaded", setUpDeliveryLogPolling);
+document.addEventListener("DOMContentLoaded", setUpRefreshedRegions);
+document.addEventListener("DOMContentLoaded", setUpDependentFields);
