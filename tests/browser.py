@@ -29,7 +29,7 @@ def chromium_missing() -> str | None:
     """Why the browser cannot start (for a skip, or a failure in CI), or None."""
     if Path(CHROMIUM).exists() or shutil.which(CHROMIUM):
         return None
-    return f"no Chromium at {CHROMIUM}: apt-get install chromium (Debian), or set CHROMIUM"
+    return f"no Chromium at {CHROMIUM}: `make test` installs it (root on Debian), or set CHROMIUM"
 
 
 @contextmanager

@@ -1,46 +1,32 @@
-"""The browser the dashboard's e2e tests drive (Debian's headless Chromium through Playwright), a visitor
-with its own profile, and the screenshots' placeholders. The fixtures are registered by conftest.py."""
+"""The browser every e2e browser test drives (Debian's headless Chromium through Playwright: one per test
+session, since only one Playwright may run in a thread), a dashboard visitor with its own profile, and the
+screenshots' placeholders. The fixtures are registered by conftest.py."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Request, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Request
 
+from tests.browser import chromium, chromium_missing
 from tests.stack_process import REPO_ROOT, StackProcess
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# What works in containers and CI: no sandbox (we may be root), no GPU, and nothing that calls home.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        message = f"no Chromium at {CHROMIUM}: `make test` installs it (root on Debian), or set CHROMIUM"
+    missing = chromium_missing()
+    if missing is not None:
         if os.environ.get("CI"):
-            pytest.fail(message)  # never skipped in CI
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            pytest.fail(missing)  # never skipped in CI
+        pytest.skip(missing)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 class Visitor:

@@ -20,7 +20,6 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
-from tests.browser import chromium, chromium_missing
 from tests.e2e.conftest import wait_until
 from tests.host_site import HostSite
 from tests.receiver import Receiver
@@ -29,17 +28,6 @@ from tests.stack_process import REPO_ROOT, StackProcess
 REPLY = "Our plans start at 10 EUR a month."
 EMAIL = "ada.visitor@example.com"
 NewAccount = Callable[..., dict[str, str]]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    missing = chromium_missing()
-    if missing is not None:
-        if os.environ.get("CI"):
-            pytest.fail(missing)  # never skipped in CI
-        pytest.skip(missing)
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture(scope="module")

@@ -352,3 +352,13 @@ def test_after_an_agent_closes_the_conversation_the_visitors_next_message_opens_
     assert sorted(c["status"] for c in conversations) == ["closed", "open"]
     polled = site.request("GET", "messages", headers=tokens).body["messages"]
     assert [m["text"] for m in polled] == ["Me again"]  # the visitor's current conversation
+
+
+def test_a_visitors_messages_count_in_their_conversation_and_the_latest_is_its_preview(site: Site) -> None:
+    tokens = site.session()
+    for n, text in enumerate(("Hello", "Is it free?"), start=1):
+        sent = site.request("POST", "messages", {"clientMessageId": f"c{n}", "text": text}, headers=tokens)
+        assert sent.status == 201, sent.body
+    [conversation] = site.stack.entities("conversation")
+    assert conversation["messageCount"] == {"N": "2"}
+    assert conversation["lastMessage"]["M"]["text"] == {"S": "Is it free?"}

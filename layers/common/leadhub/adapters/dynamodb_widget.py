@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -36,7 +37,7 @@ from leadhub.channels.web.visitor import Visitor
 from leadhub.channels.web.widget import Widget, WidgetSettings
 from leadhub.ids import token_hash
 from leadhub.models.audit import AuditEntry
-from leadhub.models.conversation import ConversationStatus, Message
+from leadhub.models.conversation import ConversationStatus, Message, message_preview
 from leadhub.ports import CommitOutcome
 from leadhub.ttl_cache import TtlCache
 
@@ -225,8 +226,9 @@ class DynamoVisitorStore(DynamoConversationStore):
 
     def _conversation_touch(self, write: VisitorMessageWrite) -> dict[str, Any]:
         if write.new_conversation is not None:
-            return self._put_new(conversation_to_values(write.new_conversation))
-        update = self._one_more_message(write.visitor.account_id, write.conversation_id, write.at)
+            first = replace(write.new_conversation, last_message=message_preview(write.message))
+            return self._put_new(conversation_to_values(first))
+        update = self._one_more_message(write.message, write.at)
         update["ConditionExpression"] += " AND #status = :open"
         update["ExpressionAttributeNames"] = {"#status": "status"}
         update["ExpressionAttributeValues"][":open"] = {"S": ConversationStatus.OPEN.value}
