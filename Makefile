@@ -13,7 +13,7 @@ SAM_INSTALLED := $(SAM_VENV)/.installed-sam-$(SAM_CLI_VERSION)-cfn-lint-$(CFN_LI
 # stderr: inside $(...) stdout is the substitution's pipe.
 PIP_INSTALL = -m pip install --disable-pip-version-check $$(test -t 2 || echo --quiet)
 
-.PHONY: setup run test unit integration e2e lint format invoke bench validate build clean botocore-data
+.PHONY: setup run test unit integration e2e lint format invoke bench validate build clean botocore-data browser
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -24,12 +24,27 @@ $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 
 setup: $(VENV)/.installed
 
+# The browser tests (the dashboard's and the website widget's) drive Debian's Chromium through Playwright
+# (browsers are not downloaded). When it is missing it is installed with apt-get if we are root on
+# Debian/Ubuntu; otherwise this says how (and the browser tests skip, except in CI, where they fail).
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
+browser:
+	@test -x "$(CHROMIUM)" || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Chromium for the browser tests: apt-get install chromium (once)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else \
+			echo "The browser tests need Chromium at $(CHROMIUM): sudo apt-get install chromium" \
+				"(Debian; Ubuntu: chromium-browser), or CHROMIUM=/path/to/chromium make test"; \
+		fi; }
+
 ## Start the local stack: HTTP API on 127.0.0.1:3000 (PORT overrides), emulator, queue/stream consumers.
 run: setup
 	@$(PY) -m local
 
-## Run the whole test suite (unit, integration, e2e).
-test: setup
+## Run the whole test suite (unit, integration, e2e; the e2e tests include the browser's).
+test: setup browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 unit: setup
@@ -38,7 +53,7 @@ unit: setup
 integration: setup
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
-e2e: setup
+e2e: setup browser
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 lint: setup
@@ -70,6 +85,8 @@ bench: setup
 	$(PY) bench/ingest.py
 	$(PY) bench/delivery_batch.py
 	$(PY) bench/reply_latency.py
+	$(PY) bench/dashboard_pages.py
+	$(PY) bench/widget_latency.py
 
 $(SAM_INSTALLED):
 	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)

@@ -2,6 +2,7 @@
 against the local emulator. Prints one JSON document (progress on stderr).
 
 For every function there is a realistic first request (lead webhook: a new lead posted with a valid token;
+dashboard: the overview page with a session's cookie;
 channel webhooks (_common.CHANNELS: WhatsApp, Telegram): a new person's text message for a connected
 account, signed or with the account's secret token, stored; management API: GET /api/accounts/current with
 a valid key; event fan-out: a stream batch with one new lead's INSERT record, turned into one delivery job
@@ -163,6 +164,32 @@ def new_lead_stream_event(stack: Any, account_id: str, phone: str) -> dict:
     return stream_event([record], stream_arn)
 
 
+def dashboard_overview_event(stack: Any, account: Any) -> dict:
+    """events/dashboard/overview-signed-out.json with the cookie of a session just opened with the account's
+    key (as POST /login opens it): the overview renders (webhook URL, counts, latest leads)."""
+    from _common import EVENTS_DIR
+
+    from leadhub.accounts.adapters.dynamodb_accounts import DynamoAccountRepository
+    from leadhub.dashboard.adapters.dynamodb_dashboard import DynamoFailedSignIns, DynamoSessions
+    from leadhub.dashboard.sessions import sign_in_with_key
+    from leadhub.platform.timestamps import utc_now
+
+    clients = stack.clients.client
+    opened = sign_in_with_key(
+        account.api_key,
+        "203.0.113.10",
+        accounts=DynamoAccountRepository(stack.table_name, clients=clients),
+        sessions=DynamoSessions(stack.table_name, clients=clients),
+        failures=DynamoFailedSignIns(stack.table_name, clients=clients),
+        now=utc_now(),
+    )
+    event = json.loads((EVENTS_DIR / "dashboard" / "overview-signed-out.json").read_text())
+    event["cookies"] = [
+        f"lh_session={opened.token}"
+    ]  # the local stack's cookie (SESSION_COOKIE_SECURE=false)
+    return event
+
+
 def delivery_job_event(stack: Any, endpoint: Any) -> dict:
     """The sample SQS event events/delivery_worker/first-attempt.json carrying a fresh delivery job for
     `endpoint`, whose delivery record is stored as the fan-out stores it."""
@@ -273,6 +300,56 @@ class ConversationReplies:
         if len(sent) != len(self.senders) or {k: sent[-1].get(k) for k in expected} != expected:
             return f"expected the reply {expected} as send #{len(self.senders)}, the fake got {sent[-1:]}"
         return None
+
+
+class WidgetVisitors:
+    """The website widget's first request: a new visitor's message (both tokens signed with the widget
+    secret kept in the emulator's SSM) from an allowed origin to an enabled widget."""
+
+    ORIGIN = "https://shop.example"
+
+    def __init__(self, stack: Any) -> None:
+        import secrets
+
+        from leadhub.accounts.adapters.dynamodb_accounts import DynamoAccountRepository
+        from leadhub.channels.web.adapters.dynamodb_widget import DynamoWidgets
+        from leadhub.channels.web.configuration import save_widget
+        from leadhub.channels.web.widget import WidgetSettings
+        from leadhub.platform.timestamps import utc_now
+
+        account = stack.create_account("Bench Shop")
+        self.secret = secrets.token_urlsafe(32)
+        parameter = stack.specs["WidgetFunction"].environment["WIDGET_SECRET_PARAMETER"]
+        stack.clients.client("ssm").put_parameter(
+            Name=parameter, Value=self.secret, Type="SecureString", Overwrite=True
+        )
+        self.widget = save_widget(
+            account.account_id,
+            WidgetSettings(enabled=True, allowed_origins=(self.ORIGIN,)),
+            widgets=DynamoWidgets(stack.table_name, clients=stack.clients.client),
+            accounts=DynamoAccountRepository(stack.table_name, clients=stack.clients.client),
+            actor="bench",
+            now=utc_now(),
+        )
+
+    def event(self) -> dict:
+        from _common import http_api_event
+
+        from leadhub.channels.web import tokens
+        from leadhub.platform.timestamps import utc_now
+
+        account_id, visitor = self.widget.account_id, tokens.new_visitor_id()
+        headers = {
+            "origin": self.ORIGIN,
+            "x-leadhub-visitor": tokens.visitor_token(self.secret, account_id, visitor),
+            "x-leadhub-page": tokens.page_token(self.secret, account_id, visitor, utc_now()),
+        }
+        body = json.dumps({"clientMessageId": "m1", "text": "What is the price?"}).encode()
+        event = http_api_event("POST /widget/v1/{widgetKey}/{action}", headers, body)
+        path = f"/widget/v1/{self.widget.widget_key}/messages"
+        event["rawPath"] = event["requestContext"]["http"]["path"] = path
+        event["pathParameters"] = {"widgetKey": self.widget.widget_key, "action": "messages"}
+        return event
 
 
 class EmailContents:
@@ -447,6 +524,12 @@ def main() -> None:
                 "event": lambda: load_event("management_api/get-current-account.json", account),
             },
         }
+        subjects["DashboardFunction"] = {
+            "kind": "page",
+            "request": "GET / signed in: the overview (events/dashboard/overview-signed-out.json, a session)",
+            "expect": {"status": 200},
+            "event": lambda: dashboard_overview_event(stack, account),
+        }
         receiver = LoopbackReceiver()
         endpoint = stack.create_endpoint(account.account_id, receiver.url)
         subjects["EventFanoutFunction"] = {
@@ -487,6 +570,12 @@ def main() -> None:
             "inbound email -> fetched from the Resend fake, its text stored",
             contents,
         )
+        subjects["WidgetFunction"] = {
+            "kind": "api",
+            "request": "POST /widget/v1/{widgetKey}/messages: a new visitor's first message (201)",
+            "expect": {"status": 201},
+            "event": WidgetVisitors(stack).event,
+        }
         for function_id, subject in subjects.items():
             spec = stack.specs[function_id]
             subject.update(sys_path=[*stack.sys_path(function_id), sites["functions"]], handler=spec.handler)

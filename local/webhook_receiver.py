@@ -4,7 +4,9 @@
 
 Answers the verification handshake, prints one line per delivery (event, webhook-id and, with
 --secret, whether the `standardwebhooks` library accepts the signature) and answers every delivery
-with --status (e.g. 503 to watch the retries, 410 to see the endpoint disabled).
+with --status (e.g. 503 to watch the retries, 410 to see the endpoint disabled), or with the status a
+URL's `?status=` names: one receiver serves a healthy and a failing endpoint
+(`http://127.0.0.1:4000/hooks?status=503`), without a restart.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import sys
 from http.server import BaseHTTPRequestHandler
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from local.loopback_server import LoopbackHTTPServer
 
@@ -60,7 +63,11 @@ def make_handler(secret: str | None, status: int) -> type[BaseHTTPRequestHandler
                 )
             else:
                 print(f"  {body.decode('utf-8', 'replace')}", flush=True)
-                self._answer(status, b"received")
+                self._answer(self._status(), b"received")
+
+        def _status(self) -> int:
+            asked = parse_qs(urlsplit(self.path).query).get("status", [""])[-1]
+            return int(asked) if asked.isdigit() and 200 <= int(asked) <= 599 else status
 
     return Handler
 

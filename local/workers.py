@@ -130,6 +130,8 @@ def worker_environment(
             "LAMBDA_TASK_ROOT": str(spec.code_dir),
             "_HANDLER": spec.handler,
             "PUBLIC_BASE_URL": api_url,
+            # Plain http on loopback: cookies marked Secure would not come back.
+            "SESSION_COOKIE_SECURE": "false",
             "LEADHUB_LOCAL": "1",
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",

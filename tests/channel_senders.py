@@ -9,6 +9,7 @@ from leadhub.channels.ports import IntegrationStore
 from leadhub.channels.senders import ChannelSenders
 from leadhub.channels.telegram.adapters.bot_api import TelegramBotApi
 from leadhub.channels.telegram.adapters.telegram_sender import TelegramSender
+from leadhub.channels.web.adapters.web_sender import WebSender
 from leadhub.channels.whatsapp.adapters.graph_api import GraphApi
 from leadhub.channels.whatsapp.adapters.whatsapp_sender import WhatsAppSender
 from leadhub.conversations.models import Channel
@@ -30,5 +31,6 @@ def all_channel_senders(
             Channel.WHATSAPP: WhatsAppSender(graph, credentials),
             Channel.TELEGRAM: TelegramSender(telegram, credentials),
             Channel.EMAIL: EmailSender(resend, credentials, receiving_domain),
+            Channel.WEB: WebSender(),
         }
     )

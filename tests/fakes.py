@@ -5,17 +5,21 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from leadhub.accounts.audit import AuditEntry
 from leadhub.accounts.models import Account, ApiKey, TokenOwner
 from leadhub.channels.email.integration import ResendRefused
 from leadhub.channels.models import Integration
+from leadhub.channels.web.ports import RateLimit, VisitorMessageWrite
+from leadhub.channels.web.visitor import Visitor
+from leadhub.channels.web.widget import Widget
 from leadhub.conversations.model_responder import Turn
 from leadhub.conversations.models import Channel, Conversation, ConversationStatus, Message
 from leadhub.conversations.ports import ChannelRoute, CommitOutcome, InboundWrite
 from leadhub.conversations.responder_settings import ResponderSettings
+from leadhub.dashboard.models import Session, SignInLink
 from leadhub.leads.models import Lead
 from leadhub.outbound.models import WebhookEndpoint
 from leadhub.platform.errors import ProviderUnavailable
@@ -120,6 +124,13 @@ class InMemoryAccounts:
     def list_audit(self, account_id: str, limit: int, cursor: str | None) -> Page[AuditEntry]:
         mine = [entry for entry in reversed(self.audit) if entry.account_id == account_id]
         return _page(mine, limit, cursor)
+
+    def list_managed_accounts(self, parent_account_id: str, limit: int) -> Page[Account]:
+        managed = sorted(
+            (a for a in self.accounts.values() if a.parent_account_id == parent_account_id),
+            key=lambda a: a.account_id,
+        )
+        return _page(managed, limit, None)
 
 
 class ContextBoundCipher:
@@ -287,8 +298,9 @@ class InMemoryConversations:
         self._count(reply)
         return None
 
-    def create_outbound(self, message: Message) -> str:
+    def create_outbound(self, message: Message, audit: AuditEntry | None = None) -> str:
         self.messages[(message.account_id, message.message_id)] = message
+        self.lead_store.audit += [audit] if audit else []
         self._count(message)
         return message.message_id
 
@@ -311,10 +323,13 @@ class InMemoryConversations:
         ]
         return max(mine, key=lambda m: (m.sent_at, m.received_at, m.message_id), default=None)
 
-    def close(self, conversation: Conversation, lead_holds_it: bool, at: str) -> bool:
+    def close(
+        self, conversation: Conversation, lead_holds_it: bool, at: str, audit: AuditEntry | None = None
+    ) -> bool:
         key = (conversation.account_id, conversation.conversation_id)
         if self.conversations[key].status is not ConversationStatus.OPEN:
             return False
+        self.lead_store.audit += [audit] if audit else []
         self.conversations[key] = replace(
             self.conversations[key], status=ConversationStatus.CLOSED, closed_at=at
         )
@@ -332,8 +347,11 @@ class InMemoryConversations:
             self.conversations[key], unreachable_at=at, unreachable_reason=reason
         )
 
-    def set_auto_reply(self, conversation: Conversation, enabled: bool) -> None:
+    def set_auto_reply(
+        self, conversation: Conversation, enabled: bool, audit: AuditEntry | None = None
+    ) -> None:
         key = (conversation.account_id, conversation.conversation_id)
+        self.lead_store.audit += [audit] if audit else []
         self.conversations[key] = replace(self.conversations[key], auto_reply=enabled)
 
     def mark_sent(self, sent: Message, previous: Message) -> bool:
@@ -572,3 +590,175 @@ class EndpointPorts:
             "verifier": self.verifier,
             "allow_private_targets": self.allow_private_targets,
         }
+
+
+class InMemorySessions:
+    """Dashboard sessions; like the table, a key's session is touched only while the key exists."""
+
+    def __init__(self, accounts: InMemoryAccounts) -> None:
+        self.accounts = accounts
+        self.sessions: dict[str, Session] = {}
+        self.audit = accounts.audit
+        self.touches = 0
+
+    def create(self, session: Session, audit: AuditEntry) -> None:
+        self.sessions[session.session_hash] = session
+        self.audit.append(audit)
+
+    def get(self, session_hash: str) -> Session | None:
+        return self.sessions.get(session_hash)
+
+    def touch(self, session: Session, at: str) -> bool:
+        self.touches += 1
+        key_alive = session.key_id is None or any(
+            k.key_id == session.key_id for k in self.accounts.list_api_keys(session.account_id)
+        )
+        if session.session_hash not in self.sessions or not key_alive:
+            return False
+        self.sessions[session.session_hash] = replace(session, last_seen_at=at)
+        return True
+
+    def end(self, session: Session, audit: AuditEntry) -> bool:
+        if self.sessions.pop(session.session_hash, None) is None:
+            return False
+        self.audit.append(audit)
+        return True
+
+
+class InMemorySignInLinks:
+    def __init__(self, sessions: InMemorySessions) -> None:
+        self.sessions = sessions
+        self.links: dict[str, SignInLink] = {}
+
+    def add(self, link: SignInLink, audit: Sequence[AuditEntry]) -> None:
+        self.links[link.link_hash] = link
+        self.sessions.audit.extend(audit)
+
+    def get(self, link_hash: str) -> SignInLink | None:
+        return self.links.get(link_hash)
+
+    def consume(self, link: SignInLink, session: Session, audit: AuditEntry, at: str) -> bool:
+        stored = self.links.get(link.link_hash)
+        if stored is None or stored.used_at is not None or stored.expires_at <= at:
+            return False
+        self.links[link.link_hash] = replace(stored, used_at=at)
+        self.sessions.create(session, audit)
+        return True
+
+
+class InMemoryFailedSignIns:
+    def __init__(self) -> None:
+        self.windows: dict[tuple[str, int], int] = {}
+
+    def count(self, source: str, window: int) -> int:
+        return self.windows.get((source, window), 0)
+
+    def add(self, source: str, window: int, expires_at: int) -> None:
+        self.windows[(source, window)] = self.windows.get((source, window), 0) + 1
+
+
+# -- the web channel (widget) -------------------------------------------------------------------
+
+
+class InMemoryWidgets:
+    """Widgets by account, found by their key's hash, replaced only at the version they were read."""
+
+    def __init__(self) -> None:
+        self.widgets: dict[str, Widget] = {}
+        self.audit: list[AuditEntry] = []
+        self.lookups = 0
+        self.lost_races = 0  # how many next saves lose to a concurrent writer
+
+    def get(self, account_id: str) -> Widget | None:
+        return self.widgets.get(account_id)
+
+    def save(self, widget: Widget, previous: Widget | None, audit: AuditEntry) -> bool:
+        if self.lost_races:
+            self.lost_races -= 1
+            return False
+        current = self.widgets.get(widget.account_id)
+        if (current.version if current else None) != (previous.version if previous else None):
+            return False
+        self.widgets[widget.account_id] = widget
+        self.audit.append(audit)
+        return True
+
+    def find_by_key_hash(self, key_hash: str) -> Widget | None:
+        from leadhub.platform.ids import token_hash
+
+        self.lookups += 1
+        return next((w for w in self.widgets.values() if token_hash(w.widget_key) == key_hash), None)
+
+
+class InMemoryVisitors(InMemoryConversations):
+    """Visitors and their messages, over the in-memory conversation store (the worker's store)."""
+
+    def __init__(self, leads: InMemoryLeads | None = None) -> None:
+        super().__init__(leads)
+        self.visitors: dict[tuple[str, str], Visitor] = {}
+
+    def get_visitor(self, account_id: str, visitor_id: str) -> Visitor | None:
+        return self.visitors.get((account_id, visitor_id))
+
+    def _version_is(self, visitor: Visitor, expected: int | None) -> bool:
+        current = self.visitors.get((visitor.account_id, visitor.visitor_id))
+        return (current.version if current else None) == expected
+
+    def commit_visitor_message(self, write: VisitorMessageWrite) -> CommitOutcome:
+        self.commits += 1
+        if self.interfere:
+            return self.interfere.pop(0)
+        message = write.message
+        if (message.account_id, message.channel, message.provider_message_id) in self.provider_ids:
+            return CommitOutcome.DUPLICATE
+        if not self._version_is(write.visitor, write.expected_version):
+            return CommitOutcome.LEAD_CHANGED
+        key = (message.account_id, write.conversation_id)
+        if write.new_conversation is None:
+            existing = self.conversations.get(key)
+            if existing is None or existing.status is not ConversationStatus.OPEN:
+                return CommitOutcome.CONVERSATION_GONE
+            self.conversations[key] = replace(
+                existing, last_activity_at=write.at, message_count=existing.message_count + 1
+            )
+        else:
+            self.conversations[key] = write.new_conversation
+        self.add_message(message)
+        self.visitors[(write.visitor.account_id, write.visitor.visitor_id)] = write.visitor
+        return CommitOutcome.STORED
+
+    def attach_lead(self, visitor: Visitor, expected_version: int | None) -> bool:
+        if not self._version_is(visitor, expected_version):
+            return False
+        self.visitors[(visitor.account_id, visitor.visitor_id)] = visitor
+        key = (visitor.account_id, visitor.conversation_id or "")
+        if key in self.conversations and visitor.lead_id:
+            self.conversations[key] = replace(self.conversations[key], lead_id=visitor.lead_id)
+        return True
+
+    def messages_after(
+        self, account_id: str, conversation_id: str, position: str | None, limit: int
+    ) -> list[tuple[str, Message]]:
+        mine = [
+            (f"MSG#{m.sent_at}#{m.received_at}#{m.message_id}", m)
+            for (acc, _), m in self.messages.items()
+            if acc == account_id and m.conversation_id == conversation_id
+        ]
+        return sorted(item for item in mine if position is None or item[0] > position)[:limit]
+
+
+class CountingLimiter:
+    """Fixed windows as the DynamoDB limiter keeps them: every request counts, refused ones too."""
+
+    def __init__(self) -> None:
+        self.hits: dict[tuple[str, str, int], int] = {}
+
+    def take(self, account_id: str, limits: Sequence[RateLimit], now: datetime) -> float | None:
+        moment = now.timestamp()
+        for limit in limits:
+            window = int(moment // limit.window_seconds)
+            key = (account_id, limit.key, window)
+            self.hits[key] = self.hits.get(key, 0) + 1
+            if self.hits[key] > limit.limit:
+                return limit.window_seconds - moment % limit.window_seconds
+        return None

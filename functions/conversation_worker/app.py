@@ -24,6 +24,7 @@ from leadhub.channels.email.adapters.resend_api import ResendApi
 from leadhub.channels.senders import ChannelSenders
 from leadhub.channels.telegram.adapters.bot_api import TelegramBotApi
 from leadhub.channels.telegram.adapters.telegram_sender import TelegramSender
+from leadhub.channels.web.adapters.web_sender import WebSender
 from leadhub.channels.whatsapp.adapters.graph_api import GraphApi
 from leadhub.channels.whatsapp.adapters.whatsapp_sender import WhatsAppSender
 from leadhub.conversations.adapters.bedrock_model import BedrockModel
@@ -62,6 +63,7 @@ senders = ChannelSenders(
         Channel.WHATSAPP: WhatsAppSender(GraphApi(settings.graph_api_base_url), credentials),
         Channel.TELEGRAM: TelegramSender(TelegramBotApi(settings.telegram_api_base_url), credentials),
         Channel.EMAIL: EmailSender(resend, credentials, settings.resend_receiving_domain),
+        Channel.WEB: WebSender(),
     }
 )
 

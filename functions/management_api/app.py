@@ -25,7 +25,7 @@ register_error_handlers(app, logger)
 
 # The route modules (routes/*.py) serving each first path segment after /api/. A module is imported and
 # its router included with the first request that needs it: a cold start pays for its own resource's
-# routes and domain code, not for all ten modules. The OpenAPI document includes them all.
+# routes and domain code, not for all eleven modules. The OpenAPI document includes them all.
 ROUTE_MODULES: dict[str, tuple[str, ...]] = {
     "admin": ("admin",),
     "accounts": ("accounts",),
@@ -38,6 +38,8 @@ ROUTE_MODULES: dict[str, tuple[str, ...]] = {
     "conversations": ("conversations",),
     "automations": ("automations",),
     "responder": ("automations",),
+    "dashboard": ("dashboard_links",),
+    "widget": ("widget",),
 }
 ALL_ROUTE_MODULES = tuple(dict.fromkeys(name for names in ROUTE_MODULES.values() for name in names))
 _included: set[str] = set()

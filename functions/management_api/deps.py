@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from leadhub.channels.email.ports import ResendDomains
     from leadhub.channels.ports import IntegrationStore
     from leadhub.channels.telegram.ports import TelegramBotApiPort
+    from leadhub.channels.web.ports import WidgetStore
     from leadhub.channels.whatsapp.ports import GraphApiPort
     from leadhub.conversations.ports import (
         AutomationStore,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
         ConversationStore,
         ResponderStore,
     )
+    from leadhub.dashboard.ports import SignInLinks
     from leadhub.leads.ports import LeadRepository
     from leadhub.outbound.endpoints import Verifier
     from leadhub.outbound.ports import DeliveryLog, DeliveryQueue, EndpointRepository, HttpPost, Resolver
@@ -162,3 +164,17 @@ def verifier() -> Verifier:
     from leadhub.outbound.endpoint_verification import handshake_verifier
 
     return handshake_verifier(resolver(), http(), allow_private=allow_private_targets)
+
+
+@cache
+def sign_in_links() -> SignInLinks:
+    from leadhub.dashboard.adapters.dynamodb_dashboard import DynamoSignInLinks
+
+    return DynamoSignInLinks(settings.table_name)
+
+
+@cache
+def widgets() -> WidgetStore:
+    from leadhub.channels.web.adapters.dynamodb_widget import DynamoWidgets
+
+    return DynamoWidgets(settings.table_name)

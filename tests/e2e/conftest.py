@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from local.fake_providers import FakeGraphApi, FakeResendApi, FakeTelegramBotApi
+from tests.e2e.browsing import browser, new_visitor, visitor  # noqa: F401  (one browser for every test file)
 from tests.stack_process import StackProcess, running_stack
 
 # Short enough that the token-rotation test waits seconds, not the default minute.

@@ -108,6 +108,12 @@ def test_unknown_and_malformed_tokens_get_one_answer(http: httpx.Client, account
     assert answers == {(401, '{"error": "Unknown webhook token"}')}
 
 
-def test_unknown_routes_are_404_like_api_gateway(http: httpx.Client) -> None:
-    response = http.get("/nothing-here")
-    assert (response.status_code, response.json()) == (404, {"message": "Not Found"})
+def test_unknown_paths_are_404_from_the_api_or_the_dashboard(http: httpx.Client) -> None:
+    # Every path has a route (the dashboard's ANY /{proxy+} takes what /api/{proxy+} does not), so the
+    # 404s come from the functions: the management API's JSON, or the dashboard's page.
+    api = http.get("/api/nothing-here")
+    assert (api.status_code, api.headers["content-type"]) == (404, "application/json")
+    assert "error" in api.json()
+    page = http.get("/nothing-here")
+    assert (page.status_code, page.headers["content-type"]) == (404, "text/html; charset=utf-8")
+    assert "There is no page at this address." in page.text

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from moto import mock_aws
@@ -36,9 +37,10 @@ REGION = "us-east-1"
 ADMIN_KEY = "admin-key-for-integration-tests-0123456789"
 HOST = "id.execute-api.us-east-1.amazonaws.com"
 
-# Modules that functions/management_api/app.py imports from its own directory (settings are read when
-# `deps` is imported), dropped from sys.modules so that every load sees the test's environment.
-_SIBLING_MODULES = ("deps", "schemas", "routes", "api_document")
+# Modules that functions/management_api/app.py and functions/dashboard/app.py import from their own
+# directory (settings are read when `deps` or `wiring` is imported), dropped from sys.modules so that every
+# load sees the test's environment.
+_SIBLING_MODULES = ("deps", "schemas", "routes", "api_document", "wiring", "pages")
 _load_counter = itertools.count()
 
 
@@ -250,7 +252,7 @@ def http_event(
         "isBase64Encoded": base64_body,
     }
     if query:
-        event["queryStringParameters"] = dict(pair.split("=", 1) for pair in query.split("&"))
+        event["queryStringParameters"] = dict(parse_qsl(query, keep_blank_values=True))  # decoded, as API GW
     if body is not None:
         event["body"] = body
     return event

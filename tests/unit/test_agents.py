@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from leadhub.accounts.models import Principal
 from leadhub.conversations.agent_actions import close_conversation, queue_manual_message, set_auto_reply
 from leadhub.conversations.automation_rules import Automation, AutomationKind
 from leadhub.conversations.conversations import record_inbound
@@ -197,3 +198,29 @@ def test_a_manual_message_that_could_not_be_queued_is_failed_not_left_queued() -
         "failed",
         "not sent: it could not be queued; send it again",
     )
+
+
+def test_an_agents_changes_are_audited_with_where_they_came_from_but_not_what_was_written() -> None:
+    store, queue = InMemoryConversations(), Queue()
+    conversation_id = write(store, 1)
+    lead_id = store.conversations[(ACCOUNT, conversation_id)].lead_id
+    agent = Principal(ACCOUNT, "key_agent", frozenset({"conversations:manage"}), source="dashboard")
+    audit_before = len(store.lead_store.audit)
+
+    message = queue_manual_message(
+        ACCOUNT, conversation_id, "Call me", store=store, queue=queue, actor="key_agent", now=NOW, by=agent
+    )
+    set_auto_reply(ACCOUNT, conversation_id, False, store=store, by=agent, now=NOW)
+    close_conversation(ACCOUNT, conversation_id, store=store, now=NOW, by=agent)
+    close_conversation(ACCOUNT, conversation_id, store=store, now=NOW, by=agent)  # closed already: no entry
+
+    entries = store.lead_store.audit[audit_before:]
+    assert [e.action for e in entries] == [
+        "conversation.message_queued",
+        "conversation.auto_reply_off",
+        "conversation.closed",
+    ]
+    assert {(e.source, e.actor, e.target["leadId"], e.target["conversationId"]) for e in entries} == {
+        ("dashboard", "key_agent", lead_id, conversation_id)
+    }
+    assert entries[0].target["messageId"] == message.message_id and "Call me" not in str(entries)

@@ -10,8 +10,14 @@ import pytest
 
 from leadhub.accounts.audit import AuditEntry
 from leadhub.conversations.automation_rules import Automation, AutomationKind, OpeningHours
-from leadhub.conversations.automations import create_automation
-from leadhub.platform.errors import Conflict, InvalidRequest
+from leadhub.conversations.automations import (
+    Direction,
+    create_automation,
+    list_automations,
+    move_automation,
+    update_automation,
+)
+from leadhub.platform.errors import Conflict, InvalidRequest, NotFound
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 OFFICE = OpeningHours("Europe/Berlin", WEEKDAYS, "09:00", "18:00")
@@ -75,16 +81,34 @@ def test_an_out_of_hours_automation_matches_any_text_outside_the_hours_only() ->
 
 @dataclass
 class Store:
+    """In the account's order: creation order until an order is saved (new ones last), as the table."""
+
     automations: list[Automation] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
 
     def list_for_account(self, account_id: str) -> list[Automation]:
-        return [a for a in self.automations if a.account_id == account_id]
+        mine = [a for a in self.automations if a.account_id == account_id]
+        position = {automation_id: n for n, automation_id in enumerate(self.order)}
+        return sorted(mine, key=lambda a: position.get(a.automation_id, len(position)))
 
     def insert(self, automation: Automation, audit: AuditEntry) -> None:
         self.automations.append(automation)
 
+    def replace(self, automation: Automation, audit: AuditEntry) -> bool:
+        for n, known in enumerate(self.automations):
+            if known.automation_id == automation.automation_id:
+                self.automations[n] = automation
+                self.audit.append(audit)
+                return True
+        return False
+
     def delete(self, account_id: str, automation_id: str, audit: AuditEntry) -> bool:
         return False
+
+    def save_order(self, account_id: str, automation_ids: list[str], audit: AuditEntry) -> None:
+        self.order = list(automation_ids)
+        self.audit.append(audit)
 
 
 def create(store: Store, kind: AutomationKind, **kw) -> Automation:
@@ -159,3 +183,68 @@ def test_an_automation_that_cannot_work_is_400_naming_the_field(kind, fields, fi
         create(store, kind, **fields)
     assert [(d.field, message in d.message) for d in raised.value.details] == [(field_name, True)]
     assert store.automations == []
+
+
+# -- editing and ordering ---------------------------------------------------------------------------
+
+
+def test_an_update_changes_what_it_names_checks_it_as_create_does_and_keeps_the_kind() -> None:
+    store = Store()
+    price = create(store, AutomationKind.KEYWORD, match="price", reply="From 900")
+
+    updated = update_automation(
+        "acc",
+        price.automation_id,
+        {"reply": "From 950", "enabled": False},
+        store=store,
+        actor="k",
+        now=NOW,
+        source="dashboard",
+    )
+
+    assert (updated.kind, updated.match, updated.reply, updated.enabled) == (
+        AutomationKind.KEYWORD,
+        "price",
+        "From 950",
+        False,
+    )
+    assert store.list_for_account("acc") == [updated]
+    assert [(a.action, a.source) for a in store.audit] == [("automation.updated", "dashboard")]
+    for changes, field_name in (
+        ({"match": None}, "match"),
+        ({"hours": OFFICE}, "hours"),
+        ({"kind": "greeting"}, "kind"),
+    ):
+        with pytest.raises(InvalidRequest) as raised:
+            update_automation("acc", price.automation_id, changes, store=store, actor="k", now=NOW)
+        assert [d.field for d in raised.value.details] == [field_name]
+    with pytest.raises(NotFound):
+        update_automation("acc", "aut_missing", {"reply": "x"}, store=store, actor="k", now=NOW)
+    with pytest.raises(NotFound):
+        update_automation("other", price.automation_id, {"reply": "x"}, store=store, actor="k", now=NOW)
+
+
+def test_automations_move_within_their_group_and_are_listed_in_try_order() -> None:
+    store = Store()
+    greeting = create(store, AutomationKind.GREETING, reply="Hi")
+    closed = create(store, AutomationKind.OUT_OF_HOURS, hours=OFFICE)
+    price = create(store, AutomationKind.KEYWORD, match="price")
+    rent = create(store, AutomationKind.PATTERN, match="rent")
+    assert list_automations("acc", store=store) == [price, rent, closed, greeting]
+
+    moved = move_automation("acc", rent.automation_id, Direction.UP, store=store, actor="k", now=NOW)
+
+    assert moved == [rent, price, closed, greeting] == list_automations("acc", store=store)
+    assert store.audit[-1].target == {"automationId": rent.automation_id, "direction": "up"}
+    for automation, direction in (
+        (rent, Direction.UP),
+        (price, Direction.DOWN),
+        (closed, Direction.UP),
+        (greeting, Direction.DOWN),
+    ):
+        with pytest.raises(InvalidRequest):
+            move_automation("acc", automation.automation_id, direction, store=store, actor="k", now=NOW)
+    with pytest.raises(NotFound):
+        move_automation("other", rent.automation_id, Direction.DOWN, store=store, actor="k", now=NOW)
+    viewing = create(store, AutomationKind.KEYWORD, match="viewing")
+    assert list_automations("acc", store=store) == [rent, price, viewing, closed, greeting]

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from leadhub.accounts.models import TokenOwner
-from leadhub.leads.leads import lead_id_for_phone, receive_lead
+from leadhub.leads.identity import lead_id_for_phone
+from leadhub.leads.leads import receive_lead
 from leadhub.platform.errors import (
     InvalidRequest,
     PayloadTooLarge,

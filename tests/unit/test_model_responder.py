@@ -87,6 +87,7 @@ CONTACTS = {
         Contact(Channel.EMAIL, "ada@example.com", email="ada@example.com"),
         {"address": "ada@example.com"},
     ),
+    Channel.WEB: (Contact(Channel.WEB, "vis_ada"), {"visitorId": "vis_ada"}),
 }
 
 

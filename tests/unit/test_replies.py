@@ -257,3 +257,10 @@ def test_the_out_of_hours_message_goes_out_once_per_closed_period() -> None:
     assert answered("good morning", 3, NIGHT + timedelta(hours=12)) == "no_reply"  # Tuesday 10:00
     assert answered("hello again", 4, NIGHT + timedelta(days=1)) == "replied"  # Tuesday night
     assert replies(sender) == ["Closed; we answer from 9:00."] * 2
+
+
+def test_every_channel_has_a_text_limit_for_what_is_sent_on_it() -> None:
+    from leadhub.conversations.models import Channel
+    from leadhub.conversations.replies import CHANNEL_TEXT_LIMITS
+
+    assert set(CHANNEL_TEXT_LIMITS) == set(Channel)

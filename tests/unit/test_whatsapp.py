@@ -20,8 +20,9 @@ from leadhub.channels.whatsapp.notifications import (
 )
 from leadhub.conversations.conversations import record_inbound
 from leadhub.conversations.models import Channel, Direction, Message
+from leadhub.leads.identity import lead_id_for_phone
 from leadhub.leads.intake import parse_lead_submission
-from leadhub.leads.leads import lead_id_for_phone, upsert_lead
+from leadhub.leads.leads import upsert_lead
 from leadhub.outbound.outbox import lead_facts
 from leadhub.platform.errors import (
     Forbidden,

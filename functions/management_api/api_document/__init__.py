@@ -20,10 +20,10 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from schemas import ErrorOut
 
-from api_document import events, inbound_webhooks
+from api_document import events, inbound_webhooks, widget_public
 
 REF_TEMPLATE = "#/components/schemas/{model}"
-DESCRIPTION = """Leadhub's HTTP API, in three parts:
+DESCRIPTION = """Leadhub's HTTP API, in four parts:
 
 * **Management API** (`/api/…`): accounts, API keys, leads, conversations, automations, channel
   integrations, outbound webhook endpoints and their deliveries. Authenticate with the `X-API-Key` header
@@ -32,6 +32,8 @@ DESCRIPTION = """Leadhub's HTTP API, in three parts:
 * **Inbound webhooks** (tag *Inbound webhooks*): what CRMs, form tools, Meta (WhatsApp), Telegram and
   Resend (email) POST to Leadhub, each with the authentication it carries — the account's token in the
   lead webhook's path, `X-Hub-Signature-256`, `X-Telegram-Bot-Api-Secret-Token`, or the Svix headers.
+* **Website widget** (tag *Website widget (public)*): `/widget.js` and the endpoints the widget calls
+  from visitors' browsers, behind the widget's origin allow-list (its settings: `/api/widget`).
 * **Events** (`webhooks`): the catalog of events Leadhub POSTs to your endpoints, one entry per event
   type with its payload — the envelope `{"id", "event", "timestamp", "accountId", "data"}` — and the
   signature headers (Standard Webhooks `webhook-id`, `webhook-timestamp`, `webhook-signature`, and
@@ -39,6 +41,10 @@ DESCRIPTION = """Leadhub's HTTP API, in three parts:
   template receives the rendered template instead of the envelope."""
 TAGS = [
     {"name": "Inbound webhooks", "description": "Served by their own functions; shown here for reference."},
+    {
+        "name": "Website widget (public)",
+        "description": "Served by the widget's own function, for the widget's script; shown for reference.",
+    },
     {"name": "Events", "description": "What Leadhub POSTs to your webhook endpoints (the `webhooks`)."},
 ]
 
@@ -59,8 +65,11 @@ def build(app: ApiGatewayResolver, **openapi: Any) -> dict[str, Any]:
         schemas.pop(unused, None)
     schemas.update(json_schemas([ErrorOut, *events.MODELS]))
     schemas.update(inbound_webhooks.SCHEMAS)
+    schemas.update(widget_public.SCHEMAS)
     components.setdefault("securitySchemes", {}).update(inbound_webhooks.SECURITY_SCHEMES)
+    components["securitySchemes"].update(widget_public.SECURITY_SCHEMES)
     document["paths"].update(inbound_webhooks.PATHS)
+    document["paths"].update(widget_public.PATHS)
     document["webhooks"] = events.webhooks()
     document["tags"] = [*document.get("tags", []), *TAGS]
     return document

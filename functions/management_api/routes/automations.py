@@ -11,17 +11,17 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from schemas import JSON_BODY, KEYED, responses
 from schemas.automations import (
     AutomationListOut,
+    AutomationMoveRequest,
     AutomationOut,
     AutomationRequest,
-    OpeningHoursIn,
+    AutomationUpdateRequest,
     ResponderOut,
     ResponderRequest,
 )
 
 from leadhub.accounts.models import Scope
 from leadhub.conversations import automations
-from leadhub.conversations.automation_rules import AutomationKind, OpeningHours
-from leadhub.conversations.responder_settings import ResponderKind, ResponderSettings
+from leadhub.conversations.automation_rules import Automation, AutomationKind
 from leadhub.platform.timestamps import utc_now
 
 router = Router()
@@ -45,18 +45,12 @@ def post_automation(request: AutomationRequest) -> tuple[AutomationOut, int]:
         request.match,
         request.reply,
         enabled=request.enabled,
-        hours=opening_hours(request.hours),
+        hours=request.hours.to_hours() if request.hours else None,
         store=deps.automations(),
         actor=caller.key_id,
         now=utc_now(),
     )
     return AutomationOut.model_validate(created.to_public()), 201
-
-
-def opening_hours(hours: OpeningHoursIn | None) -> OpeningHours | None:
-    if hours is None:
-        return None
-    return OpeningHours(hours.timezone, tuple(dict.fromkeys(hours.days)), hours.opens, hours.closes)
 
 
 @router.get(
@@ -68,8 +62,56 @@ def opening_hours(hours: OpeningHoursIn | None) -> OpeningHours | None:
 )
 def get_automations() -> AutomationListOut:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
-    found = deps.automations().list_for_account(caller.account_id)
+    return _listing(automations.list_automations(caller.account_id, store=deps.automations()))
+
+
+def _listing(found: list[Automation]) -> AutomationListOut:
     return AutomationListOut(items=[AutomationOut.model_validate(a.to_public()) for a in found])
+
+
+@router.patch(
+    "/api/automations/<automationId>",
+    summary="Change an automation's match, reply, hours or enabled (its kind stays)",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+    responses=responses(200, 400, 404, *JSON_BODY, *KEYED),
+)
+def patch_automation(
+    automationId: Annotated[str, Path(max_length=64)], request: AutomationUpdateRequest
+) -> AutomationOut:
+    caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
+    updated = automations.update_automation(
+        caller.account_id,
+        automationId,
+        request.changes(),
+        store=deps.automations(),
+        actor=caller.key_id,
+        now=utc_now(),
+    )
+    return AutomationOut.model_validate(updated.to_public())
+
+
+@router.post(
+    "/api/automations/<automationId>/move",
+    summary="Move an automation one place up or down among those of its group (keywords and patterns, "
+    "out-of-hours, greetings); returns them all in the order they are tried",
+    security=deps.API_KEY_SECURITY,
+    tags=TAGS,
+    responses=responses(200, 400, 404, *JSON_BODY, *KEYED),
+)
+def move_automation(
+    automationId: Annotated[str, Path(max_length=64)], request: AutomationMoveRequest
+) -> AutomationListOut:
+    caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
+    moved = automations.move_automation(
+        caller.account_id,
+        automationId,
+        automations.Direction(request.direction),
+        store=deps.automations(),
+        actor=caller.key_id,
+        now=utc_now(),
+    )
+    return _listing(moved)
 
 
 @router.delete(
@@ -84,8 +126,7 @@ def delete_automation(automationId: Annotated[str, Path(max_length=64)]) -> Auto
     automations.delete_automation(
         caller.account_id, automationId, store=deps.automations(), actor=caller.key_id, now=utc_now()
     )
-    found = deps.automations().list_for_account(caller.account_id)
-    return AutomationListOut(items=[AutomationOut.model_validate(a.to_public()) for a in found])
+    return _listing(automations.list_automations(caller.account_id, store=deps.automations()))
 
 
 @router.get(
@@ -109,15 +150,6 @@ def get_responder() -> ResponderOut:
 )
 def put_responder(request: ResponderRequest) -> ResponderOut:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
-    settings = ResponderSettings(
-        account_id=caller.account_id,
-        kind=ResponderKind(request.responder),
-        auto_reply=request.autoReply,
-        model_id=request.modelId,
-        system_prompt=request.systemPrompt,
-        history_messages=request.historyMessages,
-        max_reply_chars=request.maxReplyChars,
-        fallback_reply=request.fallbackReply,
-    )
+    settings = request.to_settings(caller.account_id)
     saved = automations.save_responder(settings, store=deps.responders(), actor=caller.key_id, now=utc_now())
     return ResponderOut.model_validate(saved.to_public())

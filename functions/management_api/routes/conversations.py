@@ -110,6 +110,7 @@ def post_message(conversationId: ConversationId, request: ManualMessageRequest) 
         queue=deps.conversation_queue(),
         actor=caller.key_id,
         now=utc_now(),
+        by=caller,
     )
     return MessageOut.model_validate(message.to_public()), 202
 
@@ -124,7 +125,7 @@ def post_message(conversationId: ConversationId, request: ManualMessageRequest) 
 def close(conversationId: ConversationId) -> ConversationOut:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
     closed = agents.close_conversation(
-        caller.account_id, conversationId, store=deps.conversations(), now=utc_now()
+        caller.account_id, conversationId, store=deps.conversations(), now=utc_now(), by=caller
     )
     return ConversationOut.model_validate(closed.to_public())
 
@@ -139,6 +140,11 @@ def close(conversationId: ConversationId) -> ConversationOut:
 def patch_conversation(conversationId: ConversationId, request: ConversationPatchRequest) -> ConversationOut:
     caller = deps.principal(router, Scope.CONVERSATIONS_MANAGE)
     updated = agents.set_auto_reply(
-        caller.account_id, conversationId, request.autoReply, store=deps.conversations()
+        caller.account_id,
+        conversationId,
+        request.autoReply,
+        store=deps.conversations(),
+        by=caller,
+        now=utc_now(),
     )
     return ConversationOut.model_validate(updated.to_public())

@@ -26,16 +26,11 @@ from leadhub.platform.timestamps import utc_now
 
 router = Router()
 TAGS = ["Integrations"]
-WEBHOOK_PATHS = {
-    Channel.WHATSAPP: "/api/webhooks/meta-whatsapp",
-    Channel.TELEGRAM: telegram.WEBHOOK_PATH,
-    Channel.EMAIL: "/api/webhooks/email",
-}
 ChannelName = Annotated[Channel, Path(description="whatsapp, telegram or email")]
 
 
 def _out(integration: Integration, **extra: Any) -> IntegrationOut:
-    webhook_url = deps.public_base_url(router) + WEBHOOK_PATHS[integration.channel]
+    webhook_url = deps.public_base_url(router) + integrations.WEBHOOK_PATHS[integration.channel]
     return IntegrationOut.model_validate({"webhookUrl": webhook_url, **integration.to_public(), **extra})
 
 

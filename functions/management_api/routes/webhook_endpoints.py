@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import deps
@@ -40,24 +39,6 @@ def _managing() -> dict[str, Any]:
     }
 
 
-def _changes(request: EndpointRequest) -> endpoints.EndpointChanges:
-    given = request.model_fields_set
-    template = request.payloadTemplate
-    return endpoints.EndpointChanges(
-        name=request.name,
-        url=request.url,
-        events=request.events,
-        account_filter=request.accountFilter,
-        clear_account_filter="accountFilter" in given and request.accountFilter is None,
-        payload_template=json.dumps(template) if isinstance(template, dict | list) else template,
-        clear_payload_template="payloadTemplate" in given and template is None,
-        headers=request.headers,
-        enabled=request.enabled,
-        verification_mode=request.verification,
-        secret=request.secret if isinstance(request, EndpointCreateRequest) else None,
-    )
-
-
 def _out(endpoint: endpoints.WebhookEndpoint) -> EndpointOut:
     return EndpointOut.model_validate(endpoint.to_public())
 
@@ -77,7 +58,7 @@ def _out(endpoint: endpoints.WebhookEndpoint) -> EndpointOut:
 )
 def post_endpoint(request: EndpointCreateRequest) -> tuple[EndpointWithSecretOut, int]:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
-    endpoint, secret = endpoints.create_endpoint(caller, _changes(request), utc_now(), **_managing())
+    endpoint, secret = endpoints.create_endpoint(caller, request.changes(), utc_now(), **_managing())
     return EndpointWithSecretOut.model_validate({**endpoint.to_public(), "secret": secret}), 201
 
 
@@ -116,7 +97,7 @@ def get_endpoint(endpointId: EndpointId) -> EndpointOut:
 )
 def patch_endpoint(endpointId: EndpointId, request: EndpointRequest) -> EndpointOut:
     caller = deps.principal(router, Scope.WEBHOOKS_MANAGE)
-    changes = _changes(request)
+    changes = request.changes()
     return _out(endpoints.update_endpoint(caller, endpointId, changes, utc_now(), **_managing()))
 
 

@@ -8,15 +8,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Request bodies' base, shared with the dashboard's forms.
+from leadhub.platform.request_models import RequestSchema as RequestSchema
+
 
 class Schema(BaseModel):
     # Each model's validator and serializer are built when it is first used, not at import: a cold start
     # serves one route and needs one or two of these models, not all of them.
     model_config = ConfigDict(defer_build=True)
-
-
-class RequestSchema(Schema):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 def absent_when_none(schema: dict[str, Any]) -> None:

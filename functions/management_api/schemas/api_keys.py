@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from leadhub.accounts.models import Scope
-from schemas import RequestSchema, Schema
-
-
-class CreateApiKeyRequest(RequestSchema):
-    name: str = Field(min_length=1, max_length=100)
-    scopes: list[Scope] = Field(min_length=1)
+from leadhub.accounts.request_models import (
+    CreateApiKeyRequest as CreateApiKeyRequest,  # the dashboard's form too
+)
+from schemas import Schema
 
 
 class ApiKeyOut(Schema):

@@ -6,6 +6,9 @@ from typing import Any
 
 from pydantic import Field
 
+from leadhub.conversations.request_models import (
+    ManualMessageRequest as ManualMessageRequest,  # the inbox's reply form too
+)
 from schemas import RequestSchema, Schema
 
 
@@ -53,10 +56,6 @@ class MessageOut(Schema):
 class MessagePageOut(Schema):
     items: list[MessageOut]
     nextCursor: str | None
-
-
-class ManualMessageRequest(RequestSchema):
-    text: str = Field(min_length=1, max_length=4096)
 
 
 class ConversationPatchRequest(RequestSchema):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import Field
 
-from schemas import RequestSchema, Schema
+from leadhub.outbound.request_models import RecoverRequest as RecoverRequest  # the dashboard's form too
+from schemas import Schema
 
 
 class DeliveryOut(Schema):
@@ -44,15 +43,6 @@ class DeliveryDetailOut(DeliveryOut):
 class DeliveryPageOut(Schema):
     items: list[DeliveryOut]
     nextCursor: str | None
-
-
-class RecoverRequest(RequestSchema):
-    since: datetime = Field(
-        description="Re-enqueue failed deliveries created since then (at most 14 days ago)"
-    )
-    includeSkipped: bool = Field(
-        False, description="Also the deliveries skipped while the endpoint was disabled"
-    )
 
 
 class RecoverOut(Schema):

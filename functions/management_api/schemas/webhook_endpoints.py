@@ -5,47 +5,13 @@ from __future__ import annotations
 from pydantic import Field
 
 from leadhub.outbound.models import VerificationMode
-from schemas import RequestSchema, Schema
 
-VERIFICATION_MODE_DESCRIPTION = (
-    "How the signed webhook.verify POST verifies the endpoint: `ping` (default), any 2xx answer; "
-    "`echo`, a 2xx whose body echoes the verifyToken. Changing it runs the handshake again."
-)
-BRING_YOUR_OWN_DESCRIPTION = (
-    "Your own signing secret, so that the receiver can check the first handshake's signature: `whsec_` "
-    "and the standard, padded base64 of 24-64 random bytes. Absent: Leadhub generates one."
-)
-
-
-class EndpointRequest(RequestSchema):
-    """PATCH: every field optional; null clears accountFilter and payloadTemplate."""
-
-    name: str | None = Field(None, min_length=1, max_length=200)
-    url: str | None = Field(None, min_length=1, max_length=2048, description="HTTPS, public addresses only")
-    events: list[str] | None = Field(None, max_length=20, description="Event types; empty or absent = all")
-    accountFilter: list[str] | None = Field(
-        None,
-        max_length=500,
-        description="Agencies: only these managed accounts' events (own always included)",
-    )
-    payloadTemplate: dict | list | str | None = Field(
-        None, description="JSON with {{placeholders}} in strings; sent instead of the event envelope"
-    )
-    headers: dict[str, str] | None = Field(
-        None, description="Custom headers, encrypted at rest, redacted on read"
-    )
-    enabled: bool | None = None
-    verification: VerificationMode | None = Field(None, description=VERIFICATION_MODE_DESCRIPTION)
-
-
-class EndpointCreateRequest(EndpointRequest):
-    """Create: name and url required."""
-
-    secret: str | None = Field(None, max_length=200, description=BRING_YOUR_OWN_DESCRIPTION)
-
-
-class RotateSecretRequest(RequestSchema):
-    secret: str | None = Field(None, max_length=200, description=BRING_YOUR_OWN_DESCRIPTION)
+# Request bodies: the dashboard's forms validate with them too.
+from leadhub.outbound.request_models import VERIFICATION_MODE_DESCRIPTION as VERIFICATION_MODE_DESCRIPTION
+from leadhub.outbound.request_models import EndpointCreateRequest as EndpointCreateRequest
+from leadhub.outbound.request_models import EndpointRequest as EndpointRequest
+from leadhub.outbound.request_models import RotateSecretRequest as RotateSecretRequest
+from schemas import Schema
 
 
 class EndpointVerificationOut(Schema):

@@ -505,7 +505,15 @@ def test_the_repository_template_loads_and_its_conditions_evaluate() -> None:
     template = Template.from_file(settings.DEFAULT_TEMPLATE)
     names = list(template.doc["Conditions"])
     assert names  # the template has conditions to check
-    assert {name: template.condition(name) for name in names} == {"IsProd": False, "HasAlarmTopic": False}
+    assert {name: template.condition(name) for name in names} == {
+        "IsProd": False,
+        "HasAlarmTopic": False,
+        "CapsWidgetConcurrency": True,
+    }
+    uncapped = Template.from_file(
+        settings.DEFAULT_TEMPLATE, parameter_overrides={"WidgetMaxConcurrency": "0"}
+    )
+    assert uncapped.condition("CapsWidgetConcurrency") is False
     prod = Template.from_file(
         settings.DEFAULT_TEMPLATE, parameter_overrides={"Stage": "prod", "AlarmTopicArn": "arn:topic"}
     )

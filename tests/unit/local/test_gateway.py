@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from local import settings
+from local.cfn import Evaluator, Template
 from local.gateway import (
     HttpRequest,
     MalformedResponse,
@@ -23,6 +24,7 @@ from local.gateway import (
     map_result,
     new_request_id,
 )
+from local.sam import build_function_specs
 
 # ---------------------------------------------------------------------------------------------
 # Router
@@ -398,3 +400,69 @@ def test_no_secret_shaped_segment_reaches_the_log(before: list[str], secret: str
     shown = loggable_path(path, Router(ROUTES).routes_for_path(path))
     assert secret not in shown
     assert shown.count("/") == path.count("/") or shown.endswith("…")  # same shape, only masked
+
+
+# API Gateway's own example of route selection (HTTP API developer guide, "Routing API requests"):
+# a full match of route and method first, then a route with a greedy path variable, then $default.
+AWS_EXAMPLE_ROUTES = [
+    Route("GET", "/pets/dog/1", "StaticDog"),
+    Route("GET", "/pets/dog/{id}", "AnyDog"),
+    Route("GET", "/pets/{proxy+}", "PetsProxy"),
+    Route("ANY", "/{proxy+}", "RootProxy"),
+    Route("ANY", "$default", "Default"),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", "/pets/dog/1", "StaticDog"),
+        ("GET", "/pets/dog/2", "AnyDog"),
+        ("GET", "/pets/cat/1", "PetsProxy"),
+        ("POST", "/pets/dog/1", "RootProxy"),  # ANY for methods without a route; greedy before $default
+        ("GET", "/", "Default"),  # {proxy+} needs a segment
+    ],
+)
+def test_routes_are_chosen_as_in_api_gateways_example(method: str, path: str, expected: str) -> None:
+    assert target(Router(AWS_EXAMPLE_ROUTES), method, path) == expected
+
+
+class _NoResources:
+    """Routes need no resource values."""
+
+    def ref(self, logical_id: str) -> str:
+        return logical_id
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        return f"{logical_id}.{attribute}"
+
+
+def _template_router() -> Router:
+    """The local stack's router over template.yaml's own routes."""
+    template = Template.from_file(settings.DEFAULT_TEMPLATE)
+    specs = build_function_specs(template, Evaluator(template, _NoResources()), {})
+    return Router(Route(r.method, r.path, r.function_id) for s in specs.values() for r in s.http_routes)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", "/", "DashboardFunction"),
+        ("POST", "/login", "DashboardFunction"),
+        ("GET", "/settings/api-keys", "DashboardFunction"),
+        ("GET", "/assets/app.0123456789ab.css", "DashboardFunction"),
+        ("GET", "/api", "DashboardFunction"),  # /api/{proxy+} needs a segment after /api
+        ("GET", "/api/leads", "ManagementApiFunction"),  # /api/{proxy+} is more specific than /{proxy+}
+        ("POST", "/api/dashboard/links", "ManagementApiFunction"),
+        ("GET", "/api/docs", "ManagementApiFunction"),
+        ("POST", "/api/webhooks/leads/lht_x", "LeadWebhookFunction"),
+        ("GET", "/api/webhooks/leads/lht_x", "ManagementApiFunction"),  # only POST has its own route
+        ("GET", "/api/webhooks/meta-whatsapp", "WhatsappWebhookFunction"),
+        ("POST", "/api/webhooks/telegram", "TelegramWebhookFunction"),
+        ("POST", "/api/webhooks/email", "EmailWebhookFunction"),
+    ],
+)
+def test_the_dashboards_catch_all_leaves_every_api_route_to_its_function(
+    method: str, path: str, expected: str
+) -> None:
+    assert target(_template_router(), method, path) == expected

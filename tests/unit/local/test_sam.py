@@ -105,8 +105,20 @@ def test_real_template_functions_and_routes() -> None:
         "EmailWebhookFunction",
         "EmailContentFunction",
         "ConversationWorkerFunction",
+        "DashboardFunction",
+        "WidgetFunction",
     }
     webhook, management = specs["LeadWebhookFunction"], specs["ManagementApiFunction"]
+    assert specs["DashboardFunction"].http_routes == (
+        HttpApiRoute("DashboardFunction", "ANY", "/", "Root"),
+        HttpApiRoute("DashboardFunction", "ANY", "/{proxy+}", "Pages"),
+    )
+    assert specs["WidgetFunction"].http_routes == (
+        HttpApiRoute("WidgetFunction", "GET", "/widget.js", "Script"),
+        HttpApiRoute("WidgetFunction", "OPTIONS", "/widget/v1/{widgetKey}/{action}", "Preflight"),
+        HttpApiRoute("WidgetFunction", "GET", "/widget/v1/{widgetKey}/{action}", "Read"),
+        HttpApiRoute("WidgetFunction", "POST", "/widget/v1/{widgetKey}/{action}", "Write"),
+    )
     assert specs["WhatsappWebhookFunction"].http_routes == (
         HttpApiRoute("WhatsappWebhookFunction", "GET", "/api/webhooks/meta-whatsapp", "Verify"),
         HttpApiRoute("WhatsappWebhookFunction", "POST", "/api/webhooks/meta-whatsapp", "Notify"),

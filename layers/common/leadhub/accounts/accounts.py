@@ -110,7 +110,9 @@ def rotate_webhook_token(
         raise NotFound("Account not found")
     token = secret_token(WEBHOOK_TOKEN_PREFIX)
     ciphertext = cipher.encrypt(token, _token_context(account.account_id))
-    audit = AuditEntry(account.account_id, "webhook_token.rotated", "api", to_iso(now), principal.key_id)
+    audit = AuditEntry(
+        account.account_id, "webhook_token.rotated", principal.source, to_iso(now), principal.key_id
+    )
     if not accounts.replace_webhook_token(account, token_hash(token), ciphertext, audit):
         raise Conflict("The token was rotated concurrently; read the account again")
     rotated = replace(account, webhook_token_hash=token_hash(token), webhook_token_ciphertext=ciphertext)

@@ -70,7 +70,7 @@ def create_api_key(
     audit = AuditEntry(
         principal.account_id,
         "api_key.created",
-        "api",
+        principal.source,
         record.created_at,
         principal.key_id,
         {"keyId": record.key_id},
@@ -85,7 +85,12 @@ def list_api_keys(principal: Principal, *, accounts: AccountRepository) -> list[
 
 def revoke_api_key(principal: Principal, key_id: str, *, accounts: AccountRepository, now: datetime) -> None:
     audit = AuditEntry(
-        principal.account_id, "api_key.revoked", "api", to_iso(now), principal.key_id, {"keyId": key_id}
+        principal.account_id,
+        "api_key.revoked",
+        principal.source,
+        to_iso(now),
+        principal.key_id,
+        {"keyId": key_id},
     )
     if not accounts.revoke_api_key(principal.account_id, key_id, audit):
         raise NotFound("API key not found")

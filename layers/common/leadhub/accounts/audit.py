@@ -12,9 +12,9 @@ from leadhub.platform.ids import sortable_id
 class AuditEntry:
     account_id: str
     action: str  # e.g. "lead.created", "api_key.revoked"
-    source: str  # "webhook" | "api" | "admin"
+    source: str  # "webhook" | "api" | "admin" | "dashboard"
     at: str
-    actor: str | None = None  # the API key id, when a key did it
+    actor: str | None = None  # the API key id (or dashboard sign-in link id), when one did it
     target: Mapping[str, str] = field(default_factory=dict)
     entry_id: str = field(default_factory=lambda: sortable_id("aud"))
 

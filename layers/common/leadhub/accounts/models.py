@@ -67,8 +67,10 @@ class ApiKey:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The account and scopes an authenticated API request acts with."""
+    """The account and scopes an authenticated request acts with, and where it came from: "api" for an
+    X-API-Key request, "dashboard" for a dashboard session (audit entries record it as their source)."""
 
     account_id: str
-    key_id: str
+    key_id: str  # the audit entries' actor: an API key id, or a dashboard sign-in link's id
     scopes: frozenset[str]
+    source: str = "api"

@@ -11,6 +11,14 @@ from leadhub.conversations.models import Channel
 from leadhub.platform.errors import NotFound
 from leadhub.platform.timestamps import to_iso
 
+# Where each provider's webhooks reach Leadhub: the URL entered at Meta; Telegram's we register ourselves;
+# Resend's is the deployment's (one for every account).
+WEBHOOK_PATHS = {
+    Channel.WHATSAPP: "/api/webhooks/meta-whatsapp",
+    Channel.TELEGRAM: "/api/webhooks/telegram",
+    Channel.EMAIL: "/api/webhooks/email",
+}
+
 
 def get_integration(account_id: str, channel: Channel, *, integrations: IntegrationStore) -> Integration:
     found = integrations.get(account_id, channel)
@@ -20,10 +28,18 @@ def get_integration(account_id: str, channel: Channel, *, integrations: Integrat
 
 
 def disconnect(
-    account_id: str, channel: Channel, *, integrations: IntegrationStore, actor: str, now: datetime
+    account_id: str,
+    channel: Channel,
+    *,
+    integrations: IntegrationStore,
+    actor: str,
+    now: datetime,
+    source: str = "api",
 ) -> Integration:
     found = get_integration(account_id, channel, integrations=integrations)
     target = {"channel": channel.value}
-    audit = AuditEntry(account_id, "integration.disconnected", "api", to_iso(now), actor=actor, target=target)
+    audit = AuditEntry(
+        account_id, "integration.disconnected", source, to_iso(now), actor=actor, target=target
+    )
     integrations.delete(found, audit)
     return found

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from leadhub.accounts.audit import AuditEntry
+from leadhub.accounts.models import Principal
 from leadhub.conversations.conversations import get_conversation
 from leadhub.conversations.jobs import SendJob
 from leadhub.conversations.models import Conversation, ConversationStatus, Message
@@ -28,6 +30,7 @@ def queue_manual_message(
     queue: ConversationQueue,
     actor: str,
     now: datetime,
+    by: Principal | None = None,
 ) -> Message:
     """Store the agent's message as queued and hand it to the conversation worker, behind anything
     the conversation is already waiting for (same FIFO group); `message.sent` follows once sent."""
@@ -40,7 +43,8 @@ def queue_manual_message(
             "that changes when they write again"
         )
     message = queued_message(conversation, sortable_id("msg"), "manual", text, {"actor": actor}, now)
-    reference = store.create_outbound(message)
+    audit = _audit(by, "conversation.message_queued", conversation, now, messageId=message.message_id)
+    reference = store.create_outbound(message, audit)
     job = SendJob(account_id, conversation_id, reference)
     try:
         queue.send(job.to_message(), group_id=conversation_id, dedupe_id=message.message_id)
@@ -55,20 +59,43 @@ def queue_manual_message(
 
 
 def close_conversation(
-    account_id: str, conversation_id: str, *, store: ConversationStore, now: datetime
+    account_id: str,
+    conversation_id: str,
+    *,
+    store: ConversationStore,
+    now: datetime,
+    by: Principal | None = None,
 ) -> Conversation:
     conversation = get_conversation(account_id, conversation_id, store=store)
     if conversation.status is ConversationStatus.CLOSED:
         return conversation
     lead: Lead | None = store.get_lead(account_id, conversation.lead_id)
     holds = lead is not None and lead.open_conversations.get(conversation.channel.value) == conversation_id
-    store.close(conversation, holds, to_iso(now))
+    store.close(conversation, holds, to_iso(now), _audit(by, "conversation.closed", conversation, now))
     return get_conversation(account_id, conversation_id, store=store)
 
 
 def set_auto_reply(
-    account_id: str, conversation_id: str, enabled: bool, *, store: ConversationStore
+    account_id: str,
+    conversation_id: str,
+    enabled: bool,
+    *,
+    store: ConversationStore,
+    by: Principal | None = None,
+    now: datetime | None = None,
 ) -> Conversation:
     conversation = get_conversation(account_id, conversation_id, store=store)
-    store.set_auto_reply(conversation, enabled)
+    action = "conversation.auto_reply_on" if enabled else "conversation.auto_reply_off"
+    store.set_auto_reply(conversation, enabled, _audit(by, action, conversation, now))
     return get_conversation(account_id, conversation_id, store=store)
+
+
+def _audit(
+    by: Principal | None, action: str, conversation: Conversation, now: datetime | None, **target: str
+) -> AuditEntry | None:
+    """The audit entry of an agent's change, when a caller (`by`: an API key or a dashboard session) made
+    it; never the message's text."""
+    if by is None or now is None:
+        return None
+    ids = {"conversationId": conversation.conversation_id, "leadId": conversation.lead_id, **target}
+    return AuditEntry(conversation.account_id, action, by.source, to_iso(now), actor=by.key_id, target=ids)

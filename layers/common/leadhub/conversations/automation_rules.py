@@ -4,6 +4,7 @@ the business is closed, and a greeting for a conversation's first message."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -24,6 +25,18 @@ class AutomationKind(StrEnum):
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# The rules responder tries keywords and patterns first, then the out-of-hours message, then the greeting;
+# within each group in the account's order.
+_TRY_GROUPS = {AutomationKind.OUT_OF_HOURS: 1, AutomationKind.GREETING: 2}  # keywords and patterns: 0
+
+
+def try_group(kind: AutomationKind) -> int:
+    return _TRY_GROUPS.get(kind, 0)
+
+
+def in_try_order(automations: Iterable[Automation]) -> list[Automation]:
+    """`automations` (in the account's order) in the order the rules responder tries them."""
+    return sorted(automations, key=lambda a: try_group(a.kind))
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
 from leadhub.accounts.audit import AuditEntry
 from leadhub.conversations.automation_rules import (
@@ -13,6 +16,8 @@ from leadhub.conversations.automation_rules import (
     Automation,
     AutomationKind,
     OpeningHours,
+    in_try_order,
+    try_group,
 )
 from leadhub.conversations.ports import AutomationStore, ResponderStore
 from leadhub.conversations.responder_settings import ResponderKind, ResponderSettings
@@ -24,7 +29,7 @@ MAX_AUTOMATIONS = 100
 
 
 def save_responder(
-    settings: ResponderSettings, *, store: ResponderStore, actor: str, now: datetime
+    settings: ResponderSettings, *, store: ResponderStore, actor: str, now: datetime, source: str = "api"
 ) -> ResponderSettings:
     if settings.kind is ResponderKind.BEDROCK and not settings.model_id:
         raise InvalidRequest(
@@ -35,13 +40,18 @@ def save_responder(
     audit = AuditEntry(
         settings.account_id,
         "responder.updated",
-        "api",
+        source,
         at,
         actor=actor,
         target={"responder": settings.kind.value},
     )
     store.save(saved, audit)
     return saved
+
+
+def list_automations(account_id: str, *, store: AutomationStore) -> list[Automation]:
+    """In the order the rules responder tries them."""
+    return in_try_order(store.list_for_account(account_id))
 
 
 def create_automation(
@@ -55,6 +65,7 @@ def create_automation(
     actor: str,
     now: datetime,
     hours: OpeningHours | None = None,
+    source: str = "api",
 ) -> Automation:
     _check_match(kind, match)
     _check_hours(kind, hours)
@@ -76,18 +87,107 @@ def create_automation(
     )
     target = {"automationId": automation.automation_id}
     store.insert(
-        automation, AuditEntry(account_id, "automation.created", "api", at, actor=actor, target=target)
+        automation, AuditEntry(account_id, "automation.created", source, at, actor=actor, target=target)
     )
     return automation
 
 
+# What an update may change; the kind stays (delete and create to change it).
+CHANGEABLE = frozenset({"match", "reply", "enabled", "hours"})
+
+
+def update_automation(
+    account_id: str,
+    automation_id: str,
+    changes: Mapping[str, Any],
+    *,
+    store: AutomationStore,
+    actor: str,
+    now: datetime,
+    source: str = "api",
+) -> Automation:
+    """The automation with `changes` (some of match, reply, enabled, hours), checked as at creation."""
+    unknown = sorted(set(changes) - CHANGEABLE)
+    if unknown:
+        raise InvalidRequest("Invalid automation", [FieldError(f, "cannot be changed") for f in unknown])
+    found = _find(store, account_id, automation_id)
+    updated = replace(found, **changes)
+    _check_match(updated.kind, updated.match)
+    _check_hours(updated.kind, updated.hours)
+    audit = AuditEntry(
+        account_id,
+        "automation.updated",
+        source,
+        to_iso(now),
+        actor=actor,
+        target={"automationId": automation_id},
+    )
+    if not store.replace(updated, audit):
+        raise NotFound("Automation not found")
+    return updated
+
+
+class Direction(StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+
+def move_automation(
+    account_id: str,
+    automation_id: str,
+    direction: Direction,
+    *,
+    store: AutomationStore,
+    actor: str,
+    now: datetime,
+    source: str = "api",
+) -> list[Automation]:
+    """One place earlier (up) or later (down) among the automations tried in its group (keywords and
+    patterns, out-of-hours, greetings): the account's automations in their new try order."""
+    ordered = list_automations(account_id, store=store)
+    index = next((i for i, a in enumerate(ordered) if a.automation_id == automation_id), None)
+    if index is None:
+        raise NotFound("Automation not found")
+    other = index - 1 if direction is Direction.UP else index + 1
+    if not 0 <= other < len(ordered) or try_group(ordered[other].kind) != try_group(ordered[index].kind):
+        where = "first" if direction is Direction.UP else "last"
+        raise InvalidRequest(
+            "Cannot move the automation",
+            [FieldError("direction", f"it is tried {where} among its kind's group already")],
+        )
+    ordered[index], ordered[other] = ordered[other], ordered[index]
+    audit = AuditEntry(
+        account_id,
+        "automation.moved",
+        source,
+        to_iso(now),
+        actor=actor,
+        target={"automationId": automation_id, "direction": direction.value},
+    )
+    store.save_order(account_id, [a.automation_id for a in ordered], audit)
+    return ordered
+
+
+def _find(store: AutomationStore, account_id: str, automation_id: str) -> Automation:
+    found = next((a for a in store.list_for_account(account_id) if a.automation_id == automation_id), None)
+    if found is None:
+        raise NotFound("Automation not found")
+    return found
+
+
 def delete_automation(
-    account_id: str, automation_id: str, *, store: AutomationStore, actor: str, now: datetime
+    account_id: str,
+    automation_id: str,
+    *,
+    store: AutomationStore,
+    actor: str,
+    now: datetime,
+    source: str = "api",
 ) -> None:
     audit = AuditEntry(
         account_id,
         "automation.deleted",
-        "api",
+        source,
         to_iso(now),
         actor=actor,
         target={"automationId": automation_id},

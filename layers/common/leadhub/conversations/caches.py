@@ -39,8 +39,14 @@ class CachedAutomations:
     def insert(self, automation: Automation, audit: AuditEntry) -> None:
         self._inner.insert(automation, audit)
 
+    def replace(self, automation: Automation, audit: AuditEntry) -> bool:
+        return self._inner.replace(automation, audit)
+
     def delete(self, account_id: str, automation_id: str, audit: AuditEntry) -> bool:
         return self._inner.delete(account_id, automation_id, audit)
+
+    def save_order(self, account_id: str, automation_ids: list[str], audit: AuditEntry) -> None:
+        self._inner.save_order(account_id, automation_ids, audit)
 
 
 class CachedResponderSettings:

@@ -12,6 +12,7 @@ class Channel(StrEnum):
     WHATSAPP = "whatsapp"
     TELEGRAM = "telegram"
     EMAIL = "email"
+    WEB = "web"  # the website chat widget (leadhub/channels/web)
 
 
 class Direction(StrEnum):
@@ -50,6 +51,9 @@ class Conversation:
     # cleared when they write again.
     unreachable_at: str | None = None
     unreachable_reason: str | None = None
+    # The latest message, shortened (`message_preview`), for lists of conversations: {"direction", "text"}.
+    # Written with each message; empty for conversations whose last message predates it.
+    last_message: Mapping[str, str] = field(default_factory=dict)
 
     def to_public(self) -> dict[str, Any]:
         return {
@@ -107,6 +111,18 @@ class Message:
             "editedAt": self.edited_at,
             "providerMessageId": self.provider_message_id,
         }
+
+
+PREVIEW_CHARS = 120
+
+
+def message_preview(message: Message) -> dict[str, str]:
+    """What a list of conversations shows of `message`: its direction and the start of its text (or its
+    type, for a message without text: "[image]")."""
+    text = " ".join((message.text or "").split())
+    if len(text) > PREVIEW_CHARS:
+        text = text[: PREVIEW_CHARS - 1] + "…"
+    return {"direction": message.direction.value, "text": text or f"[{message.type}]"}
 
 
 @dataclass(frozen=True, slots=True)

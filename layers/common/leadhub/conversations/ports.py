@@ -110,14 +110,19 @@ class ConversationStore(Protocol):
 
     def mark_unreachable(self, conversation: Conversation, reason: str, at: str) -> None: ...
 
-    # What agents do (the management API):
+    # What agents do (the management API, the dashboard); each change is stored together with its audit
+    # entry, when there is one:
 
-    def create_outbound(self, message: Message) -> str:
+    def create_outbound(self, message: Message, audit: AuditEntry | None = None) -> str:
         """Store the message; the reference `get_message` finds it by."""
 
-    def close(self, conversation: Conversation, lead_holds_it: bool, at: str) -> bool: ...
+    def close(
+        self, conversation: Conversation, lead_holds_it: bool, at: str, audit: AuditEntry | None = None
+    ) -> bool: ...
 
-    def set_auto_reply(self, conversation: Conversation, enabled: bool) -> None: ...
+    def set_auto_reply(
+        self, conversation: Conversation, enabled: bool, audit: AuditEntry | None = None
+    ) -> None: ...
 
 
 class ConversationQueue(Protocol):
@@ -142,11 +147,16 @@ class ChannelSender(Protocol):
 
 class AutomationStore(Protocol):
     def list_for_account(self, account_id: str) -> list[Automation]:
-        """Oldest first."""
+        """In the account's order (a new automation comes last)."""
 
     def insert(self, automation: Automation, audit: AuditEntry) -> None: ...
 
+    def replace(self, automation: Automation, audit: AuditEntry) -> bool:
+        """False when it is not there (deleted meanwhile)."""
+
     def delete(self, account_id: str, automation_id: str, audit: AuditEntry) -> bool: ...
+
+    def save_order(self, account_id: str, automation_ids: list[str], audit: AuditEntry) -> None: ...
 
 
 class ResponderStore(Protocol):

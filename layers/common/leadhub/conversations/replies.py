@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from leadhub.conversations.automation_rules import Automation, AutomationKind
+from leadhub.conversations.automation_rules import Automation, AutomationKind, in_try_order
 from leadhub.conversations.jobs import ReplyJob, SendJob
 from leadhub.conversations.message_limits import MAX_TEXT_CHARS
 from leadhub.conversations.model_responder import ModelFailed, bounded, cut_to, max_tokens_for, turns_from
@@ -43,7 +43,13 @@ RETRYABLE = "retryable"
 # The most text one message carries on each channel, whatever an account's settings say (longer text is
 # cut, model_responder.cut_to): WhatsApp's text body and Telegram's sendMessage take 4,096 characters and
 # refuse more for good; an email, as much as a stored message keeps.
-CHANNEL_TEXT_LIMITS = {Channel.WHATSAPP: 4096, Channel.TELEGRAM: 4096, Channel.EMAIL: MAX_TEXT_CHARS}
+# What each channel carries in one message (the web widget shows what we store).
+CHANNEL_TEXT_LIMITS = {
+    Channel.WHATSAPP: 4096,
+    Channel.TELEGRAM: 4096,
+    Channel.EMAIL: MAX_TEXT_CHARS,
+    Channel.WEB: MAX_TEXT_CHARS,
+}
 
 
 class SendRejected(Exception):
@@ -98,7 +104,6 @@ def queued_message(
     )
 
 
-_ORDER = {AutomationKind.OUT_OF_HOURS: 1, AutomationKind.GREETING: 2}  # keywords and patterns: 0
 # How far back a conversation is searched for the out-of-hours message it already got.
 OUT_OF_HOURS_LOOKBACK_MESSAGES = 20
 
@@ -109,15 +114,12 @@ def choose_automation(
     conversation: Conversation,
     history: Callable[[], Sequence[Message]],
 ) -> Automation | None:
-    """Keywords and patterns first (in creation order), then the out-of-hours message (once per closed
+    """Keywords and patterns first (in the account's order), then the out-of-hours message (once per closed
     period: `history`, the conversation's recent messages, says whether it went out already), then the
     greeting for a first message."""
     first_message = inbound.received_at == conversation.created_at
     at = from_iso(inbound.received_at)
-    matching = sorted(
-        (a for a in automations if a.matches(inbound.text, first_message, at)),
-        key=lambda a: _ORDER.get(a.kind, 0),
-    )
+    matching = in_try_order(a for a in automations if a.matches(inbound.text, first_message, at))
     for automation in matching:
         if automation.kind is AutomationKind.OUT_OF_HOURS and _told_already(automation, at, history()):
             continue

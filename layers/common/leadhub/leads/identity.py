@@ -1,5 +1,6 @@
-"""Who a lead is: their phone number in E.164 (the key leads are deduplicated by), the lead id derived from
-the account and that number, and how long a silence lasts before a new message re-engages the lead."""
+"""Who a lead is: their phone number in E.164 (the key leads are deduplicated by; with no phone known, their
+email address), the lead id derived from the account and that key, and how long a silence lasts before a
+new message re-engages the lead."""
 
 from __future__ import annotations
 
@@ -12,6 +13,21 @@ RE_ENGAGEMENT_AFTER = timedelta(days=30)
 
 def lead_id_for_phone(account_id: str, phone: str) -> str:
     return derived_id("lead", account_id, "phone", phone)
+
+
+def lead_id_for_email(account_id: str, email: str) -> str:
+    """The lead of someone known by their email address only: the same id the email channel gives the
+    sender of an inbound email (its identity there is the lower-cased address)."""
+    return derived_id("lead", account_id, "email", email.lower())
+
+
+def lead_id_for_identity(account_id: str, phone: str | None, email: str | None) -> str:
+    """Dedupe by phone, and by email when there is no phone. ValueError when there is neither."""
+    if phone:
+        return lead_id_for_phone(account_id, phone)
+    if email:
+        return lead_id_for_email(account_id, email)
+    raise ValueError("a lead needs a phone or an email address")
 
 
 def to_e164(raw: str, default_region: str) -> str:

@@ -8,7 +8,7 @@ from datetime import datetime
 from leadhub.accounts.audit import AuditEntry
 from leadhub.accounts.ports import TokenOwners
 from leadhub.accounts.webhook_tokens import token_owner
-from leadhub.leads.identity import RE_ENGAGEMENT_AFTER, lead_id_for_phone
+from leadhub.leads.identity import RE_ENGAGEMENT_AFTER, lead_id_for_identity
 from leadhub.leads.intake import MAX_BODY_BYTES, decode_lead_payload, parse_lead_submission
 from leadhub.leads.models import MAX_CUSTOM_FIELDS_PER_LEAD, MAX_TAGS_PER_LEAD, Lead
 from leadhub.leads.ports import LeadRepository
@@ -56,7 +56,8 @@ def receive_lead(
 def upsert_lead(
     account_id: str, submission: LeadSubmission, *, leads: LeadRepository, now: datetime, source: str
 ) -> LeadReceipt:
-    """Create the lead, or merge the submission into the one with the same phone (safe under concurrency)."""
+    """Create the lead, or merge the submission into the one with the same phone (with no phone: the same
+    email address); safe under concurrency."""
     ignored = tuple(submission.ignored_fields)
     candidate = new_lead(account_id, submission, now, source)
     audit = AuditEntry(
@@ -79,7 +80,7 @@ def new_lead(account_id: str, submission: LeadSubmission, now: datetime, source:
     at = to_iso(now)
     return Lead(
         account_id=account_id,
-        lead_id=lead_id_for_phone(account_id, submission.phone),
+        lead_id=lead_id_for_identity(account_id, submission.phone, submission.email),
         phone=submission.phone,
         name=submission.name,
         email=submission.email,

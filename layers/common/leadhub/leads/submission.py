@@ -44,7 +44,7 @@ _REQUIRED = object()
 class LeadSubmission:
     """A lead as posted to the webhook; build it with `validate_submission`."""
 
-    phone: str  # E.164
+    phone: str | None  # E.164; None only where the phone is optional (the widget, with an email)
     name: str | None = None
     email: str | None = None
     tags: list[str] = field(default_factory=list)
@@ -62,9 +62,12 @@ class LeadSubmission:
         return [k for k, v in self.extra.items() if isinstance(v, dict | list)]
 
 
-def validate_submission(payload: Mapping[str, Any], default_region: str) -> LeadSubmission:
+def validate_submission(
+    payload: Mapping[str, Any], default_region: str, *, require_phone: bool = True
+) -> LeadSubmission:
     """The submission in a decoded body (JSON values or form fields); national phone numbers are read in
-    `default_region`. InvalidRequest names every invalid field at once."""
+    `default_region`. InvalidRequest names every invalid field at once. Without `require_phone` a blank
+    phone is absent, and an email address or a phone is required."""
     errors: list[FieldError] = []
 
     def checked(name: str, validate: Callable[[Any], Any], default: Any = None) -> Any:
@@ -83,10 +86,18 @@ def validate_submission(payload: Mapping[str, Any], default_region: str) -> Lead
     def phone(value: Any) -> str:
         return to_e164(_text(_phone_as_text(value), min_length=1), default_region)
 
-    phone = checked("phone", phone, _REQUIRED)
+    def optional_phone(value: Any) -> str | None:
+        """Blank (or null) is absent."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return phone(value)
+
+    phone = checked("phone", phone, _REQUIRED) if require_phone else checked("phone", optional_phone)
     name = checked("name", lambda v: _optional_text(v, MAX_NAME_CHARS))
     email = checked("email", lambda v: _email(_optional_text(v, MAX_EMAIL_CHARS)))
     tags = checked("tags", _tags, [])
+    if not (require_phone or errors or phone or email):
+        errors.append(FieldError("email", "Leave an email address or a phone number"))
     if errors:
         raise InvalidRequest("Invalid lead", errors)
     extra = {k: v for k, v in payload.items() if k not in _KNOWN_FIELDS}

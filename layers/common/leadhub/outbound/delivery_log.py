@@ -43,7 +43,12 @@ def get_delivery(
     delivery = log.get(principal.account_id, delivery_id)
     if delivery is None:
         raise NotFound("Delivery not found")
-    return delivery, sorted(log.attempts(delivery_id), key=lambda a: (a.at, a.number))
+    return delivery, attempts_of(delivery, log=log)
+
+
+def attempts_of(delivery: Delivery, *, log: DeliveryLog) -> list[Attempt]:
+    """A delivery's attempts, oldest first (a delivery of a listing: it is the caller's already)."""
+    return sorted(log.attempts(delivery.delivery_id), key=lambda a: (a.at, a.number))
 
 
 def _job(delivery: Delivery, *, manual: bool) -> DeliveryJob:

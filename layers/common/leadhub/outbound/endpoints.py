@@ -207,7 +207,7 @@ def _audit(principal: Principal, action: str, endpoint_id: str, now: datetime) -
     return AuditEntry(
         account_id=principal.account_id,
         action=action,
-        source="api",
+        source=principal.source,
         at=to_iso(now),
         actor=principal.key_id,
         target={"endpointId": endpoint_id},

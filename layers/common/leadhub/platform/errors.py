@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -64,6 +65,16 @@ class PayloadTooLarge(LeadhubError):
 
 class UnsupportedMediaType(LeadhubError):
     status_code = 415
+
+
+class TooManyRequests(LeadhubError):
+    """A rate limit is spent: 429 with Retry-After (whole seconds until it frees)."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, math.ceil(retry_after))
 
 
 class UnstorableInput(LeadhubError):

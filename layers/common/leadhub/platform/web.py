@@ -21,6 +21,7 @@ from leadhub.platform.errors import (
     InvalidRequest,
     LeadhubError,
     PayloadTooLarge,
+    TooManyRequests,
     UnsupportedMediaType,
 )
 
@@ -73,6 +74,8 @@ def register_error_handlers(app: ApiGatewayResolver, logger: Logger) -> None:
             logger.exception("service unavailable")
             return json_response(exc.status_code, exc.body(), {"Retry-After": "1"})
         logger.info("request refused", extra={"status": exc.status_code, "reason": type(exc).__name__})
+        if isinstance(exc, TooManyRequests):
+            return json_response(exc.status_code, exc.body(), {"Retry-After": str(exc.retry_after)})
         return json_response(exc.status_code, exc.body())
 
     @app.exception_handler(ServiceError)
@@ -143,3 +146,8 @@ def _field_error(error: dict[str, Any]) -> FieldError:
     if error.get("type") == "json_invalid":
         return FieldError("body", "Body is not valid JSON")
     return FieldError(".".join(location) or "body", message)
+
+
+def field_errors(errors: list[dict[str, Any]]) -> list[FieldError]:
+    """Pydantic validation errors as the API reports them (also for the dashboard's forms)."""
+    return [_field_error(error) for error in errors]

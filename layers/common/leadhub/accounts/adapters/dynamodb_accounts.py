@@ -5,6 +5,7 @@ WEBHOOKTOKEN#{sha256}   / WEBHOOKTOKEN    token -> account, one GetItem for the 
 APIKEY#{sha256}         / APIKEY          API key -> account and scopes
 ACCOUNT#{id}            / APIKEY#{keyId}  the account's view of its keys (listing, revocation)
 ACCOUNT#{id}            / AUDIT#{entryId} audit entries, time-ordered
+                          gsi1: PARENT#{agencyId} / {id}  a managed account, listed by its agency
 """
 
 from __future__ import annotations
@@ -136,6 +137,19 @@ class DynamoAccountRepository(TableAdapter):
     def get_account(self, account_id: str) -> Account | None:
         values = self._get(_key(account_pk(account_id), "ACCOUNT"), "read account")
         return _to_account(values) if values else None
+
+    def list_managed_accounts(self, parent_account_id: str, limit: int) -> Page[Account]:
+        """The accounts an agency manages, by id; `next_cursor` is set when there are more."""
+        page = query_page(
+            self._db,
+            self._table,
+            partition=("gsi1pk", f"PARENT#{parent_account_id}"),
+            limit=limit,
+            cursor=None,
+            index="gsi1",
+            oldest_first=True,
+        )
+        return Page([_to_account(values) for values in page.items], page.next_cursor)
 
     def find_token_owner(self, token_hash: str) -> TokenOwner | None:
         values = self._get(_token_key(token_hash), "look up webhook token")

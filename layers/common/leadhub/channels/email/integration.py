@@ -38,6 +38,7 @@ def connect_email(
     integrations: IntegrationStore,
     actor: str,
     now: datetime,
+    source: str = "api",
 ) -> tuple[Integration, list[dict[str, Any]]]:
     """The integration and the DNS records to add for its domain."""
     domain = from_address.rpartition("@")[2].lower()
@@ -69,7 +70,7 @@ def connect_email(
         },
     )
     audit = AuditEntry(
-        account_id, "integration.connected", "api", at, actor=actor, target={"channel": "email"}
+        account_id, "integration.connected", source, at, actor=actor, target={"channel": "email"}
     )
     if not integrations.save(integration, previous, audit):
         raise Conflict("This email domain is connected to another account")
@@ -77,7 +78,13 @@ def connect_email(
 
 
 def verify_email_domain(
-    account_id: str, *, domains: ResendDomains, integrations: IntegrationStore, actor: str, now: datetime
+    account_id: str,
+    *,
+    domains: ResendDomains,
+    integrations: IntegrationStore,
+    actor: str,
+    now: datetime,
+    source: str = "api",
 ) -> tuple[Integration, list[dict[str, Any]]]:
     """Asks Resend to check the records and reports the state Resend gives right after: usually
     `pending`, with each record's own status."""
@@ -100,7 +107,7 @@ def verify_email_domain(
     audit = AuditEntry(
         account_id,
         "integration.verification_requested",
-        "api",
+        source,
         at,
         actor=actor,
         target={"channel": "email"},

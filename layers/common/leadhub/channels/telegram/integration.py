@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from leadhub.accounts.audit import AuditEntry
-from leadhub.channels.integrations import get_integration
+from leadhub.channels.integrations import WEBHOOK_PATHS, get_integration
 from leadhub.channels.models import Integration, credential_context
 from leadhub.channels.ports import IntegrationStore
 from leadhub.channels.telegram.ports import TelegramBotApiPort
@@ -19,7 +19,7 @@ from leadhub.platform.ids import token_hash
 from leadhub.platform.ports import SecretCipher
 from leadhub.platform.timestamps import to_iso
 
-WEBHOOK_PATH = "/api/webhooks/telegram"
+WEBHOOK_PATH = WEBHOOK_PATHS[Channel.TELEGRAM]
 # The updates the webhook stores; Telegram does not send the others at all.
 ALLOWED_UPDATES = ("message", "edited_message", "channel_post", "edited_channel_post", "callback_query")
 TAKEN = "This Telegram bot is connected to another account; disconnect it there first"
@@ -47,6 +47,7 @@ def connect_telegram(
     cipher: SecretCipher,
     actor: str,
     now: datetime,
+    source: str = "api",
 ) -> Integration:
     """A bot belongs to one account: its id (from getMe) is claimed before setWebhook, so that connecting
     another account's bot is refused (409) without taking its webhook away. Reconnecting the account's
@@ -85,7 +86,7 @@ def connect_telegram(
             claim_key=claim,
         )
         audit = AuditEntry(
-            account_id, "integration.connected", "api", at, actor=actor, target={"channel": "telegram"}
+            account_id, "integration.connected", source, at, actor=actor, target={"channel": "telegram"}
         )
         if not integrations.save(integration, previous, audit):
             raise Conflict(TAKEN)  # our claim was taken over as abandoned: this connect took too long
@@ -111,6 +112,7 @@ def disconnect_telegram(
     cipher: SecretCipher,
     actor: str,
     now: datetime,
+    source: str = "api",
 ) -> Integration:
     found = get_integration(account_id, Channel.TELEGRAM, integrations=integrations)
     token = cipher.decrypt(found.credential, credential_context(account_id, Channel.TELEGRAM))
@@ -119,7 +121,7 @@ def disconnect_telegram(
     audit = AuditEntry(
         account_id,
         "integration.disconnected",
-        "api",
+        source,
         to_iso(now),
         actor=actor,
         target={"channel": "telegram"},

@@ -37,6 +37,7 @@ def connect_whatsapp(
     cipher: SecretCipher,
     actor: str,
     now: datetime,
+    source: str = "api",
 ) -> Integration:
     try:
         numbers = graph.phone_numbers(request.waba_id, request.access_token)
@@ -67,7 +68,7 @@ def connect_whatsapp(
     )
     previous = integrations.get(account_id, Channel.WHATSAPP)
     audit = AuditEntry(
-        account_id, "integration.connected", "api", at, actor=actor, target={"channel": "whatsapp"}
+        account_id, "integration.connected", source, at, actor=actor, target={"channel": "whatsapp"}
     )
     if not integrations.save(integration, previous, audit):
         raise Conflict("This WhatsApp phone number is connected to another account")

@@ -1,4 +1,6 @@
-"""Automations: pk ACCOUNT#{accountId}, sk AUTOMATION#{automationId} (ids sort by creation time)."""
+"""Automations: pk ACCOUNT#{accountId}, sk AUTOMATION#{automationId} (ids sort by creation time), and the
+account's order of them, sk AUTOMATION_ORDER (absent, or without an automation's id: creation order). One
+query reads both."""
 
 from __future__ import annotations
 
@@ -46,14 +48,42 @@ def _hours(values: dict[str, Any] | None) -> OpeningHours | None:
     return OpeningHours(values["timezone"], tuple(values["days"]), values["opens"], values["closes"])
 
 
+ORDER_SK = "AUTOMATION_ORDER"
+
+
 class DynamoAutomations(TableAdapter):
     def list_for_account(self, account_id: str) -> list[Automation]:
-        items = query_prefix(self._db, self._table, account_pk(account_id), "AUTOMATION#", "list automations")
-        return [_automation(v) for v in items]
+        """In the account's order; those it does not name yet (created since) last, in creation order."""
+        items = query_prefix(self._db, self._table, account_pk(account_id), "AUTOMATION", "list automations")
+        order = next((v["automationIds"] for v in items if v["sk"] == ORDER_SK), [])
+        position = {automation_id: n for n, automation_id in enumerate(order)}
+        found = [_automation(v) for v in items if v["sk"].startswith("AUTOMATION#")]
+        return sorted(found, key=lambda a: position.get(a.automation_id, len(position)))
 
     def insert(self, automation: Automation, audit: AuditEntry) -> None:
         put = {"Put": {"TableName": self._table, "Item": to_item(_values(automation))}}
         commit(self._db, [put, audit_put(self._table, audit)], "store automation")
+
+    def replace(self, automation: Automation, audit: AuditEntry) -> bool:
+        put = {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(_values(automation)),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        }
+        return commit(self._db, [put, audit_put(self._table, audit)], "update automation")
+
+    def save_order(self, account_id: str, automation_ids: list[str], audit: AuditEntry) -> None:
+        values = {
+            "pk": account_pk(account_id),
+            "sk": ORDER_SK,
+            "entity": "automation_order",
+            "accountId": account_id,
+            "automationIds": automation_ids,
+        }
+        put = {"Put": {"TableName": self._table, "Item": to_item(values)}}
+        commit(self._db, [put, audit_put(self._table, audit)], "store the automations' order")
 
     def delete(self, account_id: str, automation_id: str, audit: AuditEntry) -> bool:
         key = {"pk": {"S": account_pk(account_id)}, "sk": {"S": f"AUTOMATION#{automation_id}"}}

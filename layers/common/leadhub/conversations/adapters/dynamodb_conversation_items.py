@@ -61,6 +61,7 @@ def conversation_to_values(conversation: Conversation) -> dict[str, Any]:
         "closedAt": conversation.closed_at,
         "unreachableAt": conversation.unreachable_at,
         "unreachableReason": conversation.unreachable_reason,
+        "lastMessage": dict(conversation.last_message) or None,
     }
 
 
@@ -79,6 +80,7 @@ def values_to_conversation(values: dict[str, Any]) -> Conversation:
         closed_at=values.get("closedAt"),
         unreachable_at=values.get("unreachableAt"),
         unreachable_reason=values.get("unreachableReason"),
+        last_message=values.get("lastMessage", {}),
     )
 
 

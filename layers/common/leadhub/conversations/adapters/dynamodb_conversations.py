@@ -4,12 +4,14 @@ entry and, for a new email conversation, its reply route."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from leadhub.accounts.adapters.dynamodb_audit import audit_put
+from leadhub.accounts.audit import AuditEntry
 from leadhub.conversations.adapters.dynamodb_conversation_items import (
     conversation_key,
     conversation_pk,
@@ -32,6 +34,7 @@ from leadhub.conversations.models import (
     Direction,
     Message,
     email_reply_route_key,
+    message_preview,
 )
 from leadhub.conversations.ports import CommitOutcome, InboundWrite
 from leadhub.leads.adapters.dynamodb_leads import DynamoLeadRepository, lead_key, lead_to_values
@@ -43,11 +46,11 @@ from leadhub.platform.adapters.aws_clients import (
     storage_errors,
     storage_failure,
 )
-from leadhub.platform.adapters.dynamodb_items import key_values, to_item
-from leadhub.platform.adapters.dynamodb_pages import query_page
+from leadhub.platform.adapters.dynamodb_items import key_values, to_attribute, to_item
+from leadhub.platform.adapters.dynamodb_pages import count_items, query_page
 from leadhub.platform.adapters.dynamodb_queries import TableAdapter, commit, get_values
-from leadhub.platform.errors import StorageUnavailable
-from leadhub.platform.paging import Page
+from leadhub.platform.errors import NotFound, StorageUnavailable
+from leadhub.platform.paging import BoundedCount, Page
 from leadhub.platform.timestamps import from_iso
 
 DEDUPE_MARKER_LIFETIME = timedelta(days=30)  # longer than any provider keeps retrying a delivery
@@ -136,15 +139,21 @@ class DynamoConversationStore(TableAdapter):
         return self._pointed_message(reply_marker_key(inbound))
 
     def recent_messages(self, account_id: str, conversation_id: str, count: int) -> list[Message]:
+        return list(reversed(self.latest_messages(account_id, conversation_id, count, None).items))
+
+    def latest_messages(
+        self, account_id: str, conversation_id: str, limit: int, cursor: str | None
+    ) -> Page[Message]:
+        """A conversation's messages, newest first; `next_cursor` leads to earlier ones."""
         page = query_page(
             self._db,
             self._table,
             partition=("pk", conversation_pk(account_id, conversation_id)),
             sort_prefix=("sk", "MSG#"),
-            limit=count,
-            cursor=None,
+            limit=limit,
+            cursor=cursor,
         )
-        return [values_to_message(v) for v in reversed(page.items)]
+        return Page([values_to_message(v) for v in page.items], page.next_cursor)
 
     def mark_sent(self, sent: Message, previous: Message) -> bool:
         items = [
@@ -176,31 +185,40 @@ class DynamoConversationStore(TableAdapter):
         )
         return values_to_message(page.items[0]) if page.items else None
 
-    def create_outbound(self, message: Message) -> str:
-        """Store the message; its sort key is the reference `get_message` takes."""
-        commit(self._db, [self._put_new(message_to_values(message)), self._counted(message)], "store message")
+    def create_outbound(self, message: Message, audit: AuditEntry | None = None) -> str:
+        """Store the message (and its audit entry); its sort key is the reference `get_message` takes."""
+        items = [self._put_new(message_to_values(message)), self._counted(message)]
+        commit(self._db, items + self._audited(audit), "store message")
         return message_sk(message)
+
+    def _audited(self, audit: AuditEntry | None) -> list[dict[str, Any]]:
+        return [audit_put(self._table, audit)] if audit is not None else []
 
     def _counted(self, message: Message) -> dict[str, Any]:
         """Our message counts in its conversation, as an inbound one does, and is its latest activity."""
-        update = self._one_more_message(message.account_id, message.conversation_id, message.received_at)
+        update = self._one_more_message(message, message.received_at)
         return {"Update": update}
 
-    def _one_more_message(self, account_id: str, conversation_id: str, at: str) -> dict[str, Any]:
-        """The conversation update of a message stored at `at`: counted, and its latest activity."""
+    def _one_more_message(self, message: Message, at: str) -> dict[str, Any]:
+        """The conversation update of `message` stored at `at`: counted, its latest activity and the
+        preview of its latest message."""
         return {
             "TableName": self._table,
-            "Key": conversation_key(account_id, conversation_id),
-            "UpdateExpression": "SET lastActivityAt = :at, gsi1sk = :order ADD messageCount :one",
+            "Key": conversation_key(message.account_id, message.conversation_id),
+            "UpdateExpression": "SET lastActivityAt = :at, gsi1sk = :order, lastMessage = :last "
+            "ADD messageCount :one",
             "ConditionExpression": "attribute_exists(pk)",
             "ExpressionAttributeValues": {
                 ":at": {"S": at},
-                ":order": {"S": f"{at}#{conversation_id}"},
+                ":order": {"S": f"{at}#{message.conversation_id}"},
+                ":last": to_attribute(message_preview(message)),
                 ":one": {"N": "1"},
             },
         }
 
-    def close(self, conversation: Conversation, lead_holds_it: bool, at: str) -> bool:
+    def close(
+        self, conversation: Conversation, lead_holds_it: bool, at: str, audit: AuditEntry | None = None
+    ) -> bool:
         """Close the conversation (if still open) and, when the lead points at it, clear the pointer so
         the lead's next message opens a new conversation."""
         key = conversation_key(conversation.account_id, conversation.conversation_id)
@@ -236,14 +254,27 @@ class DynamoConversationStore(TableAdapter):
                     }
                 }
             )
-        return commit(self._db, items, "close conversation")
+        return commit(self._db, items + self._audited(audit), "close conversation")
 
     def mark_unreachable(self, conversation: Conversation, reason: str, at: str) -> None:
         values = {":at": {"S": at}, ":reason": {"S": reason}}
         self._set(conversation, "unreachableAt = :at, unreachableReason = :reason", values)
 
-    def set_auto_reply(self, conversation: Conversation, enabled: bool) -> None:
-        self._set(conversation, "autoReply = :on", {":on": {"BOOL": enabled}})
+    def set_auto_reply(
+        self, conversation: Conversation, enabled: bool, audit: AuditEntry | None = None
+    ) -> None:
+        if audit is None:
+            self._set(conversation, "autoReply = :on", {":on": {"BOOL": enabled}})
+            return
+        update = {
+            "TableName": self._table,
+            "Key": conversation_key(conversation.account_id, conversation.conversation_id),
+            "UpdateExpression": "SET autoReply = :on",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": {":on": {"BOOL": enabled}},
+        }
+        if not commit(self._db, [{"Update": update}, audit_put(self._table, audit)], "update conversation"):
+            raise NotFound("Conversation not found")
 
     def _set(self, conversation: Conversation, assignments: str, values: dict[str, Any]) -> None:
         """SET `assignments` on the stored conversation (which must exist)."""
@@ -277,6 +308,17 @@ class DynamoConversationStore(TableAdapter):
             filters={k: v for k, v in filters.items() if v is not None},
         )
         return Page([values_to_conversation(v) for v in page.items], page.next_cursor)
+
+    def count_open(self, account_id: str, bound: int) -> BoundedCount:
+        """Open conversations among the `bound` most recently active ones (open ones are mostly recent)."""
+        return count_items(
+            self._db,
+            self._table,
+            partition=("gsi1pk", conversations_index_pk(account_id)),
+            index="gsi1",
+            filters={"status": ConversationStatus.OPEN.value},
+            bound=bound,
+        )
 
     def list_messages(
         self, account_id: str, conversation_id: str, limit: int, cursor: str | None
@@ -364,8 +406,9 @@ class DynamoConversationStore(TableAdapter):
 
     def _conversation_write(self, write: InboundWrite) -> dict[str, Any]:
         if write.new_conversation is not None:
-            return self._put_new(conversation_to_values(write.new_conversation))
-        update = self._one_more_message(write.lead.account_id, write.conversation_id, write.at)
+            first = replace(write.new_conversation, last_message=message_preview(write.message))
+            return self._put_new(conversation_to_values(first))
+        update = self._one_more_message(write.message, write.at)
         # A lead who writes can be written to again; only an open conversation takes their message.
         update["UpdateExpression"] += " REMOVE unreachableAt, unreachableReason"
         update["ConditionExpression"] += " AND #status = :open"

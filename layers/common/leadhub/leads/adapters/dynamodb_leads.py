@@ -130,6 +130,31 @@ class DynamoLeadRepository(TableAdapter):
         )
         return Page([values_to_lead(v) for v in page.items], page.next_cursor)
 
+    def capture_times_since(self, account_id: str, since: str, bound: int) -> Page[str]:
+        """When the leads captured at or after `since` (ISO-8601) were captured, newest first: at most
+        `bound`, read from the capture-time index's keys only. `next_cursor` is set when there are more."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p AND gsi1sk >= :since",
+            "ExpressionAttributeValues": {
+                ":p": {"S": f"{account_pk(account_id)}#LEADS"},
+                ":since": {"S": since},
+            },
+            "ProjectionExpression": "gsi1sk",
+            "ScanIndexForward": False,
+        }
+        times: list[str] = []
+        while True:
+            request["Limit"] = bound - len(times)
+            with storage_errors("count leads"):
+                result = self._db.query(**request)
+            times += [item["gsi1sk"]["S"].partition("#")[0] for item in result.get("Items", [])]
+            last = result.get("LastEvaluatedKey")
+            if not last or len(times) >= bound:
+                return Page(times, "more" if last else None)
+            request["ExclusiveStartKey"] = last
+
 
 def lead_from_image(image: dict[str, Any] | None) -> Lead | None:
     """The lead in a stream record's OldImage/NewImage (DynamoDB JSON), or None if it holds no lead."""

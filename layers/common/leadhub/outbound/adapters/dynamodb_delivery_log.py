@@ -21,9 +21,9 @@ from botocore.exceptions import ClientError
 from leadhub.outbound.models import Attempt, Delivery, DeliveryStatus
 from leadhub.platform.adapters.aws_clients import error_code, storage_errors
 from leadhub.platform.adapters.dynamodb_items import account_pk, to_item
-from leadhub.platform.adapters.dynamodb_pages import query_page
+from leadhub.platform.adapters.dynamodb_pages import count_items, query_page
 from leadhub.platform.adapters.dynamodb_queries import TableAdapter, get_values, query_prefix
-from leadhub.platform.paging import Page
+from leadhub.platform.paging import BoundedCount, Page
 from leadhub.platform.timestamps import from_iso, to_iso
 
 ATTEMPT_TTL_DAYS = 30
@@ -212,3 +212,23 @@ class DynamoDeliveryLog(TableAdapter):
             if page.next_cursor is None:
                 return deliveries
             cursor = page.next_cursor
+
+    def count_failed_since(
+        self, account_id: str, endpoint_ids: Sequence[str], created_since: str, failed_since: str, bound: int
+    ) -> BoundedCount:
+        """The account's deliveries to these endpoints created at or after `created_since` that failed
+        (every attempt used) at or after `failed_since`, reading at most `bound` deliveries per endpoint."""
+        total, complete = 0, True
+        for endpoint_id in endpoint_ids:
+            count = count_items(
+                self._db,
+                self._table,
+                partition=("gsi1pk", f"ENDPOINT#{endpoint_id}"),
+                index="gsi1",
+                sort_from=("gsi1sk", created_since),
+                filters={"status": str(DeliveryStatus.FAILED), "accountId": account_id},
+                at_least={"updatedAt": failed_since},
+                bound=bound,
+            )
+            total, complete = total + count.value, complete and count.complete
+        return BoundedCount(total, complete)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 
 if TYPE_CHECKING:
     from leadhub.platform.settings.conversation_worker import ConversationWorkerSettings
+    from leadhub.platform.settings.dashboard import DashboardSettings
     from leadhub.platform.settings.delivery_worker import DeliveryWorkerSettings
     from leadhub.platform.settings.email_content import EmailContentSettings
     from leadhub.platform.settings.email_webhook import EmailWebhookSettings
@@ -29,11 +30,14 @@ if TYPE_CHECKING:
     from leadhub.platform.settings.management import ManagementSettings
     from leadhub.platform.settings.provider_api import ProviderApiSettings
     from leadhub.platform.settings.telegram_webhook import TelegramWebhookSettings
+    from leadhub.platform.settings.webhook_endpoints import WebhookEndpointSettings
     from leadhub.platform.settings.whatsapp_webhook import WhatsappWebhookSettings
+    from leadhub.platform.settings.widget import WidgetFunctionSettings
 
 __all__ = [
     "BaseSettings",
     "ConversationWorkerSettings",
+    "DashboardSettings",
     "DeliveryWorkerSettings",
     "EmailContentSettings",
     "EmailWebhookSettings",
@@ -43,7 +47,9 @@ __all__ = [
     "ProviderApiSettings",
     "SettingsError",
     "TelegramWebhookSettings",
+    "WebhookEndpointSettings",
     "WhatsappWebhookSettings",
+    "WidgetFunctionSettings",
     "load_settings",
     "setting",
 ]
@@ -53,6 +59,7 @@ S = TypeVar("S", bound="BaseSettings")
 # Each function's settings class -> the module that defines it.
 _SETTINGS_MODULES = {
     "ConversationWorkerSettings": "conversation_worker",
+    "DashboardSettings": "dashboard",
     "DeliveryWorkerSettings": "delivery_worker",
     "EmailContentSettings": "email_content",
     "EmailWebhookSettings": "email_webhook",
@@ -61,7 +68,9 @@ _SETTINGS_MODULES = {
     "ManagementSettings": "management",
     "ProviderApiSettings": "provider_api",
     "TelegramWebhookSettings": "telegram_webhook",
+    "WebhookEndpointSettings": "webhook_endpoints",
     "WhatsappWebhookSettings": "whatsapp_webhook",
+    "WidgetFunctionSettings": "widget",
 }
 
 
