@@ -13,7 +13,7 @@ SAM_INSTALLED := $(SAM_VENV)/.installed-sam-$(SAM_CLI_VERSION)-cfn-lint-$(CFN_LI
 # stderr: inside $(...) stdout is the substitution's pipe.
 PIP_INSTALL = -m pip install --disable-pip-version-check $$(test -t 2 || echo --quiet)
 
-.PHONY: setup run test unit integration e2e lint format invoke bench validate build clean botocore-data browser
+.PHONY: setup run test unit integration e2e lint format invoke bench validate build clean botocore-data browser node-deps
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -29,6 +29,14 @@ setup: $(VENV)/.installed
 # Debian/Ubuntu; otherwise this says how (and the browser tests skip, except in CI, where they fail).
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
+# The README's Node.js receiver runs as printed in the e2e tests: its one npm package (tests/node's lock),
+# installed when Node.js is here (without it, the Node.js receivers' tests are skipped).
+node-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+		test -d tests/node/node_modules/standardwebhooks || \
+			npm ci --prefix tests/node --no-audit --no-fund --loglevel=error; \
+	fi
+
 browser:
 	@test -x "$(CHROMIUM)" || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -44,7 +52,7 @@ run: setup
 	@$(PY) -m local
 
 ## Run the whole test suite (unit, integration, e2e; the e2e tests include the browser's).
-test: setup browser
+test: setup browser node-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 unit: setup
@@ -53,7 +61,7 @@ unit: setup
 integration: setup
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
-e2e: setup browser
+e2e: setup browser node-deps
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 lint: setup

@@ -21,10 +21,15 @@ import pytest
 from leadhub.outbound.signing import new_endpoint_secret, signature_headers
 from tests.e2e.conftest import wait_until
 from tests.readme_blocks import Terminal, readme_block
+from tests.stack_process import REPO_ROOT
 
 
 def _node_modules_with_standardwebhooks() -> Path | None:
-    """Where Node.js would find the npm package `standardwebhooks` installed globally, if it is."""
+    """Where Node.js finds the npm package `standardwebhooks`: tests/node's (`make test` installs it from
+    its lock), else a global install, if either has it."""
+    local = REPO_ROOT / "tests" / "node" / "node_modules"
+    if (local / "standardwebhooks" / "package.json").is_file():
+        return local
     if shutil.which("npm") is None:
         return None
     root = subprocess.run(["npm", "root", "--global"], capture_output=True, text=True, timeout=60).stdout
@@ -42,7 +47,7 @@ PROGRAMS = [
         id="node-library",
         marks=pytest.mark.skipif(
             NODE_MODULES is None,
-            reason="needs Node.js and `npm install --global standardwebhooks` (the tests install nothing)",
+            reason="needs Node.js and npm (`make test` installs tests/node's standardwebhooks)",
         ),
     ),
     pytest.param(
