@@ -36,14 +36,12 @@ logger = Logger()
 app = APIGatewayHttpResolver()
 register_error_handlers(app, logger)
 
+# The ports, built once per execution environment.
 widgets = CachedWidgetLookup(DynamoWidgets(settings.table_name), settings.widget_cache_seconds)
-context = visitors.WidgetContext(
-    widgets=widgets,
-    visitors=DynamoVisitorStore(settings.table_name),
-    limiter=DynamoRateLimiter(settings.table_name),
-    leads=DynamoLeadRepository(settings.table_name),
-    secret=SsmSecret(settings.widget_secret_parameter),
-)
+visitor_store = DynamoVisitorStore(settings.table_name)
+limiter = DynamoRateLimiter(settings.table_name)
+leads = DynamoLeadRepository(settings.table_name)
+secret = SsmSecret(settings.widget_secret_parameter)
 _STATIC = Path(__file__).with_name("static")
 SCRIPT = widget_script((_STATIC / "widget.js").read_text(), (_STATIC / "widget.css").read_text())
 SCRIPT_GZIP = compressed(SCRIPT)
@@ -93,14 +91,32 @@ def preflight(widget_key: str, action: str) -> Response:
 @app.post(f"{API_PREFIX}<widget_key>/session")
 def session(widget_key: str) -> Response:
     body, content_type = _body()
-    opened = visitors.start_session(_call(widget_key), body, content_type, ctx=context, now=utc_now())
+    opened = visitors.start_session(
+        _call(widget_key),
+        body,
+        content_type,
+        widgets=widgets,
+        visitors=visitor_store,
+        limiter=limiter,
+        secret=secret,
+        now=utc_now(),
+    )
     return json_response(200, opened.to_public())
 
 
 @app.post(f"{API_PREFIX}<widget_key>/messages")
 def post_message(widget_key: str) -> Response:
     body, content_type = _body()
-    receipt = visitors.post_message(_call(widget_key), body, content_type, ctx=context, now=utc_now())
+    receipt = visitors.post_message(
+        _call(widget_key),
+        body,
+        content_type,
+        widgets=widgets,
+        visitors=visitor_store,
+        limiter=limiter,
+        secret=secret,
+        now=utc_now(),
+    )
     return json_response(201 if receipt.stored else 200, receipt.to_public())
 
 
@@ -109,14 +125,26 @@ def get_messages(widget_key: str) -> Response:
     # The cursor is a header, not a query parameter: the URL stays the same, and so does the browser's
     # cached CORS preflight for it.
     after = app.current_event.headers.get("x-leadhub-after")
-    poll = visitors.poll_messages(_call(widget_key), after, ctx=context, now=utc_now())
+    poll = visitors.poll_messages(
+        _call(widget_key), after, widgets=widgets, visitors=visitor_store, secret=secret, now=utc_now()
+    )
     return json_response(200, poll.to_public(), {"Cache-Control": "no-store"})
 
 
 @app.post(f"{API_PREFIX}<widget_key>/contact")
 def contact(widget_key: str) -> Response:
     body, content_type = _body()
-    receipt = visitors.leave_contact(_call(widget_key), body, content_type, ctx=context, now=utc_now())
+    receipt = visitors.leave_contact(
+        _call(widget_key),
+        body,
+        content_type,
+        widgets=widgets,
+        visitors=visitor_store,
+        limiter=limiter,
+        leads=leads,
+        secret=secret,
+        now=utc_now(),
+    )
     logger.info("widget contact captured", extra={"lead_created": receipt.created})
     return json_response(200, receipt.to_public())
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,6 @@ from leadhub.channels.web.adapters.web_sender import WebSender
 from leadhub.channels.web.origins import allowed, normalised_origin
 from leadhub.channels.web.visitors import (
     WidgetCall,
-    WidgetContext,
     cors_origin,
     leave_contact,
     poll_messages,
@@ -78,9 +78,22 @@ class World:
             now=NOW,
         )
 
-    @property
-    def ctx(self) -> WidgetContext:
-        return WidgetContext(self.widgets, self.store, self.limiter, self.leads, self.secret)
+    def sending(self) -> dict[str, Any]:
+        """The ports of start_session and post_message."""
+        return {
+            "widgets": self.widgets,
+            "visitors": self.store,
+            "limiter": self.limiter,
+            "secret": self.secret,
+        }
+
+    def polling(self) -> dict[str, Any]:
+        """The ports of poll_messages."""
+        return {"widgets": self.widgets, "visitors": self.store, "secret": self.secret}
+
+    def capturing(self) -> dict[str, Any]:
+        """The ports of leave_contact."""
+        return {**self.sending(), "leads": self.leads}
 
     def configure(self, **changes: object) -> None:
         settings = replace(self.widget.settings, **changes)  # type: ignore[arg-type]
@@ -93,7 +106,7 @@ class World:
 
     def session(self, visitor_token: str | None = None, ip: str = "203.0.113.7", now: datetime = NOW) -> dict:
         return start_session(
-            self.call(ip=ip, visitor=visitor_token), b"", None, ctx=self.ctx, now=now
+            self.call(ip=ip, visitor=visitor_token), b"", None, **self.sending(), now=now
         ).to_public()
 
     def visitor(self, now: datetime = NOW) -> WidgetCall:
@@ -102,14 +115,14 @@ class World:
 
     def send(self, call: WidgetCall, text: str, client_id: str = "m1", now: datetime = NOW) -> dict:
         body = json.dumps({"clientMessageId": client_id, "text": text}).encode()
-        return post_message(call, body, "application/json", ctx=self.ctx, now=now).to_public()
+        return post_message(call, body, "application/json", **self.sending(), now=now).to_public()
 
     def poll(self, call: WidgetCall, cursor: str | None = None, now: datetime = NOW) -> dict:
-        return poll_messages(call, cursor, ctx=self.ctx, now=now).to_public()
+        return poll_messages(call, cursor, **self.polling(), now=now).to_public()
 
     def contact(self, call: WidgetCall, now: datetime = NOW, **fields: object) -> dict:
         body = json.dumps(fields).encode()
-        return leave_contact(call, body, "application/json", ctx=self.ctx, now=now).to_public()
+        return leave_contact(call, body, "application/json", **self.capturing(), now=now).to_public()
 
     def conversations(self) -> list:
         return [c for (account, _), c in self.store.conversations.items() if account == "acc_1"]
@@ -147,7 +160,7 @@ def test_rotating_the_key_refuses_the_old_one(world: World) -> None:
     rotated = configuration.rotate_widget_key("acc_1", widgets=world.widgets, actor="key_1", now=NOW)
     assert rotated.widget_key != old_call.widget_key
     with pytest.raises(Unauthorized):
-        start_session(old_call, b"", None, ctx=world.ctx, now=NOW)
+        start_session(old_call, b"", None, **world.sending(), now=NOW)
     world.widget = rotated
     assert world.session()["visitorToken"]
     with pytest.raises(NotFound):
@@ -175,7 +188,7 @@ def test_unknown_keys_and_other_origins_are_refused(world: World, key, origin, r
     call = replace(world.call(origin=origin), widget_key=key or world.widget.widget_key)
     lookups = world.widgets.lookups
     with pytest.raises(refusal):
-        start_session(call, b"", None, ctx=world.ctx, now=NOW)
+        start_session(call, b"", None, **world.sending(), now=NOW)
     assert cors_origin(call, widgets=world.widgets) is None
     if key == "not-a-key":
         assert world.widgets.lookups == lookups  # refused by its shape, without a lookup
@@ -321,7 +334,7 @@ def test_a_visitor_writing_meanwhile_is_read_again(world: World) -> None:
 def test_bad_messages_are_refused_field_by_field(world: World, body: dict, field: str) -> None:
     call = world.visitor()
     with pytest.raises(InvalidRequest) as refused:
-        post_message(call, json.dumps(body).encode(), "application/json", ctx=world.ctx, now=NOW)
+        post_message(call, json.dumps(body).encode(), "application/json", **world.sending(), now=NOW)
     assert [d.field for d in refused.value.details] == [field]
     assert world.store.messages == {}
 

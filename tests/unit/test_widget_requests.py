@@ -65,7 +65,7 @@ def test_any_message_body_is_stored_or_refused_with_a_4xx(request: hostile.Reque
     world = World()
     call = visitor_call(world)
     try:
-        receipt = post_message(call, request.body, request.content_type, ctx=world.ctx, now=NOW)
+        receipt = post_message(call, request.body, request.content_type, **world.sending(), now=NOW)
     except LeadhubError as error:
         assert refused_as_the_client_s_fault(error), error
         assert world.store.messages == {} and world.store.conversations == {}
@@ -81,7 +81,7 @@ def test_any_contact_body_makes_a_lead_or_is_refused_with_a_4xx(request: hostile
     world = World()
     call = visitor_call(world)
     try:
-        leave_contact(call, request.body, request.content_type, ctx=world.ctx, now=NOW)
+        leave_contact(call, request.body, request.content_type, **world.capturing(), now=NOW)
     except LeadhubError as error:
         assert refused_as_the_client_s_fault(error), error
         assert world.leads.leads == {}
@@ -95,7 +95,7 @@ def test_any_contact_body_makes_a_lead_or_is_refused_with_a_4xx(request: hostile
 def test_any_session_body_opens_a_session_or_is_refused_with_a_4xx(request: hostile.Request) -> None:
     world = World()
     try:
-        start_session(world.call(), request.body, request.content_type, ctx=world.ctx, now=NOW)
+        start_session(world.call(), request.body, request.content_type, **world.sending(), now=NOW)
     except LeadhubError as error:
         assert refused_as_the_client_s_fault(error), error
 
@@ -105,7 +105,7 @@ def test_any_cursor_is_read_or_refused_with_a_400(cursor: str | None) -> None:
     world = World()
     call = visitor_call(world)
     try:
-        poll_messages(call, cursor, ctx=world.ctx, now=NOW)
+        poll_messages(call, cursor, **world.polling(), now=NOW)
     except InvalidRequest as error:
         assert [d.field for d in error.details] == ["X-Leadhub-After"]
 

@@ -59,15 +59,6 @@ class WidgetCall:
     page_token: str | None = None
 
 
-@dataclass(frozen=True)
-class WidgetContext:
-    widgets: WidgetLookup
-    visitors: VisitorStore
-    limiter: RateLimiter
-    leads: LeadRepository
-    secret: SecretSource
-
-
 def find_widget(key: str, *, widgets: WidgetLookup) -> Widget | None:
     """The widget a public key names; a key of any other shape is refused without a lookup."""
     return widgets.find_by_key_hash(token_hash(key)) if WIDGET_KEY_SHAPE.fullmatch(key) else None
@@ -134,37 +125,45 @@ class Session:
 
 
 def start_session(
-    call: WidgetCall, body: bytes, content_type: str | None, *, ctx: WidgetContext, now: datetime
+    call: WidgetCall,
+    body: bytes,
+    content_type: str | None,
+    *,
+    widgets: WidgetLookup,
+    visitors: VisitorStore,
+    limiter: RateLimiter,
+    secret: SecretSource,
+    now: datetime,
 ) -> Session:
     """A page load's session: the visitor (a new one unless the token is valid) and a page token."""
-    widget = allowed_widget(call, widgets=ctx.widgets)
+    widget = allowed_widget(call, widgets=widgets)
     requests.parse_session(requests.request_object(body, content_type))
-    secret = _secret(ctx.secret)
-    visitor_id = tokens.visitor_of(secret, widget.account_id, call.visitor_token)
+    key = _secret(secret)
+    visitor_id = tokens.visitor_of(key, widget.account_id, call.visitor_token)
     visitor = None
     if visitor_id is None:
         limit = widget.settings.rate_limits.new_visitors_per_ip
         _spend(
-            ctx.limiter,
+            limiter,
             widget.account_id,
-            [RateLimit(f"new-visitors:{_ip_key(secret, call.client_ip)}", limit)],
+            [RateLimit(f"new-visitors:{_ip_key(key, call.client_ip)}", limit)],
             now,
         )
         visitor_id = tokens.new_visitor_id()
     else:
-        visitor = ctx.visitors.get_visitor(widget.account_id, visitor_id)
+        visitor = visitors.get_visitor(widget.account_id, visitor_id)
     return Session(
         widget=widget,
         visitor_id=visitor_id,
-        visitor_token=tokens.visitor_token(secret, widget.account_id, visitor_id),
-        page_token=tokens.page_token(secret, widget.account_id, visitor_id, now),
+        visitor_token=tokens.visitor_token(key, widget.account_id, visitor_id),
+        page_token=tokens.page_token(key, widget.account_id, visitor_id, now),
         visitor=visitor,
     )
 
 
-def _visitor_id(call: WidgetCall, widget: Widget, ctx: WidgetContext, now: datetime) -> str:
+def _visitor_id(call: WidgetCall, widget: Widget, source: SecretSource, now: datetime) -> str:
     """The caller's visitor id, proven by both tokens (401 otherwise: the widget starts a new session)."""
-    secret = _secret(ctx.secret)
+    secret = _secret(source)
     visitor_id = tokens.visitor_of(secret, widget.account_id, call.visitor_token)
     if visitor_id is None:
         raise Unauthorized("Missing or invalid visitor token: start a session")
@@ -192,15 +191,21 @@ class MessageReceipt:
 
 
 def post_message(
-    call: WidgetCall, body: bytes, content_type: str | None, *, ctx: WidgetContext, now: datetime
+    call: WidgetCall,
+    body: bytes,
+    content_type: str | None,
+    *,
+    widgets: WidgetLookup,
+    visitors: VisitorStore,
+    limiter: RateLimiter,
+    secret: SecretSource,
+    now: datetime,
 ) -> MessageReceipt:
-    widget = allowed_widget(call, widgets=ctx.widgets)
-    visitor_id = _visitor_id(call, widget, ctx, now)
+    widget = allowed_widget(call, widgets=widgets)
+    visitor_id = _visitor_id(call, widget, secret, now)
     sent = requests.parse_message(requests.request_object(body, content_type))
-    _spend(
-        ctx.limiter, widget.account_id, _message_limits(widget, visitor_id, call, _secret(ctx.secret)), now
-    )
-    return record_visitor_message(widget, visitor_id, sent, store=ctx.visitors, now=now)
+    _spend(limiter, widget.account_id, _message_limits(widget, visitor_id, call, _secret(secret)), now)
+    return record_visitor_message(widget, visitor_id, sent, store=visitors, now=now)
 
 
 def record_visitor_message(
@@ -287,19 +292,27 @@ class Poll:
         }
 
 
-def poll_messages(call: WidgetCall, cursor: str | None, *, ctx: WidgetContext, now: datetime) -> Poll:
+def poll_messages(
+    call: WidgetCall,
+    cursor: str | None,
+    *,
+    widgets: WidgetLookup,
+    visitors: VisitorStore,
+    secret: SecretSource,
+    now: datetime,
+) -> Poll:
     """The visitor's messages and ours after `cursor` in their current conversation. It stops before
     our first message that is not sent yet, so that none is skipped when it is."""
-    widget = allowed_widget(call, widgets=ctx.widgets)
-    visitor_id = _visitor_id(call, widget, ctx, now)
+    widget = allowed_widget(call, widgets=widgets)
+    visitor_id = _visitor_id(call, widget, secret, now)
     after = requests.parse_cursor(cursor)
-    visitor = ctx.visitors.get_visitor(widget.account_id, visitor_id)
+    visitor = visitors.get_visitor(widget.account_id, visitor_id)
     if visitor is None or visitor.conversation_id is None:
         return Poll([], cursor or None, captured=bool(visitor and visitor.lead_id), messages_sent=0)
     conversation_id = visitor.conversation_id
     position = after[1] if after and after[0] == conversation_id else None
     shown: list[dict[str, Any]] = []
-    for item_position, message in ctx.visitors.messages_after(
+    for item_position, message in visitors.messages_after(
         widget.account_id, conversation_id, position, POLL_PAGE
     ):
         if message.direction is Direction.OUTBOUND and message.status == QUEUED:
@@ -333,28 +346,35 @@ class ContactReceipt:
 
 
 def leave_contact(
-    call: WidgetCall, body: bytes, content_type: str | None, *, ctx: WidgetContext, now: datetime
+    call: WidgetCall,
+    body: bytes,
+    content_type: str | None,
+    *,
+    widgets: WidgetLookup,
+    visitors: VisitorStore,
+    limiter: RateLimiter,
+    leads: LeadRepository,
+    secret: SecretSource,
+    now: datetime,
 ) -> ContactReceipt:
     """The visitor's name and email and/or phone become a lead (created, or merged into the one with that
     phone, or with no phone that email: `lead.created` / `lead.updated` / `lead.re_engaged` follow as for
     any lead), with the page's URL, referrer and UTM parameters; the visitor and their conversation are
     attached to it."""
-    widget = allowed_widget(call, widgets=ctx.widgets)
-    visitor_id = _visitor_id(call, widget, ctx, now)
+    widget = allowed_widget(call, widgets=widgets)
+    visitor_id = _visitor_id(call, widget, secret, now)
     submission, page = requests.parse_contact(
         requests.request_object(body, content_type), widget.default_region
     )
-    _spend(
-        ctx.limiter, widget.account_id, _message_limits(widget, visitor_id, call, _secret(ctx.secret)), now
-    )
+    _spend(limiter, widget.account_id, _message_limits(widget, visitor_id, call, _secret(secret)), now)
     fields = page.custom_fields()
     if widget.settings.consent_text:
         fields["consentText"] = widget.settings.consent_text
     submission = replace(submission, extra=fields)
-    receipt = upsert_lead(widget.account_id, submission, leads=ctx.leads, now=now, source=LEAD_SOURCE)
+    receipt = upsert_lead(widget.account_id, submission, leads=leads, now=now, source=LEAD_SOURCE)
     at = to_iso(now)
     for _ in range(_WRITE_ATTEMPTS):
-        visitor = ctx.visitors.get_visitor(widget.account_id, visitor_id)
+        visitor = visitors.get_visitor(widget.account_id, visitor_id)
         base = visitor or Visitor(widget.account_id, visitor_id, created_at=at)
         attached = replace(
             base,
@@ -362,6 +382,6 @@ def leave_contact(
             captured_at=at,
             version=base.version + 1 if visitor else 1,
         )
-        if ctx.visitors.attach_lead(attached, visitor.version if visitor else None):
+        if visitors.attach_lead(attached, visitor.version if visitor else None):
             return ContactReceipt(receipt.created)
     raise StorageUnavailable("The visitor is being written concurrently; please retry")
