@@ -1,2 +1,3 @@
-"""Messaging channels: integrations shared by all, and per channel the provider's inbound webhook, connecting,
-its API client and the sender of replies. A channel never imports another."""
+"""Messaging channels: integrations shared by all, and per channel its inbound side (a provider's webhook,
+or the website widget's own endpoints: web/), connecting, its API client and the sender of replies. A
+channel never imports another."""
