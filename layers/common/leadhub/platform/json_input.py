@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -85,6 +85,12 @@ def parse_object(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidRequest(f"Body must be a JSON object, not {_JSON_NAMES.get(type(value), 'that')}")
     return value
+
+
+def object_at(parent: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """The JSON object under `key`; an empty one when it is absent or not an object."""
+    value = parent.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 _JSON_NAMES: dict[type, str] = {

@@ -138,7 +138,7 @@ class DynamoDeliveryLog(TableAdapter):
                 raise
             existing = exc.response.get("Item")
             # Stored by an earlier run that crashed before queueing it: queue it now.
-            return not (existing and existing.get("enqueued", {}).get("BOOL"))
+            return not (isinstance(existing, dict) and existing.get("enqueued", {}).get("BOOL"))
         return True
 
     def mark_enqueued(self, deliveries: Sequence[Delivery]) -> None:

@@ -11,7 +11,7 @@ operation's model (~50-100 ms of each cold start)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,9 @@ def _new_client(service: str, config: Config, endpoint_url: str | None = None) -
     return _session.create_client(service, config=config, endpoint_url=endpoint_url)
 
 
-client.cache_clear = _clients.clear  # type: ignore[attr-defined]  # as with functools.cache: start afresh
+def clear_clients() -> None:
+    """Forget the cached clients (as a new execution environment would not have them)."""
+    _clients.clear()
 
 
 ClientFactory = Callable[[str], Any]
@@ -107,7 +109,7 @@ def storage_errors(what: str, expected: frozenset[str] = frozenset()) -> Iterato
         raise storage_failure(exc, what) from exc
 
 
-def first_cancellation_reason(exc: ClientError) -> dict[str, Any]:
+def first_cancellation_reason(exc: ClientError) -> Mapping[str, Any]:
     """Why a TransactWriteItems was cancelled: the reason of the first item that had one."""
     reasons = exc.response.get("CancellationReasons") or []
     return next((r for r in reasons if r.get("Code") not in (None, "None")), {})
