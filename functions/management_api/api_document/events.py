@@ -1,5 +1,5 @@
 """The event catalog: what Leadhub POSTs to customers' endpoints, one OpenAPI `webhooks` entry per event
-type with its payload schema and signature headers. `tests/integration/test_event_catalog.py` holds it to
+type with its payload schema and signature headers. `tests/integration/test_openapi_document.py` holds it to
 the events the code emits and validates real payloads against it."""
 
 from __future__ import annotations

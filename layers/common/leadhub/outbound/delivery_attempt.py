@@ -1,7 +1,7 @@
 """One delivery attempt: a queued job becomes a signed POST to its endpoint, and its outcome decides
 what happens to the SQS message.
 
-How the schedule maps onto SQS (README "Retries"): attempt n is the n-th receive of the job's message,
+How the schedule maps onto SQS (README "Delivery and retries"): attempt n is the n-th receive of the job's message,
 so the attempt number is the message's `ApproximateReceiveCount` (a receive whose worker crashed still
 counts). A failed attempt hides the message for the next delay of the schedule
 (`ChangeMessageVisibility`) and is reported as a batch item failure. After the last attempt the

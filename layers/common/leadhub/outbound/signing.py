@@ -1,6 +1,6 @@
 """Signing outbound webhooks: endpoint secrets and the signature headers of every delivery.
 
-Two schemes ride on every request (README "Receiving Leadhub webhooks"):
+Two schemes ride on every request (README "Verifying our webhooks in your receiver"):
 
 - Standard Webhooks (platform.standard_webhooks): `webhook-id`, `webhook-timestamp` and
   `webhook-signature`, binding the id and the time (replay protection), one signature per valid secret.
