@@ -1,12 +1,9 @@
-"""AWS clients: created on first use and cached per execution environment, so warm invocations reuse
-connections and the emulator (AWS_ENDPOINT_URL) or moto can intercept them.
+"""AWS clients, created on first use and cached per execution environment: warm invocations reuse
+connections, and the emulator (AWS_ENDPOINT_URL) or moto can intercept them.
 
-botocore's clients, not boto3's: boto3 adds nothing to a client but its import (s3transfer,
-multiprocessing, the resource layer; ~30 ms of every cold start). All clients come from one botocore
-session, so the files they share (endpoints, partitions, retry rules) are loaded once, and that session
-reads only the bundle in `botocore_data/` (the models of the operations we call; tools/botocore_data.py
-makes it): botocore's own data path made the first client list ~440 service directories and parse every
-operation's model (~50-100 ms of each cold start)."""
+botocore's, not boto3's: boto3 adds only its import (~30 ms of every cold start). One session serves
+every client and reads only the bundle in `botocore_data/` (the operations we call; tools/botocore_data.py
+makes it): botocore's own data path listed ~440 service directories for the first client (~50-100 ms)."""
 
 from __future__ import annotations
 
