@@ -69,6 +69,10 @@ lint: setup
 	$(PY) -m ruff format --check .
 	@# The import contracts in pyproject.toml: capabilities downward, no circles, only adapters import adapters.
 	PYTHONPATH=layers/common $(VENV)/bin/lint-imports --no-cache
+	@# Strict types (pyproject.toml): the layer, then each function from its own folder, since every
+	@# handler is a module named `app` and imports its folder's modules at top level.
+	$(VENV)/bin/mypy
+	@for fn in functions/*/; do echo "mypy $$fn"; MYPYPATH=$$fn $(VENV)/bin/mypy $$fn || exit 1; done
 	@# Lambda runs python3.13: what it imports must compile there too (tests run on the venv's Python).
 	PATH="$(PY313_DIR):$$PATH" python3.13 -m compileall -q -x '/(\.venv|\.aws-sam)' layers/common/leadhub functions
 
@@ -116,4 +120,4 @@ build: $(SAM_INSTALLED)
 		print(f"CommonLayer: {sum(f.stat().st_size for f in files) / 2**20:.1f} MiB unzipped, {len(files)} files")' $(LAYER_BUILD)
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .leadhub .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .leadhub .pytest_cache .ruff_cache .mypy_cache

@@ -70,7 +70,7 @@ class FreshFunction:
     def __init__(self, stack: LocalStack, function_id: str, env: dict[str, str] | None = None) -> None:
         from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
-        from leadhub.platform.adapters.aws_clients import client
+        from leadhub.platform.adapters.aws_clients import clear_clients, client
 
         self.function_id = function_id
         self.scenarios: dict[str, dict[str, Any]] = {}
@@ -78,7 +78,7 @@ class FreshFunction:
         os.environ.update(_BASE_ENVIRONMENT)
         os.environ.update(stack.environment(function_id))
         os.environ.update(env or {})
-        client.cache_clear()
+        clear_clients()
         DEFAULT_PROVIDERS.clear()
         self.handler = _import_handler(stack, function_id)
         self.counter = RequestCounter(client("dynamodb"))  # the handler's own (cached) client

@@ -14,6 +14,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -100,14 +101,16 @@ def record_handler(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    response: PartialItemFailureResponse
     try:
         response = process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
     except BatchProcessingError:  # every record failed: reported like any other batch's failures
         response = {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
-    failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+    identifiers = (item["itemIdentifier"] for item in response.get("batchItemFailures", []))
+    failed = {i for i in identifiers if isinstance(i, str)}  # SQS message ids (only Kafka's are objects)
     release_skipped(event["Records"], failed, queue=queue)
     return response
 

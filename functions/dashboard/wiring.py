@@ -24,7 +24,7 @@ from leadhub.platform.adapters.kms_cipher import KmsCipher
 from leadhub.platform.decryption_cache import DecryptionCache
 from leadhub.platform.settings import DashboardSettings, load_settings
 from leadhub.platform.timestamps import utc_now
-from leadhub.platform.web import base_url
+from leadhub.platform.web import base_url, http_api_event
 
 settings = load_settings(DashboardSettings)
 cookies = CookieJar(secure=settings.session_cookie_secure)
@@ -73,4 +73,4 @@ def public_base_url(router: Router) -> str:
 
 
 def source_ip(router: Router) -> str:
-    return str(router.current_event.request_context.http.source_ip)  # type: ignore[attr-defined]
+    return str(http_api_event(router.current_event).request_context.http.source_ip)

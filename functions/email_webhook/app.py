@@ -32,7 +32,7 @@ webhook_secret = SsmSecret(settings.resend_webhook_secret_parameter)
 
 
 @app.post("/api/webhooks/email")
-def receive() -> Response:
+def receive() -> Response[str]:
     event = app.current_event
     receipt = receive_email_event(
         raw_body(event, MAX_BODY_BYTES),

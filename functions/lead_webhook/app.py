@@ -30,7 +30,7 @@ token_owners = CachedTokenOwners(DynamoAccountRepository(settings.table_name), s
 
 
 @app.post("/api/webhooks/leads/<token>")
-def post_lead(token: str) -> Response:
+def post_lead(token: str) -> Response[str]:
     event = app.current_event
     receipt = receive_lead(
         token,

@@ -45,8 +45,8 @@ admin_key = SsmSecret(settings.admin_key_parameter)
 allow_private_targets = settings.allow_private_webhook_targets
 secret_overlap = timedelta(hours=settings.webhook_secret_overlap_hours)
 
-API_KEY_SECURITY = [{"apiKey": []}]
-ADMIN_KEY_SECURITY = [{"adminKey": []}]
+API_KEY_SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}]
+ADMIN_KEY_SECURITY: list[dict[str, list[str]]] = [{"adminKey": []}]
 
 
 def principal(router: Router, scope: Scope) -> Principal:

@@ -30,7 +30,7 @@ routes = CachedRoutes(DynamoRoutes(settings.table_name), settings.route_cache_se
 
 
 @app.post("/api/webhooks/telegram")
-def receive() -> Response:
+def receive() -> Response[str]:
     event = app.current_event
     receipt = receive_telegram(
         raw_body(event, MAX_BODY_BYTES),

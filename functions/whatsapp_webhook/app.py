@@ -33,13 +33,13 @@ verify_token = SsmSecret(settings.meta_verify_token_parameter)
 
 
 @app.get("/api/webhooks/meta-whatsapp")
-def verify_subscription() -> Response:
+def verify_subscription() -> Response[str]:
     challenge = answer_subscription(app.current_event.query_string_parameters or {}, verify_token.value())
     return Response(status_code=200, content_type="text/plain", body=challenge)
 
 
 @app.post("/api/webhooks/meta-whatsapp")
-def receive() -> Response:
+def receive() -> Response[str]:
     event = app.current_event
     receipt = receive_whatsapp(
         raw_body(event, MAX_BODY_BYTES),

@@ -59,7 +59,7 @@ PREFLIGHT_HEADERS = {
 
 
 @app.get("/widget.js")
-def script() -> Response:
+def script() -> Response[str | bytes]:
     if "gzip" in (app.current_event.headers.get("accept-encoding") or ""):
         headers = {**_SCRIPT_HEADERS, "Content-Encoding": "gzip"}
         return Response(200, "application/javascript; charset=utf-8", SCRIPT_GZIP, headers)
@@ -83,13 +83,13 @@ def _body() -> tuple[bytes, str | None]:
 
 
 @app.route(f"{API_PREFIX}<widget_key>/<action>", method="OPTIONS")
-def preflight(widget_key: str, action: str) -> Response:
+def preflight(widget_key: str, action: str) -> Response[str]:
     visitors.preflight(_call(widget_key), widgets=widgets)
     return Response(204, headers=PREFLIGHT_HEADERS)
 
 
 @app.post(f"{API_PREFIX}<widget_key>/session")
-def session(widget_key: str) -> Response:
+def session(widget_key: str) -> Response[str]:
     body, content_type = _body()
     opened = visitors.start_session(
         _call(widget_key),
@@ -105,7 +105,7 @@ def session(widget_key: str) -> Response:
 
 
 @app.post(f"{API_PREFIX}<widget_key>/messages")
-def post_message(widget_key: str) -> Response:
+def post_message(widget_key: str) -> Response[str]:
     body, content_type = _body()
     receipt = visitors.post_message(
         _call(widget_key),
@@ -121,7 +121,7 @@ def post_message(widget_key: str) -> Response:
 
 
 @app.get(f"{API_PREFIX}<widget_key>/messages")
-def get_messages(widget_key: str) -> Response:
+def get_messages(widget_key: str) -> Response[str]:
     # The cursor is a header, not a query parameter: the URL stays the same, and so does the browser's
     # cached CORS preflight for it.
     after = app.current_event.headers.get("x-leadhub-after")
@@ -132,7 +132,7 @@ def get_messages(widget_key: str) -> Response:
 
 
 @app.post(f"{API_PREFIX}<widget_key>/contact")
-def contact(widget_key: str) -> Response:
+def contact(widget_key: str) -> Response[str]:
     body, content_type = _body()
     receipt = visitors.leave_contact(
         _call(widget_key),

@@ -24,7 +24,7 @@ import pytest
 from moto import mock_aws
 from moto.kms import models as moto_kms_models
 
-from leadhub.platform.adapters.aws_clients import client
+from leadhub.platform.adapters.aws_clients import clear_clients, client
 from leadhub.platform.timestamps import utc_now
 from local.cfn import Template
 from local.emulator import ClientFactory
@@ -82,7 +82,7 @@ def fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def reset_process_caches() -> None:
     """What a fresh execution environment would not have: cached AWS clients. (Their botocore session is
     kept: a new one would parse the service models again, ~0.3 s a test.)"""
-    client.cache_clear()
+    clear_clients()
 
 
 _shared: dict[str, Any] = {}

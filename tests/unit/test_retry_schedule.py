@@ -30,7 +30,7 @@ def exact(attempt: int, **kwargs) -> float | None:
 
 class TestParse:
     def test_default_schedule_matches_the_contract(self) -> None:
-        # DESIGN.md §4: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+        # README "Delivery and retries": immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
         assert SCHEDULE == (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
 
     @pytest.mark.parametrize(

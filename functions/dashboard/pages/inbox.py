@@ -6,6 +6,8 @@ seconds."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import wiring
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -42,7 +44,7 @@ def _inbox(visit: Visit) -> inbox_pages.Inbox:
     return inbox_pages.inbox(visit.principal.account_id, status, _cursor(), store=store, activity=activity)
 
 
-def _fragment(template: str, version: str, **context: object) -> Response[str]:
+def _fragment(template: str, version: str, **context: Any) -> Response[str]:
     """A polled fragment, or 304 when the browser has this version already."""
     etag = f'"{version}"'
     if router.current_event.headers.get("if-none-match") == etag:

@@ -3,6 +3,8 @@ messages, deliveries and audit entries."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import wiring
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -38,7 +40,7 @@ def get_leads() -> Response[str]:
     account_id = visit.principal.account_id
     query = query_value("q") or ""
     cursor = query_cursor(router.current_event)
-    shown = {"errors": {}, "pages": lead_pages, "first_page": cursor is None}
+    shown: dict[str, Any] = {"errors": {}, "pages": lead_pages, "first_page": cursor is None}
     try:
         found = lead_pages.find_leads(
             account_id,

@@ -20,6 +20,7 @@ from schemas.webhook_endpoints import (
 
 from leadhub.accounts.models import Scope
 from leadhub.outbound import endpoints
+from leadhub.outbound.models import WebhookEndpoint
 from leadhub.platform.timestamps import utc_now
 
 router = Router()
@@ -39,7 +40,7 @@ def _managing() -> dict[str, Any]:
     }
 
 
-def _out(endpoint: endpoints.WebhookEndpoint) -> EndpointOut:
+def _out(endpoint: WebhookEndpoint) -> EndpointOut:
     return EndpointOut.model_validate(endpoint.to_public())
 
 

@@ -4,12 +4,21 @@ per resource, imported with that resource's routes, so a cold start builds only 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 # Request bodies' base, shared with the dashboard's forms.
 from leadhub.platform.request_models import RequestSchema as RequestSchema
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import (
+        OpenAPIResponse,
+        OpenAPIResponseContentModel,
+        OpenAPIResponseContentSchema,
+        OpenAPIResponseHeader,
+    )
 
 
 class Schema(BaseModel):
@@ -33,7 +42,7 @@ class ErrorOut(Schema):
     """Every error answer (leadhub.platform.errors, mapped in leadhub.platform.web)."""
 
     error: str = Field(description="What went wrong, safe to show")
-    details: list[FieldErrorOut] = Field(
+    details: list[FieldErrorOut] | SkipJsonSchema[None] = Field(
         default=None,
         json_schema_extra=absent_when_none,
         description="400 only: every problem with the request at once, one per field",
@@ -43,7 +52,9 @@ class ErrorOut(Schema):
 # The error answers an operation declares, with what each means; `responses(…)` takes the statuses a
 # route really returns. The error body is a reference to ErrorOut, added to the document when it is built
 # (api_document): a `model` here would make every route build a validator for it on its first request.
-ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+ERROR_BODY: dict[str, OpenAPIResponseContentSchema | OpenAPIResponseContentModel] = {
+    "application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}
+}
 ERRORS: Mapping[int, str] = {
     400: "Invalid request: `details` names every offending field (body, path or query parameter)",
     401: "Missing or invalid X-API-Key (operators' routes: X-Admin-Key)",
@@ -55,7 +66,7 @@ ERRORS: Mapping[int, str] = {
     502: "The provider's API (Graph API, Telegram Bot API, Resend) failed or could not be reached; retry",
     503: "Our storage (or a secret we need) is unavailable; nothing was half-written: retry",
 }
-RETRY_AFTER = {
+RETRY_AFTER: dict[str, OpenAPIResponseHeader] = {
     "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}
 }
 # What every X-API-Key route can answer besides its own statuses.
@@ -64,11 +75,11 @@ KEYED = (401, 403, 503)
 JSON_BODY = (400, 415)
 
 
-def responses(success: int, *errors: int, why: Mapping[int, str] | None = None) -> dict[int, dict[str, Any]]:
+def responses(success: int, *errors: int, why: Mapping[int, str] | None = None) -> dict[int, OpenAPIResponse]:
     """The `responses` of a route: its success status (its body is the route's return type; none for a
     204) and the error statuses it answers, each with the error body and a description (`why` overrides
     one for this route). Powertools' own 422 is dropped from the document: validation errors are 400."""
-    declared: dict[int, dict[str, Any]] = {success: {"description": _SUCCESS.get(success, "Success")}}
+    declared: dict[int, OpenAPIResponse] = {success: {"description": _SUCCESS.get(success, "Success")}}
     if success == 204:
         declared[success]["content"] = {}
     for status in sorted(set(errors)):

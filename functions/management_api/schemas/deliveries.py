@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from leadhub.outbound.request_models import RecoverRequest as RecoverRequest  # the dashboard's form too
@@ -36,7 +38,9 @@ class AttemptOut(Schema):
 
 
 class DeliveryDetailOut(DeliveryOut):
-    payload: dict = Field(description="The event envelope as delivered (before any payload template)")
+    payload: dict[str, Any] = Field(
+        description="The event envelope as delivered (before any payload template)"
+    )
     attemptLog: list[AttemptOut]
 
 

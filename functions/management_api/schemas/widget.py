@@ -26,7 +26,7 @@ _LIMITS = RateLimits()
 
 
 def _text(key: str, what: str) -> str:
-    return Field(DEFAULT_TEXTS[key], min_length=1, max_length=MAX_TEXT_CHARS, description=what)  # type: ignore[no-any-return]
+    return Field(DEFAULT_TEXTS[key], min_length=1, max_length=MAX_TEXT_CHARS, description=what)
 
 
 class WidgetColors(RequestSchema):

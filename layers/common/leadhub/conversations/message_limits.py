@@ -1,16 +1,9 @@
 """How much of what a channel receives is stored with a message, so that every item fits DynamoDB's
-limits (400 KB an item, 2 KB a key, 32 levels of nesting) whatever a provider sends:
-
-- ids (message ids, sender and chat ids, delivery ids, route values, the message type) of at most
-  MAX_ID_CHARS: a message with a longer one is not stored (UnstorableInput; the webhooks acknowledge
-  and ignore it). Real ids are far shorter.
-- texts of at most MAX_TEXT_CHARS, names of at most MAX_NAME_CHARS: longer ones are cut and end with
-  TRUNCATED.
-- type-specific content of at most MAX_CONTENT_BYTES (as UTF-8 JSON) and MAX_CONTENT_DEPTH levels: its
-  entries are kept in order while they fit, with every string in them cut as texts are; the names of
-  those that did not fit are listed under "omitted".
-Together a message item stays far below 400 KB (text ≤ 80 KB as UTF-8, content ≤ ~90 KB as DynamoDB
-counts it, ids and names a few KB)."""
+limits (400 KB an item, 2 KB a key, 32 levels of nesting) whatever a provider sends: an id longer than
+MAX_ID_CHARS refuses the message (UnstorableInput: acknowledged and ignored); longer texts and names are
+cut, ending with TRUNCATED; content keeps its entries in order while they fit MAX_CONTENT_BYTES and
+MAX_CONTENT_DEPTH, and names the rest under "omitted". A message item stays far below 400 KB (text
+≤ 80 KB as UTF-8, content ≤ ~90 KB, ids and names a few KB)."""
 
 from __future__ import annotations
 

@@ -1,15 +1,10 @@
-"""Answering an inbound message: the responder picks a reply (rules: the account's automations), the
-reply is stored before it is sent and sent through the conversation's channel, once.
+"""Answering an inbound message: the responder (the account's automations) picks a reply, which is stored
+before it is sent through the conversation's channel, once.
 
-A redelivered job never sends the same reply twice: the reply's id is derived from the inbound message,
-and a reply stored as sent (or failed for good) is not sent again. Only a crash between the provider
-accepting the message and our recording it can repeat a send; Resend gets an idempotency key for that
-case, the Graph API and Telegram have none.
-
-A reply that failed only because its attempts ran out (the provider refused for now, every time) is
-marked `retryable`: when an operator moves its job back from the dead-letter queue, the job sends it
-again instead of finding it failed.
-"""
+The reply's id derives from the inbound message, so a redelivered job never sends it twice; only a crash
+between the provider accepting it and our recording it can (Resend gets an idempotency key for that; the
+Graph API and Telegram have none). A reply that failed only because its attempts ran out is `retryable`:
+its job, moved back from the dead-letter queue, sends it again."""
 
 from __future__ import annotations
 

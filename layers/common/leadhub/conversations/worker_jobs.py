@@ -1,13 +1,9 @@
-"""The conversation worker's jobs as the queue delivers them (SQS FIFO, one message group per
-conversation): a reply to answer or a stored message to send, attempted once per receive.
-
-- A refusal that may pass (SendRejected, not permanent): the message comes back after the retry
-  schedule's next delay (or the provider's Retry-After, if longer), and the record fails, holding back
-  its conversation's later messages.
-- The last attempt's refusal: the message is failed (replies.EXHAUSTED) and the job moved to the dead-
-  letter queue by us, not by the queue's redrive, so the conversation's next messages need not wait.
-- Records skipped behind a failed one in its group are made visible again at once (`release_skipped`):
-  the group stays locked while its failed head waits out its delay, then resumes in order."""
+"""The conversation worker's jobs (SQS FIFO, one message group per conversation): a reply to answer or a
+stored message to send, attempted once per receive. A refusal that may pass brings the message back after
+the retry schedule's next delay (or a longer Retry-After), holding back its conversation; the last
+attempt's refusal fails the message (replies.EXHAUSTED) and we move the job to the dead-letter queue
+ourselves, so that the conversation's next messages need not wait. Records skipped behind a failed one are
+made visible at once (`release_skipped`): the group resumes, in order, once its head's delay is over."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ cookies, form bodies, and the one place where errors become pages."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools import Logger
@@ -17,7 +17,10 @@ from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from leadhub.dashboard.rendering import render
 from leadhub.dashboard.sessions import SignInRequired
 from leadhub.platform.errors import FieldError, InvalidRequest, LeadhubError, TooManyRequests
-from leadhub.platform.web import raw_body
+from leadhub.platform.web import on_error, raw_body
+
+if TYPE_CHECKING:  # only forms that change something import pydantic (see validated)
+    from pydantic import BaseModel
 
 HTML = "text/html; charset=utf-8"
 CONTENT_SECURITY_POLICY = (
@@ -132,7 +135,7 @@ def query_cursor(event: BaseProxyEvent) -> str | None:
     return cursor
 
 
-M = TypeVar("M")
+M = TypeVar("M", bound="BaseModel")
 
 
 def validated(model: type[M], data: Mapping[str, Any]) -> M:
@@ -143,7 +146,7 @@ def validated(model: type[M], data: Mapping[str, Any]) -> M:
     from leadhub.platform.web import field_errors
 
     try:
-        return model.model_validate(data)  # type: ignore[attr-defined,no-any-return]
+        return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidRequest("Invalid request", field_errors(exc.errors())) from None
 
@@ -156,18 +159,18 @@ TITLES = {400: "Bad request", 403: "Not allowed", 404: "Page not found", 409: "C
 def register_error_pages(app: ApiGatewayResolver, logger: Logger) -> None:
     """Domain errors as pages with their status; no session: to the sign-in page."""
 
-    @app.exception_handler(SignInRequired)
+    @on_error(app, SignInRequired)
     def _sign_in(exc: SignInRequired) -> Response[str]:
         return redirect(SIGN_IN_PATH)
 
-    @app.exception_handler(TooManyRequests)
+    @on_error(app, TooManyRequests)
     def _too_many(exc: TooManyRequests) -> Response[str]:
         logger.info("sign-in refused", extra={"status": 429})
         response = page(429, "error.html", title="Too many attempts", message=exc.message)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
-    @app.exception_handler(LeadhubError)
+    @on_error(app, LeadhubError)
     def _domain_error(exc: LeadhubError) -> Response[str]:
         if exc.status_code >= 500:
             logger.exception("service unavailable")
@@ -178,15 +181,15 @@ def register_error_pages(app: ApiGatewayResolver, logger: Logger) -> None:
         title = TITLES.get(exc.status_code, "Refused")
         return page(exc.status_code, "error.html", title=title, message=exc.message)
 
-    @app.exception_handler(NotFoundError)
+    @on_error(app, NotFoundError)
     def _not_found(exc: NotFoundError) -> Response[str]:
         return page(404, "error.html", title=TITLES[404], message="There is no page at this address.")
 
-    @app.exception_handler(ServiceError)
+    @on_error(app, ServiceError)
     def _resolver_error(exc: ServiceError) -> Response[str]:
         return page(exc.status_code, "error.html", title="Refused", message=exc.msg)
 
-    @app.exception_handler(Exception)
+    @on_error(app, Exception)
     def _unexpected(exc: Exception) -> Response[str]:
         logger.exception("unhandled error")
         return page(500, "error.html", title="Something went wrong", message="Please try again.")

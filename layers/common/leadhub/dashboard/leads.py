@@ -1,13 +1,10 @@
 """The leads pages: the list (newest first, or a search) and one lead with its messages, deliveries and
-audit entries, each block shown when the session's scopes allow what it shows (as the API's routes).
+audit entries, each block shown when the session's scopes allow it (as the API's routes).
 
-Searching within DynamoDB: a query that is a phone number is read directly (a lead's id derives from its
-E.164 phone: one GetItem, however many leads there are); any text is looked for, case-insensitively, in
-names, emails, phones and usernames by reading the newest leads a bounded batch at a time
-(SEARCH_BOUND per request, from the capture-time index), and the page offers to go on with older ones.
-DynamoDB has no substring or case-insensitive index, so a complete text search over every lead would
-need a search engine fed from the table's stream (OpenSearch); the bounded, resumable read keeps every
-request's cost fixed without one."""
+Search: a phone number is one GetItem (a lead's id derives from its E.164 phone); other text is matched
+case-insensitively in names, emails, phones and usernames of the newest leads, SEARCH_BOUND a request,
+and the page offers to go on with older ones. DynamoDB has no substring index: a complete search would
+need a search engine fed from the stream; the bounded read keeps each request's cost fixed without one."""
 
 from __future__ import annotations
 

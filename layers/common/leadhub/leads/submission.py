@@ -83,16 +83,16 @@ def validate_submission(
             errors.append(FieldError(name, str(exc)))
         return None
 
-    def phone(value: Any) -> str:
+    def e164_phone(value: Any) -> str:
         return to_e164(_text(_phone_as_text(value), min_length=1), default_region)
 
     def optional_phone(value: Any) -> str | None:
         """Blank (or null) is absent."""
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
-        return phone(value)
+        return e164_phone(value)
 
-    phone = checked("phone", phone, _REQUIRED) if require_phone else checked("phone", optional_phone)
+    phone = checked("phone", e164_phone, _REQUIRED) if require_phone else checked("phone", optional_phone)
     name = checked("name", lambda v: _optional_text(v, MAX_NAME_CHARS))
     email = checked("email", lambda v: _email(_optional_text(v, MAX_EMAIL_CHARS)))
     tags = checked("tags", _tags, [])

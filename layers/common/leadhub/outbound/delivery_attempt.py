@@ -1,23 +1,11 @@
-"""One delivery attempt: a queued job becomes a signed POST to its endpoint, and its outcome decides
-what happens to the SQS message.
+"""One delivery attempt: a queued job becomes a signed POST to its endpoint, and the outcome decides what
+happens to its SQS message (README "Delivery and retries").
 
-How the schedule maps onto SQS (README "Retries"): attempt n is the n-th receive of the job's message,
-so the attempt number is the message's `ApproximateReceiveCount` (a receive whose worker crashed still
-counts). A failed attempt hides the message for the next delay of the schedule
-(`ChangeMessageVisibility`) and is reported as a batch item failure. After the last attempt the
-delivery is marked failed and the message is made visible at once (visibility 0) and reported as
-failed: its next receive would exceed the DeliveryQueue's redrive `maxReceiveCount`, which **must
-equal the number of attempts** (`retry_schedule.max_receive_count`), so SQS moves it to the DLQ, the
-record of undelivered events. A manual job (the API's "retry now") makes one attempt and never
-reschedules or dead-letters its message; the delivery's own schedule, if any, carries on.
-
-At-least-once: the request goes out before the attempt is recorded, so a crash in between sends the
-same delivery again on the next receive. Before the last attempt the delivery is marked failed
-(`INTERRUPTED_REASON`), so a crash during it leaves the log showing what SQS does: the message is in
-the DLQ, and `recover` finds the delivery. Every request of a delivery carries the same `webhook-id`
-(the delivery id), which is what receivers deduplicate on; a delivery already recorded as delivered
-is never sent again.
-"""
+Attempt n is the message's n-th receive (`ApproximateReceiveCount`). A failure hides the message for the
+schedule's next delay; after the last attempt the delivery is marked failed and the message released, so
+its next receive passes the redrive's `maxReceiveCount` (which must equal the number of attempts:
+`retry_schedule.max_receive_count`) and SQS moves it to the DLQ. At-least-once: the POST goes out before
+it is recorded, so a crash repeats it, with the same `webhook-id` that receivers deduplicate on."""
 
 from __future__ import annotations
 

@@ -40,9 +40,8 @@ def echoed_token(body: bytes) -> str | None:
         parsed = json.loads(text)
     except ValueError:
         return text or None
-    if isinstance(parsed, dict) and isinstance(parsed.get("verifyToken"), str):
-        return parsed["verifyToken"]
-    return parsed if isinstance(parsed, str) else None
+    token = parsed.get("verifyToken") if isinstance(parsed, dict) else parsed
+    return token if isinstance(token, str) else None
 
 
 def verify(

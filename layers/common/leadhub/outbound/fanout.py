@@ -1,12 +1,9 @@
 """Fan-out: stored facts become events, and each event one delivery job per matching endpoint.
 
-The delivery id is derived from (event, endpoint), so a stream record that is processed twice
-yields the same deliveries; the delivery record is written conditionally and only a delivery that
-was never enqueued is enqueued again.
-
-An endpoint its owner (or Leadhub) disabled gets no job, but a `skipped` delivery record: once it is
-enabled again, `recover` with `includeSkipped` sends what it missed meanwhile.
-"""
+The delivery id derives from (event, endpoint), so a stream record processed twice yields the same
+deliveries; a delivery is recorded conditionally, and only one never enqueued is enqueued again. A
+disabled endpoint gets a `skipped` record instead of a job: `recover` with `includeSkipped` sends those
+once it is enabled again."""
 
 from __future__ import annotations
 

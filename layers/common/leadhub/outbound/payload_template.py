@@ -1,17 +1,10 @@
-"""Payload templates: an endpoint's own JSON body shape, with `{{placeholders}}` filled per event.
+"""Payload templates: an endpoint's own JSON body, e.g. `{"contact": {"mobile": "{{phone}}"}, "source":
+"leadhub {{event}}"}`, with its `{{placeholders}}` filled per event.
 
-A template is a JSON object or array saved with the endpoint, e.g.
-`{"contact": {"full_name": "{{name}}", "mobile": "{{phone}}"}, "source": "leadhub {{event}}"}`.
-
-Rules (for the README and the API reference):
-- Placeholders are substituted inside JSON *string values* only; object keys, numbers, booleans and
-  null are copied as written, and a placeholder inside a key is rejected at save time.
-- Every placeholder renders as text, also when it is the whole string: `tags` joins the tags with
-  ", ", a missing or null value is "". The output is always valid JSON because values are substituted
-  into the parsed template and the result is serialised again (escaping is the serialiser's job).
-- `{{ name }}` (spaces inside the braces) is the same as `{{name}}`; any other `{{…}}` is an error at
-  save time, listing the allowed placeholders.
-"""
+Placeholders are substituted in string values only (one in a key is refused at save time), always as
+text (`tags` joined with ", ", a missing or null value as ""), into the parsed template, which is then
+serialised: the output is always valid JSON. `{{ name }}` is `{{name}}`; any other `{{…}}` is refused at
+save time with the allowed placeholders."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ dashboard's forms both validate."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -35,7 +35,7 @@ class EndpointRequest(RequestSchema):
         max_length=500,
         description="Agencies: only these managed accounts' events (own always included)",
     )
-    payloadTemplate: dict | list | str | None = Field(
+    payloadTemplate: dict[str, Any] | list[Any] | str | None = Field(
         None, description="JSON with {{placeholders}} in strings; sent instead of the event envelope"
     )
     headers: dict[str, str] | None = Field(

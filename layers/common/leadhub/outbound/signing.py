@@ -1,15 +1,9 @@
-"""Signing outbound webhooks: endpoint secrets and the signature headers of every delivery.
-
-Two schemes ride on every request (README "Receiving Leadhub webhooks"):
-
-- Standard Webhooks (platform.standard_webhooks): `webhook-id`, `webhook-timestamp` and
-  `webhook-signature`, binding the id and the time (replay protection), one signature per valid secret.
-  Any Standard Webhooks library verifies it.
-- `X-Leadhub-Signature: sha256=<hex HMAC-SHA256 of the raw body>` keyed by the secret *string*, for
-  receivers that just want GitHub-style plain HMAC. A header of this shape holds one value, so it is
-  signed with the newest secret only: after a rotation these receivers switch to the new secret (a
-  delivery they reject with a non-2xx status is retried on the schedule).
-"""
+"""Signing outbound webhooks: endpoint secrets and the signature headers of every delivery, in two schemes
+(README "Verifying our webhooks in your receiver"): Standard Webhooks (platform.standard_webhooks: binds
+the id and the time, one signature per valid secret), and `X-Leadhub-Signature: sha256=<hex HMAC-SHA256
+of the raw body>` keyed by the secret string, for plain-HMAC receivers. That header holds one value, so
+it is signed with the newest secret only: after a rotation such receivers switch to the new secret (a
+delivery they reject is retried on the schedule)."""
 
 from __future__ import annotations
 

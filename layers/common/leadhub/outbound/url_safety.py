@@ -1,19 +1,11 @@
 """Webhook URL safety (SSRF): which URLs customers may register and which addresses we may connect to.
 
-A URL is checked when it is saved and again before every send (`check_webhook_url` on the stored URL,
-with a fresh DNS answer), and the sender connects only to an address that passed the check, so a DNS
-answer that changes to a private address between save and send is refused.
-
-Rules: https only; no credentials in the URL; a port in 1-65535; a fully qualified public host name or a
-public IP literal; every address the name resolves to must be public. Legacy IPv4 spellings that
-`inet_aton` and browsers accept (decimal `2130706433`, octal `0177.0.0.1`, hex `0x7f.1`, short `127.1`)
-are recognised as IP literals before any DNS look-up. Address classes come from explicit tables rather than
-`ipaddress.is_global`, whose answers differ between Python 3.11 and 3.13.
-
-Local development only: with `allow_private` (the deployment setting `ALLOW_PRIVATE_WEBHOOK_TARGETS`)
-loopback targets are allowed as well, over http or https: `http://127.0.0.1:8080/`, `http://localhost/`,
-`http://[::1]/`. Nothing else private is ever allowed.
-"""
+A URL is checked when it is saved and again before every send, with a fresh DNS answer, and the sender
+connects only to an address that passed, so a name that turns private after saving is refused. Rules:
+https, no credentials, a public host name or IP literal (legacy IPv4 spellings such as `0x7f.1` and
+`127.1` count as literals), every resolved address public by explicit tables (`ipaddress.is_global`
+differs between Python 3.11 and 3.13). `allow_private` (local development only) admits loopback too,
+over http as well; nothing else private."""
 
 from __future__ import annotations
 

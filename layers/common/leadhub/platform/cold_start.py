@@ -1,12 +1,7 @@
-"""Garbage collection paused while a handler module imports.
-
-A cold start creates ~300k objects that live as long as the execution environment (botocore, Powertools,
-our modules). With the collector on, it passed over them again and again while they were being created:
-~100 ms of every cold start. A handler imports this module before anything else, which pauses the
-collector, and calls `imports_done()` at its end: what exists then is frozen (left out of every later
-collection) and collection resumes for the requests. Reference counting frees memory throughout.
-A module a handler imports later, for the first request that needs it, is imported under
-`late_imports()`, which does the same for what that import creates."""
+"""Garbage collection paused while a handler module imports: a cold start creates ~300k objects that live
+as long as the execution environment, and the collector passing over them while they were created cost
+~100 ms. A handler imports this first (pausing the collector) and calls `imports_done()` at its end, which
+freezes what exists and resumes collection; a module imported later, for a request, uses `late_imports()`."""
 
 from __future__ import annotations
 

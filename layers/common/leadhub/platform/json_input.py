@@ -1,25 +1,16 @@
-"""Reading JSON that comes from outside (request bodies, provider webhooks and provider API answers): one
-set of limits and one wording for every refusal (NotJson), and two explicit choices per caller.
-
-`json.loads` alone accepts NaN and Infinity, turns 1e400 into infinity, fails on integers past CPython's
-digit limit (4,300) with a message about `sys.set_int_max_str_digits`, and parses nesting as deep as
-the C stack allows (about 1,000 levels on Python 3.11, 10,000 on 3.13), which code that walks the value
-afterwards may not survive. Here each is a NotJson that says what is wrong.
-
-The choices:
-- `exact_numbers`: non-integers as Decimal instead of float (provider data: DynamoDB stores no floats,
-  and a float would round the provider's digits).
-- `replace_surrogates`: a lone surrogate (`"\\ud800"`, which no UTF-8 can carry) becomes U+FFFD in keys and
-  values (provider data: the text is kept, and a provider is never told to retry what can never be
-  stored). Otherwise it is kept, and request validation refuses the field it is in with a 400.
-"""
+"""Reading JSON from outside (request bodies, provider webhooks, provider API answers): one set of limits
+and one wording (NotJson) for what `json.loads` alone gets wrong: NaN and Infinity, 1e400 as infinity,
+integers past CPython's 4,300 digits, and nesting as deep as the C stack allows. Two choices per caller:
+`exact_numbers` (non-integers as Decimal: DynamoDB stores no floats, and a float rounds a provider's
+digits) and `replace_surrogates` (a lone surrogate becomes U+FFFD, so a provider is never told to retry
+what can never be stored; kept otherwise, for request validation to refuse with a 400)."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -85,6 +76,12 @@ def parse_object(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidRequest(f"Body must be a JSON object, not {_JSON_NAMES.get(type(value), 'that')}")
     return value
+
+
+def object_at(parent: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """The JSON object under `key`; an empty one when it is absent or not an object."""
+    value = parent.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 _JSON_NAMES: dict[type, str] = {

@@ -1,14 +1,8 @@
-"""When a queued job (a webhook delivery, a reply to send) is attempted again.
-
-A schedule lists the delay before each attempt: `"0s,5s,5m,30m,2h,5h,10h,10h"` is attempt 1 at once,
-attempt 2 five seconds after attempt 1 failed, … attempt 8 ten hours after attempt 7; eight attempts
-in all, then the job is failed and its message is in the DLQ. Each delay is stretched or shrunk
-by up to ±`jitter` (20 %) at random so that retries after an outage do not arrive in one burst.
-
-Each attempt is one receive of the job's SQS message: a failed attempt hides the message for the
-next delay (`ChangeMessageVisibility`) and reports it as a batch item failure. The queue's redrive
-policy therefore uses `max_receive_count(schedule)`, see there.
-"""
+"""When a queued job (a webhook delivery, a reply to send) is attempted again. A schedule lists the delay
+before each attempt: `"0s,5s,5m,30m,2h,5h,10h,10h"` is eight attempts, the first at once, then the job
+fails and its message is in the DLQ. Each delay is stretched or shrunk by up to ±`jitter` (20 %), so
+that retries after an outage do not arrive in one burst. An attempt is one receive of the job's SQS
+message, so the queue's redrive policy uses `max_receive_count(schedule)`."""
 
 from __future__ import annotations
 

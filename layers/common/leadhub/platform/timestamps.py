@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 
 def utc_now() -> datetime:
@@ -19,7 +20,9 @@ def from_iso(text: str) -> datetime:
 
 def from_unix_or(raw: object, fallback: datetime) -> str:
     """A provider's Unix-seconds timestamp (number or numeric string) as ISO; `fallback` when unreadable."""
+    if not isinstance(raw, str | int | float | Decimal):  # what JSON numbers and strings are read as
+        return to_iso(fallback)
     try:
-        return to_iso(datetime.fromtimestamp(int(raw), tz=UTC))  # type: ignore[call-overload]
+        return to_iso(datetime.fromtimestamp(int(raw), tz=UTC))
     except (TypeError, ValueError, OverflowError, OSError):
         return to_iso(fallback)

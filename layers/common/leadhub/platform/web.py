@@ -6,13 +6,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from leadhub.platform import json_input
@@ -26,9 +28,10 @@ from leadhub.platform.errors import (
 )
 
 JSON = "application/json"
+ErrorHandler = TypeVar("ErrorHandler", bound=Callable[..., Response[str]])
 
 
-def json_response(status_code: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+def json_response(status_code: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
     text = json.dumps(body, default=_json_number)
     return Response(status_code=status_code, content_type=JSON, body=text, headers=headers)
 
@@ -61,15 +64,28 @@ def base_url(event: BaseProxyEvent, configured: str) -> str:
     """Where this API is reachable: the configured public URL, else the domain the request arrived on."""
     if configured:
         return configured.rstrip("/")
-    domain = event.request_context.domain_name  # type: ignore[attr-defined]
+    domain = http_api_event(event).request_context.domain_name
     return f"https://{domain}"
+
+
+def on_error(app: ApiGatewayResolver, *errors: type[Exception]) -> Callable[[ErrorHandler], ErrorHandler]:
+    """`app.exception_handler(errors)`, typed: Powertools leaves that decorator unannotated."""
+    register: Callable[[ErrorHandler], ErrorHandler] = app.exception_handler(list(errors))
+    return register
+
+
+def http_api_event(event: BaseProxyEvent) -> APIGatewayProxyEventV2:
+    """A Router's current event as what it is behind the HTTP API: payload format 2.0."""
+    if not isinstance(event, APIGatewayProxyEventV2):
+        raise TypeError(f"{type(event).__name__} is not an HTTP API event")
+    return event
 
 
 def register_error_handlers(app: ApiGatewayResolver, logger: Logger) -> None:
     """Map domain errors to their status; anything unexpected is logged and answered with a generic 500."""
 
-    @app.exception_handler(LeadhubError)
-    def _domain_error(exc: LeadhubError) -> Response:
+    @on_error(app, LeadhubError)
+    def _domain_error(exc: LeadhubError) -> Response[str]:
         if exc.status_code >= 500:  # our storage, a secret or a provider failed: the caller retries
             logger.exception("service unavailable")
             return json_response(exc.status_code, exc.body(), {"Retry-After": "1"})
@@ -78,13 +94,13 @@ def register_error_handlers(app: ApiGatewayResolver, logger: Logger) -> None:
             return json_response(exc.status_code, exc.body(), {"Retry-After": str(exc.retry_after)})
         return json_response(exc.status_code, exc.body())
 
-    @app.exception_handler(ServiceError)
-    def _resolver_error(exc: ServiceError) -> Response:
+    @on_error(app, ServiceError)
+    def _resolver_error(exc: ServiceError) -> Response[str]:
         # The resolver's own refusals, e.g. 404 for a route it does not serve.
         return json_response(exc.status_code, {"error": exc.msg})
 
-    @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response:
+    @on_error(app, Exception)
+    def _unexpected(exc: Exception) -> Response[str]:
         logger.exception("unhandled error")
         return json_response(500, {"error": "Internal error"})
 
@@ -126,21 +142,22 @@ class JsonBodyResolver(APIGatewayHttpResolver):
             )
         if not callable(getattr(OpenAPIRequestValidationMiddleware, "_get_body", None)):
             raise RuntimeError("Powertools' request validation no longer reads bodies through _get_body")
-        self._request_validation_middleware = JsonBodiesOnly()
+        # Powertools' middleware constructor is unannotated.
+        self._request_validation_middleware = JsonBodiesOnly()  # type: ignore[no-untyped-call]
 
-        @self.exception_handler(RequestValidationError)
-        def _invalid(exc: RequestValidationError) -> Response:
+        @on_error(self, RequestValidationError)
+        def _invalid(exc: RequestValidationError) -> Response[str]:
             details = [_field_error(error) for error in exc.errors()]
             return json_response(400, InvalidRequest("Invalid request", details).body())
 
         # The body is decoded (base64, then UTF-8) before it is parsed: bytes that are not UTF-8 text are
         # the client's error, not a 500.
-        @self.exception_handler([UnicodeDecodeError, binascii.Error])
-        def _undecodable_body(exc: ValueError) -> Response:
+        @on_error(self, UnicodeDecodeError, binascii.Error)
+        def _undecodable_body(exc: ValueError) -> Response[str]:
             return json_response(400, InvalidRequest("Body is not valid UTF-8 JSON").body())
 
 
-def _field_error(error: dict[str, Any]) -> FieldError:
+def _field_error(error: Mapping[str, Any]) -> FieldError:
     location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")]
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
     if error.get("type") == "json_invalid":
@@ -148,6 +165,6 @@ def _field_error(error: dict[str, Any]) -> FieldError:
     return FieldError(".".join(location) or "body", message)
 
 
-def field_errors(errors: list[dict[str, Any]]) -> list[FieldError]:
+def field_errors(errors: Sequence[Mapping[str, Any]]) -> list[FieldError]:
     """Pydantic validation errors as the API reports them (also for the dashboard's forms)."""
     return [_field_error(error) for error in errors]

@@ -52,7 +52,7 @@ def complete_email(job: ContentJob, *, emails: ReceivedEmails, store: Conversati
 
 
 def _content_error(job: ContentJob, error: str, store: ConversationStore) -> bool:
-    content = {"contentError": error}
+    content: dict[str, object] = {"contentError": error}
     return record_content(job.account_id, Channel.EMAIL, job.email_id, None, content, store=store)
 
 

@@ -15,7 +15,7 @@ from leadhub.conversations.models import Channel, ChannelReceipt, Contact, Inbou
 from leadhub.conversations.ports import ChannelRoute, ChannelRoutes, ConversationStore
 from leadhub.platform.errors import InvalidRequest, PayloadTooLarge, Unauthorized, UnstorableInput
 from leadhub.platform.ids import token_hash
-from leadhub.platform.json_input import NotJson, read_provider_json
+from leadhub.platform.json_input import NotJson, object_at, read_provider_json
 from leadhub.platform.timestamps import from_unix_or, to_iso
 
 MAX_BODY_BYTES = 256 * 1024
@@ -93,7 +93,7 @@ def inbound_message(
     """The message as we store it, or None when it carries no text or caption (stickers, service
     messages, member updates …)."""
     text = _text(message)
-    chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+    chat = object_at(message, "chat")
     sender = message.get("from") if isinstance(message.get("from"), dict) else message.get("sender_chat")
     if text is None or not isinstance(sender, dict) or "id" not in sender or "id" not in chat:
         return None
@@ -119,8 +119,8 @@ def callback_reply(
 ) -> InboundMessage | None:
     """A pressed inline-keyboard button: stored as a button reply carrying the button's data."""
     sender = query.get("from")
-    origin = query.get("message") if isinstance(query.get("message"), dict) else {}
-    chat = origin.get("chat") if isinstance(origin.get("chat"), dict) else {}
+    origin = object_at(query, "message")
+    chat = object_at(origin, "chat")
     if not isinstance(sender, dict) or "id" not in sender or "id" not in query:
         return None
     data = query.get("data") if isinstance(query.get("data"), str) else None

@@ -30,7 +30,7 @@ from leadhub.platform.errors import (
     Unauthorized,
     UnstorableInput,
 )
-from leadhub.platform.json_input import NotJson, read_provider_json
+from leadhub.platform.json_input import NotJson, object_at, read_provider_json
 from leadhub.platform.timestamps import from_unix_or
 
 MAX_BODY_BYTES = 1024 * 1024  # Meta batches up to 1,000 updates per POST
@@ -205,7 +205,7 @@ def status_updates(account_id: str, value: WaValue, now: datetime) -> list[Statu
 def normalise_message(raw: Mapping[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
     """(type, text, content) of one message; types we do not know keep their name and their errors."""
     kind = str(raw.get("type") or "unknown")
-    body = raw.get(kind) if isinstance(raw.get(kind), dict) else {}
+    body = object_at(raw, kind)
     text: str | None = None
     content: dict[str, Any] = {}
     if kind == "text":
@@ -245,9 +245,9 @@ def normalise_message(raw: Mapping[str, Any]) -> tuple[str, str | None, dict[str
 
 def _interactive(body: Mapping[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
     reply_type = str(body.get("type") or "unknown")
-    reply = body.get(reply_type) if isinstance(body.get(reply_type), dict) else {}
+    reply = object_at(body, reply_type)
     if reply_type in ("button_reply", "list_reply"):
-        content = {k: reply[k] for k in ("id", "title", "description") if k in reply}
+        content: dict[str, Any] = {k: reply[k] for k in ("id", "title", "description") if k in reply}
         return reply_type, _str(reply.get("title")), content
     if reply_type == "nfm_reply":  # a WhatsApp Flow's answers
         return "flow_reply", _str(reply.get("body")), {"responseJson": reply.get("response_json")}

@@ -55,7 +55,7 @@ class DynamoAutomations(TableAdapter):
     def list_for_account(self, account_id: str) -> list[Automation]:
         """In the account's order; those it does not name yet (created since) last, in creation order."""
         items = query_prefix(self._db, self._table, account_pk(account_id), "AUTOMATION", "list automations")
-        order = next((v["automationIds"] for v in items if v["sk"] == ORDER_SK), [])
+        order: list[str] = next((v["automationIds"] for v in items if v["sk"] == ORDER_SK), [])
         position = {automation_id: n for n, automation_id in enumerate(order)}
         found = [_automation(v) for v in items if v["sk"].startswith("AUTOMATION#")]
         return sorted(found, key=lambda a: position.get(a.automation_id, len(position)))

@@ -1,16 +1,13 @@
-"""Conversations and messages in the single table.
+"""Conversations and messages in the single table; every key embeds the account id, so no account can
+read another's items.
 
-- conversation: pk ACCOUNT#{accountId}#CONV#{conversationId}, sk CONV; gsi1 lists an account's
-  conversations by last activity (gsi1pk ACCOUNT#{accountId}#CONVS).
-- message: same partition as its conversation, sk MSG#{sentAt}#{receivedAt}#{messageId}, so a query
-  returns a conversation's messages in the provider's order.
-- provider message index: pk PROVIDERMSG#{accountId}#{channel}#{providerMessageId} → where the message is
-  (status reports and edits name messages by the provider's id); its conditional put also deduplicates.
-- dedupe marker: pk INBOUND#{accountId}#{channel}#{key} for provider delivery ids (expire after 30 days).
-- lead identity: pk ACCOUNT#{accountId}#IDENTITY#{channel}#{key}, sk IDENTITY → the lead a channel identity
-  that its id does not derive from (a WhatsApp business-scoped user id) belongs to.
-Every key embeds the account id, so no account can read another's items.
-"""
+- conversation: ACCOUNT#{a}#CONV#{c} / CONV; gsi1 (ACCOUNT#{a}#CONVS) lists them by last activity.
+- message: its conversation's partition, sk MSG#{sentAt}#{receivedAt}#{messageId} (the provider's order).
+- provider message index: PROVIDERMSG#{a}#{channel}#{providerMessageId} → the message, for status
+  reports and edits; its conditional put also deduplicates.
+- dedupe marker: INBOUND#{a}#{channel}#{key}, for provider delivery ids (expires after 30 days).
+- lead identity: ACCOUNT#{a}#IDENTITY#{channel}#{key} / IDENTITY → the lead of an identity its id does
+  not derive from (a WhatsApp business-scoped user id)."""
 
 from __future__ import annotations
 

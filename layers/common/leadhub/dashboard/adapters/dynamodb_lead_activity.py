@@ -5,7 +5,7 @@ latest messages. Every read is bounded (leadhub.dashboard.leads says how far eac
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from leadhub.accounts.adapters.dynamodb_audit import values_to_audit
 from leadhub.accounts.audit import AuditEntry
@@ -28,8 +28,10 @@ from leadhub.platform.adapters.dynamodb_queries import TableAdapter
 from leadhub.platform.ids import encode_cursor
 from leadhub.platform.paging import BoundedPage, Page
 
+T = TypeVar("T")
 
-def _converted(page: BoundedPage[dict[str, Any]], convert: Callable[[dict[str, Any]], Any]) -> BoundedPage:
+
+def _converted(page: BoundedPage[dict[str, Any]], convert: Callable[[dict[str, Any]], T]) -> BoundedPage[T]:
     return BoundedPage([convert(v) for v in page.items], page.next_cursor, page.read, page.complete)
 
 

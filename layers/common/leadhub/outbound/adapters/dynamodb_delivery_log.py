@@ -4,10 +4,8 @@ ACCOUNT#{owner} / DELIVERY#{deliveryId}      the delivery (status, attempts, the
                                              gsi1: ENDPOINT#{endpointId} / {createdAt}#{deliveryId}
 DELIVERY#{deliveryId} / ATTEMPT#{nnnn}       one item per attempt, expiring after ATTEMPT_TTL_DAYS
 
-A skipped delivery (its endpoint was disabled) expires after SKIPPED_TTL_DAYS too: it is kept for
-`recover`, which reaches 14 days back, not for ever (an endpoint that stays disabled would collect one
-per event). Recovered, it is pending again and stays.
-"""
+A skipped delivery (its endpoint disabled) expires after SKIPPED_TTL_DAYS: kept for `recover` (14 days
+back), not for ever. Recovered, it is pending again and stays."""
 
 from __future__ import annotations
 
@@ -138,7 +136,7 @@ class DynamoDeliveryLog(TableAdapter):
                 raise
             existing = exc.response.get("Item")
             # Stored by an earlier run that crashed before queueing it: queue it now.
-            return not (existing and existing.get("enqueued", {}).get("BOOL"))
+            return not (isinstance(existing, dict) and existing.get("enqueued", {}).get("BOOL"))
         return True
 
     def mark_enqueued(self, deliveries: Sequence[Delivery]) -> None:

@@ -25,7 +25,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -109,7 +109,7 @@ class _PinnedConnection(HTTPConnection):
         super().connect()
         _pin_for(self).sockets.append(self.sock)  # the TLS socket, once wrapped
 
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> None:
         pin = _pin_for(self)
         if self.sock is not None:  # kept alive: only for a request whose pin holds its address
             try:
@@ -271,7 +271,7 @@ def _read_snippet(response: urllib3.BaseHTTPResponse) -> tuple[bytes, bool]:
     return snippet, response.read(1) == b""
 
 
-def _joined_headers(items: Iterator[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+def _joined_headers(items: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str]]:
     merged: dict[str, str] = {}
     for name, value in items:
         key = name.lower()

@@ -1,17 +1,14 @@
-"""AWS clients: created on first use and cached per execution environment, so warm invocations reuse
-connections and the emulator (AWS_ENDPOINT_URL) or moto can intercept them.
+"""AWS clients, created on first use and cached per execution environment: warm invocations reuse
+connections, and the emulator (AWS_ENDPOINT_URL) or moto can intercept them.
 
-botocore's clients, not boto3's: boto3 adds nothing to a client but its import (s3transfer,
-multiprocessing, the resource layer; ~30 ms of every cold start). All clients come from one botocore
-session, so the files they share (endpoints, partitions, retry rules) are loaded once, and that session
-reads only the bundle in `botocore_data/` (the models of the operations we call; tools/botocore_data.py
-makes it): botocore's own data path made the first client list ~440 service directories and parse every
-operation's model (~50-100 ms of each cold start)."""
+botocore's, not boto3's: boto3 adds only its import (~30 ms of every cold start). One session serves
+every client and reads only the bundle in `botocore_data/` (the operations we call; tools/botocore_data.py
+makes it): botocore's own data path listed ~440 service directories for the first client (~50-100 ms)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -59,7 +56,9 @@ def _new_client(service: str, config: Config, endpoint_url: str | None = None) -
     return _session.create_client(service, config=config, endpoint_url=endpoint_url)
 
 
-client.cache_clear = _clients.clear  # type: ignore[attr-defined]  # as with functools.cache: start afresh
+def clear_clients() -> None:
+    """Forget the cached clients (as a new execution environment would not have them)."""
+    _clients.clear()
 
 
 ClientFactory = Callable[[str], Any]
@@ -107,7 +106,7 @@ def storage_errors(what: str, expected: frozenset[str] = frozenset()) -> Iterato
         raise storage_failure(exc, what) from exc
 
 
-def first_cancellation_reason(exc: ClientError) -> dict[str, Any]:
+def first_cancellation_reason(exc: ClientError) -> Mapping[str, Any]:
     """Why a TransactWriteItems was cancelled: the reason of the first item that had one."""
     reasons = exc.response.get("CancellationReasons") or []
     return next((r for r in reasons if r.get("Code") not in (None, "None")), {})

@@ -1,12 +1,9 @@
 """Plain Python values <-> DynamoDB attribute values, and the table's key layout.
 
-The conversion is boto3's (`boto3.dynamodb.types`: the same types each way, numbers in DynamoDB's decimal
-context), with numbers read back as int or float and binaries as bytes. It is written out here because
-importing that module imports all of boto3 (~30 ms of every cold start), which nothing else in the
-functions needs; tests/unit/test_dynamodb_items.py checks it against boto3's. Two differences: a float
-is stored as its shortest repr (what reads back as that float: a value read from the table can be
-written again), and a number DynamoDB cannot hold exactly (NaN, infinity, more than 38 digits, out of
-range) is UnstorableInput, the input's fault, not a TypeError or decimal trap."""
+boto3's conversion (`boto3.dynamodb.types`; tests/unit/test_dynamodb_items.py checks it against it),
+written out because importing it imports all of boto3 (~30 ms of every cold start). Two differences: a
+float is stored as its shortest repr (a value read back can be written again), and a number DynamoDB
+cannot hold (NaN, infinity, more than 38 digits, out of range) is UnstorableInput, not a decimal trap."""
 
 from __future__ import annotations
 

@@ -180,7 +180,7 @@ def _check_rules(value: Any, rules: Mapping[str, Any]) -> None:
         raise ValueError(f"String should have at least {rules['min_length']} character")
     if "pattern" in rules and not re.search(rules["pattern"], value):
         raise ValueError(f"String should match pattern '{rules['pattern']}'")
-    bounds = {
+    bounds: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
         "ge": (lambda a, b: a >= b, "greater than or equal to"),
         "gt": (lambda a, b: a > b, "greater than"),
         "le": (lambda a, b: a <= b, "less than or equal to"),

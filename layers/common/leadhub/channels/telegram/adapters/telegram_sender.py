@@ -9,6 +9,7 @@ from leadhub.channels.telegram.adapters.bot_api import TelegramBotApi, telegram_
 from leadhub.channels.telegram.integration import TelegramRefused
 from leadhub.conversations.models import Conversation, Message
 from leadhub.conversations.replies import SendRejected
+from leadhub.platform.json_input import object_at
 
 
 class TelegramSender:
@@ -31,10 +32,7 @@ class TelegramSender:
             return f"{bot_id}:{chat_id}:{answer.body['result'].get('message_id')}"
         description = telegram_description(answer)
         if answer.status == 429:
-            parameters = (
-                answer.body.get("parameters") if isinstance(answer.body.get("parameters"), dict) else {}
-            )
-            retry_after = parameters.get("retry_after")
+            retry_after = object_at(answer.body, "parameters").get("retry_after")
             raise SendRejected(
                 f"Telegram: {description}",
                 permanent=False,

@@ -1,15 +1,11 @@
 """The web channel (widget) in the single table.
 
-- widget: pk ACCOUNT#{accountId}, sk WIDGET (settings, public key, version); and its key's lookup entry
-  pk WIDGETKEY#{sha256(key)}, sk WIDGETKEY, a copy of the widget that every public call reads (one
-  GetItem). Both change in one transaction; a rotated key's entry is deleted with it.
-- visitor: pk ACCOUNT#{accountId}#VISITOR#{visitorId}, sk VISITOR: their open conversation, their lead
-  once known, how many messages they sent.
-- their conversations and messages are the conversation store's items (dynamodb_conversations), the
-  provider message index deduplicating a visitor's message by the widget's client message id.
-- rate counters: pk RATE#{accountId}#{what}#{window}, sk RATE, counting requests in a fixed window, and
-  expiring (TTL) shortly after it.
-"""
+- widget: ACCOUNT#{accountId} / WIDGET, and its key's lookup copy WIDGETKEY#{sha256(key)} / WIDGETKEY that
+  every public call reads in one GetItem (both change in one transaction; a rotation deletes the old copy).
+- visitor: ACCOUNT#{accountId}#VISITOR#{visitorId} / VISITOR: open conversation, lead, messages sent.
+- rate counters: RATE#{accountId}#{what}#{window} / RATE, one fixed window each, expiring by TTL.
+A visitor's conversations and messages are the conversation store's items (deduplicated by the widget's
+client message id)."""
 
 from __future__ import annotations
 
