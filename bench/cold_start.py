@@ -330,6 +330,7 @@ class WidgetVisitors:
             widgets=DynamoWidgets(stack.table_name, clients=stack.clients.client),
             accounts=DynamoAccountRepository(stack.table_name, clients=stack.clients.client),
             actor="bench",
+            source="api",
             now=utc_now(),
         )
 

@@ -38,6 +38,8 @@ SIGNED_IN_PAGES = (
     "/audit",
     "/leads",
     "/channels",
+    "/channels/widget",
+    "/channels/widget/rotate-key",
     "/automations",
     "/automations/new",
     "/settings/webhook-token",
@@ -154,6 +156,12 @@ def main() -> None:
                 for channel, body in CHANNELS.items():
                     connected = client.put(f"/api/integrations/{channel}", json=body, headers=keyed)
                     assert connected.status_code == 200, (channel, connected.text)
+                widget = {
+                    "enabled": True,
+                    "allowedOrigins": ["https://shop.example"],
+                    "consentText": "We answer.",
+                }
+                assert client.put("/api/widget", json=widget, headers=keyed).status_code == 200
                 for n in range(AUTOMATIONS):
                     automation = {"kind": "keyword", "match": f"word{n}", "reply": f"Reply number {n} " * 8}
                     assert client.post("/api/automations", json=automation, headers=keyed).status_code == 201

@@ -23,6 +23,7 @@ from pages import (
     overview,
     sign_in,
     webhooks,
+    widget,
 )
 
 from leadhub.dashboard.http import register_error_pages, secured
@@ -30,7 +31,19 @@ from leadhub.dashboard.http import register_error_pages, secured
 logger = Logger()
 app = APIGatewayHttpResolver()
 register_error_pages(app, logger)
-for pages in (sign_in, overview, leads, inbox, channels, automations, webhooks, api_keys, audit, assets):
+for pages in (
+    sign_in,
+    overview,
+    leads,
+    inbox,
+    channels,
+    widget,
+    automations,
+    webhooks,
+    api_keys,
+    audit,
+    assets,
+):
     app.include_router(pages.router)
 
 

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from leadhub.accounts.adapters.dynamodb_accounts import DynamoAccountRepository
+from leadhub.channels.web.adapters.dynamodb_widget import DynamoWidgets
 from leadhub.dashboard.adapters.dynamodb_dashboard import (
     DynamoFailedSignIns,
     DynamoSessions,
@@ -34,6 +35,7 @@ cipher = DecryptionCache(KmsCipher(settings.kms_key_id))
 sessions = DynamoSessions(settings.table_name)
 links = DynamoSignInLinks(settings.table_name)
 failed_sign_ins = DynamoFailedSignIns(settings.table_name)
+widgets = DynamoWidgets(settings.table_name)  # the website widget's settings (channels pages)
 
 
 def visit(router: Router, section: Section) -> Visit:

@@ -97,7 +97,7 @@ PLACEHOLDERS_SCRIPT = r"""
 () => {
   const rules = [
     [/127\.0\.0\.1:\d+/g, "127.0.0.1:3000"],
-    [/\b(lht|lhk)_[A-Za-z0-9_-]{8,}/g, (m, p) => p + "_" + "x".repeat(p === "lht" ? 32 : 43)],
+    [/\b(lht|lhk|lhw)_[A-Za-z0-9_-]{8,}/g, (m, p) => p + "_" + "x".repeat(p === "lhk" ? 43 : 32)],
     [/\b(lhk)_[A-Za-z0-9_-]{4}…/g, "lhk_xxxx…"],
     [/\b(acc|key|aud|lead|lnk|wep|msg|evt|conv|dlv)_[0-9a-z]{26}\b/g, (m, p) => p + "_01example"],
     [/\bwhsec_[A-Za-z0-9+\/=]{20,}/g, "whsec_" + "x".repeat(44)],

@@ -11,8 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from leadhub.accounts.models import Account, Plan
 from leadhub.channels.email.integration import connect_email, verify_email_domain
 from leadhub.channels.models import Integration
+from leadhub.channels.web.configuration import save_widget
+from leadhub.channels.web.widget import Widget, WidgetSettings
 from leadhub.conversations.automation_rules import MAX_REPLY_CHARS, Automation, AutomationKind, OpeningHours
 from leadhub.conversations.models import Channel
 from leadhub.conversations.responder_settings import ResponderSettings
@@ -30,7 +33,7 @@ from leadhub.dashboard.channels import ChannelsView, EmailDomain, channels_view
 from leadhub.dashboard.http import Form
 from leadhub.dashboard.navigation import AUTOMATIONS, CHANNELS
 from leadhub.dashboard.rendering import render
-from tests.fakes import InMemoryIntegrations, InMemoryResendDomains
+from tests.fakes import InMemoryAccounts, InMemoryIntegrations, InMemoryResendDomains, InMemoryWidgets
 from tests.unit.test_automations import Store, create
 from tests.unit.test_dashboard_pages import MAX_HTML_BYTES, SCRIPT, visit
 
@@ -79,6 +82,7 @@ def connected_channels(text: str) -> ChannelsView:
         ),
         email=EmailDomain(email, "pending", "enabled", AT, records, refresh_error=f"Resend: {text}"),
         meta_webhook_url="https://api.example.com/api/webhooks/meta-whatsapp",
+        widget=Widget("acc_1", "lhw_key", WidgetSettings(enabled=True, allowed_origins=(text,)), "GB", AT),
     )
 
 
@@ -264,10 +268,12 @@ def test_every_zone_of_the_picker_is_one_out_of_hours_accepts() -> None:
 
 
 def test_the_channels_view_shows_what_the_api_shows() -> None:
-    domains, store = InMemoryResendDomains(), InMemoryIntegrations()
+    domains, store, widgets = InMemoryResendDomains(), InMemoryIntegrations(), InMemoryWidgets()
 
     def shown() -> ChannelsView:
-        return channels_view("acc_1", "https://h", integrations=store, domains=domains, now=NOW)
+        return channels_view(
+            "acc_1", "https://h", integrations=store, domains=domains, widgets=widgets, now=NOW
+        )
 
     assert shown() == ChannelsView(None, None, None, "https://h/api/webhooks/meta-whatsapp")
     connect_email("acc_1", "a@shop.example", "Shop", domains=domains, integrations=store, actor="k", now=NOW)
@@ -287,3 +293,9 @@ def test_the_channels_view_shows_what_the_api_shows() -> None:
     domains.unavailable.clear()
     domains.finish_checking(pending.integration.settings["domainId"])
     assert not shown().email.checking  # type: ignore[union-attr]
+    accounts = InMemoryAccounts()
+    accounts.accounts["acc_1"] = Account("acc_1", "Shop", Plan.PRO, "GB", AT, "h", b"c")
+    saved = save_widget(
+        "acc_1", WidgetSettings(), widgets=widgets, accounts=accounts, actor="k", source="api", now=NOW
+    )
+    assert shown().widget == saved

@@ -131,6 +131,7 @@ def test_every_template_is_rendered_by_this_test() -> None:
         "automation_form",
         "delete_automation",
     }  # test_dashboard_channels_automations
+    rendered |= {"widget", "widget_rotate"}  # test_dashboard_widget
     assert {p.stem for p in TEMPLATES_DIR.glob("*.html")} == rendered
 
 

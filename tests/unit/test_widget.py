@@ -75,6 +75,7 @@ class World:
             widgets=self.widgets,
             accounts=self.accounts,
             actor="key_1",
+            source="api",
             now=NOW,
         )
 
@@ -98,7 +99,13 @@ class World:
     def configure(self, **changes: object) -> None:
         settings = replace(self.widget.settings, **changes)  # type: ignore[arg-type]
         self.widget = configuration.save_widget(
-            "acc_1", settings, widgets=self.widgets, accounts=self.accounts, actor="key_1", now=NOW
+            "acc_1",
+            settings,
+            widgets=self.widgets,
+            accounts=self.accounts,
+            actor="key_1",
+            source="api",
+            now=NOW,
         )
 
     def call(self, origin: str | None = ORIGIN, ip: str = "203.0.113.7", **tokens_: str | None) -> WidgetCall:
@@ -157,14 +164,16 @@ def test_the_first_save_creates_a_public_key_and_the_snippet_names_it(world: Wor
 
 def test_rotating_the_key_refuses_the_old_one(world: World) -> None:
     old_call = world.call()
-    rotated = configuration.rotate_widget_key("acc_1", widgets=world.widgets, actor="key_1", now=NOW)
+    rotated = configuration.rotate_widget_key(
+        "acc_1", widgets=world.widgets, actor="key_1", source="api", now=NOW
+    )
     assert rotated.widget_key != old_call.widget_key
     with pytest.raises(Unauthorized):
         start_session(old_call, b"", None, **world.sending(), now=NOW)
     world.widget = rotated
     assert world.session()["visitorToken"]
     with pytest.raises(NotFound):
-        configuration.rotate_widget_key("acc_2", widgets=world.widgets, actor="key_1", now=NOW)
+        configuration.rotate_widget_key("acc_2", widgets=world.widgets, actor="key_1", source="api", now=NOW)
 
 
 def test_a_save_that_lost_a_race_is_a_conflict(world: World) -> None:

@@ -72,6 +72,7 @@ def _channels_page(visit: Visit, status: int = 200, **context: Any) -> Response[
         wiring.public_base_url(router),
         integrations=store,
         domains=resend_domains(),
+        widgets=wiring.widgets,
         now=utc_now(),
     )
     context = {"errors": {}, "entered": {}, "notice": _notice(), **context}

@@ -61,6 +61,7 @@ def put_widget(request: WidgetSettingsRequest) -> WidgetOut:
         widgets=deps.widgets(),
         accounts=deps.accounts,
         actor=caller.key_id,
+        source=caller.source,
         now=utc_now(),
     )
     return _out(widget)
@@ -79,6 +80,10 @@ def put_widget(request: WidgetSettingsRequest) -> WidgetOut:
 def rotate_key() -> WidgetOut:
     caller = deps.principal(router, Scope.INTEGRATIONS_MANAGE)
     widget = configuration.rotate_widget_key(
-        caller.account_id, widgets=deps.widgets(), actor=caller.key_id, now=utc_now()
+        caller.account_id,
+        widgets=deps.widgets(),
+        actor=caller.key_id,
+        source=caller.source,
+        now=utc_now(),
     )
     return _out(widget)

@@ -3,6 +3,8 @@
  *   <script src="https://<leadhub api>/widget.js" data-widget-key="lhw_…" async></script>
  * Vanilla JavaScript, no dependencies. It draws itself in a shadow root (the page's CSS cannot reach it),
  * defines one global (window.LeadhubWidget), and talks to nothing but the Leadhub API it was loaded from.
+ * With data-preview="<element id>" instead of a key (the dashboard's live preview) it calls nothing: it draws
+ * itself into that element with the settings given to LeadhubWidget.preview(settings).
  */
 (function () {
   "use strict";
@@ -14,8 +16,9 @@
   var MAX_TEXT = 2000;
 
   var script = document.currentScript || document.querySelector("script[data-widget-key]");
-  if (!script || !script.getAttribute("data-widget-key")) return;
-  var widgetKey = script.getAttribute("data-widget-key");
+  var previewId = script && script.getAttribute("data-preview");
+  if (!script || !(previewId || script.getAttribute("data-widget-key"))) return;
+  var widgetKey = script.getAttribute("data-widget-key") || "preview";
   var apiBase = script.src.replace(/\/widget\.js([?#].*)?$/, "");
   var endpoint = apiBase + "/widget/v1/" + encodeURIComponent(widgetKey) + "/";
   var storageKey = "leadhub-widget:" + widgetKey;
@@ -111,9 +114,9 @@
 
   function build() {
     var settings = state.settings;
-    var host = element("div", { id: "leadhub-widget", "data-leadhub-widget": "" });
+    var host = (ui.host = element("div", { id: "leadhub-widget", "data-leadhub-widget": "" }));
     var root = host.attachShadow({ mode: "open" });
-    root.appendChild(element("style", { text: CSS }));
+    addStyles(root);
     host.style.setProperty("--lh-primary", settings.colors.primary);
     host.style.setProperty("--lh-on-primary", settings.colors.onPrimary);
     var frame = element("div", { "class": "frame " + (settings.position === "bottom-left" ? "left" : "right") });
@@ -138,8 +141,20 @@
     frame.appendChild(ui.launcher);
     root.appendChild(frame);
     if (settings.greeting) addMessage({ id: "greeting", from: "bot", text: settings.greeting });
-    document.body.appendChild(host);
+    (previewId ? document.getElementById(previewId) : document.body).appendChild(host);
     updateForms();
+  }
+
+  // A constructed stylesheet where the browser has them: a page whose Content-Security-Policy forbids
+  // inline styles (the dashboard's, for one) accepts it, where it would refuse a <style> element.
+  function addStyles(root) {
+    try {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } catch (e) {
+      root.appendChild(element("style", { text: CSS }));
+    }
   }
 
   function composer() {
@@ -188,6 +203,7 @@
     if (state.captured || capture === "off") return false;
     if (capture === "before_chat") return true;
     if (state.contactDismissed) return false;
+    if (previewId) return true; // the preview shows what visitors will be asked, at once
     if (capture === "after_first_reply") return state.sawReply;
     var after = /^after_messages:(\d+)$/.exec(capture);
     return !!after && state.messagesSent >= Number(after[1]);
@@ -204,6 +220,7 @@
     state.open = open;
     ui.panel.hidden = !open;
     ui.launcher.setAttribute("aria-expanded", String(open));
+    if (previewId) return; // a picture of the widget: it takes no focus and asks Leadhub nothing
     if (open) {
       (ui.contact.hidden ? ui.input : ui.name).focus();
       state.lastActivity = Date.now();
@@ -246,7 +263,8 @@
     if (!value) return;
     ui.input.value = "";
     var id = newId();
-    var item = addMessage({ id: id, clientMessageId: id, from: "visitor", text: value.slice(0, MAX_TEXT), pending: true });
+    var item = addMessage({ id: id, clientMessageId: id, from: "visitor", text: value.slice(0, MAX_TEXT), pending: !previewId });
+    if (previewId) return;
     deliver({ clientMessageId: id, text: value.slice(0, MAX_TEXT), website: ui.honeypot.value }, item, 0);
   }
 
@@ -282,6 +300,7 @@
   }
 
   function sendContact() {
+    if (previewId) return;
     var body = {
       name: ui.name.value, email: ui.email.value, phone: ui.phone.value,
       pageUrl: window.location.href.slice(0, 1000), referrer: document.referrer.slice(0, 1000),
@@ -314,7 +333,7 @@
 
   function schedulePoll(delay) {
     clearTimeout(state.pollTimer);
-    if (!state.open) return;
+    if (!state.open || previewId) return;
     state.pollTimer = setTimeout(poll, delay);
   }
 
@@ -376,6 +395,21 @@
     });
   }
 
-  if (document.body) start();
+  // The preview: drawn again, in its element, with each call's settings (the panel as it was, open at first).
+  function preview(settings) {
+    var open = ui.panel ? state.open : true;
+    if (ui.host) ui.host.remove();
+    ui = {};
+    state.settings = settings;
+    state.shown = {};
+    state.contactDismissed = false;
+    build();
+    setOpen(open);
+  }
+
+  if (previewId) {
+    api.status = "preview";
+    api.preview = preview;
+  } else if (document.body) start();
   else document.addEventListener("DOMContentLoaded", start);
 })();

@@ -1,5 +1,6 @@
 """The channels page: each channel as the account has connected it (email: its domain's DNS records and
-their state as Resend has them now), and the URL to enter at each provider that needs one."""
+their state as Resend has them now; the website widget: on or off), and the URL to enter at each provider
+that needs one."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from leadhub.channels.email.ports import ResendDomains
 from leadhub.channels.integrations import WEBHOOK_PATHS
 from leadhub.channels.models import Integration
 from leadhub.channels.ports import IntegrationStore
+from leadhub.channels.web.ports import WidgetStore
+from leadhub.channels.web.widget import Widget
 from leadhub.conversations.models import Channel
 from leadhub.platform.errors import NotFound
 
@@ -52,6 +55,7 @@ class ChannelsView:
     telegram: Integration | None
     email: EmailDomain | None
     meta_webhook_url: str  # entered in Meta's app dashboard with the deployment's verify token
+    widget: Widget | None = None  # None until its settings are first saved
 
 
 def channels_view(
@@ -60,6 +64,7 @@ def channels_view(
     *,
     integrations: IntegrationStore,
     domains: ResendDomains,
+    widgets: WidgetStore,
     now: datetime,
 ) -> ChannelsView:
     return ChannelsView(
@@ -67,6 +72,7 @@ def channels_view(
         telegram=integrations.get(account_id, Channel.TELEGRAM),
         email=email_domain(account_id, integrations=integrations, domains=domains, now=now),
         meta_webhook_url=base_url + WEBHOOK_PATHS[Channel.WHATSAPP],
+        widget=widgets.get(account_id),
     )
 
 

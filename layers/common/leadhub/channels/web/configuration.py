@@ -26,6 +26,7 @@ def save_widget(
     widgets: WidgetStore,
     accounts: AccountRepository,
     actor: str,
+    source: str,
     now: datetime,
 ) -> Widget:
     """Replace the settings; the first save also creates the widget's key."""
@@ -39,10 +40,12 @@ def save_widget(
         key, region = secret_token(WIDGET_KEY_PREFIX), account.default_region
     version = previous.version + 1 if previous else 1
     widget = Widget(account_id, key, settings, region, to_iso(now), version)
-    return _saved(widget, previous, "widget.updated", widgets=widgets, actor=actor)
+    return _saved(widget, previous, "widget.updated", widgets=widgets, actor=actor, source=source)
 
 
-def rotate_widget_key(account_id: str, *, widgets: WidgetStore, actor: str, now: datetime) -> Widget:
+def rotate_widget_key(
+    account_id: str, *, widgets: WidgetStore, actor: str, source: str, now: datetime
+) -> Widget:
     previous = widgets.get(account_id)
     if previous is None:
         raise NotFound("The widget is not set up yet: PUT /api/widget first")
@@ -54,13 +57,14 @@ def rotate_widget_key(account_id: str, *, widgets: WidgetStore, actor: str, now:
         updated_at=to_iso(now),
         version=previous.version + 1,
     )
-    return _saved(widget, previous, "widget.key_rotated", widgets=widgets, actor=actor)
+    return _saved(widget, previous, "widget.key_rotated", widgets=widgets, actor=actor, source=source)
 
 
 def _saved(
-    widget: Widget, previous: Widget | None, action: str, *, widgets: WidgetStore, actor: str
+    widget: Widget, previous: Widget | None, action: str, *, widgets: WidgetStore, actor: str, source: str
 ) -> Widget:
-    audit = AuditEntry(widget.account_id, action, "api", widget.updated_at, actor=actor)
+    # source: "api" or "dashboard", where the change was made (the caller's principal says).
+    audit = AuditEntry(widget.account_id, action, source, widget.updated_at, actor=actor)
     if not widgets.save(widget, previous, audit):
         raise Conflict("The widget was changed concurrently; read it again")
     return widget
