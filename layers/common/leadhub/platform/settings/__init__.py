@@ -1,13 +1,16 @@
 """Typed settings, read from the environment that template.yaml declares and validated at cold start.
 
-Plain frozen dataclasses with a small reader rather than pydantic models: every function reads its
-settings at cold start, and the stream and queue consumers use pydantic for nothing else (importing it
-and building the models would cost them ~90 ms of cold start). Each field names its environment variable
-and its bounds; `load_settings` converts by the field's type and reports every problem by variable name.
+Plain frozen dataclasses with a small reader rather than pydantic models, because only the management API
+loads pydantic anyway. Measured with bench/cold_start.py (CPU time of a cold start, against the floor of the
+same runs): a pydantic model per function costs every other function 45-57 ms (lead webhook +50, WhatsApp
++51, Telegram +48, email +45, workers +46-53, widget +49, dashboard +57; management API +10), and pydantic's
+engine alone (pydantic_core, for its wording) still 11-15 ms. Each field names its environment variable
+and its bounds; `load_settings` converts by the field's type and reports every problem by variable name,
+in pydantic's words.
 
 Each function's settings class lives in a module of its own (leadhub.platform.settings.<function>) and is
-imported from here on first use, so that a cold start creates its own classes, not all eleven (a frozen
-dataclass takes ~1.5 ms to create).
+imported from here on first use, so that a cold start creates its own classes, not all thirteen (~1 ms
+against ~10 ms).
 """
 
 from __future__ import annotations
