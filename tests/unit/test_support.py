@@ -116,6 +116,32 @@ def test_invalid_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> 
         load_settings(LeadWebhookSettings)
 
 
+def test_a_setting_several_functions_read_is_declared_once() -> None:
+    """Every function's settings class: an environment variable read by two of them is a shared setting,
+    so both read it with the same default and bounds."""
+    import dataclasses
+
+    from leadhub.platform import settings as settings_package
+
+    declared: dict[str, dict[tuple[object, ...], list[str]]] = {}
+    for name in settings_package._SETTINGS_MODULES:
+        for spec in dataclasses.fields(getattr(settings_package, name)):
+            rules = tuple(sorted(spec.metadata["rules"].items()))
+            key = (spec.default, rules, spec.metadata["check"])
+            declared.setdefault(spec.metadata["env"], {}).setdefault(key, []).append(name)
+    assert {env: specs for env, specs in declared.items() if len(specs) > 1} == {}
+    read_by_several = {
+        env
+        for env, specs in declared.items()
+        if len({cls for classes in specs.values() for cls in classes}) > 1
+    }
+    inherited = {"TABLE_NAME", "DEFAULT_PHONE_REGION"}  # BaseSettings'
+    # Classes that other functions' classes extend: their fields are one declaration.
+    bases = (settings_package.ProviderApiSettings, settings_package.WebhookEndpointSettings)
+    inherited |= {spec.metadata["env"] for base in bases for spec in dataclasses.fields(base)}
+    assert read_by_several - inherited <= set(settings_package._SHARED)
+
+
 def test_json_responses_carry_exact_provider_numbers_as_json_numbers() -> None:
     response = json_response(200, {"priority": Decimal("10"), "ratio": Decimal("0.5")})
     assert json.loads(response.body) == {"priority": 10, "ratio": 0.5}

@@ -55,6 +55,7 @@ __all__ = [
     "WidgetFunctionSettings",
     "load_settings",
     "setting",
+    "shared_setting",
 ]
 
 S = TypeVar("S", bound="BaseSettings")
@@ -113,6 +114,33 @@ def setting(
     rules = {"min_length": min_length, "pattern": pattern, "ge": ge, "gt": gt, "le": le, "lt": lt}
     metadata = {"env": env, "check": check, "rules": {k: v for k, v in rules.items() if v is not None}}
     return dataclasses.field(default=default, metadata=metadata)
+
+
+# Settings that several functions read, each declared once: the environment variable -> its default and
+# bounds (what `setting` takes).
+_SHARED: dict[str, dict[str, Any]] = {
+    "KMS_KEY_ID": {"min_length": 1},
+    # Inbound messages to answer and agents' messages to send (FIFO, one group per conversation).
+    "CONVERSATION_QUEUE_URL": {"min_length": 1},
+    # Delivery jobs: from the fan-out, retries and recoveries.
+    "DELIVERY_QUEUE_URL": {"min_length": 1},
+    # How long a warm webhook may reuse a route lookup (phone-number id, bot secret, address -> account);
+    # a disconnected channel's messages are refused within it.
+    "ROUTE_CACHE_SECONDS": {"default": 60, "ge": 0, "le": 300},
+    # How long a warm worker reuses an account's automations and responder settings.
+    "AUTOMATION_CACHE_SECONDS": {"default": 30, "ge": 0, "le": 300},
+    # Local development only: endpoints may be http://127.0.0.1 (loopback, nothing else private).
+    "ALLOW_PRIVATE_WEBHOOK_TARGETS": {"default": False},
+    # Replies come back to reply+{conversationId}@ this domain; empty: no reply threading.
+    "RESEND_RECEIVING_DOMAIN": {"default": ""},
+    # Base of the URLs we hand out and show; empty means "the domain the request came in on".
+    "PUBLIC_BASE_URL": {"default": ""},
+}
+
+
+def shared_setting(env: str) -> Any:
+    """A field for a setting several functions read (declared once, in _SHARED)."""
+    return setting(env, **_SHARED[env])
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

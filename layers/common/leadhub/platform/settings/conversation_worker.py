@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from leadhub.platform.settings import schedule_check, setting
+from leadhub.platform.settings import schedule_check, setting, shared_setting
 from leadhub.platform.settings.provider_api import ProviderApiSettings
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ConversationWorkerSettings(ProviderApiSettings):
-    kms_key_id: str = setting("KMS_KEY_ID", min_length=1)
-    conversation_queue_url: str = setting("CONVERSATION_QUEUE_URL", min_length=1)
+    kms_key_id: str = shared_setting("KMS_KEY_ID")
+    conversation_queue_url: str = shared_setting("CONVERSATION_QUEUE_URL")
     # Where the worker moves a job whose reply could not be sent on any attempt (the reply is failed).
     conversation_dlq_url: str = setting("CONVERSATION_DLQ_URL", min_length=1)
     # Delay before each attempt to send a reply through a provider that refused it for now (as for
@@ -19,9 +19,8 @@ class ConversationWorkerSettings(ProviderApiSettings):
     conversation_retry_schedule: str = setting(
         "CONVERSATION_RETRY_SCHEDULE", "0s,15s,1m,5m,15m", check=schedule_check
     )
-    resend_receiving_domain: str = setting("RESEND_RECEIVING_DOMAIN", "")
-    # How long a warm worker reuses an account's automations and responder settings.
-    automation_cache_seconds: int = setting("AUTOMATION_CACHE_SECONDS", 30, ge=0, le=300)
+    resend_receiving_domain: str = shared_setting("RESEND_RECEIVING_DOMAIN")
+    automation_cache_seconds: int = shared_setting("AUTOMATION_CACHE_SECONDS")
     # Bedrock runtime endpoint; empty: the region's own. A setting so tests use a loopback fake.
     bedrock_endpoint_url: str = setting("BEDROCK_ENDPOINT_URL", "")
     # A model that takes longer is a failure: the fallback reply (if any) is sent instead.

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from leadhub.platform.settings import BaseSettings, schedule_check, setting
+from leadhub.platform.settings import BaseSettings, schedule_check, setting, shared_setting
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class DeliveryWorkerSettings(BaseSettings):
-    kms_key_id: str = setting("KMS_KEY_ID", min_length=1)
-    delivery_queue_url: str = setting("DELIVERY_QUEUE_URL", min_length=1)
+    kms_key_id: str = shared_setting("KMS_KEY_ID")
+    delivery_queue_url: str = shared_setting("DELIVERY_QUEUE_URL")
     # Total time one POST may take (connect, send, answer); the function's timeout must exceed it.
     delivery_timeout_seconds: float = setting("DELIVERY_TIMEOUT_SECONDS", 15, gt=0, le=300)
     # Delay before each attempt; the DeliveryQueue's maxReceiveCount must equal the number of entries.
@@ -22,8 +22,7 @@ class DeliveryWorkerSettings(BaseSettings):
     delivery_retry_jitter: float = setting("DELIVERY_RETRY_JITTER", 0.2, ge=0, lt=1)
     # An endpoint whose deliveries keep exhausting every attempt for this long is disabled.
     endpoint_auto_disable_hours: float = setting("ENDPOINT_AUTO_DISABLE_HOURS", 72, gt=0)
-    # Local development only: deliveries may go to http://127.0.0.1 (loopback, nothing else private).
-    allow_private_webhook_targets: bool = setting("ALLOW_PRIVATE_WEBHOOK_TARGETS", False)
+    allow_private_webhook_targets: bool = shared_setting("ALLOW_PRIVATE_WEBHOOK_TARGETS")
 
     def problems(self) -> list[str]:
         attempts = len(self.retry_schedule)

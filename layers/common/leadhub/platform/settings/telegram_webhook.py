@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from leadhub.platform.settings import BaseSettings, setting
+from leadhub.platform.settings import BaseSettings, shared_setting
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TelegramWebhookSettings(BaseSettings):
-    # How long a warm environment may reuse a secret-token → account lookup (a disconnected bot's
-    # updates are refused within it).
-    route_cache_seconds: int = setting("ROUTE_CACHE_SECONDS", 60, ge=0, le=300)
+    route_cache_seconds: int = shared_setting("ROUTE_CACHE_SECONDS")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from leadhub.platform.settings import BaseSettings, setting
+from leadhub.platform.settings import BaseSettings, setting, shared_setting
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -15,5 +15,4 @@ class WhatsappWebhookSettings(BaseSettings):
     # Development only: accept unsigned POSTs while no app secret is configured. Off, a stack without the
     # secret answers 503 (Meta retries later) instead of storing messages anyone could have forged.
     meta_skip_signature_check: bool = setting("META_SKIP_SIGNATURE_CHECK", False)
-    # How long a warm environment may reuse a phone-number-id → account lookup.
-    route_cache_seconds: int = setting("ROUTE_CACHE_SECONDS", 60, ge=0, le=300)
+    route_cache_seconds: int = shared_setting("ROUTE_CACHE_SECONDS")
