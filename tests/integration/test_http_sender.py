@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import ipaddress
 import socket
@@ -15,7 +16,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from urllib3.exceptions import NewConnectionError
 
 from leadhub.outbound.adapters import pinned_http_sender as http_sender
 from leadhub.outbound.adapters.dns_resolver import SystemResolver
@@ -247,16 +247,26 @@ def test_the_connection_goes_to_the_checked_address_with_the_real_host_header(st
     assert resolver.lookups == ["localhost"]  # by the check; the sender resolves nothing itself
 
 
-def test_the_shared_client_cannot_connect_anywhere_without_a_checked_pin(start_receiver) -> None:
+def test_a_send_connects_nowhere_but_to_a_checked_address(start_receiver) -> None:
     receiver = start_receiver(respond(200))
-    with pytest.raises(NewConnectionError, match="no checked address"):
-        http_sender._default_pools().request("POST", f"http://127.0.0.1:{receiver.port}/", retries=False)
+    unchecked = dataclasses.replace(loopback_target(receiver), addresses=())
+    assert post(unchecked).error_class == HttpErrorClass.CONNECT_ERROR
     assert receiver.connections == 0
 
-    # Nor reuse a kept-alive connection that a checked send left in the pool.
+    # Nor over a kept-alive connection that a send to another checked address (same name) left behind.
     assert post(loopback_target(receiver)).status == 200
-    with pytest.raises(NewConnectionError, match="no checked address"):
-        http_sender._default_pools().request("POST", f"http://127.0.0.1:{receiver.port}/", retries=False)
+    elsewhere = dataclasses.replace(loopback_target(receiver), addresses=("127.0.0.3",))  # nothing there
+    outcome = post(elsewhere)
+    assert (outcome.status, outcome.error_class) == (None, HttpErrorClass.CONNECT_ERROR)
+    assert (receiver.connections, len(receiver.seen)) == (1, 1)
+
+
+def test_a_name_with_several_addresses_is_sent_to_the_next_when_one_refuses(start_receiver) -> None:
+    receiver = start_receiver(respond(200), host="127.0.0.2")
+    resolver = FakeResolver(["127.0.0.3", "127.0.0.2"])  # nothing listens on 127.0.0.3
+    target = check_webhook_url(f"http://localhost:{receiver.port}/in", resolver, allow_private=True)
+    outcome = post(target)
+    assert (outcome.status, outcome.remote_address) == (200, "127.0.0.2")
     assert len(receiver.seen) == 1
 
 
@@ -366,6 +376,23 @@ def test_tls_refuses_a_certificate_for_another_host_at_the_same_address(start_re
     assert (outcome.status, outcome.error_class) == (None, HttpErrorClass.TLS_ERROR)
     assert "other.example.com" in (outcome.error_detail or "")
     assert receiver.seen == []
+
+
+def test_a_kept_alive_tls_connection_serves_only_the_name_it_verified(start_receiver, tls_pair) -> None:
+    server_tls, client_tls, _ = tls_pair
+    receiver = start_receiver(respond(200), tls=server_tls)
+    sender = PinnedHttpSender(ssl_context=client_tls)
+
+    def send_to(name: str):
+        url = f"https://{name}:{receiver.port}/in"
+        return post(check_webhook_url(url, FakeResolver(["127.0.0.1"]), allow_private=True), sender=sender)
+
+    assert send_to("hooks.example.com").status == 200
+    assert send_to("hooks.example.com").status == 200
+    assert receiver.connections == 1  # kept alive across sends
+    # Same address and port, another name: a connection of its own, whose certificate does not match.
+    assert send_to("other.example.com").error_class == HttpErrorClass.TLS_ERROR
+    assert len(receiver.seen) == 2
 
 
 def test_tls_to_an_ip_literal_checks_the_certificate_against_the_ip(start_receiver, tls_pair) -> None:

@@ -183,7 +183,11 @@ class _AttemptGroups:
     """Group commit: a thread whose attempt is queued while no other is writing becomes the writer, and
     writes queued attempts in groups until the queue is empty; the others wait for their group. A group
     holds each delivery at most once. A group that fails is written again one attempt at a time, so
-    every attempt is stored, or fails, exactly as it would on its own."""
+    every attempt is stored, or fails, exactly as it would on its own.
+
+    It pays ~13 ms per batch of 10: bench/delivery_batch.py, six interleaved runs each way, medians
+    128 ms with it and 142 ms with one write per attempt (one endpoint; ten endpoints 131 and 144 ms),
+    which leaves the batch near the 150 ms limit."""
 
     def __init__(
         self,

@@ -2,18 +2,18 @@
 
 The caller checks the target right before every send (`check_webhook_url`: a fresh DNS answer under the
 save-time rules, so a name rebound to a private address is refused) and hands over the `SafeTarget`;
-the sender resolves nothing itself and connects only to its addresses. The request keeps the real URL,
-so the Host header, TLS SNI and certificate verification all use the real host name, and the connection
-pool is keyed by that name. Only the TCP connect is redirected: the connection dials the addresses
-pinned for the current request, and a kept-alive connection is used again only by a request whose pin
-holds the address it is connected to. Redirects are never followed, proxies are never used, the
-request's total deadline bounds everything (a watchdog shuts the connection down when it passes, so a
-server dripping its answer byte by byte cannot hold a sender), and at most MAX_SNIPPET_BYTES of the
-response body are read.
+the sender resolves nothing itself. Pinning uses urllib3's public API alone: each connection pool is
+made for one checked address (`HTTPConnectionPool(address, port)`), HTTPS ones with
+`server_hostname=<the real name>`, which urllib3 uses for SNI and for certificate verification, and the
+request carries the real Host header. Pools are kept per (scheme, address, port, name), so a kept-alive
+connection serves only sends pinned to its address, and a TLS connection only the name its certificate
+was verified for. Redirects are never followed, proxies never used, the request's total deadline bounds
+everything (a watchdog shuts the connection down when it passes, so a server dripping its answer byte by
+byte cannot hold a sender), and at most MAX_SNIPPET_BYTES of the response body are read.
 
 urllib3 (botocore's HTTP stack, loaded anyway) rather than httpx: importing httpx and building its
 client cost ~90 ms of the delivery worker's cold start; urllib3 builds the one shared TLS context
-(system CA store) on the first HTTPS connection.
+(system CA store) on the first HTTPS send.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import socket
 import ssl
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from typing import Any
 
 import urllib3
@@ -44,95 +44,92 @@ from urllib3.exceptions import (
 from leadhub.outbound.ports import MAX_SNIPPET_BYTES, HttpErrorClass, HttpOutcome, SafeTarget
 from leadhub.outbound.url_safety import DEFAULT_USER_AGENT
 
-MAX_CONNECTIONS_PER_HOST = 20  # kept alive per host; a busier host gets extra ones, closed after use
-MAX_HOSTS = 100  # host pools kept
+MAX_CONNECTIONS_PER_POOL = (
+    20  # kept alive per (address, port, name); a busier one gets extra, closed after use
+)
+MAX_POOLS = 100  # (address, port, name) pools kept; the least recently used is closed beyond
 # Set by us, never by the caller's custom headers.
 _MANAGED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "accept-encoding"})
 _MAX_DETAIL_CHARS = 200
 _READ_CHUNK = 1024
 
 
-class _Pin:
-    """Where the current request may connect, when it must be over, and the sockets it is using (shut
-    down by the watchdog at the deadline)."""
+class _Deadline:
+    """When the current send must be over, and the connections it uses (shut down when it passes)."""
 
-    __slots__ = ("addresses", "deadline", "expired", "host", "sockets")
+    __slots__ = ("_finished", "_lock", "at", "connections", "expired")
 
-    def __init__(self, host: str, addresses: tuple[str, ...], deadline: float) -> None:
-        self.host = host
-        self.addresses = addresses
-        self.deadline = deadline  # time.monotonic()
+    def __init__(self, at: float) -> None:
+        self.at = at  # time.monotonic()
         self.expired = False
-        self.sockets: list[socket.socket] = []
+        self.connections: list[HTTPConnection] = []
+        self._lock = threading.Lock()
+        self._finished = False
 
     def remaining(self) -> float:
-        return max(self.deadline - time.monotonic(), 0.001)
+        return max(self.at - time.monotonic(), 0.001)
+
+    def watch(self, connection: HTTPConnection) -> None:
+        with self._lock:
+            self.connections.append(connection)
+            if self.expired:
+                _shut_down(connection)
 
     def expire(self) -> None:
-        self.expired = True
-        for sock in list(self.sockets):
-            # socket.socket's own shutdown: for TLS, SSLSocket's would also drop its TLS state.
-            with contextlib.suppress(OSError):  # closed meanwhile, or detached by the TLS wrapping
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        with self._lock:
+            if self._finished:  # the connection may be back in its pool, serving another send
+                return
+            self.expired = True
+            for connection in self.connections:
+                _shut_down(connection)
+
+    def finish(self) -> None:
+        with self._lock:
+            self._finished = True
 
 
-# Per request (contextvars are per thread), so concurrent sends from a thread pool never share a pin.
-_current_pin: contextvars.ContextVar[_Pin | None] = contextvars.ContextVar("leadhub_http_pin", default=None)
+def _shut_down(connection: HTTPConnection) -> None:
+    sock = connection.sock
+    # socket.socket's own shutdown: for TLS, SSLSocket's would also drop its TLS state.
+    with contextlib.suppress(OSError):  # closed meanwhile
+        if sock is not None:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
-def _pin_for(connection: HTTPConnection) -> _Pin:
-    pin = _current_pin.get()
-    if pin is None or pin.host != connection.host.strip("[]"):
-        raise NewConnectionError(connection, f"no checked address for {connection.host}")
-    return pin
+# Per send (contextvars are per thread), so concurrent sends from a thread pool never share a deadline.
+_current_deadline: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(
+    "leadhub_http_deadline", default=None
+)
 
 
-class _PinnedConnection(HTTPConnection):
-    def _new_conn(self) -> socket.socket:
-        pin = _pin_for(self)
-        last_error: OSError | None = None
-        # A name with several addresses: try the next (also checked) one if one cannot be reached.
-        for address in pin.addresses:
-            try:
-                sock = socket.create_connection((address, self.port), timeout=pin.remaining())
-            except TimeoutError as exc:
-                raise ConnectTimeoutError(self, f"Connection to {self.host} timed out") from exc
-            except OSError as exc:
-                last_error = exc
-                continue
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            pin.sockets.append(sock)  # a TLS handshake that outlasts the deadline is cut too
-            return sock
-        raise NewConnectionError(self, f"Failed to establish a new connection: {last_error}")
+def _watch(connection: HTTPConnection) -> None:
+    deadline = _current_deadline.get()
+    if deadline is not None:
+        deadline.watch(connection)
+
+
+class _DeadlineConnection(HTTPConnection):
+    """Puts itself under the current send's deadline, once connected and at each request it carries."""
 
     def connect(self) -> None:
         super().connect()
-        _pin_for(self).sockets.append(self.sock)  # the TLS socket, once wrapped
+        _watch(self)
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        pin = _pin_for(self)
-        if self.sock is not None:  # kept alive: only for a request whose pin holds its address
-            try:
-                peer = self.sock.getpeername()[0]
-            except OSError:
-                peer = None
-            if peer not in pin.addresses:
-                self.close()  # connects afresh, to a pinned address
-            else:
-                pin.sockets.append(self.sock)
+        _watch(self)
         super().request(*args, **kwargs)
 
 
-class _PinnedHTTPSConnection(_PinnedConnection, HTTPSConnection):
+class _DeadlineHTTPSConnection(_DeadlineConnection, HTTPSConnection):
     pass
 
 
-class _PinnedPool(HTTPConnectionPool):
-    ConnectionCls = _PinnedConnection
+class _Pool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineConnection
 
 
-class _PinnedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _PinnedHTTPSConnection
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
 
 
 _tls_lock = threading.Lock()
@@ -150,19 +147,33 @@ def _default_tls_context() -> ssl.SSLContext:
         return _shared_tls
 
 
-class _PinnedPools(urllib3.PoolManager):
-    def __init__(self, ssl_context: ssl.SSLContext | None) -> None:
-        super().__init__(num_pools=MAX_HOSTS, maxsize=MAX_CONNECTIONS_PER_HOST, block=False, retries=False)
-        self.pool_classes_by_scheme = {"http": _PinnedPool, "https": _PinnedHTTPSPool}
-        self._ssl_context = ssl_context
+class _PinnedPools:
+    """Connection pools, one per (scheme, checked address, port, host name)."""
 
-    def _new_pool(
-        self, scheme: str, host: str, port: int, request_context: dict[str, Any] | None = None
-    ) -> Any:
-        if scheme == "https":
-            request_context = dict(request_context or self.connection_pool_kw)
-            request_context["ssl_context"] = self._ssl_context or _default_tls_context()
-        return super()._new_pool(scheme, host, port, request_context)
+    def __init__(self, ssl_context: ssl.SSLContext | None) -> None:
+        self._ssl_context = ssl_context
+        self._lock = threading.Lock()
+        self._pools: OrderedDict[tuple[str, str, int, str], HTTPConnectionPool] = OrderedDict()
+
+    def for_address(self, target: SafeTarget, address: str) -> HTTPConnectionPool:
+        key = (target.scheme, address, target.port, target.host)
+        tls = (self._ssl_context or _default_tls_context()) if target.scheme == "https" else None
+        with self._lock:
+            pool = self._pools.get(key)
+            if pool is not None:
+                self._pools.move_to_end(key)
+                return pool
+            options: dict[str, Any] = {"maxsize": MAX_CONNECTIONS_PER_POOL, "block": False, "retries": False}
+            if tls is None:
+                pool = _Pool(address, target.port, **options)
+            else:  # SNI and certificate checks use the name, not the address
+                pool = _HTTPSPool(
+                    address, target.port, server_hostname=target.host, ssl_context=tls, **options
+                )
+            self._pools[key] = pool
+            if len(self._pools) > MAX_POOLS:
+                self._pools.popitem(last=False)[1].close()  # a connection still in use closes when released
+            return pool
 
 
 _shared_pools: _PinnedPools | None = None
@@ -200,64 +211,83 @@ class PinnedHttpSender:
         self, target: SafeTarget, body: bytes, headers: Mapping[str, str], timeout_s: float
     ) -> HttpOutcome:
         started = time.monotonic()
-        pin = _Pin(target.host, target.addresses, started + timeout_s)
+        if not target.addresses:
+            return _failed(started, HttpErrorClass.CONNECT_ERROR, "no checked address")
+        deadline = _Deadline(started + timeout_s)
         request_headers = {"User-Agent": self._user_agent, "Accept-Encoding": "identity"}
         request_headers |= {k: v for k, v in headers.items() if k.lower() not in _MANAGED_HEADERS}
-        watchdog = threading.Timer(timeout_s, pin.expire)
+        request_headers["Host"] = target.host_header
+        watchdog = threading.Timer(timeout_s, deadline.expire)
         watchdog.daemon = True
         remote: str | None = None
         complete = False
-        with _pinned(pin):
-            watchdog.start()
+        token = _current_deadline.set(deadline)
+        watchdog.start()
+        try:
+            response = self._send(target, body, request_headers, deadline)
             try:
-                response = self._pools.request(
-                    "POST",
-                    target.url,
-                    body=body,
-                    headers=request_headers,
-                    timeout=urllib3.Timeout(connect=timeout_s, read=timeout_s),
-                    redirect=False,
-                    retries=False,
-                    preload_content=False,
-                    decode_content=False,
-                )
-                try:
-                    remote = _remote_address(response)
-                    snippet, complete = _read_snippet(response)
-                    outcome = HttpOutcome(
-                        status=response.status,
-                        headers=dict(_joined_headers(response.headers.items())),
-                        body_snippet=snippet,
-                        duration_ms=_elapsed_ms(started),
-                        remote_address=remote,
-                    )
-                finally:
-                    if not complete:  # the rest is never read: the connection cannot be used again
-                        response.close()
-                    response.release_conn()
-                return outcome
-            except (HTTPError, OSError) as exc:
-                error_class, detail = (
-                    (HttpErrorClass.TIMEOUT, "timed out") if pin.expired else classify_error(exc)
-                )
-                return HttpOutcome(
-                    status=None,
+                remote = _remote_address(response)
+                snippet, complete = _read_snippet(response)
+                outcome = HttpOutcome(
+                    status=response.status,
+                    headers=dict(_joined_headers(response.headers.items())),
+                    body_snippet=snippet,
                     duration_ms=_elapsed_ms(started),
-                    error_class=error_class,
-                    error_detail=detail[:_MAX_DETAIL_CHARS],
                     remote_address=remote,
                 )
             finally:
-                watchdog.cancel()
+                deadline.finish()
+                if not complete:  # the rest is never read: the connection cannot be used again
+                    response.close()
+                response.release_conn()
+            return outcome
+        except (HTTPError, OSError) as exc:
+            error_class, detail = (
+                (HttpErrorClass.TIMEOUT, "timed out") if deadline.expired else classify_error(exc)
+            )
+            return _failed(started, error_class, detail, remote)
+        finally:
+            watchdog.cancel()
+            _current_deadline.reset(token)
+
+    def _send(
+        self, target: SafeTarget, body: bytes, headers: Mapping[str, str], deadline: _Deadline
+    ) -> urllib3.BaseHTTPResponse:
+        """Sent through the first of the target's checked addresses that takes the connection (a name
+        with several addresses: the next, also checked, one when one cannot be reached)."""
+        *others, last = target.addresses
+        for address in others:
+            with contextlib.suppress(NewConnectionError):  # refused or unreachable: nothing was sent
+                return self._send_to(address, target, body, headers, deadline)
+        return self._send_to(last, target, body, headers, deadline)
+
+    def _send_to(
+        self, address: str, target: SafeTarget, body: bytes, headers: Mapping[str, str], deadline: _Deadline
+    ) -> urllib3.BaseHTTPResponse:
+        remaining = deadline.remaining()
+        return self._pools.for_address(target, address).urlopen(
+            "POST",
+            target.path_and_query,
+            body=body,
+            headers=headers,
+            timeout=urllib3.Timeout(connect=remaining, read=remaining),
+            redirect=False,
+            retries=False,
+            preload_content=False,
+            decode_content=False,
+        )
 
 
-@contextmanager
-def _pinned(pin: _Pin) -> Iterator[None]:
-    token = _current_pin.set(pin)
-    try:
-        yield
-    finally:
-        _current_pin.reset(token)
+def _failed(
+    started: float, error_class: HttpErrorClass, detail: str, remote: str | None = None
+) -> HttpOutcome:
+    return HttpOutcome(
+        status=None,
+        duration_ms=_elapsed_ms(started),
+        error_class=error_class,
+        error_detail=detail[:_MAX_DETAIL_CHARS],
+        remote_address=remote,
+    )
 
 
 def _read_snippet(response: urllib3.BaseHTTPResponse) -> tuple[bytes, bool]:
