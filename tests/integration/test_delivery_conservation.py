@@ -238,7 +238,9 @@ class EventSource:
             ).get("Messages", [])
             if messages:
                 self.invoke(messages)
-            elif self.counts() == (0, 0):
+            elif self.counts() == (0, 0) == self.counts():
+                # Asked twice: the emulator counts visible and in-flight messages one after the other, so
+                # a message whose visibility timeout ends between the two is in neither count.
                 return
             else:
                 time.sleep(0.02)  # messages in flight come back after their visibility timeout
