@@ -270,3 +270,24 @@ def test_the_openapi_document_describes_modes_secrets_and_receives_events(loopba
     assert schemas["EndpointOut"]["properties"]["receivesEvents"]["description"]
     assert schemas["EndpointVerificationOut"]["properties"]["mode"]["description"]
     assert schemas["TestSendOut"]["properties"]["reason"]["description"]
+
+
+def test_a_receiver_requiring_its_auth_header_is_verified_with_the_endpoints_custom_headers(
+    loopback_api: Api, hook: CatchHook
+) -> None:
+    """n8n's header auth, a CRM's inbound key: the handshake carries the custom headers deliveries carry."""
+    account = loopback_api.create_account()
+    hook.answer = lambda headers, body: (
+        CAUGHT
+        if headers.get("x-n8n-auth") == "s3cret-value"
+        else Answer(403, body=b"Authorization data is wrong!")
+    )
+
+    created = create(loopback_api, account, hook.url, headers={"X-N8N-Auth": "s3cret-value"})
+
+    assert created.status == 201
+    assert created.body["verification"]["status"] == "verified", created.body["verification"]
+    [(headers, _)] = hook.requests
+    assert headers["x-n8n-auth"] == "s3cret-value" and headers["x-leadhub-event"] == "webhook.verify"
+    delivered = call(loopback_api, account, "POST", f"{created.body['endpointId']}/test")
+    assert delivered.body["delivered"] is True and hook.requests[-1][0]["x-n8n-auth"] == "s3cret-value"
