@@ -325,7 +325,7 @@ def log_context() -> tuple[Principal, str, EndpointPorts]:
         accounts=accounts,
         cipher=ContextBoundCipher(),
         resolver=StaticResolver({"crm.example.com": ["93.184.215.14"]}),
-        verifier=lambda endpoint, secrets: endpoints.VerificationResult(True),
+        verifier=lambda endpoint, secrets, headers: endpoints.VerificationResult(True),
     )
     changes = endpoints.EndpointChanges(name="CRM", url="https://crm.example.com/hooks")
     made, _ = endpoints.create_endpoint(principal, changes, NOW, **ports.managing())
