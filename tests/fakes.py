@@ -16,7 +16,14 @@ from leadhub.channels.web.ports import RateLimit, VisitorMessageWrite
 from leadhub.channels.web.visitor import Visitor
 from leadhub.channels.web.widget import Widget
 from leadhub.conversations.model_responder import Turn
-from leadhub.conversations.models import Channel, Conversation, ConversationStatus, Message
+from leadhub.conversations.models import (
+    OUTBOUND_STATUS_RANK,
+    Channel,
+    Conversation,
+    ConversationStatus,
+    Message,
+    StatusUpdate,
+)
 from leadhub.conversations.ports import ChannelRoute, CommitOutcome, InboundWrite
 from leadhub.conversations.responder_settings import ResponderSettings
 from leadhub.dashboard.models import Session, SignInLink
@@ -216,6 +223,7 @@ class InMemoryConversations:
         self.dedupe_keys: set[tuple[str, Channel, str]] = set()
         self.replies: dict[tuple[str, str], str] = {}  # (account, inbound message id) → reply id
         self.identities: dict[tuple[str, Channel, str], str] = {}  # (account, channel, key) → lead id
+        self.held: dict[tuple[str, Channel, str], StatusUpdate] = {}  # reports on messages not known yet
         self.commits = 0
         self.interfere: list[CommitOutcome] = []  # outcomes forced on the next commits (races)
 
@@ -270,6 +278,15 @@ class InMemoryConversations:
     def find_message(self, account_id: str, channel: Channel, provider_message_id: str) -> Message | None:
         message_id = self.provider_ids.get((account_id, channel, provider_message_id))
         return self.messages.get((account_id, message_id)) if message_id else None
+
+    def hold_status(self, update: StatusUpdate) -> None:
+        key = (update.account_id, update.channel, update.provider_message_id)
+        held = self.held.get(key)
+        if held is None or OUTBOUND_STATUS_RANK[held.status] < OUTBOUND_STATUS_RANK[update.status]:
+            self.held[key] = update
+
+    def held_status(self, account_id: str, channel: Channel, provider_message_id: str) -> StatusUpdate | None:
+        return self.held.get((account_id, channel, provider_message_id))
 
     def add_message(self, message: Message) -> None:
         """Store a message directly (e.g. an outbound one, as the conversation engine will)."""

@@ -197,19 +197,44 @@ def _lead_with_message(
 
 def record_status(update: StatusUpdate, *, store: ConversationStore) -> bool:
     """Apply a delivery report to our outbound message; False when it changes nothing (unknown message,
-    or a report older than what we have)."""
+    or a report older than what we have). A report on a message we do not know yet is held: the provider
+    may report before its answer to our send reaches us and we record the message's id (see
+    apply_held_status)."""
     if not storable_id(update.provider_message_id):
         return False  # not one of ours: we never stored an id that long
-    errors = tuple(bounded_content({"errors": list(update.errors)}).get("errors", ()))
-    for _ in range(_WRITE_ATTEMPTS):
+    update = replace(update, errors=tuple(bounded_content({"errors": list(update.errors)}).get("errors", ())))
+    message = store.find_message(update.account_id, update.channel, update.provider_message_id)
+    if message is None:
+        if update.status not in OUTBOUND_STATUS_RANK:
+            return False
+        store.hold_status(update)
+        # Looked up again after holding it: a send recorded meanwhile may have looked for held reports
+        # before this one was held. One of the two sees the other, and applying twice changes nothing.
         message = store.find_message(update.account_id, update.channel, update.provider_message_id)
+        if message is None:
+            return False
+    return _applied(message, update, store)
+
+
+def apply_held_status(sent: Message, *, store: ConversationStore) -> bool:
+    """After recording that the provider accepted `sent`: apply what it reported about the message before
+    that (held by record_status), if anything."""
+    held = store.held_status(sent.account_id, sent.channel, sent.provider_message_id)
+    return held is not None and record_status(held, store=store)
+
+
+def _applied(message: Message, update: StatusUpdate, store: ConversationStore) -> bool:
+    for _ in range(_WRITE_ATTEMPTS):
         if message is None or message.direction is not Direction.OUTBOUND:
             return False
         if not _moves_forward(message.status, update.status):
             return False
-        changed = replace(message, status=update.status, status_at=update.at, errors=errors or message.errors)
+        changed = replace(
+            message, status=update.status, status_at=update.at, errors=update.errors or message.errors
+        )
         if store.replace_message(changed, previous=message):
             return True
+        message = store.find_message(update.account_id, update.channel, update.provider_message_id)
     raise StorageUnavailable("The message status is being written concurrently; please retry")
 
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from leadhub.conversations.automation_rules import Automation, AutomationKind, in_try_order
+from leadhub.conversations.conversations import apply_held_status
 from leadhub.conversations.jobs import ReplyJob, SendJob
 from leadhub.conversations.message_limits import MAX_TEXT_CHARS
 from leadhub.conversations.model_responder import ModelFailed, bounded, cut_to, max_tokens_for, turns_from
@@ -285,4 +286,5 @@ def _deliver(
         return "failed" if rejected.permanent else EXHAUSTED
     sent = replace(message, status="sent", status_at=to_iso(now), provider_message_id=provider_id)
     store.mark_sent(sent, previous=message)
+    apply_held_status(sent, store=store)  # what the provider reported before its answer reached us
     return "replied" if message.content.get("kind") in ("automation", "ai") else "sent"

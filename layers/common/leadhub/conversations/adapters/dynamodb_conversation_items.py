@@ -6,6 +6,8 @@
   returns a conversation's messages in the provider's order.
 - provider message index: pk PROVIDERMSG#{accountId}#{channel}#{providerMessageId} → where the message is
   (status reports and edits name messages by the provider's id); its conditional put also deduplicates.
+- held status: pk HELDSTATUS#{accountId}#{channel}#{providerMessageId}, sk HELDSTATUS → the furthest
+  status reported for a message before we recorded it by that id (expires after a day).
 - dedupe marker: pk INBOUND#{accountId}#{channel}#{key} for provider delivery ids (expire after 30 days).
 - lead identity: pk ACCOUNT#{accountId}#IDENTITY#{channel}#{key}, sk IDENTITY → the lead a channel identity
   that its id does not derive from (a WhatsApp business-scoped user id) belongs to.
@@ -155,6 +157,11 @@ def identity_key(account_id: str, channel: Channel, key: str) -> dict[str, Any]:
 def provider_index_key(account_id: str, channel: Channel, provider_message_id: str) -> dict[str, Any]:
     pk = f"PROVIDERMSG#{account_id}#{channel.value}#{provider_message_id}"
     return {"pk": {"S": pk}, "sk": {"S": "PROVIDERMSG"}}
+
+
+def held_status_key(account_id: str, channel: Channel, provider_message_id: str) -> dict[str, Any]:
+    pk = f"HELDSTATUS#{account_id}#{channel.value}#{provider_message_id}"
+    return {"pk": {"S": pk}, "sk": {"S": "HELDSTATUS"}}
 
 
 def conversation_from_image(image: dict[str, Any] | None) -> Conversation | None:
