@@ -392,17 +392,21 @@ class InMemoryConversations:
         lead_id: str | None,
         limit: int,
         cursor: str | None,
+        bound: int,
     ) -> Page[Conversation]:
-        mine = [
-            c
-            for (acc, _), c in self.conversations.items()
-            if acc == account_id
-            and channel in (None, c.channel)
-            and status in (None, c.status)
-            and lead_id in (None, c.lead_id)
-        ]
+        """The cursor is the number of the account's conversations read so far."""
+        mine = [c for (acc, _), c in self.conversations.items() if acc == account_id]
         mine.sort(key=lambda c: (c.last_activity_at, c.conversation_id), reverse=True)
-        return _page(mine, limit, cursor)
+        if channel is None and status is None and lead_id is None:
+            return _page(mine, limit, cursor)
+        start = read = int(cursor or 0)
+        found: list[Conversation] = []
+        while read < len(mine) and len(found) < limit and read - start < bound:
+            c = mine[read]
+            read += 1
+            if channel in (None, c.channel) and status in (None, c.status) and lead_id in (None, c.lead_id):
+                found.append(c)
+        return Page(found, str(read) if read < len(mine) else None)
 
     def list_messages(
         self, account_id: str, conversation_id: str, limit: int, cursor: str | None

@@ -30,6 +30,9 @@ from leadhub.platform.paging import Page
 from leadhub.platform.timestamps import from_iso, to_iso
 
 _WRITE_ATTEMPTS = 5
+# The most conversations one filtered page of a listing reads, as the dashboard's lead search bounds its
+# reads: a filter that matches nothing recent costs a bounded read, and the cursor goes on from there.
+FILTERED_READ_BOUND = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +311,9 @@ def list_conversations(
     cursor: str | None,
     store: ConversationStore,
 ) -> Page[Conversation]:
-    return store.list_conversations(account_id, channel, status, lead_id, limit, cursor)
+    """Newest activity first. A filtered page reads at most FILTERED_READ_BOUND conversations: one short
+    of `limit` with a cursor means the reading stopped there (older matches may follow the cursor)."""
+    return store.list_conversations(account_id, channel, status, lead_id, limit, cursor, FILTERED_READ_BOUND)
 
 
 def list_messages(

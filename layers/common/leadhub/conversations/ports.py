@@ -89,8 +89,10 @@ class ConversationStore(Protocol):
         lead_id: str | None,
         limit: int,
         cursor: str | None,
+        bound: int,
     ) -> Page[Conversation]:
-        """Newest activity first."""
+        """Newest activity first; with a filter, reading at most `bound` conversations (a cursor then
+        goes on from the last one read)."""
 
     def list_messages(
         self, account_id: str, conversation_id: str, limit: int, cursor: str | None

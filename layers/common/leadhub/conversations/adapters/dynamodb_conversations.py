@@ -334,6 +334,7 @@ class DynamoConversationStore(TableAdapter):
         lead_id: str | None,
         limit: int,
         cursor: str | None,
+        bound: int,
     ) -> Page[Conversation]:
         filters = {"channel": channel.value if channel else None, "status": status.value if status else None}
         filters["leadId"] = lead_id
@@ -345,6 +346,7 @@ class DynamoConversationStore(TableAdapter):
             limit=limit,
             cursor=cursor,
             filters={k: v for k, v in filters.items() if v is not None},
+            bound=bound,
         )
         return Page([values_to_conversation(v) for v in page.items], page.next_cursor)
 
