@@ -734,6 +734,10 @@ class InMemoryVisitors(InMemoryConversations):
             return CommitOutcome.DUPLICATE
         if not self._version_is(write.visitor, write.expected_version):
             return CommitOutcome.LEAD_CHANGED
+        if write.lead is not None:
+            current = self.get_lead(write.lead.account_id, write.lead.lead_id)
+            if current is None or current.version != write.lead_expected_version:
+                return CommitOutcome.LEAD_CHANGED
         key = (message.account_id, write.conversation_id)
         if write.new_conversation is None:
             existing = self.conversations.get(key)
@@ -746,6 +750,8 @@ class InMemoryVisitors(InMemoryConversations):
             self.conversations[key] = write.new_conversation
         self.add_message(message)
         self.visitors[(write.visitor.account_id, write.visitor.visitor_id)] = write.visitor
+        if write.lead is not None:
+            self.lead_store.leads[(write.lead.account_id, write.lead.lead_id)] = write.lead
         return CommitOutcome.STORED
 
     def attach_lead(self, visitor: Visitor, expected_version: int | None) -> bool:

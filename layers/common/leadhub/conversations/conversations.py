@@ -177,7 +177,7 @@ def _lead_with_message(
             open_conversations={channel: conversation_id},
         )
     lead = replace(
-        existing,
+        lead_touched_by_message(existing, now),
         # What the channel tells us fills gaps; it never overwrites what a CRM or agent set.
         name=existing.name or contact.name,
         phone=existing.phone or contact.phone,
@@ -187,15 +187,20 @@ def _lead_with_message(
         if contact.username
         else existing.usernames,
         open_conversations={**existing.open_conversations, channel: conversation_id},
-        last_activity_at=at,
-        last_conversation_at=at,
-        version=existing.version + 1,
     )
     if (lead.name, lead.phone, lead.email) != (existing.name, existing.phone, existing.email):
         lead = replace(lead, updated_at=at)
-    if now - from_iso(existing.last_activity_at) >= RE_ENGAGEMENT_AFTER:
-        lead = replace(lead, re_engaged_at=at, previous_activity_at=existing.last_activity_at)
     return lead
+
+
+def lead_touched_by_message(lead: Lead, now: datetime) -> Lead:
+    """The lead after a message from them, on any channel: active and in conversation now, and
+    re-engaged (`lead.re_engaged`) when they had been silent RE_ENGAGEMENT_AFTER or longer."""
+    at = to_iso(now)
+    touched = replace(lead, last_activity_at=at, last_conversation_at=at, version=lead.version + 1)
+    if now - from_iso(lead.last_activity_at) >= RE_ENGAGEMENT_AFTER:
+        touched = replace(touched, re_engaged_at=at, previous_activity_at=lead.last_activity_at)
+    return touched
 
 
 def record_status(update: StatusUpdate, *, store: ConversationStore) -> bool:
