@@ -996,13 +996,9 @@ class FakeProviders:
         return 200, {"closed": recipient}
 
     def _report_status(self, status: dict[str, Any]) -> None:
-        """Meta reports a status a moment after it accepted the message: post it then, signed."""
-
-        def post() -> None:
-            time.sleep(2)  # after Leadhub recorded the send: a status of an unknown message is dropped
-            self._post_whatsapp({"statuses": [status]})
-
-        threading.Thread(target=post, daemon=True).start()
+        """Meta reports a status as it accepted the message, signed: often before Leadhub has its answer
+        to the send and has recorded it (Leadhub holds such a status until it has)."""
+        threading.Thread(target=self._post_whatsapp, args=({"statuses": [status]},), daemon=True).start()
 
     def _post_whatsapp(self, value: dict[str, Any]) -> tuple[int, Any]:
         value = {

@@ -16,7 +16,14 @@ from leadhub.channels.web.ports import RateLimit, VisitorMessageWrite
 from leadhub.channels.web.visitor import Visitor
 from leadhub.channels.web.widget import Widget
 from leadhub.conversations.model_responder import Turn
-from leadhub.conversations.models import Channel, Conversation, ConversationStatus, Message
+from leadhub.conversations.models import (
+    OUTBOUND_STATUS_RANK,
+    Channel,
+    Conversation,
+    ConversationStatus,
+    Message,
+    StatusUpdate,
+)
 from leadhub.conversations.ports import ChannelRoute, CommitOutcome, InboundWrite
 from leadhub.conversations.responder_settings import ResponderSettings
 from leadhub.dashboard.models import Session, SignInLink
@@ -216,6 +223,7 @@ class InMemoryConversations:
         self.dedupe_keys: set[tuple[str, Channel, str]] = set()
         self.replies: dict[tuple[str, str], str] = {}  # (account, inbound message id) → reply id
         self.identities: dict[tuple[str, Channel, str], str] = {}  # (account, channel, key) → lead id
+        self.held: dict[tuple[str, Channel, str], StatusUpdate] = {}  # reports on messages not known yet
         self.commits = 0
         self.interfere: list[CommitOutcome] = []  # outcomes forced on the next commits (races)
 
@@ -270,6 +278,15 @@ class InMemoryConversations:
     def find_message(self, account_id: str, channel: Channel, provider_message_id: str) -> Message | None:
         message_id = self.provider_ids.get((account_id, channel, provider_message_id))
         return self.messages.get((account_id, message_id)) if message_id else None
+
+    def hold_status(self, update: StatusUpdate) -> None:
+        key = (update.account_id, update.channel, update.provider_message_id)
+        held = self.held.get(key)
+        if held is None or OUTBOUND_STATUS_RANK[held.status] < OUTBOUND_STATUS_RANK[update.status]:
+            self.held[key] = update
+
+    def held_status(self, account_id: str, channel: Channel, provider_message_id: str) -> StatusUpdate | None:
+        return self.held.get((account_id, channel, provider_message_id))
 
     def add_message(self, message: Message) -> None:
         """Store a message directly (e.g. an outbound one, as the conversation engine will)."""
@@ -375,17 +392,21 @@ class InMemoryConversations:
         lead_id: str | None,
         limit: int,
         cursor: str | None,
+        bound: int,
     ) -> Page[Conversation]:
-        mine = [
-            c
-            for (acc, _), c in self.conversations.items()
-            if acc == account_id
-            and channel in (None, c.channel)
-            and status in (None, c.status)
-            and lead_id in (None, c.lead_id)
-        ]
+        """The cursor is the number of the account's conversations read so far."""
+        mine = [c for (acc, _), c in self.conversations.items() if acc == account_id]
         mine.sort(key=lambda c: (c.last_activity_at, c.conversation_id), reverse=True)
-        return _page(mine, limit, cursor)
+        if channel is None and status is None and lead_id is None:
+            return _page(mine, limit, cursor)
+        start = read = int(cursor or 0)
+        found: list[Conversation] = []
+        while read < len(mine) and len(found) < limit and read - start < bound:
+            c = mine[read]
+            read += 1
+            if channel in (None, c.channel) and status in (None, c.status) and lead_id in (None, c.lead_id):
+                found.append(c)
+        return Page(found, str(read) if read < len(mine) else None)
 
     def list_messages(
         self, account_id: str, conversation_id: str, limit: int, cursor: str | None
@@ -713,6 +734,10 @@ class InMemoryVisitors(InMemoryConversations):
             return CommitOutcome.DUPLICATE
         if not self._version_is(write.visitor, write.expected_version):
             return CommitOutcome.LEAD_CHANGED
+        if write.lead is not None:
+            current = self.get_lead(write.lead.account_id, write.lead.lead_id)
+            if current is None or current.version != write.lead_expected_version:
+                return CommitOutcome.LEAD_CHANGED
         key = (message.account_id, write.conversation_id)
         if write.new_conversation is None:
             existing = self.conversations.get(key)
@@ -725,6 +750,8 @@ class InMemoryVisitors(InMemoryConversations):
             self.conversations[key] = write.new_conversation
         self.add_message(message)
         self.visitors[(write.visitor.account_id, write.visitor.visitor_id)] = write.visitor
+        if write.lead is not None:
+            self.lead_store.leads[(write.lead.account_id, write.lead.lead_id)] = write.lead
         return CommitOutcome.STORED
 
     def attach_lead(self, visitor: Visitor, expected_version: int | None) -> bool:

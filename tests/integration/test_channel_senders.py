@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from email.headerregistry import HeaderRegistry
 from typing import Any
 
@@ -13,8 +14,20 @@ from leadhub.channels.models import Integration
 from leadhub.channels.senders import ChannelSenders
 from leadhub.channels.telegram.adapters.bot_api import TelegramBotApi
 from leadhub.channels.whatsapp.adapters.graph_api import GraphApi
-from leadhub.conversations.models import Channel, Conversation, ConversationStatus, Direction, Message
-from leadhub.conversations.replies import SendRejected
+from leadhub.conversations.agent_actions import queue_manual_message
+from leadhub.conversations.conversations import record_inbound
+from leadhub.conversations.jobs import job_from_message
+from leadhub.conversations.models import (
+    Channel,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    InboundMessage,
+    Message,
+)
+from leadhub.conversations.replies import SendRejected, send_queued
+from leadhub.platform.errors import StorageUnavailable
 from local.fake_providers import (
     GRAPH_ERRORS,
     RE_ENGAGEMENT_DETAILS,
@@ -24,6 +37,7 @@ from local.fake_providers import (
     resend_error,
 )
 from tests.channel_senders import all_channel_senders
+from tests.fakes import InMemoryConversations
 
 ACCOUNT = "acc_s"
 
@@ -394,3 +408,70 @@ def test_a_send_resend_is_still_processing_is_retried_with_the_same_key_and_sent
         senders.send_text(target, "Something else", question, "msg_reply_1")
     assert reused.value.permanent and "invalid_idempotent_request" in reused.value.reason
     assert len(resend.sent) == 1
+
+
+class CrashesOnceAfterSending(InMemoryConversations):
+    """The worker dies between Resend accepting the email and our recording it (a Lambda timeout)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.crashes = 1
+
+    def mark_sent(self, sent: Message, previous: Message) -> bool:
+        if self.crashes:
+            self.crashes -= 1
+            raise StorageUnavailable("the function timed out")
+        return super().mark_sent(sent, previous)
+
+
+class Jobs:
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, str]] = []
+
+    def send(
+        self, body: dict[str, str], *, group_id: str | None = None, dedupe_id: str | None = None
+    ) -> None:
+        self.bodies.append(body)
+
+
+def lead_emails(store: InMemoryConversations, n: int, at: datetime) -> None:
+    email = InboundMessage(
+        account_id=ACCOUNT,
+        contact=Contact(Channel.EMAIL, "ada@example.com", email="ada@example.com"),
+        provider_message_id=f"em_{n}",
+        dedupe_keys=(),
+        sent_at=at.isoformat(),
+        type="email",
+        text=f"Question {n}",
+        content={"subject": f"Question {n}", "messageId": f"<q{n}@example.com>"},
+        route={"address": "ada@example.com", "to": "hi@shop.example"},
+    )
+    record_inbound(email, store=store, now=at)
+
+
+def test_a_retried_agent_email_is_the_same_request_even_when_the_lead_wrote_again_meanwhile(
+    senders, fakes
+) -> None:
+    """Resend refuses a reused Idempotency-Key with another payload (409 invalid_idempotent_request, for
+    good): the retry must send what the first attempt sent, threaded under the email the agent answered."""
+    resend, store, jobs = fakes[2], CrashesOnceAfterSending(), Jobs()
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    lead_emails(store, 1, now)
+    [conversation_id] = [c.conversation_id for c in store.conversations.values()]
+    queued = queue_manual_message(
+        ACCOUNT, conversation_id, "Yes, it is free.", store=store, queue=jobs, actor="key_1", now=now
+    )
+    job = job_from_message(jobs.bodies[0])
+    with pytest.raises(StorageUnavailable):
+        send_queued(job, store=store, sender=senders, now=now, last_attempt=False)
+    lead_emails(store, 2, now + timedelta(minutes=1))  # before the job's retry
+
+    outcome = send_queued(
+        job, store=store, sender=senders, now=now + timedelta(minutes=2), last_attempt=False
+    )
+
+    [email] = resend.sent
+    assert outcome.outcome == "sent", store.messages[(ACCOUNT, queued.message_id)].errors
+    assert email["headers"]["In-Reply-To"] == "<q1@example.com>" and email["subject"] == "Re: Question 1"
+    sent = store.messages[(ACCOUNT, queued.message_id)]
+    assert (sent.status, sent.provider_message_id) == ("sent", email["id"])

@@ -9,12 +9,15 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from leadhub.outbound.adapters.dynamodb_delivery_log import DynamoDeliveryLog
 from leadhub.outbound.adapters.dynamodb_endpoints import endpoint_key
+from leadhub.outbound.models import Delivery, DeliveryStatus
 from tests.integration.conftest import Account, Api, HttpResult, Stack
 from tests.receiver import Answer, LoopbackServer
 
@@ -270,3 +273,56 @@ def test_the_openapi_document_describes_modes_secrets_and_receives_events(loopba
     assert schemas["EndpointOut"]["properties"]["receivesEvents"]["description"]
     assert schemas["EndpointVerificationOut"]["properties"]["mode"]["description"]
     assert schemas["TestSendOut"]["properties"]["reason"]["description"]
+
+
+def test_a_receiver_requiring_its_auth_header_is_verified_with_the_endpoints_custom_headers(
+    loopback_api: Api, hook: CatchHook
+) -> None:
+    """n8n's header auth, a CRM's inbound key: the handshake carries the custom headers deliveries carry."""
+    account = loopback_api.create_account()
+    hook.answer = lambda headers, body: (
+        CAUGHT
+        if headers.get("x-n8n-auth") == "s3cret-value"
+        else Answer(403, body=b"Authorization data is wrong!")
+    )
+
+    created = create(loopback_api, account, hook.url, headers={"X-N8N-Auth": "s3cret-value"})
+
+    assert created.status == 201
+    assert created.body["verification"]["status"] == "verified", created.body["verification"]
+    [(headers, _)] = hook.requests
+    assert headers["x-n8n-auth"] == "s3cret-value" and headers["x-leadhub-event"] == "webhook.verify"
+    delivered = call(loopback_api, account, "POST", f"{created.body['endpointId']}/test")
+    assert delivered.body["delivered"] is True and hook.requests[-1][0]["x-n8n-auth"] == "s3cret-value"
+
+
+def test_a_status_filtered_delivery_log_fills_its_pages_with_matches(
+    loopback_api: Api, stack: Stack, hook: CatchHook
+) -> None:
+    account = loopback_api.create_account()
+    endpoint_id = create(loopback_api, account, hook.url).body["endpointId"]
+    log = DynamoDeliveryLog(stack.table_name)
+    for n in range(1, 13):  # the four oldest failed; the eight newest were delivered
+        at = f"2026-12-01T10:{n:02d}:00.000Z"
+        event = {"id": f"evt_{n}", "event": "lead.created", "data": {}}
+        delivery = Delivery(
+            account.account_id,
+            f"msg_{n:04d}",
+            endpoint_id,
+            f"evt_{n}",
+            "lead.created",
+            account.account_id,
+            at,
+            at,
+            event,
+        )
+        log.save(replace(delivery, status=DeliveryStatus.FAILED if n <= 4 else DeliveryStatus.DELIVERED))
+
+    path = f"/api/webhook-endpoints/{endpoint_id}/deliveries"
+    first = loopback_api.call("GET", path, api_key=account.api_key, query="status=failed&limit=3")
+    assert first.status == 200
+    assert [d["deliveryId"] for d in first.body["items"]] == ["msg_0004", "msg_0003", "msg_0002"]
+    following = f"status=failed&limit=3&cursor={first.body['nextCursor']}"
+    second = loopback_api.call("GET", path, api_key=account.api_key, query=following)
+    assert [d["deliveryId"] for d in second.body["items"]] == ["msg_0001"]
+    assert second.body["nextCursor"] is None

@@ -27,6 +27,7 @@ from leadhub.conversations.models import Channel, Direction, Message
 from leadhub.outbound.outbox import conversation_facts, message_facts
 from leadhub.platform.adapters.dynamodb_items import to_item
 from local.fake_providers import FakeGraphApi
+from local.pollers import sqs_event
 from tests.integration.conftest import (
     Account,
     Api,
@@ -527,3 +528,43 @@ def test_a_message_the_table_refuses_is_acknowledged_ignored_and_logged_with_the
     assert stack.entities("message") == []
     [warning] = [r for r in caplog.records if r.getMessage() == "whatsapp messages ignored as unstorable"]
     assert warning.reasons == {"A number cannot be stored exactly (at most 38 digits)": 1}  # type: ignore[attr-defined]
+
+
+def test_statuses_meta_reports_before_our_send_is_recorded_are_kept(
+    stack: Stack, channel_api: Api, graph: FakeGraphApi, connected: Account, whatsapp: ModuleType
+) -> None:
+    """Meta may post "sent" and "delivered" before the Graph API's answer to our send reaches us, so before
+    we record the send and its wamid: the statuses still land, and never move the message backwards."""
+    post(whatsapp, sample("text-pywa"))
+    [conversation] = channel_api.call("GET", "/api/conversations", api_key=connected.api_key).body["items"]
+    reported: list[int] = []
+
+    def report_now(status: dict[str, Any]) -> None:  # the fake calls this before it answers the send
+        for step, at in (("delivered", "1698266950"), ("sent", "1698266945")):
+            notification = sample("status-delivered-pywa")
+            notification["entry"][0]["changes"][0]["value"]["statuses"][0].update(
+                id=status["id"], status=step, timestamp=at
+            )
+            reported.append(post(whatsapp, notification).status)
+
+    graph.on_status = report_now
+    path = f"/api/conversations/{conversation['conversationId']}/messages"
+    assert (
+        channel_api.call("POST", path, api_key=connected.api_key, json_body={"text": "On my way"}).status
+        == 202
+    )
+    worker = stack.load_function("ConversationWorkerFunction", GRAPH_API_BASE_URL=graph.base_url)
+    queue_url = stack.specs["ConversationWorkerFunction"].environment["CONVERSATION_QUEUE_URL"]
+    jobs = (
+        shared_clients()
+        .client("sqs")
+        .receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+    )
+    arn = f"arn:aws:sqs:us-east-1:123456789012:{queue_url.rsplit('/', 1)[1]}"
+    result = worker.lambda_handler(sqs_event(jobs, arn), LambdaContext())
+    assert result["batchItemFailures"] == [], (reported, graph.sent)
+
+    assert reported == [200, 200] and [m["id"] for m in graph.sent] == ["wamid.fake-1"]
+    messages = channel_api.call("GET", path, api_key=connected.api_key).body["items"]
+    ours = [m for m in messages if m["direction"] == "outbound"]
+    assert [(m["providerMessageId"], m["status"]) for m in ours] == [("wamid.fake-1", "delivered")]

@@ -10,12 +10,15 @@ import gzip
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
 import pytest
 
 from leadhub.channels.web.script import MAX_COMPRESSED_BYTES
+from leadhub.leads.adapters.dynamodb_leads import lead_from_image
+from leadhub.outbound.outbox import lead_facts
 from local.pollers import sqs_event, stream_event
 from tests.integration.conftest import (
     Account,
@@ -362,3 +365,36 @@ def test_a_visitors_messages_count_in_their_conversation_and_the_latest_is_its_p
     [conversation] = site.stack.entities("conversation")
     assert conversation["messageCount"] == {"N": "2"}
     assert conversation["lastMessage"]["M"]["text"] == {"S": "Is it free?"}
+
+
+def test_a_captured_visitors_messages_are_the_leads_activity_as_on_every_channel(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a WhatsApp or Telegram message does, a message from a visitor who left their details moves the
+    lead's last activity, and one after 30 days of silence re-engages the lead."""
+    now = [datetime(2026, 10, 1, 9, 0, tzinfo=UTC)]
+    monkeypatch.setattr(site.widget, "utc_now", lambda: now[0])
+    tokens = site.session()
+    details = {"name": "Ada", "email": "ada@example.com"}
+    assert site.request("POST", "contact", details, headers=tokens).status == 200
+    keyed = {"api_key": site.account.api_key}
+    [captured] = site.api.call("GET", "/api/leads", **keyed).body["items"]
+    seen = len(stream_records(site.stack))
+
+    now[0] += timedelta(days=31)
+    tokens = site.session(tokens["x-leadhub-visitor"])  # the visitor is back (a page token lasts hours)
+    sent = site.request("POST", "messages", {"clientMessageId": "m1", "text": "Still free?"}, headers=tokens)
+
+    assert sent.status == 201, sent.body
+    lead = site.api.call("GET", f"/api/leads/{captured['leadId']}", **keyed).body
+    assert lead["lastActivityAt"] == lead["lastConversationAt"] == "2026-11-01T09:00:00.000Z"
+    assert captured["lastActivityAt"] == "2026-10-01T09:00:00.000Z"
+    facts = [
+        fact
+        for record in stream_records(site.stack)[seen:]
+        for fact in lead_facts(
+            lead_from_image(record["dynamodb"].get("OldImage")),
+            lead_from_image(record["dynamodb"].get("NewImage")),
+        )
+    ]
+    assert [(f.event, f.data["inactiveDays"]) for f in facts] == [("lead.re_engaged", 31)]

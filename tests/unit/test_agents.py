@@ -10,9 +10,9 @@ import pytest
 from leadhub.accounts.models import Principal
 from leadhub.conversations.agent_actions import close_conversation, queue_manual_message, set_auto_reply
 from leadhub.conversations.automation_rules import Automation, AutomationKind
-from leadhub.conversations.conversations import record_inbound
+from leadhub.conversations.conversations import record_inbound, record_status
 from leadhub.conversations.jobs import ReplyJob, job_from_message
-from leadhub.conversations.models import Channel, Contact, Conversation, InboundMessage, Message
+from leadhub.conversations.models import Channel, Contact, Conversation, InboundMessage, Message, StatusUpdate
 from leadhub.conversations.replies import SendRejected, answer, send_queued
 from leadhub.outbound.outbox import conversation_facts, message_facts
 from leadhub.platform.errors import Conflict, NotFound, StorageUnavailable
@@ -79,6 +79,54 @@ def test_a_manual_message_is_queued_in_the_conversations_group_then_sent_as_an_a
     assert (fact.event, fact.data["type"]) == ("message.sent", "manual")
     assert send_queued(job, store=store, sender=sender, now=NOW, last_attempt=False).outcome == "skipped"
     assert len(sender.sent) == 1
+
+
+@pytest.mark.parametrize(
+    "reports",
+    [["sent", "delivered"], ["delivered", "sent"], ["read", "delivered", "sent"], ["sent", "failed", "read"]],
+)
+def test_statuses_reported_before_the_send_is_recorded_land_forward_only(reports: list[str]) -> None:
+    """Meta can post statuses before its answer to our send reaches us: they are held, then applied."""
+    store, queue = InMemoryConversations(), Queue()
+    conversation_id = write(store, 1)
+    message = queue_manual_message(
+        ACCOUNT, conversation_id, "Hi", store=store, queue=queue, actor="k", now=NOW
+    )
+
+    class ReportsFirst:  # the provider's status webhooks arrive while its answer is on its way
+        def send_text(self, conversation, text, reply_to, idempotency_key) -> str:
+            for n, status in enumerate(reports):
+                at = (NOW + timedelta(seconds=n + 1)).isoformat()
+                update = StatusUpdate(ACCOUNT, Channel.WHATSAPP, "wamid.out-1", status, at)
+                assert record_status(update, store=store) is False  # nothing to change yet
+            return "wamid.out-1"
+
+    job = job_from_message(queue.jobs[0][0])
+    assert send_queued(job, store=store, sender=ReportsFirst(), now=NOW, last_attempt=False).outcome == "sent"
+
+    furthest = max(reports, key=["sent", "delivered", "read", "failed"].index)
+    assert store.messages[(ACCOUNT, message.message_id)].status == furthest
+
+
+def test_a_status_held_while_the_send_is_recorded_is_applied_by_the_webhook_itself() -> None:
+    """The send recorded between the webhook's lookup and its hold: the webhook's second lookup sees it."""
+    store, queue, sender = InMemoryConversations(), Queue(), Sender()
+    conversation_id = write(store, 1)
+    message = queue_manual_message(
+        ACCOUNT, conversation_id, "Hi", store=store, queue=queue, actor="k", now=NOW
+    )
+    send_queued(job_from_message(queue.jobs[0][0]), store=store, sender=sender, now=NOW, last_attempt=False)
+    recorded = store.provider_ids.pop((ACCOUNT, Channel.WHATSAPP, "wamid.out-1"))
+    hold = store.hold_status
+
+    def hold_then_the_send_is_recorded(update: StatusUpdate) -> None:
+        hold(update)
+        store.provider_ids[(ACCOUNT, Channel.WHATSAPP, "wamid.out-1")] = recorded
+
+    store.hold_status = hold_then_the_send_is_recorded  # type: ignore[method-assign]
+    update = StatusUpdate(ACCOUNT, Channel.WHATSAPP, "wamid.out-1", "delivered", NOW.isoformat())
+    assert record_status(update, store=store) is True
+    assert store.messages[(ACCOUNT, message.message_id)].status == "delivered"
 
 
 def test_unknown_or_closed_conversations_refuse_manual_messages() -> None:

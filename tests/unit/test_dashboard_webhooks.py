@@ -19,7 +19,6 @@ from leadhub.accounts.models import ALL_SCOPES, Plan, Principal
 from leadhub.dashboard.http import Form, read_form
 from leadhub.dashboard.webhooks import (
     LOG_PAGE_SIZE,
-    MAX_LOG_READS,
     EndpointForm,
     HeaderRow,
     delivery_log,
@@ -29,6 +28,7 @@ from leadhub.dashboard.webhooks import (
     sample_envelope,
 )
 from leadhub.outbound import endpoints
+from leadhub.outbound.delivery_log import MAX_FILTERED_READS
 from leadhub.outbound.models import (
     DISABLED_THROUGH_API,
     Attempt,
@@ -325,7 +325,7 @@ def log_context() -> tuple[Principal, str, EndpointPorts]:
         accounts=accounts,
         cipher=ContextBoundCipher(),
         resolver=StaticResolver({"crm.example.com": ["93.184.215.14"]}),
-        verifier=lambda endpoint, secrets: endpoints.VerificationResult(True),
+        verifier=lambda endpoint, secrets, headers: endpoints.VerificationResult(True),
     )
     changes = endpoints.EndpointChanges(name="CRM", url="https://crm.example.com/hooks")
     made, _ = endpoints.create_endpoint(principal, changes, NOW, **ports.managing())
@@ -371,7 +371,7 @@ def test_a_filtered_log_keeps_reading_for_matches_and_its_pages_follow_on() -> N
     assert len(first.items) > LOG_PAGE_SIZE // 2 and second.next_cursor is None
     shown = [i.delivery.delivery_id for i in first.items + second.items]
     assert shown == [f"msg_{n}" for n in range(2, 30, 3)]  # every match once, newest first
-    assert records.reads[0] == LOG_PAGE_SIZE and len(records.reads) <= 2 * MAX_LOG_READS
+    assert records.reads[0] == LOG_PAGE_SIZE and len(records.reads) <= 2 * MAX_FILTERED_READS
     assert [a.number for a in first.items[0].attempts] == [1, 2]  # oldest first
     assert all(item.retryable for item in first.items) and not first.waiting
 
@@ -386,7 +386,7 @@ def test_a_sparse_filter_stops_after_its_reads_with_a_cursor_to_go_on() -> None:
         principal, endpoint_id, DeliveryStatus.PENDING, None, endpoints=ports.endpoints, log=records
     )
 
-    assert page.items == [] and page.next_cursor is not None and len(records.reads) == MAX_LOG_READS
+    assert page.items == [] and page.next_cursor is not None and len(records.reads) == MAX_FILTERED_READS
 
 
 def test_untried_deliveries_read_no_attempts_and_pending_ones_ask_to_look_again() -> None:

@@ -80,7 +80,7 @@ def endpoint(mode: VerificationMode) -> WebhookEndpoint:
 
 def handshake(mode: VerificationMode, script: Script) -> tuple[endpoints.VerificationResult, ScriptedHttp]:
     http = ScriptedHttp(script)
-    result = verify(endpoint(mode), [SECRET], resolver=RESOLVER, http=http, allow_private=False, now=NOW)
+    result = verify(endpoint(mode), [SECRET], {}, resolver=RESOLVER, http=http, allow_private=False, now=NOW)
     return result, http
 
 
@@ -122,6 +122,25 @@ def test_the_handshake_is_signed_with_the_endpoints_secret() -> None:
     assert verify_standard_signature(SECRET, headers, body, now=int(NOW.timestamp()))
 
 
+def test_the_handshake_carries_the_custom_headers_but_never_over_ours() -> None:
+    http = ScriptedHttp(CATCH_HOOK)
+    custom = {"Authorization": "Bearer crm-key", "X-Leadhub-Event": "spoofed", "content-type": "text/plain"}
+    result = verify(
+        endpoint(VerificationMode.PING),
+        [SECRET],
+        custom,
+        resolver=RESOLVER,
+        http=http,
+        allow_private=False,
+        now=NOW,
+    )
+    assert result.verified
+    [(_, headers)] = http.requests
+    assert headers["Authorization"] == "Bearer crm-key"
+    assert headers["X-Leadhub-Event"] == "webhook.verify" and headers["Content-Type"] == "application/json"
+    assert "content-type" not in headers
+
+
 def test_a_request_that_failed_is_not_verified_in_ping_mode() -> None:
     result, _ = handshake(VerificationMode.PING, lambda _: HttpOutcome(None, error_class="timeout"))
     assert result == endpoints.VerificationResult(False, "the request failed (timeout)")
@@ -144,8 +163,8 @@ def test_sending_a_test_says_whether_events_go_to_the_endpoint() -> None:
     caller = Principal(created.view.account.account_id, "key_1", frozenset(str(s) for s in ALL_SCOPES))
     http = ScriptedHttp(CATCH_HOOK)
 
-    def run_handshake(endpoint: WebhookEndpoint, secrets) -> endpoints.VerificationResult:
-        return verify(endpoint, secrets, resolver=RESOLVER, http=http, allow_private=False, now=NOW)
+    def run_handshake(endpoint: WebhookEndpoint, secrets, headers) -> endpoints.VerificationResult:
+        return verify(endpoint, secrets, headers, resolver=RESOLVER, http=http, allow_private=False, now=NOW)
 
     ctx = EndpointPorts(
         endpoints=InMemoryEndpoints(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -25,9 +25,13 @@ class RecordingVerifier:
         self.verified = verified
         self.calls: list[tuple[str, list[str]]] = []
         self.modes: list[VerificationMode] = []
+        self.headers: list[dict[str, str]] = []
 
-    def __call__(self, endpoint: WebhookEndpoint, secrets: Sequence[str]) -> endpoints.VerificationResult:
+    def __call__(
+        self, endpoint: WebhookEndpoint, secrets: Sequence[str], headers: Mapping[str, str]
+    ) -> endpoints.VerificationResult:
         self.calls.append((endpoint.url, list(secrets)))
+        self.headers.append(dict(headers))
         self.modes.append(endpoint.verification_mode)
         if self.verified:
             return endpoints.VerificationResult(True)
@@ -125,7 +129,9 @@ def test_new_endpoints_ping_unless_asked_to_echo(accounts, ctx, verifier) -> Non
 def test_the_endpoint_is_stored_pending_before_its_handshake(accounts, ctx) -> None:
     seen: list[WebhookEndpoint | None] = []
 
-    def verifier(endpoint: WebhookEndpoint, secrets: Sequence[str]) -> endpoints.VerificationResult:
+    def verifier(
+        endpoint: WebhookEndpoint, secrets: Sequence[str], headers: Mapping[str, str]
+    ) -> endpoints.VerificationResult:
         seen.append(ctx.endpoints.get(endpoint.account_id, endpoint.endpoint_id))
         return endpoints.VerificationResult(True)
 
@@ -265,10 +271,13 @@ def test_latin_1_header_values_are_kept(accounts, ctx) -> None:
     assert endpoints.custom_headers(endpoint, ctx.cipher) == headers
 
 
-def test_custom_headers_are_encrypted_and_redacted(accounts, ctx) -> None:
+def test_custom_headers_are_encrypted_and_redacted(accounts, ctx, verifier) -> None:
     endpoint, _ = endpoints.create_endpoint(
         principal_of(accounts), draft(headers={"Authorization": "Bearer crm-secret"}), NOW, **ctx.managing()
     )
+    assert verifier.headers == [
+        {"Authorization": "Bearer crm-secret"}
+    ]  # the handshake carries them, decrypted
     assert endpoint.to_public()["headers"] == {"Authorization": "***"}
     assert b"crm-secret" not in endpoint.headers_ciphertext
     assert endpoints.custom_headers(endpoint, ctx.cipher) == {"Authorization": "Bearer crm-secret"}

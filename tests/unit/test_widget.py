@@ -44,6 +44,7 @@ from leadhub.platform.errors import (
     Unauthorized,
 )
 from leadhub.platform.ids import token_hash
+from leadhub.platform.timestamps import to_iso
 from tests.fakes import (
     CountingLimiter,
     InMemoryAccounts,
@@ -456,6 +457,29 @@ def test_leaving_an_email_creates_a_lead_with_the_page_and_attaches_the_conversa
     assert world.poll(call)["captured"] is True
     world.send(call, "Thanks", "m2")
     assert [m.lead_id for m in world.store.messages.values() if m.text == "Thanks"] == [lead.lead_id]
+
+
+def test_a_captured_visitors_message_is_their_leads_activity_and_a_concurrent_lead_write_is_read_again(
+    world: World,
+) -> None:
+    call = world.visitor()
+    world.contact(call, name="Ada", email="ada@example.com")
+    [captured] = world.leads.leads.values()
+    later = NOW + timedelta(hours=1)
+    again = world.call(
+        visitor=call.visitor_token, page=world.session(call.visitor_token, now=later)["pageToken"]
+    )
+    key = (captured.account_id, captured.lead_id)
+    world.leads.leads[key] = replace(
+        captured, name="Ada L.", version=captured.version + 1
+    )  # a CRM, meanwhile
+
+    assert world.send(again, "Still free?", now=later)["stored"]
+
+    lead = world.leads.leads[key]
+    assert (lead.last_activity_at, lead.last_conversation_at) == (to_iso(later), to_iso(later))
+    assert lead.name == "Ada L." and lead.version == captured.version + 2  # the CRM's change kept
+    assert lead.re_engaged_at is None  # an hour of silence is not re-engagement
 
 
 def test_an_email_lead_is_the_email_channels_lead_for_that_address() -> None:

@@ -32,6 +32,10 @@ ConversationId = Annotated[str, Path(max_length=64)]
 @router.get(
     "/api/conversations",
     summary="List conversations, newest activity first",
+    description="With filters (`channel`, `status`, `leadId`), a page holds up to `limit` matching "
+    f"conversations among at most {conversations.FILTERED_READ_BOUND} read: a shorter page with a "
+    "`nextCursor` means the reading stopped there, and older matches may follow the cursor. Without a "
+    "`nextCursor` the listing is at its end.",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
     responses=responses(200, 400, *KEYED),

@@ -32,13 +32,17 @@ TAGS = ["Deliveries"]
 @router.get(
     "/api/webhook-endpoints/<endpointId>/deliveries",
     summary="An endpoint's deliveries, newest first",
+    description="With `status`, a page holds up to `limit` matching deliveries: the log is read on while "
+    f"matches fill it, at most {deliveries.MAX_FILTERED_READS} reads of `limit` deliveries. A shorter page "
+    "with a `nextCursor` means those reads ran out first: older matches may follow the cursor. Without a "
+    "`nextCursor` the log is at its end.",
     security=deps.API_KEY_SECURITY,
     tags=TAGS,
     responses=responses(200, 400, 404, *KEYED),
 )
 def get_endpoint_deliveries(
     endpointId: Id,
-    status: Annotated[DeliveryStatus | None, Query()] = None,
+    status: Annotated[DeliveryStatus | None, Query(description="Only deliveries in this status")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> DeliveryPageOut:

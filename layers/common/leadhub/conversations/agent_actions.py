@@ -14,7 +14,7 @@ from leadhub.conversations.conversations import get_conversation
 from leadhub.conversations.jobs import SendJob
 from leadhub.conversations.models import Conversation, ConversationStatus, Message
 from leadhub.conversations.ports import ConversationQueue, ConversationStore
-from leadhub.conversations.replies import queued_message
+from leadhub.conversations.replies import REPLY_TO_PROVIDER_ID, queued_message
 from leadhub.leads.models import Lead
 from leadhub.platform.errors import Conflict, StorageUnavailable
 from leadhub.platform.ids import sortable_id
@@ -42,7 +42,13 @@ def queue_manual_message(
             f"The lead cannot be written to here ({conversation.unreachable_reason}); "
             "that changes when they write again"
         )
-    message = queued_message(conversation, sortable_id("msg"), "manual", text, {"actor": actor}, now)
+    # What it answers is fixed now, as its text is: a retried send must be the same request (Resend
+    # refuses an Idempotency-Key reused with another payload), and quotes what the agent saw.
+    answered = store.latest_inbound(account_id, conversation_id)
+    content = {"actor": actor}
+    if answered is not None:
+        content |= {"replyTo": answered.message_id, REPLY_TO_PROVIDER_ID: answered.provider_message_id}
+    message = queued_message(conversation, sortable_id("msg"), "manual", text, content, now)
     audit = _audit(by, "conversation.message_queued", conversation, now, messageId=message.message_id)
     reference = store.create_outbound(message, audit)
     job = SendJob(account_id, conversation_id, reference)

@@ -30,6 +30,9 @@ from leadhub.platform.paging import Page
 from leadhub.platform.timestamps import from_iso, to_iso
 
 _WRITE_ATTEMPTS = 5
+# The most conversations one filtered page of a listing reads, as the dashboard's lead search bounds its
+# reads: a filter that matches nothing recent costs a bounded read, and the cursor goes on from there.
+FILTERED_READ_BOUND = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +177,7 @@ def _lead_with_message(
             open_conversations={channel: conversation_id},
         )
     lead = replace(
-        existing,
+        lead_touched_by_message(existing, now),
         # What the channel tells us fills gaps; it never overwrites what a CRM or agent set.
         name=existing.name or contact.name,
         phone=existing.phone or contact.phone,
@@ -184,32 +187,62 @@ def _lead_with_message(
         if contact.username
         else existing.usernames,
         open_conversations={**existing.open_conversations, channel: conversation_id},
-        last_activity_at=at,
-        last_conversation_at=at,
-        version=existing.version + 1,
     )
     if (lead.name, lead.phone, lead.email) != (existing.name, existing.phone, existing.email):
         lead = replace(lead, updated_at=at)
-    if now - from_iso(existing.last_activity_at) >= RE_ENGAGEMENT_AFTER:
-        lead = replace(lead, re_engaged_at=at, previous_activity_at=existing.last_activity_at)
     return lead
+
+
+def lead_touched_by_message(lead: Lead, now: datetime) -> Lead:
+    """The lead after a message from them, on any channel: active and in conversation now, and
+    re-engaged (`lead.re_engaged`) when they had been silent RE_ENGAGEMENT_AFTER or longer."""
+    at = to_iso(now)
+    touched = replace(lead, last_activity_at=at, last_conversation_at=at, version=lead.version + 1)
+    if now - from_iso(lead.last_activity_at) >= RE_ENGAGEMENT_AFTER:
+        touched = replace(touched, re_engaged_at=at, previous_activity_at=lead.last_activity_at)
+    return touched
 
 
 def record_status(update: StatusUpdate, *, store: ConversationStore) -> bool:
     """Apply a delivery report to our outbound message; False when it changes nothing (unknown message,
-    or a report older than what we have)."""
+    or a report older than what we have). A report on a message we do not know yet is held: the provider
+    may report before its answer to our send reaches us and we record the message's id (see
+    apply_held_status)."""
     if not storable_id(update.provider_message_id):
         return False  # not one of ours: we never stored an id that long
-    errors = tuple(bounded_content({"errors": list(update.errors)}).get("errors", ()))
-    for _ in range(_WRITE_ATTEMPTS):
+    update = replace(update, errors=tuple(bounded_content({"errors": list(update.errors)}).get("errors", ())))
+    message = store.find_message(update.account_id, update.channel, update.provider_message_id)
+    if message is None:
+        if update.status not in OUTBOUND_STATUS_RANK:
+            return False
+        store.hold_status(update)
+        # Looked up again after holding it: a send recorded meanwhile may have looked for held reports
+        # before this one was held. One of the two sees the other, and applying twice changes nothing.
         message = store.find_message(update.account_id, update.channel, update.provider_message_id)
+        if message is None:
+            return False
+    return _applied(message, update, store)
+
+
+def apply_held_status(sent: Message, *, store: ConversationStore) -> bool:
+    """After recording that the provider accepted `sent`: apply what it reported about the message before
+    that (held by record_status), if anything."""
+    held = store.held_status(sent.account_id, sent.channel, sent.provider_message_id)
+    return held is not None and record_status(held, store=store)
+
+
+def _applied(message: Message | None, update: StatusUpdate, store: ConversationStore) -> bool:
+    for _ in range(_WRITE_ATTEMPTS):
         if message is None or message.direction is not Direction.OUTBOUND:
             return False
         if not _moves_forward(message.status, update.status):
             return False
-        changed = replace(message, status=update.status, status_at=update.at, errors=errors or message.errors)
+        changed = replace(
+            message, status=update.status, status_at=update.at, errors=update.errors or message.errors
+        )
         if store.replace_message(changed, previous=message):
             return True
+        message = store.find_message(update.account_id, update.channel, update.provider_message_id)
     raise StorageUnavailable("The message status is being written concurrently; please retry")
 
 
@@ -283,7 +316,9 @@ def list_conversations(
     cursor: str | None,
     store: ConversationStore,
 ) -> Page[Conversation]:
-    return store.list_conversations(account_id, channel, status, lead_id, limit, cursor)
+    """Newest activity first. A filtered page reads at most FILTERED_READ_BOUND conversations: one short
+    of `limit` with a cursor means the reading stopped there (older matches may follow the cursor)."""
+    return store.list_conversations(account_id, channel, status, lead_id, limit, cursor, FILTERED_READ_BOUND)
 
 
 def list_messages(

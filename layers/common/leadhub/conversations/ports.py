@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # annotations only: a function imports the models it uses, no
     from leadhub.accounts.audit import AuditEntry
     from leadhub.conversations.automation_rules import Automation
     from leadhub.conversations.model_responder import Turn
-    from leadhub.conversations.models import Channel, Conversation, ConversationStatus, Message
+    from leadhub.conversations.models import Channel, Conversation, ConversationStatus, Message, StatusUpdate
     from leadhub.conversations.responder_settings import ResponderSettings
     from leadhub.leads.models import Lead
     from leadhub.platform.paging import Page
@@ -74,6 +74,13 @@ class ConversationStore(Protocol):
     def replace_message(self, message: Message, previous: Message) -> bool:
         """Store `message` if the stored one still has `previous`'s status and edit time."""
 
+    def hold_status(self, update: StatusUpdate) -> None:
+        """Keep a report on a message not known by its provider id (yet), unless one as far along (by
+        OUTBOUND_STATUS_RANK) is held already; kept for a day."""
+
+    def held_status(self, account_id: str, channel: Channel, provider_message_id: str) -> StatusUpdate | None:
+        """The furthest report held for the message, if any."""
+
     def list_conversations(
         self,
         account_id: str,
@@ -82,8 +89,10 @@ class ConversationStore(Protocol):
         lead_id: str | None,
         limit: int,
         cursor: str | None,
+        bound: int,
     ) -> Page[Conversation]:
-        """Newest activity first."""
+        """Newest activity first; with a filter, reading at most `bound` conversations (a cursor then
+        goes on from the last one read)."""
 
     def list_messages(
         self, account_id: str, conversation_id: str, limit: int, cursor: str | None

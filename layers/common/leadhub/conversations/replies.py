@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from leadhub.conversations.automation_rules import Automation, AutomationKind, in_try_order
+from leadhub.conversations.conversations import apply_held_status
 from leadhub.conversations.jobs import ReplyJob, SendJob
 from leadhub.conversations.message_limits import MAX_TEXT_CHARS
 from leadhub.conversations.model_responder import ModelFailed, bounded, cut_to, max_tokens_for, turns_from
@@ -30,6 +31,8 @@ from leadhub.platform.ids import derived_id
 from leadhub.platform.timestamps import from_iso, to_iso
 
 QUEUED = "queued"
+# In an agent's message: the provider's id of the message it answers (its `replyTo` is our id of it).
+REPLY_TO_PROVIDER_ID = "replyToProviderMessageId"
 # The outcome of a job whose last attempt met a refusal that might have passed: the message is failed,
 # and the job belongs in the dead-letter queue.
 EXHAUSTED = "exhausted"
@@ -236,11 +239,20 @@ def send_queued(
     conversation = store.get_conversation(job.account_id, job.conversation_id)
     if conversation is None:
         return ReplyOutcome("skipped")
-    answered = store.latest_inbound(job.account_id, job.conversation_id)  # for quoting and threading
+    answered = _answered(message, store)  # for quoting and threading
     outcome = _deliver(
         message, conversation, answered, store=store, sender=sender, now=now, last_attempt=last_attempt
     )
     return ReplyOutcome(outcome)
+
+
+def _answered(message: Message, store: ConversationStore) -> Message | None:
+    """The message `message` answers, as recorded when it was queued; for one queued before messages
+    recorded it, the conversation's latest inbound message."""
+    provider_id = message.content.get(REPLY_TO_PROVIDER_ID)
+    if isinstance(provider_id, str):
+        return store.find_message(message.account_id, message.channel, provider_id)
+    return store.latest_inbound(message.account_id, message.conversation_id)
 
 
 def _requeued_if_retryable(message: Message, store: ConversationStore) -> Message:
@@ -280,4 +292,5 @@ def _deliver(
         return "failed" if rejected.permanent else EXHAUSTED
     sent = replace(message, status="sent", status_at=to_iso(now), provider_message_id=provider_id)
     store.mark_sent(sent, previous=message)
+    apply_held_status(sent, store=store)  # what the provider reported before its answer reached us
     return "replied" if message.content.get("kind") in ("automation", "ai") else "sent"

@@ -260,8 +260,6 @@ def form_errors(exc: InvalidRequest) -> dict[str, str]:
 # -- the delivery log -------------------------------------------------------------------------------
 
 LOG_PAGE_SIZE = 10
-# A filtered log reads pages until it has LOG_PAGE_SIZE matches or has read this many pages.
-MAX_LOG_READS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,17 +297,11 @@ def delivery_log(
     log: DeliveryLog,
     map_over: MapOver = map,
 ) -> DeliveryLogPage:
-    """Newest first, LOG_PAGE_SIZE at most (the API's listing, followed while a status filter leaves a
-    page short), each delivery with its attempts."""
-    found: list[Delivery] = []
-    for _ in range(MAX_LOG_READS):
-        page = list_deliveries(
-            principal, endpoint_id, status, LOG_PAGE_SIZE - len(found), cursor, endpoints=endpoints, log=log
-        )
-        found += page.items
-        cursor = page.next_cursor
-        if cursor is None or len(found) >= LOG_PAGE_SIZE:
-            break
+    """Newest first, LOG_PAGE_SIZE at most (the API's listing), each delivery with its attempts."""
+    page = list_deliveries(
+        principal, endpoint_id, status, LOG_PAGE_SIZE, cursor, endpoints=endpoints, log=log
+    )
+    found, cursor = page.items, page.next_cursor
     tried = [d for d in found if d.attempts]  # one never tried has no attempt to read
     attempts = dict(zip([d.delivery_id for d in tried], map_over(_attempts_reader(log), tried), strict=True))
     items = [LoggedDelivery(d, attempts.get(d.delivery_id, [])) for d in found]

@@ -16,6 +16,8 @@ from leadhub.platform.timestamps import to_iso
 
 RECOVER_WINDOW = timedelta(days=14)
 RECOVERABLE = frozenset({DeliveryStatus.FAILED})
+# How many times one page of a status-filtered listing reads the log (each read at most `limit` deliveries).
+MAX_FILTERED_READS = 5
 
 
 def list_deliveries(
@@ -28,13 +30,23 @@ def list_deliveries(
     endpoints: EndpointRepository,
     log: DeliveryLog,
 ) -> Page[Delivery]:
-    """Newest first; with `status`, a page may hold fewer than `limit` items (keep following the cursor)."""
+    """Newest first. With `status`, the log is read on while matches fill the page, at most
+    MAX_FILTERED_READS times: a page short of `limit` with a cursor means the reads ran out first (follow
+    the cursor for older deliveries); without a cursor, the log is at its end."""
     get_endpoint(principal, endpoint_id, endpoints=endpoints)  # 404 unless it is the caller's
-    page = log.list_for_endpoint(endpoint_id, limit, cursor)
-    items = [d for d in page.items if d.account_id == principal.account_id]
-    if status is not None:
-        items = [d for d in items if d.status is status]
-    return Page(items, page.next_cursor)
+    found: list[Delivery] = []
+    for _ in range(MAX_FILTERED_READS):
+        # Never more than the page still needs: the log's cursor continues after the last item read.
+        page = log.list_for_endpoint(endpoint_id, limit - len(found), cursor)
+        found += [
+            d
+            for d in page.items
+            if d.account_id == principal.account_id and (status is None or d.status is status)
+        ]
+        cursor = page.next_cursor
+        if cursor is None or len(found) >= limit:
+            break
+    return Page(found, cursor)
 
 
 def get_delivery(

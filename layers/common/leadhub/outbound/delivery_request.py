@@ -4,6 +4,7 @@ the API's test send, which must not import the worker's module at cold start).""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from leadhub.outbound.endpoints import custom_headers, signing_secrets
@@ -27,12 +28,29 @@ def request_body(job: DeliveryJob, endpoint: WebhookEndpoint) -> bytes:
 def request_headers(
     job: DeliveryJob, endpoint: WebhookEndpoint, body: bytes, cipher: SecretCipher, now: datetime
 ) -> dict[str, str]:
-    """Custom headers first, then ours (which they can never replace: reserved names are refused when
-    they are saved, and any that slipped through are dropped here)."""
-    signed = signature_headers(
-        signing_secrets(endpoint, cipher, now), job.delivery_id, int(now.timestamp()), body, job.event
+    return signed_headers(
+        signing_secrets(endpoint, cipher, now),
+        custom_headers(endpoint, cipher),
+        job.delivery_id,
+        job.event,
+        body,
+        now,
     )
+
+
+def signed_headers(
+    secrets: Sequence[str],
+    custom: Mapping[str, str],
+    message_id: str,
+    event: str,
+    body: bytes,
+    now: datetime,
+) -> dict[str, str]:
+    """The headers of every request to an endpoint (deliveries, test sends and the verification
+    handshake): its custom headers first, then ours (which they can never replace: reserved names are
+    refused when they are saved, and any that slipped through are dropped here)."""
+    signed = signature_headers(secrets, message_id, int(now.timestamp()), body, event)
     ours = {"Content-Type": "application/json", **signed, "User-Agent": DEFAULT_USER_AGENT}
     taken = {name.lower() for name in ours}
-    extra = {k: v for k, v in custom_headers(endpoint, cipher).items() if k.lower() not in taken}
+    extra = {k: v for k, v in custom.items() if k.lower() not in taken}
     return {**extra, **ours}

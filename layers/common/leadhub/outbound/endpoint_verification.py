@@ -4,20 +4,22 @@ On create, on verify, and when its URL or mode changes, we POST `{"event": "webh
 "verifyToken", "timestamp", "text"}`, signed like every delivery. In `ping` mode any 2xx within 10 s
 verifies the endpoint (as GitHub's ping); in `echo` mode the 2xx must also echo the token, as
 `{"verifyToken": <token>}` or the bare token as text. Anything else leaves it unverified, and it
-receives nothing until a verify succeeds; the error says what to change.
+receives nothing until a verify succeeds; the error says what to change. The handshake carries the
+endpoint's custom headers, as deliveries do: a receiver that requires its auth header refuses anything
+without it.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from leadhub.outbound.delivery_request import signed_headers
 from leadhub.outbound.endpoints import VerificationResult, Verifier
 from leadhub.outbound.models import VerificationMode, WebhookEndpoint
 from leadhub.outbound.ports import HttpPost, Resolver
-from leadhub.outbound.signing import signature_headers
 from leadhub.outbound.url_safety import UnsafeUrl, check_webhook_url
 from leadhub.platform.ids import sortable_id
 from leadhub.platform.timestamps import to_iso, utc_now
@@ -47,6 +49,7 @@ def echoed_token(body: bytes) -> str | None:
 def verify(
     endpoint: WebhookEndpoint,
     signing_secrets: Sequence[str],
+    custom_headers: Mapping[str, str],
     *,
     resolver: Resolver,
     http: HttpPost,
@@ -61,10 +64,7 @@ def verify(
         target = check_webhook_url(endpoint.url, resolver, allow_private=allow_private)
     except UnsafeUrl as exc:
         return VerificationResult(False, str(exc))
-    headers = {
-        "Content-Type": "application/json",
-        **signature_headers(signing_secrets, sortable_id("msg"), int(now.timestamp()), body, VERIFY_EVENT),
-    }
+    headers = signed_headers(signing_secrets, custom_headers, sortable_id("msg"), VERIFY_EVENT, body, now)
     outcome = http.post(target, body, headers, VERIFY_TIMEOUT_S)
     if outcome.status is None:
         return VerificationResult(False, f"the request failed ({outcome.error_class or 'error'})")
@@ -82,10 +82,13 @@ def verify(
 
 
 def handshake_verifier(resolver: Resolver, http: HttpPost, *, allow_private: bool) -> Verifier:
-    def run(endpoint: WebhookEndpoint, signing_secrets: Sequence[str]) -> VerificationResult:
+    def run(
+        endpoint: WebhookEndpoint, signing_secrets: Sequence[str], custom_headers: Mapping[str, str]
+    ) -> VerificationResult:
         return verify(
             endpoint,
             signing_secrets,
+            custom_headers,
             resolver=resolver,
             http=http,
             allow_private=allow_private,

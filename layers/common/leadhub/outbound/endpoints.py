@@ -71,8 +71,8 @@ class VerificationResult:
     error: str | None = None
 
 
-# Runs the signed webhook.verify handshake against an endpoint with its plaintext secrets.
-Verifier = Callable[[WebhookEndpoint, Sequence[str]], VerificationResult]
+# Runs the signed webhook.verify handshake against an endpoint with its plaintext secrets and custom headers.
+Verifier = Callable[[WebhookEndpoint, Sequence[str], Mapping[str, str]], VerificationResult]
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +195,7 @@ def signing_secrets(endpoint: WebhookEndpoint, cipher: SecretCipher, now: dateti
 def _verified(
     endpoint: WebhookEndpoint, now: datetime, *, verifier: Verifier, cipher: SecretCipher
 ) -> WebhookEndpoint:
-    result = verifier(endpoint, signing_secrets(endpoint, cipher, now))
+    result = verifier(endpoint, signing_secrets(endpoint, cipher, now), custom_headers(endpoint, cipher))
     if result.verified:
         return replace(
             endpoint, verification=Verification.VERIFIED, verified_at=to_iso(now), verification_error=None

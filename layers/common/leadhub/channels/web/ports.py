@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from leadhub.channels.web.widget import Widget
     from leadhub.conversations.models import Conversation, Message
     from leadhub.conversations.ports import CommitOutcome
+    from leadhub.leads.models import Lead
 
 
 class WidgetStore(Protocol):
@@ -39,14 +40,20 @@ class VisitorMessageWrite:
     conversation_id: str
     message: Message
     at: str
+    # A captured visitor's lead, as their message leaves it, and the version it was read at.
+    lead: Lead | None = None
+    lead_expected_version: int | None = None
 
 
 class VisitorStore(Protocol):
     def get_visitor(self, account_id: str, visitor_id: str) -> Visitor | None: ...
 
+    def get_lead(self, account_id: str, lead_id: str) -> Lead | None: ...
+
     def commit_visitor_message(self, write: VisitorMessageWrite) -> CommitOutcome:
-        """STORED, DUPLICATE (this client message id was stored before), LEAD_CHANGED (the visitor was
-        written meanwhile: read it again) or CONVERSATION_GONE (the conversation was closed)."""
+        """STORED, DUPLICATE (this client message id was stored before), LEAD_CHANGED (the visitor or
+        their lead was written meanwhile: read them again) or CONVERSATION_GONE (the conversation was
+        closed)."""
 
     def attach_lead(self, visitor: Visitor, expected_version: int | None) -> bool:
         """Store the visitor, now with its lead, and point its conversation (if any) at that lead;

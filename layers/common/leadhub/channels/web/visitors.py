@@ -17,7 +17,7 @@ from leadhub.channels.web.origins import allowed
 from leadhub.channels.web.ports import RateLimit, RateLimiter, VisitorMessageWrite, VisitorStore, WidgetLookup
 from leadhub.channels.web.visitor import Visitor
 from leadhub.channels.web.widget import LEAD_SOURCE, WIDGET_KEY_SHAPE, Widget
-from leadhub.conversations.conversations import message_id_for
+from leadhub.conversations.conversations import lead_touched_by_message, message_id_for
 from leadhub.conversations.models import (
     RECEIVED,
     Channel,
@@ -211,8 +211,9 @@ def post_message(
 def record_visitor_message(
     widget: Widget, visitor_id: str, sent: requests.VisitorText, *, store: VisitorStore, now: datetime
 ) -> MessageReceipt:
-    """Store the message with the visitor and their conversation (a new one when they have none open)
-    in one transaction; a resent message (same client id) is stored once."""
+    """Store the message with the visitor, their conversation (a new one when they have none open) and,
+    once they left contact details, their lead's activity in one transaction; a resent message (same
+    client id) is stored once."""
     at = to_iso(now)
     account_id = widget.account_id
     provider_id = f"{visitor_id}:{sent.client_message_id}"
@@ -222,6 +223,8 @@ def record_visitor_message(
         if widget.settings.capture == "before_chat" and not (visitor and visitor.lead_id):
             raise Conflict("Leave your contact details before the first message")
         base = visitor or Visitor(account_id, visitor_id, created_at=at)
+        # Their message is the lead's activity, as a message on any channel is.
+        lead = store.get_lead(account_id, base.lead_id) if base.lead_id else None
         conversation_id = None if drop_pointer else base.conversation_id
         conversation = None
         if conversation_id is None:
@@ -265,6 +268,8 @@ def record_visitor_message(
                 conversation_id=conversation_id,
                 message=message,
                 at=at,
+                lead=lead_touched_by_message(lead, now) if lead else None,
+                lead_expected_version=lead.version if lead else None,
             )
         )
         if outcome is CommitOutcome.STORED:

@@ -5,6 +5,8 @@ read another's items.
 - message: its conversation's partition, sk MSG#{sentAt}#{receivedAt}#{messageId} (the provider's order).
 - provider message index: PROVIDERMSG#{a}#{channel}#{providerMessageId} → the message, for status
   reports and edits; its conditional put also deduplicates.
+- held status: HELDSTATUS#{a}#{channel}#{providerMessageId} / HELDSTATUS → the furthest status reported
+  before we recorded the message by that id (expires after a day).
 - dedupe marker: INBOUND#{a}#{channel}#{key}, for provider delivery ids (expires after 30 days).
 - lead identity: ACCOUNT#{a}#IDENTITY#{channel}#{key} / IDENTITY → the lead of an identity its id does
   not derive from (a WhatsApp business-scoped user id)."""
@@ -152,6 +154,11 @@ def identity_key(account_id: str, channel: Channel, key: str) -> dict[str, Any]:
 def provider_index_key(account_id: str, channel: Channel, provider_message_id: str) -> dict[str, Any]:
     pk = f"PROVIDERMSG#{account_id}#{channel.value}#{provider_message_id}"
     return {"pk": {"S": pk}, "sk": {"S": "PROVIDERMSG"}}
+
+
+def held_status_key(account_id: str, channel: Channel, provider_message_id: str) -> dict[str, Any]:
+    pk = f"HELDSTATUS#{account_id}#{channel.value}#{provider_message_id}"
+    return {"pk": {"S": pk}, "sk": {"S": "HELDSTATUS"}}
 
 
 def conversation_from_image(image: dict[str, Any] | None) -> Conversation | None:

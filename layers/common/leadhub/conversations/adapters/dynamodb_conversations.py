@@ -17,6 +17,7 @@ from leadhub.conversations.adapters.dynamodb_conversation_items import (
     conversation_pk,
     conversation_to_values,
     conversations_index_pk,
+    held_status_key,
     identity_key,
     message_sk,
     message_to_values,
@@ -28,11 +29,13 @@ from leadhub.conversations.adapters.dynamodb_conversation_items import (
 )
 from leadhub.conversations.adapters.dynamodb_routes import route_key
 from leadhub.conversations.models import (
+    OUTBOUND_STATUS_RANK,
     Channel,
     Conversation,
     ConversationStatus,
     Direction,
     Message,
+    StatusUpdate,
     email_reply_route_key,
     message_preview,
 )
@@ -54,6 +57,9 @@ from leadhub.platform.paging import BoundedCount, Page
 from leadhub.platform.timestamps import from_iso
 
 DEDUPE_MARKER_LIFETIME = timedelta(days=30)  # longer than any provider keeps retrying a delivery
+# A report is held for a send whose answer is on its way (seconds); one on a message sent by some other
+# client of the same number is never claimed, and goes.
+HELD_STATUS_LIFETIME = timedelta(days=1)
 
 _CONDITION_FAILED = frozenset({"ConditionalCheckFailedException"})
 
@@ -122,6 +128,39 @@ class DynamoConversationStore(TableAdapter):
                 return False
             raise
         return True
+
+    def hold_status(self, update: StatusUpdate) -> None:
+        key = held_status_key(update.account_id, update.channel, update.provider_message_id)
+        values = {
+            **key_values(key),
+            "entity": "held_status",
+            "status": update.status,
+            "statusRank": OUTBOUND_STATUS_RANK[update.status],
+            "statusAt": update.at,
+            "errors": [dict(e) for e in update.errors] or None,
+            "expiresAt": int((from_iso(update.at) + HELD_STATUS_LIFETIME).timestamp()),
+        }
+        try:
+            with storage_errors("hold status", expected=_CONDITION_FAILED):
+                self._db.put_item(
+                    TableName=self._table,
+                    Item=to_item(values),
+                    ConditionExpression="attribute_not_exists(pk) OR statusRank < :rank",
+                    ExpressionAttributeValues={":rank": {"N": str(values["statusRank"])}},
+                )
+        except ClientError as exc:
+            if error_code(exc) not in _CONDITION_FAILED:  # else one as far along is held already
+                raise
+
+    def held_status(self, account_id: str, channel: Channel, provider_message_id: str) -> StatusUpdate | None:
+        key = held_status_key(account_id, channel, provider_message_id)
+        values = get_values(self._db, self._table, key, "read held status")
+        if not values:
+            return None
+        errors = tuple(values.get("errors", ()))
+        return StatusUpdate(
+            account_id, channel, provider_message_id, values["status"], values["statusAt"], errors
+        )
 
     def create_reply(self, reply: Message, inbound: Message) -> Message | None:
         """Store `reply` with a marker naming it the answer to `inbound`; the existing reply if the marker
@@ -295,6 +334,7 @@ class DynamoConversationStore(TableAdapter):
         lead_id: str | None,
         limit: int,
         cursor: str | None,
+        bound: int,
     ) -> Page[Conversation]:
         filters = {"channel": channel.value if channel else None, "status": status.value if status else None}
         filters["leadId"] = lead_id
@@ -306,6 +346,7 @@ class DynamoConversationStore(TableAdapter):
             limit=limit,
             cursor=cursor,
             filters={k: v for k, v in filters.items() if v is not None},
+            bound=bound,
         )
         return Page([values_to_conversation(v) for v in page.items], page.next_cursor)
 

@@ -12,6 +12,9 @@ from leadhub.platform.errors import FieldError, InvalidRequest
 from leadhub.platform.ids import decode_cursor, encode_cursor
 from leadhub.platform.paging import BoundedCount, BoundedPage, Page
 
+# A bounded filtered listing reads this many items at a time (at least): few round trips for a rare match.
+BOUNDED_READ_CHUNK = 100
+
 
 def query_page(
     db: Any,
@@ -24,11 +27,14 @@ def query_page(
     sort_prefix: tuple[str, str] | None = None,
     filters: dict[str, str] | None = None,
     oldest_first: bool = False,
+    bound: int | None = None,
 ) -> Page[dict[str, Any]]:
     """Items of the partition `partition = (attribute, value)`, newest (highest sort key) first.
     Index names follow the table's convention: index `gsi1` is keyed by `gsi1pk`/`gsi1sk`.
     `filters` keeps items whose attributes equal the given values; a filtered page is filled up to
-    `limit` from further reads, so a short page still means the listing is at its end."""
+    `limit` from further reads, so a short page still means the listing is at its end. With `bound`, a
+    filtered page reads at most that many items (in reads of BOUNDED_READ_CHUNK or `limit`, whichever is
+    more), and a short page with a cursor means the bound stopped the reading."""
     attr, value = partition
     condition, names, values = _key_condition(partition, sort_prefix, "begins_with(#s, :s)")
     request: dict[str, Any] = {
@@ -48,14 +54,22 @@ def query_page(
         request["IndexName"] = index
     if cursor:
         request["ExclusiveStartKey"] = _start_key(cursor, key_attributes, attr, value, sort_prefix)
+    if filters and bound is not None:
+        request["Limit"] = min(max(limit, BOUNDED_READ_CHUNK), bound)
     items: list[dict[str, Any]] = []
+    read = 0
     while True:
         with storage_errors("list"):
             result = db.query(**request)
         items += result.get("Items", [])
+        read += result.get("ScannedCount", 0)
         last = result.get("LastEvaluatedKey")
         if len(items) >= limit or not last:
             break
+        if filters and bound is not None:
+            if read >= bound:
+                break
+            request["Limit"] = min(request["Limit"], bound - read)
         request["ExclusiveStartKey"] = last
     if len(items) > limit:  # continue after the last item returned, not after the last one read
         items = items[:limit]

@@ -160,20 +160,20 @@ class DynamoVisitorStore(DynamoConversationStore):
         return _to_visitor(values) if values else None
 
     def commit_visitor_message(self, write: VisitorMessageWrite) -> CommitOutcome:
-        """The message's index entry (its dedupe), the visitor, the conversation and the message: the
-        order `_cancellation_outcome` reads a cancellation in, as for any inbound message."""
+        """The message's index entry (its dedupe), the visitor, their lead (once captured), the
+        conversation and the message: the order `_cancellation_outcome` reads a cancellation in, as for
+        any inbound message."""
         message = write.message
-        items = [
-            self._index_put(message),
-            self._visitor_put(write.visitor, write.expected_version),
-            self._conversation_touch(write),
-            self._put_new(message_to_values(message)),
-        ]
+        items = [self._index_put(message), self._visitor_put(write.visitor, write.expected_version)]
+        if write.lead is not None:
+            items.append(self._lead_put(write.lead, write.lead_expected_version))
+        conversation_at = len(items)
+        items += [self._conversation_touch(write), self._put_new(message_to_values(message))]
         try:
             with storage_errors("store message", expected=frozenset({"TransactionCanceledException"})):
                 self._db.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            return _cancellation_outcome(exc, deduplicating=1, conversation_at=2)
+            return _cancellation_outcome(exc, deduplicating=1, conversation_at=conversation_at)
         return CommitOutcome.STORED
 
     def attach_lead(self, visitor: Visitor, expected_version: int | None) -> bool:
