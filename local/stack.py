@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leadhub.dashboard.rendering import compile_ahead
 from local import gateway, settings
 from local.cfn import Template
 from local.emulator import ClientFactory, Emulator
@@ -138,6 +139,7 @@ class LocalStack:
                 lid: worker_environment(spec, emulator_url=emulator_url, api_url=self.api.url)
                 for lid, spec in self.specs.items()
             }
+            compile_ahead()  # the dashboard's templates, as the layer's build adds them (its Makefile)
             self.pools = start_pools(self.specs, envs, self.sink, self.config.concurrency)
             if any(spec.sqs_sources or spec.stream_sources for spec in self.specs.values()):
                 self.consumers = self._start_consumers(emulator_url)
