@@ -10,7 +10,6 @@ import re
 import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
@@ -29,7 +28,7 @@ from leadhub.outbound.models import Delivery, DeliveryStatus
 from leadhub.platform.ids import token_hash
 from leadhub.platform.paging import BoundedCount
 from leadhub.platform.timestamps import to_iso, utc_now
-from tests.integration.conftest import Account, Api, LambdaContext, Stack, http_event
+from tests.integration.conftest import Account, Api, LambdaContext, Stack, http_event, routes_by_module
 
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' "
@@ -140,17 +139,8 @@ def test_each_page_module_loads_for_the_paths_it_serves(dashboard: ModuleType) -
     # A cold start imports only the page modules its path may need (app.PAGE_MODULES); a page whose module
     # the map does not name for its path would answer 404 on a fresh environment.
     dashboard.include_pages(dashboard.ALL_PAGE_MODULES)
-    served = {
-        (rule, name)
-        for name in dashboard.ALL_PAGE_MODULES
-        for rule, *_ in sys.modules[f"pages.{name}"].router._routes
-    }
+    served = routes_by_module(dashboard, "pages", dashboard.ALL_PAGE_MODULES)
 
-    assert {name for _, name in served} == {
-        path.stem
-        for path in (Path(dashboard.__file__).parent / "pages").glob("*.py")
-        if "router = Router()" in path.read_text()
-    }
     assert [(rule, name) for rule, name in served if name not in dashboard.page_modules_for(rule)] == []
     assert dashboard.page_modules_for("/nowhere/else") == ()
 
