@@ -253,6 +253,7 @@ def receivers_process(count: int, delay_s: float) -> Iterator[list[str]]:
 @contextmanager
 def local_stack() -> Iterator[LocalStack]:
     """Start the emulator, provision template.yaml into it, and stop it afterwards."""
+    from leadhub.dashboard.rendering import compile_ahead
     from local.cfn import Template
     from local.emulator import ClientFactory, Emulator
     from local.provision import provision
@@ -261,6 +262,7 @@ def local_stack() -> Iterator[LocalStack]:
 
     # The app's adapters (used here to write accounts) must never reach real AWS either.
     os.environ.update(fake_credentials_env())
+    compile_ahead()  # the dashboard's templates, as the layer's build ships them (layers/common/Makefile)
     emulator = Emulator()
     log("starting the emulator ...")
     url = emulator.start()

@@ -21,7 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,6 +138,7 @@ class LocalStack:
                 lid: worker_environment(spec, emulator_url=emulator_url, api_url=self.api.url)
                 for lid, spec in self.specs.items()
             }
+            compile_templates_ahead(self.specs.values())
             self.pools = start_pools(self.specs, envs, self.sink, self.config.concurrency)
             if any(spec.sqs_sources or spec.stream_sources for spec in self.specs.values()):
                 self.consumers = self._start_consumers(emulator_url)
@@ -333,6 +334,19 @@ class LocalStack:
         with os.fdopen(fd, "w") as handle:
             json.dump(ready, handle, indent=2)
             handle.write("\n")
+
+
+def compile_templates_ahead(specs: Iterable[FunctionSpec]) -> None:
+    """What the layer's build adds to the package it copies (layers/common/Makefile): the dashboard's
+    templates compiled to Python, by the layer's own code (in a process of its own: the stack does not
+    import the layer)."""
+    for layer_dir in sorted({d for spec in specs for d in spec.layer_dirs}):
+        if not (layer_dir / "leadhub" / "dashboard" / "rendering.py").is_file():
+            continue
+        command = [sys.executable, "-B", "-m", "leadhub.dashboard.rendering"]
+        done = subprocess.run(command, cwd=layer_dir, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise StackError(f"compiling the dashboard's templates failed:\n{done.stderr}")
 
 
 def ready_hints(ready: Mapping[str, Any], state_file: Path | None) -> str:

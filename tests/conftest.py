@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from leadhub.dashboard.rendering import compile_ahead
 
 # Property tests of parsers of outside input: no per-example deadline (this machine has two cores and
 # runs the e2e stack beside them), and a slow data generator is not a failure.
@@ -10,3 +13,9 @@ settings.register_profile(
     "leadhub", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
 settings.load_profile("leadhub")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The dashboard's templates compiled ahead of time, as the layer's build ships them (and the local
+    stack compiles them): the tests render pages the way a deployed function does."""
+    compile_ahead()

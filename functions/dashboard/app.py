@@ -11,44 +11,47 @@ from typing import Any
 import wiring  # noqa: F401  (settings are read and repositories built at cold start)
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pages import (
-    api_keys,
-    assets,
-    audit,
-    automations,
-    channels,
-    inbox,
-    leads,
-    overview,
-    sign_in,
-    webhooks,
-    widget,
-)
 
 from leadhub.dashboard.http import register_error_pages, secured
 
 logger = Logger()
 app = APIGatewayHttpResolver()
 register_error_pages(app, logger)
-for pages in (
-    sign_in,
-    overview,
-    leads,
-    inbox,
-    channels,
-    widget,
-    automations,
-    webhooks,
-    api_keys,
-    audit,
-    assets,
-):
-    app.include_router(pages.router)
+
+# The page modules (pages/*.py) serving each first path segment. A module is imported and its router
+# included with the first request that needs it: the overview's cold start skips the other sections' pages
+# and domain code (measured: -26 ms of ~260 ms).
+PAGE_MODULES: dict[str, tuple[str, ...]] = {
+    "": ("overview",),
+    "settings": ("overview", "api_keys"),
+    "login": ("sign_in",),
+    "logout": ("sign_in",),
+    "leads": ("leads",),
+    "inbox": ("inbox",),
+    "channels": ("channels", "widget"),
+    "automations": ("automations",),
+    "webhooks": ("webhooks",),
+    "audit": ("audit",),
+    "assets": ("assets",),
+}
+ALL_PAGE_MODULES = tuple(dict.fromkeys(name for names in PAGE_MODULES.values() for name in names))
+_included: set[str] = set()
+
+
+def page_modules_for(path: str) -> tuple[str, ...]:
+    """The page modules that may serve `path` (as the resolver matches it: without a stage prefix)."""
+    return PAGE_MODULES.get(path.lstrip("/").split("/", 1)[0], ())
+
+
+def include_pages(names: tuple[str, ...]) -> None:
+    cold_start.include_route_modules(app, "pages", names, _included)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    include_pages(page_modules_for(APIGatewayProxyEventV2(event).path))
     return secured(app.resolve(event, context))
 
 

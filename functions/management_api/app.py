@@ -5,7 +5,6 @@ from __future__ import annotations
 from leadhub.platform import cold_start  # first: garbage collection waits until imports_done() below
 
 # isort: split
-import importlib
 import json
 from functools import cache
 from typing import Any
@@ -55,11 +54,7 @@ def route_modules_for(raw_path: str) -> tuple[str, ...]:
 
 
 def include_routes(names: tuple[str, ...]) -> None:
-    for name in names:
-        if name not in _included:
-            with cold_start.late_imports():
-                app.include_router(importlib.import_module(f"routes.{name}").router)
-            _included.add(name)
+    cold_start.include_route_modules(app, "routes", names, _included)
 
 
 OPENAPI: dict[str, Any] = {

@@ -204,6 +204,18 @@ def load_event(relative: str, **replacements: str) -> dict[str, Any]:
     return json.loads(text)
 
 
+def routes_by_module(handler: ModuleType, package: str, names: tuple[str, ...]) -> set[tuple[str, str]]:
+    """(rule, module) of every route of the handler's route modules `names` (imported, in its `package`),
+    after checking that these are all the modules of that folder that declare a router."""
+    declaring = {
+        path.stem
+        for path in (Path(str(handler.__file__)).parent / package).glob("*.py")
+        if "router = Router()" in path.read_text()
+    }
+    assert set(names) == declaring
+    return {(rule, name) for name in names for rule, *_ in sys.modules[f"{package}.{name}"].router._routes}
+
+
 def http_event(
     method: str,
     path: str,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import gzip
 import re
+import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import ModuleType
@@ -27,7 +28,7 @@ from leadhub.outbound.models import Delivery, DeliveryStatus
 from leadhub.platform.ids import token_hash
 from leadhub.platform.paging import BoundedCount
 from leadhub.platform.timestamps import to_iso, utc_now
-from tests.integration.conftest import Account, Api, LambdaContext, Stack, http_event
+from tests.integration.conftest import Account, Api, LambdaContext, Stack, http_event, routes_by_module
 
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' "
@@ -132,6 +133,35 @@ def test_a_key_signs_in_with_host_only_secure_cookies_and_the_session_is_stored_
     assert (
         overview.status == 200 and "Lead webhook" in overview.text and account.webhook_token in overview.text
     )
+
+
+def test_each_page_module_loads_for_the_paths_it_serves(dashboard: ModuleType) -> None:
+    # A cold start imports only the page modules its path may need (app.PAGE_MODULES); a page whose module
+    # the map does not name for its path would answer 404 on a fresh environment.
+    dashboard.include_pages(dashboard.ALL_PAGE_MODULES)
+    served = routes_by_module(dashboard, "pages", dashboard.ALL_PAGE_MODULES)
+
+    assert [(rule, name) for rule, name in served if name not in dashboard.page_modules_for(rule)] == []
+    assert dashboard.page_modules_for("/nowhere/else") == ()
+
+
+def test_a_cold_start_imports_the_pages_of_its_request_s_section_only(
+    dashboard: ModuleType, account: Account
+) -> None:
+    assert dashboard._included == set()
+    browser = Browser(dashboard)
+
+    assert browser.sign_in(account.api_key).status == 303
+    assert browser.request("GET", "/").status == 200
+    assert dashboard._included == {"sign_in", "overview"}
+    assert not {"pages.webhooks", "pages.inbox", "pages.leads"} & set(sys.modules)
+    # Another section's first request brings its own pages.
+    assert "Add an endpoint" in browser.request("GET", "/webhooks").text
+    assert dashboard._included == {"sign_in", "overview", "webhooks"}
+    # A path no page serves: the not-found page, nothing imported.
+    missing = browser.request("GET", "/nowhere")
+    assert (missing.status, "There is no page at this address." in missing.text) == (404, True)
+    assert dashboard._included == {"sign_in", "overview", "webhooks"}
 
 
 def test_every_kind_of_response_carries_the_security_headers(dashboard: ModuleType, account: Account) -> None:
