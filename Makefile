@@ -116,6 +116,7 @@ build: $(SAM_INSTALLED)
 	SAM_CLI_TELEMETRY=0 PATH="$(PY313_DIR):$$PATH" $(SAM_VENV)/bin/sam build
 	@test -d $(LAYER_BUILD)/python/leadhub || { echo "$(LAYER_BUILD) has no leadhub package"; exit 1; }
 	@test ! -e $(LAYER_BUILD)/python/botocore/data || { echo "the layer ships botocore/data"; exit 1; }
+	@test -e $(LAYER_BUILD)/python/leadhub/__pycache__/__init__.cpython-313.pyc || { echo "the layer ships no python3.13 bytecode"; exit 1; }
 	@$(PYTHON) -c 'import pathlib, sys; files = [f for f in pathlib.Path(sys.argv[1]).rglob("*") if f.is_file()]; \
 		print(f"CommonLayer: {sum(f.stat().st_size for f in files) / 2**20:.1f} MiB unzipped, {len(files)} files")' $(LAYER_BUILD)
 
