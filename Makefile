@@ -13,7 +13,7 @@ SAM_INSTALLED := $(SAM_VENV)/.installed-sam-$(SAM_CLI_VERSION)-cfn-lint-$(CFN_LI
 # stderr: inside $(...) stdout is the substitution's pipe.
 PIP_INSTALL = -m pip install --disable-pip-version-check $$(test -t 2 || echo --quiet)
 
-.PHONY: setup run test unit integration e2e lint format invoke bench validate build clean botocore-data browser node-deps
+.PHONY: setup run test unit integration e2e lint format invoke bench validate build clean botocore-data browser node-deps screenshots
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -89,6 +89,10 @@ invoke: setup
 ## Regenerate the layer's botocore model bundle (after changing botocore's pin or the operations we call).
 botocore-data: setup
 	$(PY) -m tools.botocore_data
+
+## The README's screenshots (docs/screenshots/*.png), from the dashboard's browser tests.
+screenshots: setup browser
+	LEADHUB_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/e2e/test_dashboard*.py $(PYTEST_ARGS)
 
 ## Benchmarks (not part of `make test`); each prints JSON.
 bench: setup
