@@ -1,5 +1,6 @@
 """The dashboard in a real browser: Debian's headless Chromium, driven by Playwright, against the session's
-local stack (`make run` as a user starts it). Also takes the README's screenshots (docs/screenshots/ with `make screenshots`)."""
+local stack (`make run` as a user starts it). Also takes the README's screenshots (written to
+docs/screenshots/ by `make screenshots`)."""
 
 from __future__ import annotations
 
