@@ -165,7 +165,8 @@ def query_reading_one_partition(original: Callable[..., Any]) -> Callable[..., A
     The fan-out queries an account's (empty) endpoint partition for every lead, so ingest latency
     grew with the table (~100 ms a Query at 5,000 items). This hands moto's `Table.query`
     (`original`) only the queried partition; the rest of it (key conditions, order, paging,
-    filters) is unchanged. Index queries and tables without a sort key keep moto's path."""
+    filters) is unchanged. A global index's Query gets that index partition's items (see _index_partition);
+    tables without a sort key keep moto's path."""
     import inspect
 
     signature = inspect.signature(original)
@@ -173,9 +174,15 @@ def query_reading_one_partition(original: Callable[..., Any]) -> Callable[..., A
     def query(self: Any, *args: Any, **kwargs: Any) -> Any:
         arguments = signature.bind(self, *args, **kwargs).arguments
         hash_key = arguments.get("hash_key")
-        if arguments.get("index_name") or hash_key is None or self.range_key_attr is None:
+        if hash_key is None or self.range_key_attr is None:
             return original(self, *args, **kwargs)
-        partition = list(self.items.get(hash_key, {}).values())  # .get: items is a defaultdict
+        index_name = arguments.get("index_name")
+        if index_name:
+            partition = _index_partition(self, index_name, hash_key)
+            if partition is None:
+                return original(self, *args, **kwargs)
+        else:
+            partition = list(self.items.get(hash_key, {}).values())  # .get: items is a defaultdict
         # The base-table path reads its candidates through all_items(); shadow it for this call
         # only (DynamoDB requests are serialised, so no other request sees the shadow).
         self.all_items = lambda: partition
@@ -185,6 +192,27 @@ def query_reading_one_partition(original: Callable[..., Any]) -> Callable[..., A
             del self.all_items
 
     return query
+
+
+def _index_partition(table: Any, index_name: str, hash_key: Any) -> list[Any] | None:
+    """The items of one partition of a global index (by its one hash attribute), unsorted: moto sorts an
+    index query's candidates by the index's and the table's keys itself, so the table-wide sort of
+    all_items() that its index path starts with buys nothing (~10 ms a Query at a few thousand items)."""
+    index = next((i for i in table.global_indexes if i.name == index_name), None)
+    if index is None:
+        return None
+    hash_attributes = [key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH"]
+    if len(hash_attributes) != 1:
+        return None
+    attribute, wanted = hash_attributes[0], hash_key
+    return [
+        item
+        for partition in table.items.values()
+        for item in partition.values()
+        if (value := item.attrs.get(attribute)) is not None
+        and value.type == wanted.type
+        and value.value == wanted.value
+    ]
 
 
 def _queries_read_one_partition() -> None:
