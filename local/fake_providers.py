@@ -439,6 +439,8 @@ _INVALID_FROM = (
     "Invalid `from` field. The email address needs to follow the `email@example.com` or "
     "`Name <email@example.com>` format."
 )
+# Resend's shared domain for trying the API: it sends from it without a domain of the account's own.
+_RESEND_TEST_DOMAIN = "resend.dev"
 
 
 def resend_error(status: int, name: str | None = None, message: str | None = None) -> dict[str, Any]:
@@ -462,6 +464,11 @@ def _one_mailbox(value: Any) -> bool:
         and bool(header.addresses[0].username)
         and bool(header.addresses[0].domain)
     )
+
+
+def _mailbox_domain(value: str) -> str:
+    """The domain of one mailbox (`_one_mailbox` holds), as Resend compares it: the whole of it."""
+    return HeaderRegistry()("from", value).addresses[0].domain.lower()
 
 
 def _addresses(value: Any, most: int) -> bool:
@@ -496,7 +503,9 @@ class FakeResendApi(FakeProviderApi):
     asked, when that is set.
 
     Sending checks the required fields and that `from`, `to` and `reply_to` are RFC 5322 addresses (422),
-    and the Idempotency-Key: the same key and payload get the first answer, another payload 409
+    that the domain of `from` is one of the account's domains with status `verified` (or Resend's shared
+    `resend.dev`), else 403 `validation_error` "The <domain> domain is not verified. …", and the
+    Idempotency-Key: the same key and payload get the first answer, another payload 409
     `invalid_idempotent_request`, a key in `in_progress` (a first request still running) 409
     `concurrent_idempotent_requests`. `fail_next(count, status)` scripts Resend-shaped refusals (429 …).
     Every answer is kept in `answers`, for checking it against Resend's published types."""
@@ -764,6 +773,23 @@ class FakeResendApi(FakeProviderApi):
         )
         return {"email_id": email_id, **{k: self.emails[email_id][k] for k in fields}}
 
+    def _unverified_sender(self, name: str) -> tuple[int, Any] | None:
+        """Resend's refusal of a sender whose domain the account has not verified (its wording, as the
+        Resend SDKs' users quote it: resend/resend-node#455). A partially verified domain does not send."""
+        if name == _RESEND_TEST_DOMAIN:
+            return None
+        self._settle()
+        if any(
+            d["name"].lower() == name and _domain_status(d["records"]) == "verified"
+            for d in self.domains.values()
+        ):
+            return None
+        message = (
+            f"The {name} domain is not verified. Please, add and verify your domain on "
+            "https://resend.com/domains"
+        )
+        return 403, resend_error(403, "validation_error", message)
+
     def _send_email(self, call: ApiCall, _: re.Match[str]) -> tuple[int, Any]:
         body = call.body if isinstance(call.body, dict) else {}
         for field in ("from", "to", "subject"):
@@ -777,6 +803,9 @@ class FakeResendApi(FakeProviderApi):
         headers = body.get("headers", {})
         if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
             return 422, resend_error(422, "validation_error", "`headers` must be an object of strings.")
+        refusal = self._unverified_sender(_mailbox_domain(body["from"]))
+        if refusal:
+            return refusal
         key = call.headers.get("idempotency-key")
         if key is not None:
             if not 1 <= len(key) <= 256:

@@ -65,6 +65,10 @@ def test_every_channel_receives_and_answers_with_the_fakes(faked: StackProcess) 
         connect_the_bot(http, faked, keyed)
         email = {"emailFromAddress": "hello@shop.example", "emailFromName": "Shop"}
         assert http.put("/api/integrations/email", json=email, headers=keyed).status_code == 200
+        # Resend sends only from a verified domain: ask it to check, and have the fake finish now.
+        assert http.post("/api/integrations/email/verify", headers=keyed).status_code == 200
+        httpx.post(fakes["email"]["verifyNow"], json={"domain": "shop.example"})
+        assert http.get("/api/integrations/email", headers=keyed).json()["domainStatus"] == "verified"
         for rule in (
             {"kind": "keyword", "match": "price", "reply": "Our prices: shop.example/prices"},
             {"kind": "greeting", "reply": "Welcome to the shop!"},

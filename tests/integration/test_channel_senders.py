@@ -78,6 +78,7 @@ def fakes() -> Iterator[tuple[FakeGraphApi, FakeTelegramBotApi, FakeResendApi]]:
         FakeTelegramBotApi("7000001:AAH-ok"),
         FakeResendApi("re_key"),
     )
+    resend.add_domain("shop.example", status="verified")  # Resend sends only from a verified domain
     yield graph, telegram, resend
     for fake in (graph, telegram, resend):
         fake.close()
@@ -353,6 +354,39 @@ def test_the_old_unquoted_from_is_what_resend_refuses(fakes) -> None:
     )
     assert (answer.status, answer.body["name"]) == (422, "invalid_from_address")
     assert resend.sent == []
+
+
+@pytest.mark.parametrize(
+    ("sender", "status"),
+    [
+        ("Shop <hi@shop.example>", 200),
+        ("hi@SHOP.example", 200),  # domains compare without case
+        ("Acme <onboarding@resend.dev>", 200),  # Resend's shared domain for trying the API
+        ("hi@other.example", 403),  # not the account's
+        ("hi@news.shop.example", 403),  # a subdomain is a domain of its own
+        ("hi@half.example", 403),  # sending records verified, receiving not yet: partially_verified
+        ("hi@pending.example", 403),
+    ],
+)
+def test_the_fake_resend_sends_only_from_a_verified_domain(fakes, sender: str, status: int) -> None:
+    resend = fakes[2]
+    api = ResendApi(resend.url, Secret())
+    half = resend.add_domain("half.example", status="verified")
+    api.enable_sending_and_receiving(half["id"])  # its new receiving MX record: not_started
+    resend.add_domain("pending.example", status="pending")
+    answer = api.send_email(
+        {"from": sender, "to": ["ada@example.com"], "subject": "Hi", "text": "x"}, idempotency_key="k"
+    )
+    assert answer.status == status
+    if status == 403:
+        domain = sender.rsplit("@", 1)[1]
+        assert answer.body == resend_error(
+            403,
+            "validation_error",
+            f"The {domain} domain is not verified. Please, add and verify your domain on "
+            "https://resend.com/domains",
+        )
+        assert resend.sent == []
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from leadhub.channels.email.adapters.resend_api import ResendApi
 from leadhub.conversations.adapters.dynamodb_conversation_items import message_from_image
 from leadhub.outbound.outbox import message_facts
 from local.fake_providers import FakeResendApi, resend_error, svix_headers
+from local.pollers import sqs_event as poller_event
 from tests.fakes import StaticSecret
 from tests.integration.conftest import (
     Account,
@@ -406,6 +407,42 @@ def test_replies_to_the_reply_address_join_their_conversation(
     assert post(email_webhook, email_received("e-2", [reply_to]), "msg_2").body["outcome"] == "stored"
     [again] = channel_api.call("GET", "/api/conversations", api_key=connected.api_key).body["items"]
     assert (again["conversationId"], again["messageCount"]) == (conversation["conversationId"], 2)
+
+
+def test_a_reply_from_a_domain_resend_has_not_verified_is_failed_with_resends_reason_and_not_retried(
+    stack: Stack, channel_api: Api, connected: Account, email_webhook: ModuleType, resend: FakeResendApi
+) -> None:
+    post(email_webhook, email_received("e-1", ["hello@acme.test"]), "msg_1")
+    [conversation] = channel_api.call("GET", "/api/conversations", api_key=connected.api_key).body["items"]
+    path = f"/api/conversations/{conversation['conversationId']}/messages"
+    queued = channel_api.call("POST", path, api_key=connected.api_key, json_body={"text": "It is free."})
+    assert queued.status == 202, queued.body  # acme.test is connected but never verified
+    worker_env = stack.specs["ConversationWorkerFunction"].environment
+    worker = stack.load_function(
+        "ConversationWorkerFunction", RESEND_API_BASE_URL=resend.url, RESEND_RECEIVING_DOMAIN=RECEIVING
+    )
+    sqs = shared_clients().client("sqs")
+    jobs = sqs.receive_message(
+        QueueUrl=worker_env["CONVERSATION_QUEUE_URL"], MaxNumberOfMessages=10, AttributeNames=["All"]
+    )["Messages"]
+    arn = f"arn:aws:sqs:us-east-1:123456789012:{worker_env['CONVERSATION_QUEUE_URL'].rsplit('/', 1)[1]}"
+
+    result = worker.lambda_handler(poller_event(jobs, arn), LambdaContext())
+
+    assert result["batchItemFailures"] == []  # final: Lambda deletes the job, no retry
+    [(_, status, answer)] = [a for a in resend.answers if a[0].path == "/emails"]
+    assert (status, answer["name"]) == (403, "validation_error") and resend.sent == []
+    messages = channel_api.call("GET", path, api_key=connected.api_key).body["items"]
+    [reply] = [m for m in messages if m["direction"] == "outbound"]
+    assert reply["status"] == "failed"
+    assert reply["errors"] == [
+        {
+            "reason": "Resend 403 validation_error: The acme.test domain is not verified. Please, add "
+            "and verify your domain on https://resend.com/domains"
+        }
+    ]
+    dead = sqs.receive_message(QueueUrl=worker_env["CONVERSATION_DLQ_URL"], MaxNumberOfMessages=10)
+    assert dead.get("Messages", []) == []
 
 
 def test_a_bad_signature_is_401_and_mail_to_unknown_domains_is_ignored(

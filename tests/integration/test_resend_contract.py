@@ -223,14 +223,18 @@ def test_every_call_and_answer_follows_resends_published_contract(
     assert call(channel_api, keyed, "POST", "/api/integrations/email/verify").status == 200
     resend.complete_verification()
     assert call(channel_api, keyed, "GET", "/api/integrations/email").body["domainStatus"] == "verified"
-    # A domain registered at Resend before, sending only: found, and receiving turned on.
+    target = conversation(Channel.EMAIL, address="ada@example.com")
+    question = inbound(Channel.EMAIL, "e-1", subject="Flat", messageId="<q@example.com>")
+    with pytest.raises(SendRejected, match="domain is not verified"):  # shop.example: not at Resend yet
+        senders.send_text(target, "Too early", question, "msg_reply_0")
+    # A domain registered at Resend before, sending only: found, receiving turned on, verified again.
     resend.add_domain("shop.example", status="verified")
     other = channel_api.create_account("Known domain")
     put = {"emailFromAddress": "hi@shop.example", "emailFromName": "Zoë's Café"}
     assert call(channel_api, other, "PUT", "/api/integrations/email", put).status == 200
+    assert call(channel_api, other, "POST", "/api/integrations/email/verify").status == 200
+    assert resend.complete_verification("shop.example") == 1  # the new receiving record
 
-    target = conversation(Channel.EMAIL, address="ada@example.com")
-    question = inbound(Channel.EMAIL, "e-1", subject="Flat", messageId="<q@example.com>")
     senders.send_text(target, "It is free.", question, "msg_reply_1")
     senders.send_text(target, "It is free.", question, "msg_reply_1")  # the first answer again
     resend.in_progress.add("msg_reply_2")
@@ -265,6 +269,7 @@ def test_every_call_and_answer_follows_resends_published_contract(
         f"PATCH /domains/{ID} 200",
         f"POST /domains/{ID}/verify 200",
         "POST /emails 200",
+        "POST /emails 403",  # from a domain the account has not verified
         "POST /emails 409",
         "POST /emails 422",
         "POST /emails 429",
