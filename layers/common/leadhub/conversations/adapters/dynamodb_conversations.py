@@ -27,7 +27,16 @@ from leadhub.conversations.adapters.dynamodb_conversation_items import (
     values_to_conversation,
     values_to_message,
 )
-from leadhub.conversations.adapters.dynamodb_routes import route_key
+from leadhub.conversations.adapters.dynamodb_conversation_writes import (
+    cancellation_outcome,
+    identity_put,
+    index_put,
+    index_values,
+    lead_put,
+    marker_put,
+    put_new,
+    reply_route_put,
+)
 from leadhub.conversations.models import (
     OUTBOUND_STATUS_RANK,
     Channel,
@@ -36,18 +45,16 @@ from leadhub.conversations.models import (
     Direction,
     Message,
     StatusUpdate,
-    email_reply_route_key,
     message_preview,
 )
 from leadhub.conversations.ports import CommitOutcome, InboundWrite
-from leadhub.leads.adapters.dynamodb_leads import DynamoLeadRepository, lead_key, lead_to_values
+from leadhub.leads.adapters.dynamodb_leads import DynamoLeadRepository, lead_key
 from leadhub.leads.models import Lead
 from leadhub.platform.adapters.aws_clients import (
     ClientFactory,
     client,
     error_code,
     storage_errors,
-    storage_failure,
 )
 from leadhub.platform.adapters.dynamodb_items import key_values, to_attribute, to_item
 from leadhub.platform.adapters.dynamodb_pages import count_items, query_page
@@ -56,7 +63,6 @@ from leadhub.platform.errors import NotFound, StorageUnavailable
 from leadhub.platform.paging import BoundedCount, Page
 from leadhub.platform.timestamps import from_iso
 
-DEDUPE_MARKER_LIFETIME = timedelta(days=30)  # longer than any provider keeps retrying a delivery
 # A report is held for a send whose answer is on its way (seconds); one on a message sent by some other
 # client of the same number is never claimed, and goes.
 HELD_STATUS_LIFETIME = timedelta(days=1)
@@ -78,24 +84,26 @@ class DynamoConversationStore(TableAdapter):
 
     def commit_inbound(self, write: InboundWrite) -> CommitOutcome:
         message = write.message
-        items: list[dict[str, Any]] = [self._marker_put(message, key, write.at) for key in write.dedupe_keys]
-        items.append(self._index_put(message))
+        items: list[dict[str, Any]] = [
+            marker_put(self._table, message, key, write.at) for key in write.dedupe_keys
+        ]
+        items.append(index_put(self._table, message))
         deduplicating = len(items)
-        items.append(self._lead_put(write.lead, write.lead_expected_version))
+        items.append(lead_put(self._table, write.lead, write.lead_expected_version))
         if write.identity is not None:  # claimed meanwhile by another message: read again
-            items.append(self._identity_put(write.lead, message.channel, write.identity))
+            items.append(identity_put(self._table, write.lead, message.channel, write.identity))
         items.append(self._conversation_write(write))
         conversation_at = len(items) - 1
-        items.append(self._put_new(message_to_values(message)))
+        items.append(put_new(self._table, message_to_values(message)))
         if write.audit is not None:
             items.append(audit_put(self._table, write.audit))
         if write.new_conversation is not None and write.new_conversation.channel is Channel.EMAIL:
-            items.append(self._reply_route_put(write.new_conversation))
+            items.append(reply_route_put(self._table, write.new_conversation))
         try:
             with storage_errors("store message", expected=frozenset({"TransactionCanceledException"})):
                 self._db.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            return _cancellation_outcome(exc, deduplicating, conversation_at)
+            return cancellation_outcome(exc, deduplicating, conversation_at)
         return CommitOutcome.STORED
 
     def get_conversation(self, account_id: str, conversation_id: str) -> Conversation | None:
@@ -166,7 +174,11 @@ class DynamoConversationStore(TableAdapter):
         """Store `reply` with a marker naming it the answer to `inbound`; the existing reply if the marker
         is there already (a redelivered job)."""
         marker = pointer_values(reply_marker_key(inbound), "reply_marker", reply)
-        items = [self._put_new(marker), self._put_new(message_to_values(reply)), self._counted(reply)]
+        items = [
+            put_new(self._table, marker),
+            put_new(self._table, message_to_values(reply)),
+            self._counted(reply),
+        ]
         if commit(self._db, items, "store reply"):
             return None
         existing = self.existing_reply(inbound)
@@ -205,7 +217,7 @@ class DynamoConversationStore(TableAdapter):
                     "ExpressionAttributeValues": {":status": {"S": previous.status}},
                 }
             },
-            {"Put": {"TableName": self._table, "Item": to_item(self._index_values(sent))}},
+            {"Put": {"TableName": self._table, "Item": to_item(index_values(sent))}},
         ]
         return commit(self._db, items, "record sent message")
 
@@ -226,7 +238,7 @@ class DynamoConversationStore(TableAdapter):
 
     def create_outbound(self, message: Message, audit: AuditEntry | None = None) -> str:
         """Store the message (and its audit entry); its sort key is the reference `get_message` takes."""
-        items = [self._put_new(message_to_values(message)), self._counted(message)]
+        items = [put_new(self._table, message_to_values(message)), self._counted(message)]
         commit(self._db, items + self._audited(audit), "store message")
         return message_sk(message)
 
@@ -375,35 +387,6 @@ class DynamoConversationStore(TableAdapter):
         )
         return Page([values_to_message(v) for v in page.items], page.next_cursor)
 
-    # -- transaction elements --------------------------------------------------------------------
-
-    def _put_new(self, values: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "Put": {
-                "TableName": self._table,
-                "Item": to_item(values),
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }
-        }
-
-    def _marker_put(self, message: Message, key: str, at: str) -> dict[str, Any]:
-        expires = from_iso(at) + DEDUPE_MARKER_LIFETIME
-        values = {
-            "pk": f"INBOUND#{message.account_id}#{message.channel.value}#{key}",
-            "sk": "INBOUND",
-            "entity": "dedupe",
-            "expiresAt": int(expires.timestamp()),
-        }
-        return self._put_new(values)
-
-    def _index_put(self, message: Message) -> dict[str, Any]:
-        return self._put_new(self._index_values(message))
-
-    @staticmethod
-    def _index_values(message: Message) -> dict[str, Any]:
-        key = provider_index_key(message.account_id, message.channel, message.provider_message_id)
-        return pointer_values(key, "provider_message", message)
-
     def _pointed_message(self, pointer_key: dict[str, Any]) -> Message | None:
         """The message a pointer item (provider index entry, reply marker) names."""
         pointer = get_values(self._db, self._table, pointer_key, "find message")
@@ -413,42 +396,12 @@ class DynamoConversationStore(TableAdapter):
         values = get_values(self._db, self._table, {"pk": {"S": pk}, "sk": {"S": sk}}, "read message")
         return values_to_message(values) if values else None
 
-    def _reply_route_put(self, conversation: Conversation) -> dict[str, Any]:
-        """Replies to reply+{conversationId}@… find their account through this route."""
-        key = route_key(Channel.EMAIL, email_reply_route_key(conversation.conversation_id))
-        values = {
-            **key_values(key),
-            "entity": "route",
-            "accountId": conversation.account_id,
-            "details": {"conversationId": conversation.conversation_id},
-        }
-        return self._put_new(values)
-
-    def _identity_put(self, lead: Lead, channel: Channel, key: str) -> dict[str, Any]:
-        values = {
-            **key_values(identity_key(lead.account_id, channel, key)),
-            "entity": "lead_identity",
-            "accountId": lead.account_id,
-            "leadId": lead.lead_id,
-        }
-        return self._put_new(values)
-
-    def _lead_put(self, lead: Lead, expected_version: int | None) -> dict[str, Any]:
-        if expected_version is None:
-            return self._put_new(lead_to_values(lead))
-        return {
-            "Put": {
-                "TableName": self._table,
-                "Item": to_item(lead_to_values(lead)),
-                "ConditionExpression": "version = :expected",
-                "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}},
-            }
-        }
+    # -- transaction elements --------------------------------------------------------------------
 
     def _conversation_write(self, write: InboundWrite) -> dict[str, Any]:
         if write.new_conversation is not None:
             first = replace(write.new_conversation, last_message=message_preview(write.message))
-            return self._put_new(conversation_to_values(first))
+            return put_new(self._table, conversation_to_values(first))
         update = self._one_more_message(write.message, write.at)
         # A lead who writes can be written to again; only an open conversation takes their message.
         update["UpdateExpression"] += " REMOVE unreachableAt, unreachableReason"
@@ -456,21 +409,3 @@ class DynamoConversationStore(TableAdapter):
         update["ExpressionAttributeNames"] = {"#status": "status"}
         update["ExpressionAttributeValues"][":open"] = {"S": ConversationStatus.OPEN.value}
         return {"Update": update}
-
-
-def _cancellation_outcome(exc: ClientError, deduplicating: int, conversation_at: int) -> CommitOutcome:
-    """Which condition cancelled the commit: items [0, deduplicating) are the markers and the index, then
-    the lead, a lead identity, the conversation, the message (a duplicate too), the audit entry and a
-    reply route."""
-    reasons = exc.response.get("CancellationReasons") or []
-    codes = [r.get("Code") for r in reasons]
-    if "ConditionalCheckFailed" in codes:
-        failed = codes.index("ConditionalCheckFailed")
-        if failed < deduplicating or failed > conversation_at:  # a marker, the index or the message
-            return CommitOutcome.DUPLICATE
-        if failed == conversation_at:
-            return CommitOutcome.CONVERSATION_GONE
-        return CommitOutcome.LEAD_CHANGED
-    if "TransactionConflict" in codes:
-        return CommitOutcome.LEAD_CHANGED  # a concurrent write to the same items: read and try again
-    raise storage_failure(exc, "store message") from exc

@@ -27,10 +27,13 @@ from leadhub.conversations.adapters.dynamodb_conversation_items import (
     message_to_values,
     values_to_message,
 )
-from leadhub.conversations.adapters.dynamodb_conversations import (
-    DynamoConversationStore,
-    _cancellation_outcome,
+from leadhub.conversations.adapters.dynamodb_conversation_writes import (
+    cancellation_outcome,
+    index_put,
+    lead_put,
+    put_new,
 )
+from leadhub.conversations.adapters.dynamodb_conversations import DynamoConversationStore
 from leadhub.conversations.models import ConversationStatus, Message, message_preview
 from leadhub.conversations.ports import CommitOutcome
 from leadhub.platform.adapters.aws_clients import storage_errors
@@ -161,19 +164,19 @@ class DynamoVisitorStore(DynamoConversationStore):
 
     def commit_visitor_message(self, write: VisitorMessageWrite) -> CommitOutcome:
         """The message's index entry (its dedupe), the visitor, their lead (once captured), the
-        conversation and the message: the order `_cancellation_outcome` reads a cancellation in, as for
+        conversation and the message: the order `cancellation_outcome` reads a cancellation in, as for
         any inbound message."""
         message = write.message
-        items = [self._index_put(message), self._visitor_put(write.visitor, write.expected_version)]
+        items = [index_put(self._table, message), self._visitor_put(write.visitor, write.expected_version)]
         if write.lead is not None:
-            items.append(self._lead_put(write.lead, write.lead_expected_version))
+            items.append(lead_put(self._table, write.lead, write.lead_expected_version))
         conversation_at = len(items)
-        items += [self._conversation_touch(write), self._put_new(message_to_values(message))]
+        items += [self._conversation_touch(write), put_new(self._table, message_to_values(message))]
         try:
             with storage_errors("store message", expected=frozenset({"TransactionCanceledException"})):
                 self._db.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            return _cancellation_outcome(exc, deduplicating=1, conversation_at=conversation_at)
+            return cancellation_outcome(exc, deduplicating=1, conversation_at=conversation_at)
         return CommitOutcome.STORED
 
     def attach_lead(self, visitor: Visitor, expected_version: int | None) -> bool:
@@ -212,7 +215,7 @@ class DynamoVisitorStore(DynamoConversationStore):
 
     def _visitor_put(self, visitor: Visitor, expected_version: int | None) -> dict[str, Any]:
         if expected_version is None:
-            return self._put_new(_visitor_values(visitor))
+            return put_new(self._table, _visitor_values(visitor))
         return {
             "Put": {
                 "TableName": self._table,
@@ -225,7 +228,7 @@ class DynamoVisitorStore(DynamoConversationStore):
     def _conversation_touch(self, write: VisitorMessageWrite) -> dict[str, Any]:
         if write.new_conversation is not None:
             first = replace(write.new_conversation, last_message=message_preview(write.message))
-            return self._put_new(conversation_to_values(first))
+            return put_new(self._table, conversation_to_values(first))
         update = self._one_more_message(write.message, write.at)
         update["ConditionExpression"] += " AND #status = :open"
         update["ExpressionAttributeNames"] = {"#status": "status"}
