@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -19,3 +22,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """The dashboard's templates compiled ahead of time, as the layer's build ships them (and the local
     stack compiles them): the tests render pages the way a deployed function does."""
     compile_ahead()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """In CI (`CI` set) a skip is a failure: a test that needs a tool CI lacks (Chromium, Node.js, curl,
+    openssl, make, IPv6 loopback) proves nothing by skipping. Locally it stays a skip, with its reason."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where every test must run: {report.longrepr}"

@@ -28,9 +28,7 @@ SCREENSHOTS = Path(
 def browser() -> Iterator[Browser]:
     missing = chromium_missing()
     if missing is not None:
-        if os.environ.get("CI"):
-            pytest.fail(missing)  # never skipped in CI
-        pytest.skip(missing)
+        pytest.skip(missing)  # a failure in CI (tests/conftest.py)
     with chromium() as launched:
         yield launched
 
