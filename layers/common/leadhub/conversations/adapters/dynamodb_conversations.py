@@ -196,15 +196,7 @@ class DynamoConversationStore(TableAdapter):
         self, account_id: str, conversation_id: str, limit: int, cursor: str | None
     ) -> Page[Message]:
         """A conversation's messages, newest first; `next_cursor` leads to earlier ones."""
-        page = query_page(
-            self._db,
-            self._table,
-            partition=("pk", conversation_pk(account_id, conversation_id)),
-            sort_prefix=("sk", "MSG#"),
-            limit=limit,
-            cursor=cursor,
-        )
-        return Page([values_to_message(v) for v in page.items], page.next_cursor)
+        return self._messages(account_id, conversation_id, limit, cursor, oldest_first=False)
 
     def mark_sent(self, sent: Message, previous: Message) -> bool:
         items = [
@@ -376,6 +368,11 @@ class DynamoConversationStore(TableAdapter):
     def list_messages(
         self, account_id: str, conversation_id: str, limit: int, cursor: str | None
     ) -> Page[Message]:
+        return self._messages(account_id, conversation_id, limit, cursor, oldest_first=True)
+
+    def _messages(
+        self, account_id: str, conversation_id: str, limit: int, cursor: str | None, *, oldest_first: bool
+    ) -> Page[Message]:
         page = query_page(
             self._db,
             self._table,
@@ -383,7 +380,7 @@ class DynamoConversationStore(TableAdapter):
             sort_prefix=("sk", "MSG#"),
             limit=limit,
             cursor=cursor,
-            oldest_first=True,
+            oldest_first=oldest_first,
         )
         return Page([values_to_message(v) for v in page.items], page.next_cursor)
 
